@@ -1,0 +1,58 @@
+/**
+ * The element-wise kernel builder shared by add/sub/mul, axpy/scale, relu, fill and bias: one
+ * invocation per element, `out[i] = EXPR`, where EXPR reads `x0[i]`, `x1[i]`, … (inputs),
+ * `out[i]` (the output's old value, for in-place ops) and the scalars `p.s0`, `p.s1`.
+ * @module
+ */
+import { params } from "./_params.ts";
+import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** What {@link recordMap} needs. */
+export interface MapSpec {
+  /** The op and shapes, for errors. */
+  op: string;
+  /** Kernel name. */
+  kernel: string;
+  /** WGSL expression for the new `out[i]`. */
+  expr: string;
+  /** Input tensors, bound as `x0`, `x1`, … */
+  inputs: Tensor[];
+  /** Output tensor (read-write). */
+  out: Tensor;
+  /** Up to two f32 scalars, `p.s0` and `p.s1`. */
+  scalars?: number[];
+  /** Up to two u32 integers, `p.u0` and `p.u1`. */
+  ints?: number[];
+  /** Element type of inputs and output (default f32). */
+  elem?: string;
+}
+
+/** Records `out[i] = expr` for every `i < out.size`. */
+export function recordMap(rec: Recorder, s: MapSpec): void {
+  const elem = s.elem ?? "f32";
+  const decl = s.inputs.map((_, k) =>
+    `@group(0) @binding(${k + 1}) var<storage, read> x${k}: array<${elem}>;`
+  );
+  const code = `struct P { groups: u32, n: u32, s0: f32, s1: f32, u0: u32, u1: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+${decl.join("\n")}
+@group(0) @binding(${s.inputs.length + 1}) var<storage, read_write> out: array<${elem}>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 256u + li;
+  if (i >= p.n) { return; }
+  out[i] = ${s.expr};
+}`;
+  const [s0 = 0, s1 = 0] = s.scalars ?? [];
+  const [u0 = 0, u1 = 0] = s.ints ?? [];
+  rec.dispatch({
+    op: s.op,
+    kernel: s.kernel,
+    code,
+    groups: Math.ceil(s.out.size / 256),
+    params: params(s.out.size, { f: s0 }, { f: s1 }, u0, u1),
+    tensors: [...s.inputs, s.out],
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * The GPU runtime and kernels: {@link getGpu}, {@link Tensor}, {@link Recorder}, and the ops
+ * (matmul, element-wise, reductions, transpose/slice). Every op records into a Recorder; nothing
+ * is submitted until `recorder.submit()`.
+ * @module
+ */
+export { getGpu, Gpu } from "./runtime.ts";
+export type { CompiledKernel, GpuOptions, GpuStats } from "./runtime.ts";
+export { GpuOpError, GpuUnavailableError } from "./errors.ts";
+export { empty, readback, Tensor, upload } from "./tensor.ts";
+export type { DType, TensorData } from "./tensor.ts";
+export { foldGrid, Recorder } from "./recorder.ts";
+export type { Dispatch } from "./recorder.ts";
+export { matmul } from "./matmul.ts";
+export type { MatmulOptions, MatmulVariant } from "./matmul.ts";
+export { add, mul, sub } from "./binary.ts";
+export { axpy, scale } from "./axpy.ts";
+export { relu, reluBackward } from "./relu.ts";
+export { fill } from "./fill.ts";
+export { copy } from "./copy.ts";
+export { addBias } from "./bias.ts";
+export { max, sum, sumSquares } from "./reduce.ts";
+export type { ReduceOptions } from "./reduce.ts";
+export { argmax } from "./argmax.ts";
+export { slice, transpose } from "./gather.ts";
+export type { SliceRange } from "./gather.ts";

@@ -1,0 +1,211 @@
+/**
+ * The Recorder: ops record dispatches into one command encoder (one compute pass), and
+ * `submit()` sends them with a single `queue.submit`. Kernel parameters go into one uniform
+ * arena per recorder, written once at submit.
+ * @module
+ */
+import { GpuOpError } from "./errors.ts";
+import type { Gpu } from "./runtime.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** One dispatch of a kernel: data built by an op, recorded by {@link Recorder.dispatch}. */
+export interface Dispatch {
+  /** The op and its shapes, for error messages: `matmul A=[3, 5] B=[5, 7]`. */
+  op: string;
+  /** The kernel's name (pipeline label). */
+  kernel: string;
+  /** WGSL source with entry point `main`. Binding 0 is `params` (uniform) when `params` is set. */
+  code: string;
+  /** Total workgroups (a 1-D count; the runtime folds it into a legal 3-D grid). */
+  groups: number;
+  /** Uniform parameters; the first u32 of the struct must be `groups` (see {@link Recorder.dispatch}). */
+  params?: ArrayBuffer;
+  /** Storage bindings 1.. in order. */
+  tensors: Tensor[];
+}
+
+interface Recorded {
+  op: string;
+  kernel: GPUComputePipeline;
+  group: GPUBindGroup;
+  grid: [number, number, number];
+}
+
+interface Arena {
+  buffer: GPUBuffer;
+  data: Uint8Array<ArrayBuffer>;
+  used: number;
+}
+
+const ARENA = 65536;
+const UNIFORM = 0x40 | 0x8; // UNIFORM | COPY_DST
+const ALIGN = 256;
+
+/**
+ * Splits a 1-D workgroup count into a grid with no dimension above `max`. Kernels recover the
+ * linear index as `x + y·nx + z·nx·ny` and return when it is `>= groups`.
+ * @param groups Total workgroups (≥ 1).
+ * @param max The device's `maxComputeWorkgroupsPerDimension`.
+ * @returns `[x, y, z]`.
+ */
+export function foldGrid(groups: number, max: number): [number, number, number] {
+  if (groups <= max) return [groups, 1, 1];
+  const y = Math.ceil(groups / max);
+  if (y <= max) return [Math.ceil(groups / y), y, 1];
+  const z = Math.ceil(groups / (max * max));
+  if (z > max) throw new RangeError(`Cannot dispatch ${groups} workgroups: more than ${max}³`);
+  const y2 = Math.ceil(groups / (max * z));
+  return [Math.ceil(groups / (y2 * z)), y2, z];
+}
+
+/** WGSL that computes the linear workgroup index `wid` from a folded grid. */
+export const WID = `let wid = wg_id.x + wg_id.y * n_wg.x + wg_id.z * n_wg.x * n_wg.y;`;
+/** WGSL builtin parameters that {@link WID} uses. */
+export const WID_ARGS = `@builtin(workgroup_id) wg_id: vec3u, @builtin(num_workgroups) n_wg: vec3u`;
+
+/**
+ * Collects dispatches into one command encoder and submits them once.
+ * @example
+ * ```ts
+ * import { getGpu } from "./runtime.ts";
+ * import { Recorder } from "./recorder.ts";
+ * const gpu = await getGpu();
+ * const rec = new Recorder(gpu);
+ * // ... ops record into rec ...
+ * await rec.submit();
+ * ```
+ */
+export class Recorder {
+  /** The GPU this recorder submits to. */
+  readonly gpu: Gpu;
+  #encoder: GPUCommandEncoder;
+  #pass: GPUComputePassEncoder | null = null;
+  #arenas: Arena[] = [];
+  #recorded: Recorded[] = [];
+  #after: (() => void)[] = [];
+  #submitted = false;
+
+  /** @param gpu The GPU to record for. */
+  constructor(gpu: Gpu) {
+    this.gpu = gpu;
+    this.#encoder = gpu.device.createCommandEncoder({ label: "recorder" });
+  }
+
+  /** Dispatches recorded so far. */
+  get count(): number {
+    return this.#recorded.length;
+  }
+
+  /**
+   * Records one dispatch. The uniform struct's first field must be `groups: u32`; it is filled
+   * with the total workgroup count so that kernels can skip the padding of a folded grid.
+   * @param d The dispatch.
+   */
+  dispatch(d: Dispatch): void {
+    if (this.#submitted) throw new Error(`Cannot record ${d.op}: this recorder was already submitted`);
+    if (!Number.isInteger(d.groups) || d.groups < 1) {
+      throw new RangeError(`Cannot record ${d.op}: workgroup count ${d.groups} must be ≥ 1`);
+    }
+    const gpu = this.gpu;
+    const kernel = gpu.kernel(d.kernel, d.code);
+    const entries: GPUBindGroupEntry[] = [];
+    if (d.params) {
+      const bytes = new Uint8Array(d.params);
+      new Uint32Array(d.params, 0, 1)[0] = d.groups;
+      const slot = this.#uniformSlot(bytes.byteLength);
+      slot.arena.data.set(bytes, slot.offset);
+      entries.push({
+        binding: 0,
+        resource: { buffer: slot.arena.buffer, offset: slot.offset, size: bytes.byteLength },
+      });
+    }
+    d.tensors.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: t.buffer } }));
+    const group = gpu.device.createBindGroup({ label: d.kernel, layout: kernel.layout, entries });
+    const grid = foldGrid(d.groups, gpu.maxGroupsPerDim);
+    this.#pass ??= this.#encoder.beginComputePass({ label: "recorder" });
+    this.#pass.setPipeline(kernel.pipeline);
+    this.#pass.setBindGroup(0, group);
+    this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.#recorded.push({ op: d.op, kernel: kernel.pipeline, group, grid });
+    gpu.stats.dispatches++;
+  }
+
+  /**
+   * Records a buffer copy (faster than a shader copy). Ends the current compute pass.
+   * @param src Source tensor.
+   * @param dst Destination tensor.
+   * @param bytes Bytes to copy (default: all of `src`).
+   */
+  copy(src: Tensor, dst: Tensor, bytes: number = src.bytes): void {
+    this.#pass?.end();
+    this.#pass = null;
+    this.#encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes);
+  }
+
+  /** Runs `fn` after the submit (e.g. to release temporaries used by recorded work). */
+  after(fn: () => void): void {
+    this.#after.push(fn);
+  }
+
+  /**
+   * Submits everything recorded, once. Validation errors are attributed to the op that caused
+   * them (by re-recording each dispatch alone, only when an error occurred).
+   * @returns When the work is queued (not finished: use `readback` to wait for results).
+   */
+  async submit(): Promise<void> {
+    if (this.#submitted) throw new Error("This recorder was already submitted");
+    this.#submitted = true;
+    const gpu = this.gpu;
+    gpu.checkHealthy(this.#recorded[0]?.op ?? "submit");
+    await gpu.flushChecks();
+    for (const a of this.#arenas) gpu.device.queue.writeBuffer(a.buffer, 0, a.data, 0, a.used);
+    this.#pass?.end();
+    gpu.device.pushErrorScope("out-of-memory");
+    gpu.device.pushErrorScope("validation");
+    gpu.device.queue.submit([this.#encoder.finish()]);
+    gpu.stats.submits++;
+    const validation = await gpu.device.popErrorScope();
+    const oom = await gpu.device.popErrorScope();
+    for (const a of this.#arenas) gpu.pool.release(a.buffer);
+    this.#arenas = [];
+    for (const fn of this.#after) fn();
+    if (oom) throw new GpuOpError(this.#describe(), `out of GPU memory: ${oom.message}`);
+    if (validation) throw new GpuOpError(await this.#blame(), validation.message);
+  }
+
+  #describe(): string {
+    const ops = [...new Set(this.#recorded.map((r) => r.op))];
+    return ops.length === 1 ? ops[0] : `one of ${ops.length} ops (${ops.slice(0, 5).join("; ")})`;
+  }
+
+  async #blame(): Promise<string> {
+    const device = this.gpu.device;
+    for (const r of this.#recorded) {
+      device.pushErrorScope("validation");
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(r.kernel);
+      pass.setBindGroup(0, r.group);
+      pass.dispatchWorkgroups(...r.grid);
+      pass.end();
+      enc.finish();
+      if (await device.popErrorScope()) return r.op;
+    }
+    return this.#describe();
+  }
+
+  #uniformSlot(bytes: number): { arena: Arena; offset: number } {
+    let arena = this.#arenas.at(-1);
+    if (!arena || arena.used + bytes > ARENA) {
+      arena = {
+        buffer: this.gpu.pool.acquire(ARENA, UNIFORM, "uniforms"),
+        data: new Uint8Array(ARENA),
+        used: 0,
+      };
+      this.#arenas.push(arena);
+    }
+    const offset = arena.used;
+    arena.used = Math.ceil((offset + bytes) / ALIGN) * ALIGN;
+    return { arena, offset };
+  }
+}

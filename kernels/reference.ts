@@ -1,0 +1,152 @@
+/**
+ * Plain-TypeScript float64 references of every kernel, with the same argument order as the GPU
+ * ops. Used by tests only: simple loops, no tricks.
+ * @module
+ */
+
+/** A dense row-major array with its shape. */
+export interface Ref {
+  /** Values, row-major. */
+  data: Float64Array;
+  /** Shape. */
+  shape: number[];
+}
+
+/** Wraps values as a {@link Ref}. */
+export function ref(data: ArrayLike<number>, shape: number[]): Ref {
+  return { data: Float64Array.from(data), shape: [...shape] };
+}
+
+/** `alpha·op(A)·op(B) + beta·C` over an optional batch; 2-D operands broadcast. */
+export function matmulRef(
+  a: Ref,
+  b: Ref,
+  o: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number; c?: Ref } = {},
+): Ref {
+  const { transA = false, transB = false, alpha = 1, beta = 0 } = o;
+  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
+  const M = transA ? ac : ar, K = transA ? ar : ac, N = transB ? br : bc;
+  const batch = Math.max(a.shape.length === 3 ? a.shape[0] : 1, b.shape.length === 3 ? b.shape[0] : 1);
+  const threeD = a.shape.length === 3 || b.shape.length === 3;
+  const out = new Float64Array(batch * M * N);
+  for (let z = 0; z < batch; z++) {
+    const ao = a.shape.length === 3 ? z * M * K : 0, bo = b.shape.length === 3 ? z * K * N : 0;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const av = a.data[ao + (transA ? k * M + m : m * K + k)];
+          const bv = b.data[bo + (transB ? n * K + k : k * N + n)];
+          s += av * bv;
+        }
+        const i = z * M * N + m * N + n;
+        out[i] = alpha * s + (beta !== 0 && o.c ? beta * o.c.data[i] : 0);
+      }
+    }
+  }
+  return { data: out, shape: threeD ? [batch, M, N] : [M, N] };
+}
+
+/** Applies `f` element-wise over same-shape inputs. */
+export function mapRef(f: (...v: number[]) => number, ...xs: Ref[]): Ref {
+  const out = new Float64Array(xs[0].data.length);
+  for (let i = 0; i < out.length; i++) out[i] = f(...xs.map((x) => x.data[i]));
+  return { data: out, shape: [...xs[0].shape] };
+}
+
+/** ReLU keeping NaN. */
+export const reluRef = (x: Ref): Ref => mapRef((v) => (v <= 0 ? 0 : v), x);
+/** ReLU backward as PyTorch's threshold_backward. */
+export const reluBackwardRef = (dy: Ref, x: Ref): Ref => mapRef((g, v) => (v <= 0 ? 0 : g), dy, x);
+
+/** `x + b` with b broadcast along `axis`. */
+export function addBiasRef(x: Ref, b: Ref, axis = -1): Ref {
+  const ax = axis < 0 ? axis + x.shape.length : axis;
+  const inner = x.shape.slice(ax + 1).reduce((p, d) => p * d, 1);
+  const C = x.shape[ax];
+  return { data: x.data.map((v, i) => v + b.data[Math.floor(i / inner) % C]), shape: [...x.shape] };
+}
+
+/** Reduction along `axis` (or everything) of kind sum, sumsq or max; NaN propagates. */
+export function reduceRef(x: Ref, kind: "sum" | "sumsq" | "max", axis?: number): Ref {
+  const r = x.shape.length;
+  const ax = axis === undefined ? -1 : axis < 0 ? axis + r : axis;
+  const outer = ax < 0 ? 1 : x.shape.slice(0, ax).reduce((p, d) => p * d, 1);
+  const L = ax < 0 ? x.data.length : x.shape[ax];
+  const inner = ax < 0 ? 1 : x.shape.slice(ax + 1).reduce((p, d) => p * d, 1);
+  const out = new Float64Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      let acc = kind === "max" ? -Infinity : 0;
+      for (let l = 0; l < L; l++) {
+        const v = x.data[(o * L + l) * inner + j];
+        if (kind === "max") acc = Number.isNaN(v) || Number.isNaN(acc) ? NaN : Math.max(acc, v);
+        else acc += kind === "sumsq" ? v * v : v;
+      }
+      out[o * inner + j] = acc;
+    }
+  }
+  const shape = ax < 0 ? [1] : x.shape.filter((_, i) => i !== ax);
+  return { data: out, shape: shape.length ? shape : [1] };
+}
+
+/** Argmax along the last axis: first index of the max; the first NaN wins. */
+export function argmaxRef(x: Ref): Ref {
+  const L = x.shape[x.shape.length - 1], rows = x.data.length / L;
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let bi = 0;
+    for (let l = 1; l < L; l++) {
+      const v = x.data[r * L + l], b = x.data[r * L + bi];
+      if (Number.isNaN(b)) break;
+      if (Number.isNaN(v) || v > b) bi = l;
+    }
+    out[r] = bi;
+  }
+  return { data: out, shape: x.shape.length > 1 ? x.shape.slice(0, -1) : [1] };
+}
+
+function unravel(i: number, shape: number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return idx;
+}
+
+function ravel(idx: number[], shape: number[]): number {
+  return idx.reduce((acc, v, d) => acc * shape[d] + v, 0);
+}
+
+/** Axis permutation. */
+export function transposeRef(x: Ref, perm?: number[]): Ref {
+  const p = perm ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+  const shape = p.map((d) => x.shape[d]);
+  const out = new Float64Array(x.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const oi = unravel(i, shape);
+    const src = new Array<number>(shape.length);
+    p.forEach((d, k) => (src[d] = oi[k]));
+    out[i] = x.data[ravel(src, x.shape)];
+  }
+  return { data: out, shape };
+}
+
+/** numpy-style strided slice with `start:end:step` ranges (step ≥ 1). */
+export function sliceRef(x: Ref, ranges: { start?: number; end?: number; step?: number }[]): Ref {
+  const axes = x.shape.map((n, d) => {
+    const r = ranges[d] ?? {};
+    const norm = (v: number) => Math.min(n, Math.max(0, v < 0 ? v + n : v));
+    const idx: number[] = [];
+    for (let i = norm(r.start ?? 0); i < norm(r.end ?? n); i += r.step ?? 1) idx.push(i);
+    return idx;
+  });
+  const shape = axes.map((a) => a.length);
+  const out = new Float64Array(shape.reduce((p, d) => p * d, 1));
+  for (let i = 0; i < out.length; i++) {
+    const oi = unravel(i, shape);
+    out[i] = x.data[ravel(oi.map((v, d) => axes[d][v]), x.shape)];
+  }
+  return { data: out, shape };
+}

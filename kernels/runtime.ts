@@ -1,0 +1,191 @@
+/**
+ * The GPU runtime: adapter and device acquisition, the buffer pool, the pipeline cache, and
+ * error capture. Ops never submit work themselves: they record into a {@link Recorder}
+ * (`recorder.ts`), which submits once.
+ * @module
+ */
+import { BufferPool } from "./_pool.ts";
+import { GpuOpError, GpuUnavailableError } from "./errors.ts";
+
+/** A compiled kernel: its pipeline and the layout of its one bind group. */
+export interface CompiledKernel {
+  /** The kernel's name, used as the GPU objects' label. */
+  name: string;
+  /** The compute pipeline. */
+  pipeline: GPUComputePipeline;
+  /** Bind group 0's layout. */
+  layout: GPUBindGroupLayout;
+}
+
+/** Counters that tests and benchmarks read. */
+export interface GpuStats {
+  /** `queue.submit` calls made through the runtime. */
+  submits: number;
+  /** Dispatches recorded. */
+  dispatches: number;
+  /** Pipelines compiled (cache misses). */
+  pipelines: number;
+}
+
+/** Options for {@link getGpu}. */
+export interface GpuOptions {
+  /** Ask for a low-power or high-performance adapter. Default: the platform's choice. */
+  powerPreference?: GPUPowerPreference;
+}
+
+/**
+ * One WebGPU device with its buffer pool and pipeline cache. Get the shared instance with
+ * {@link getGpu}.
+ */
+export class Gpu {
+  /** The adapter the device came from. */
+  readonly adapter: GPUAdapter;
+  /** The device all work runs on. */
+  readonly device: GPUDevice;
+  /** Size-bucketed buffer pool. */
+  readonly pool: BufferPool;
+  /** Submit, dispatch and pipeline counters. */
+  readonly stats: GpuStats = { submits: 0, dispatches: 0, pipelines: 0 };
+  /** True for a software adapter (lavapipe, llvmpipe, SwiftShader, WARP). */
+  readonly isSoftware: boolean;
+  /** The largest workgroup count in one grid dimension. */
+  readonly maxGroupsPerDim: number;
+  #pipelines = new Map<string, CompiledKernel>();
+  #pendingChecks: Promise<void>[] = [];
+  #lost: string | null = null;
+  #uncaptured: string | null = null;
+
+  /**
+   * @param adapter The adapter.
+   * @param device A device requested from it.
+   */
+  constructor(adapter: GPUAdapter, device: GPUDevice) {
+    this.adapter = adapter;
+    this.device = device;
+    this.pool = new BufferPool(device);
+    const info = adapter.info;
+    this.isSoftware = info.isFallbackAdapter ||
+      /llvmpipe|lavapipe|swiftshader|software|warp/i.test(`${info.description} ${info.device}`);
+    this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+    device.lost.then((l) => {
+      this.#lost = `${l.reason}: ${l.message}`;
+    });
+    device.addEventListener("uncapturederror", (e) => {
+      this.#uncaptured ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  /** A one-line description of the adapter, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) [software]`. */
+  get description(): string {
+    const i = this.adapter.info;
+    const name = i.description || `${i.vendor} ${i.architecture} ${i.device}`.trim();
+    return `${name}${this.isSoftware ? " [software]" : ""}`;
+  }
+
+  /** Throws if the device was lost or an error escaped every error scope. */
+  checkHealthy(op: string): void {
+    if (this.#lost !== null) throw new GpuOpError(op, `the GPU device was lost (${this.#lost})`);
+    if (this.#uncaptured !== null) {
+      const msg = this.#uncaptured;
+      this.#uncaptured = null;
+      throw new GpuOpError(op, msg);
+    }
+  }
+
+  /**
+   * Returns the cached pipeline for this WGSL source, compiling it on first use. Compile errors
+   * surface at the next submit, naming the kernel. Set `TB_DUMP_WGSL=DIR` to write each new
+   * kernel's source to DIR.
+   * @param name The kernel's name (used as a label and in errors).
+   * @param code The WGSL source; its entry point is `main`.
+   */
+  kernel(name: string, code: string): CompiledKernel {
+    const key = code;
+    const hit = this.#pipelines.get(key);
+    if (hit) return hit;
+    dumpWgsl(name, code, this.#pipelines.size);
+    this.device.pushErrorScope("validation");
+    const module = this.device.createShaderModule({ label: name, code });
+    const pipeline = this.device.createComputePipeline({
+      label: name,
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    const layout = pipeline.getBindGroupLayout(0);
+    this.#pendingChecks.push(
+      this.device.popErrorScope().then((err) => {
+        if (err) throw new GpuOpError(`kernel "${name}" (compiling WGSL)`, err.message);
+      }),
+    );
+    const compiled = { name, pipeline, layout };
+    this.#pipelines.set(key, compiled);
+    this.stats.pipelines++;
+    return compiled;
+  }
+
+  /** Awaits the compile checks of pipelines created since the last call. */
+  async flushChecks(): Promise<void> {
+    const checks = this.#pendingChecks;
+    this.#pendingChecks = [];
+    await Promise.all(checks);
+  }
+}
+
+function dumpWgsl(name: string, code: string, n: number): void {
+  let dir: string | undefined;
+  try {
+    dir = Deno.env.get("TB_DUMP_WGSL");
+  } catch {
+    return; // no --allow-env: nothing to dump
+  }
+  if (!dir) return;
+  Deno.mkdirSync(dir, { recursive: true });
+  Deno.writeTextFileSync(`${dir}/${String(n).padStart(3, "0")}-${name}.wgsl`, code);
+}
+
+let shared: Promise<Gpu> | null = null;
+
+/**
+ * Returns the shared GPU, requesting the adapter and device on first call with the adapter's
+ * largest buffer and workgroup-storage limits.
+ * @param options Adapter preferences (only used on the first call).
+ * @returns The shared {@link Gpu}.
+ * @throws {GpuUnavailableError} When WebGPU is missing or no adapter is found.
+ * @example
+ * ```ts
+ * import { getGpu } from "./runtime.ts";
+ * const gpu = await getGpu();
+ * console.log(gpu.description);
+ * ```
+ */
+export function getGpu(options: GpuOptions = {}): Promise<Gpu> {
+  shared ??= createGpu(options).catch((e) => {
+    shared = null;
+    throw e;
+  });
+  return shared;
+}
+
+async function createGpu(options: GpuOptions): Promise<Gpu> {
+  if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
+    throw new GpuUnavailableError("this runtime has no navigator.gpu (WebGPU)");
+  }
+  const adapter = await navigator.gpu.requestAdapter({
+    powerPreference: options.powerPreference,
+  });
+  if (!adapter) {
+    throw new GpuUnavailableError("navigator.gpu.requestAdapter() returned null");
+  }
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    label: "tempbalance",
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    },
+  });
+  return new Gpu(adapter, device);
+}
