@@ -6,7 +6,7 @@
 import { requireDtype } from "./_check.ts";
 import { params } from "./_params.ts";
 import { fmtShape } from "./errors.ts";
-import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { IS_NAN, type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
 
 const WG = 64;
@@ -17,9 +17,10 @@ const CODE = `struct P { groups: u32, L: u32 }
 @group(0) @binding(2) var<storage, read_write> y: array<i32>;
 var<workgroup> pv: array<f32, ${WG}>;
 var<workgroup> pi: array<u32, ${WG}>;
+${IS_NAN}
 // True when (va, ia) should win over (vb, ib).
 fn better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
-  let na = va != va; let nb = vb != vb;
+  let na = is_nan(va); let nb = is_nan(vb);
   if (na || nb) { return na && (!nb || ia < ib); }
   return va > vb || (va == vb && ia < ib);
 }

@@ -64,6 +64,12 @@ export const WID = `let wid = wg_id.x + wg_id.y * n_wg.x + wg_id.z * n_wg.x * n_
 export const WID_ARGS = `@builtin(workgroup_id) wg_id: vec3u, @builtin(num_workgroups) n_wg: vec3u`;
 
 /**
+ * WGSL `is_nan(x)`. NOTE: a bit test, because software drivers compile with fast-math and fold
+ * `x != x` to false.
+ */
+export const IS_NAN = `fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`;
+
+/**
  * Collects dispatches into one command encoder and submits them once.
  * @example
  * ```ts
@@ -83,6 +89,7 @@ export class Recorder {
   #arenas: Arena[] = [];
   #recorded: Recorded[] = [];
   #after: (() => void)[] = [];
+  #checks: Promise<string | null>[] = [];
   #submitted = false;
 
   /** @param gpu The GPU to record for. */
@@ -108,6 +115,7 @@ export class Recorder {
     }
     const gpu = this.gpu;
     const kernel = gpu.kernel(d.kernel, d.code);
+    gpu.device.pushErrorScope("validation");
     const entries: GPUBindGroupEntry[] = [];
     if (d.params) {
       const bytes = new Uint8Array(d.params);
@@ -121,6 +129,7 @@ export class Recorder {
     }
     d.tensors.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: t.buffer } }));
     const group = gpu.device.createBindGroup({ label: d.kernel, layout: kernel.layout, entries });
+    this.#checks.push(gpu.device.popErrorScope().then((e) => (e ? `${d.op}: ${e.message}` : null)));
     const grid = foldGrid(d.groups, gpu.maxGroupsPerDim);
     this.#pass ??= this.#encoder.beginComputePass({ label: "recorder" });
     this.#pass.setPipeline(kernel.pipeline);
@@ -158,6 +167,11 @@ export class Recorder {
     const gpu = this.gpu;
     gpu.checkHealthy(this.#recorded[0]?.op ?? "submit");
     await gpu.flushChecks();
+    const bad = (await Promise.all(this.#checks)).find((m) => m !== null);
+    if (bad) {
+      this.#pass?.end();
+      throw new GpuOpError(bad.slice(0, bad.indexOf(": ")), bad.slice(bad.indexOf(": ") + 2));
+    }
     for (const a of this.#arenas) gpu.device.queue.writeBuffer(a.buffer, 0, a.data, 0, a.used);
     this.#pass?.end();
     gpu.device.pushErrorScope("out-of-memory");

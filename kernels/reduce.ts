@@ -11,7 +11,7 @@
 import { normAxis, prod, requireDtype } from "./_check.ts";
 import { params } from "./_params.ts";
 import { fmtShape } from "./errors.ts";
-import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { IS_NAN, type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Options for the reductions. */
@@ -41,9 +41,10 @@ export function reduceSource(kind: Kind, wg: number): string {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 var<workgroup> part: array<f32, ${wg}>;
+${IS_NAN}
 fn mx(a: f32, b: f32) -> f32 {
-  if (a != a) { return a; }
-  if (b != b) { return b; }
+  if (is_nan(a)) { return a; }
+  if (is_nan(b)) { return b; }
   return max(a, b);
 }
 fn comb(a: f32, b: f32) -> f32 { return ${combine}; }

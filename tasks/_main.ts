@@ -1,0 +1,18 @@
+/**
+ * Runs a task's main function: a known error prints one line (`error: …`) and exits 1, with no
+ * stack trace; anything unexpected keeps its stack.
+ * @module
+ */
+import { GpuOpError, GpuUnavailableError } from "../kernels/errors.ts";
+
+/** Runs `main`, mapping errors to a one-line message and exit code 1. */
+export async function runMain(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    const known = e instanceof GpuUnavailableError || e instanceof GpuOpError || e instanceof TypeError ||
+      e instanceof RangeError || e instanceof Deno.errors.NotFound;
+    console.error(`error: ${known ? (e as Error).message : (e as Error).stack ?? e}`);
+    Deno.exit(1);
+  }
+}
