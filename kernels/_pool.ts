@@ -21,7 +21,10 @@ export class BufferPool {
   /** Bytes held by buffers created so far and not destroyed. */
   bytes = 0;
 
-  /** @param device The device that owns the buffers. */
+  /**
+   * Creates an empty pool.
+   * @param device The device that owns the buffers.
+   */
   constructor(device: GPUDevice) {
     this.#device = device;
   }

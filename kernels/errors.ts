@@ -6,7 +6,10 @@
 
 /** No WebGPU adapter could be found (no driver, or Deno built without WebGPU). */
 export class GpuUnavailableError extends Error {
-  /** @param detail What was looked for and what was found. */
+  /**
+   * Builds the message with the install hint.
+   * @param detail What was looked for and what was found.
+   */
   constructor(detail: string) {
     super(
       `No WebGPU adapter found: ${detail}. Install a GPU driver, or Mesa's software Vulkan ` +
@@ -19,6 +22,7 @@ export class GpuUnavailableError extends Error {
 /** A WebGPU validation, out-of-memory or device-loss error, attributed to the op that caused it. */
 export class GpuOpError extends Error {
   /**
+   * Builds the message `GPU error in <op>: <message>`.
    * @param op The op (kernel) name and its shapes, e.g. `matmul A=[3,5] B=[5,7]`.
    * @param message The driver's message.
    */

@@ -3,8 +3,11 @@
  *
  * Three kernels, chosen per adapter and shape:
  * - `direct`: each invocation reads A and B straight from storage with vec4 loads and computes a
- *   16×8 block. Fastest on software adapters (lavapipe), where every storage or workgroup-memory
- *   load lowers to per-lane scalar code, so tiling through workgroup memory only adds loads.
+ *   32×16 block (32×8 when N ≤ 64, 32×4 when N ≤ 32). Fastest on software adapters (lavapipe), where every storage
+ *   or workgroup-memory load lowers to per-lane scalar code, so tiling through workgroup memory
+ *   only adds loads. Its workgroup is one 8-lane row (8×1), so the A rows a workgroup reads are
+ *   the same for every lane: the driver loads them once and broadcasts (uniform loads) instead
+ *   of gathering per lane — measured 1.5–1.8× over 8×8 workgroups (bench/tune_matmul.ts).
  *   Needs N and K (and M when A is transposed) to be multiples of 4.
  * - `tiled`: classic 64×64 workgroup tiles staged through workgroup memory, 4×4 outputs per
  *   thread; the right design on hardware GPUs. Any size.
@@ -68,7 +71,7 @@ const LOCATE = `${WID}
 const XYZW = ["x", "y", "z", "w"];
 
 /** WGSL of the `direct` kernel: TM rows × 4·TN4 columns per invocation, vec4 loads. */
-export function directSource(transA: boolean, transB: boolean, TM = 16, TN4 = 2, WX = 8, WY = 8): string {
+export function directSource(transA: boolean, transB: boolean, TM = 32, TN4 = 4, WX = 8, WY = 1): string {
   const L: string[] = [];
   const aS = (i: number, kk: number) => transA ? `at${kk}_${i >> 2}.${XYZW[i & 3]}` : `a${i}.${XYZW[kk]}`;
   const bV = (kk: number, j: number) =>
@@ -84,21 +87,23 @@ export function directSource(transA: boolean, transB: boolean, TM = 16, TN4 = 2,
   }
   if (transB) {
     for (let c = 0; c < 4 * TN4; c++) L.push(`  let br${c} = bOff + min(nq0 * 4u + ${c}u, p.N - 1u) * K4;`);
+  } else for (let j = 0; j < TN4; j++) L.push(`  let bc${j} = bOff + min(nq0 + ${j}u, N4 - 1u);`);
+  if (transA) {
+    for (let q = 0; q < TM / 4; q++) L.push(`  let ac${q} = aOff + min(m0 / 4u + ${q}u, M4 - 1u);`);
   }
   L.push(`  for (var k = 0u; k < K4; k++) {`);
   if (transA) {
     for (let kk = 0; kk < 4; kk++) {
       for (let q = 0; q < TM / 4; q++) {
-        L.push(`    let at${kk}_${q} = A[aOff + (k * 4u + ${kk}u) * M4 + min(m0 / 4u + ${q}u, M4 - 1u)];`);
+        L.push(`    let at${kk}_${q} = A[ac${q} + (k * 4u + ${kk}u) * M4];`);
       }
     }
   } else for (let i = 0; i < TM; i++) L.push(`    let a${i} = A[ar${i} + k];`);
   if (transB) { for (let c = 0; c < 4 * TN4; c++) L.push(`    let bt${c} = B[br${c} + k];`); }
   else {
+    L.push(`    let bk = k * 4u * N4;`);
     for (let kk = 0; kk < 4; kk++) {
-      for (let j = 0; j < TN4; j++) {
-        L.push(`    let b${kk}_${j} = B[bOff + (k * 4u + ${kk}u) * N4 + min(nq0 + ${j}u, N4 - 1u)];`);
-      }
+      for (let j = 0; j < TN4; j++) L.push(`    let b${kk}_${j} = B[bc${j} + bk + ${kk}u * N4];`);
     }
   }
   for (let i = 0; i < TM; i++) {
@@ -198,6 +203,11 @@ fn main(${WID_ARGS}, @builtin(local_invocation_id) lid: vec3u,
 }`;
 }
 
+// vec4 columns per invocation of the direct kernel: 8 lanes × 4·TN4 columns should not exceed N.
+function directTn4(N: number): number {
+  return N <= 32 ? 1 : N <= 64 ? 2 : 4;
+}
+
 function dims(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean): Dims {
   requireDtype(op, "a", a);
   requireDtype(op, "b", b);
@@ -278,7 +288,7 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptio
     );
   }
   const [code, bm, bn] = v === "direct"
-    ? [directSource(transA, transB), 128, 64]
+    ? [directSource(transA, transB, 32, directTn4(d.N)), 32, 32 * directTn4(d.N)]
     : v === "tiled"
     ? [tiledSource(transA, transB), 64, 64]
     : [scalarSource(transA, transB), 32, 32];

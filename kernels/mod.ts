@@ -5,6 +5,7 @@
  * @module
  */
 export { getGpu, Gpu } from "./runtime.ts";
+export { BufferPool } from "./_pool.ts";
 export type { CompiledKernel, GpuOptions, GpuStats } from "./runtime.ts";
 export { GpuOpError, GpuUnavailableError } from "./errors.ts";
 export { empty, readback, Tensor, upload } from "./tensor.ts";

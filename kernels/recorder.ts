@@ -92,7 +92,10 @@ export class Recorder {
   #checks: Promise<string | null>[] = [];
   #submitted = false;
 
-  /** @param gpu The GPU to record for. */
+  /**
+   * Starts an empty command encoder.
+   * @param gpu The GPU to record for.
+   */
   constructor(gpu: Gpu) {
     this.gpu = gpu;
     this.#encoder = gpu.device.createCommandEncoder({ label: "recorder" });

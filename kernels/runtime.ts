@@ -56,6 +56,7 @@ export class Gpu {
   #uncaptured: string | null = null;
 
   /**
+   * Wraps a device. Most code should call {@link getGpu} instead.
    * @param adapter The adapter.
    * @param device A device requested from it.
    */

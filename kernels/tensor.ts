@@ -57,6 +57,7 @@ export class Tensor {
    * @param shape Positive integer dimensions.
    * @param dtype Element type.
    * @param name A name for error messages.
+   * @param share Another tensor whose memory this one views (used by {@link Tensor.reshape}).
    */
   constructor(
     gpu: Gpu,
