@@ -1,0 +1,113 @@
+/**
+ * `deno task bench`: kernel timings on this adapter. Each iteration records `reps` dispatches into
+ * one submit and waits once, so the ~11 ms sync is amortised; the name gives the work per
+ * iteration, so GFLOP/s = GFLOP ÷ time and GB/s = GB ÷ time. Peer comparisons (tfjs-webgpu) are
+ * in `deno task bench:peers`.
+ * @module
+ */
+import { add } from "../kernels/binary.ts";
+import { fill } from "../kernels/fill.ts";
+import { transpose } from "../kernels/gather.ts";
+import { matmul, type MatmulVariant } from "../kernels/matmul.ts";
+import { Recorder } from "../kernels/recorder.ts";
+import { sum } from "../kernels/reduce.ts";
+import { getGpu } from "../kernels/runtime.ts";
+import { Tensor } from "../kernels/tensor.ts";
+
+const gpu = await getGpu();
+
+function filled(shape: number[], v: number): Tensor {
+  const t = new Tensor(gpu, shape);
+  const rec = new Recorder(gpu);
+  fill(rec, t, v);
+  rec.submit();
+  return t;
+}
+
+async function timed(b: Deno.BenchContext, record: (rec: Recorder) => void): Promise<void> {
+  // Warm-up outside the timed region: compiles the pipeline and fills the pool.
+  const warm = new Recorder(gpu);
+  record(warm);
+  await warm.submit();
+  await gpu.device.queue.onSubmittedWorkDone();
+  b.start();
+  const rec = new Recorder(gpu);
+  record(rec);
+  await rec.submit();
+  await gpu.device.queue.onSubmittedWorkDone();
+  b.end();
+}
+
+for (const n of [64, 128, 256, 512, 1024]) {
+  const reps = Math.max(2, Math.round(1e9 / (2 * n ** 3)));
+  const a = filled([n, n], 0.5), c = filled([n, n], 0);
+  for (const variant of ["direct", "scalar", "tiled"] as MatmulVariant[]) {
+    Deno.bench({
+      name: `matmul ${variant} ${n}³ ×${reps} (${(2 * n ** 3 * reps / 1e9).toFixed(2)} GFLOP)`,
+      group: `matmul ${n}`,
+      baseline: variant === "direct",
+      n: 5,
+      warmup: 1,
+      fn: async (b) =>
+        await timed(b, (rec) => {
+          for (let i = 0; i < reps; i++) matmul(rec, a, a, { out: c, variant });
+        }),
+    });
+  }
+}
+
+for (const n of [1 << 16, 1 << 20, 1 << 22]) {
+  const x = filled([n], 1), y = filled([n], 2), z = filled([n], 0);
+  const reps = Math.max(2, Math.round(2 ** 26 / n));
+  Deno.bench({
+    name: `add ${n} ×${reps} (${(12 * n * reps / 1e9).toFixed(2)} GB)`,
+    group: "elementwise",
+    n: 5,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, (rec) => {
+        for (let i = 0; i < reps; i++) add(rec, x, y, z);
+      }),
+  });
+  Deno.bench({
+    name: `sum ${n} ×${reps} (${(4 * n * reps / 1e9).toFixed(2)} GB)`,
+    group: "reduce",
+    n: 5,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, (rec) => {
+        for (let i = 0; i < reps; i++) rec.after(((t) => () => t.release())(sum(rec, x)));
+      }),
+  });
+}
+
+const m = filled([1024, 1024], 1);
+Deno.bench({
+  name: "transpose 1024² ×16 (0.13 GB)",
+  group: "gather",
+  n: 5,
+  warmup: 1,
+  fn: async (b) =>
+    await timed(b, (rec) => {
+      for (let i = 0; i < 16; i++) rec.after(((t) => () => t.release())(transpose(rec, m)));
+    }),
+});
+
+const x1 = filled([64], 0);
+Deno.bench({
+  name: "submit: one 1-dispatch step, waited",
+  group: "runtime",
+  n: 20,
+  warmup: 2,
+  fn: async (b) => await timed(b, (rec) => fill(rec, x1, 0)),
+});
+Deno.bench({
+  name: "dispatch: 1000 dispatches in one step, waited",
+  group: "runtime",
+  n: 5,
+  warmup: 1,
+  fn: async (b) =>
+    await timed(b, (rec) => {
+      for (let i = 0; i < 1000; i++) fill(rec, x1, i);
+    }),
+});
