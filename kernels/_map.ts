@@ -1,7 +1,10 @@
 /**
  * The element-wise kernel builder shared by add/sub/mul, axpy/scale, relu, fill and bias: one
  * invocation per element, `out[i] = EXPR`, where EXPR reads `x0[i]`, `x1[i]`, … (inputs),
- * `out[i]` (the output's old value, for in-place ops) and the scalars `p.s0`, `p.s1`.
+ * `out[i]` (the output's old value, for in-place ops) and the scalars `p.s0`, `p.s1`, and writes
+ * constants as `T(…)`. When the size is a multiple of 4, `T` is a vec4 and each invocation
+ * handles four elements: vec4 loads double the throughput on software adapters (measured 4.6 →
+ * 9 GB/s for add on lavapipe).
  * @module
  */
 import { params } from "./_params.ts";
@@ -26,18 +29,21 @@ export interface MapSpec {
   ints?: number[];
   /** Element type of inputs and output (default f32). */
   elem?: string;
+  /** Whether EXPR works on vec4 `T` as well as scalars (default true). */
+  vec?: boolean;
 }
 
 /** Records `out[i] = expr` for every `i < out.size`. */
 export function recordMap(rec: Recorder, s: MapSpec): void {
   const elem = s.elem ?? "f32";
-  const decl = s.inputs.map((_, k) =>
-    `@group(0) @binding(${k + 1}) var<storage, read> x${k}: array<${elem}>;`
-  );
-  const code = `struct P { groups: u32, n: u32, s0: f32, s1: f32, u0: u32, u1: u32 }
+  const vec = (s.vec ?? true) && s.out.size % 4 === 0 && s.inputs.every((t) => t.size === s.out.size);
+  const n = vec ? s.out.size / 4 : s.out.size;
+  const decl = s.inputs.map((_, k) => `@group(0) @binding(${k + 1}) var<storage, read> x${k}: array<T>;`);
+  const code = `alias T = ${vec ? `vec4<${elem}>` : elem};
+struct P { groups: u32, n: u32, s0: f32, s1: f32, u0: u32, u1: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 ${decl.join("\n")}
-@group(0) @binding(${s.inputs.length + 1}) var<storage, read_write> out: array<${elem}>;
+@group(0) @binding(${s.inputs.length + 1}) var<storage, read_write> out: array<T>;
 @compute @workgroup_size(256)
 fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   ${WID}
@@ -49,10 +55,10 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   const [u0 = 0, u1 = 0] = s.ints ?? [];
   rec.dispatch({
     op: s.op,
-    kernel: s.kernel,
+    kernel: `${s.kernel}${vec ? "_vec4" : ""}`,
     code,
-    groups: Math.ceil(s.out.size / 256),
-    params: params(s.out.size, { f: s0 }, { f: s1 }, u0, u1),
+    groups: Math.ceil(n / 256),
+    params: params(n, { f: s0 }, { f: s1 }, u0, u1),
     tensors: [...s.inputs, s.out],
   });
 }

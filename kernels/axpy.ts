@@ -34,7 +34,7 @@ export function axpy(rec: Recorder, alpha: number, x: Tensor, y: Tensor): Tensor
     recordMap(rec, {
       op,
       kernel: "axpy",
-      expr: "fma(p.s0, x0[i], out[i])",
+      expr: "fma(T(p.s0), x0[i], out[i])",
       inputs: [x],
       out: y,
       scalars: [alpha],

@@ -38,6 +38,7 @@ export function addBias(rec: Recorder, x: Tensor, b: Tensor, axis = -1, out?: Te
     inputs: self ? [b] : [x, b],
     out: o,
     ints: [inner, x.shape[ax]],
+    vec: false,
   });
   return o;
 }

@@ -24,7 +24,7 @@ export function fill(rec: Recorder, t: Tensor, value: number): Tensor {
   recordMap(rec, {
     op,
     kernel: `fill_${t.dtype}`,
-    expr: `bitcast<${t.dtype}>(p.u0)`,
+    expr: `T(bitcast<${t.dtype}>(p.u0))`,
     inputs: [],
     out: t,
     ints: [bits.getUint32(0, true)],

@@ -2,10 +2,12 @@
  * Reductions along one axis or over the whole tensor: `sum`, `sumSquares`, `max`.
  *
  * The input is viewed as (outer, L, inner) with L the reduced axis. A workgroup reduces one
- * chunk of at most 8 elements per thread, then a tree in workgroup memory; sums with more than
- * one chunk take further passes over the partials. So every sum is pairwise apart from ≤ 8
- * sequential adds: its rounding error grows like log2(L), not L (sums over 10^6 elements stay
- * within 1e-6 relative of float64). `max` is exact and takes one pass. NaN anywhere gives NaN.
+ * chunk of at most 32 elements per thread, into four interleaved accumulators of ≤ 8 sequential
+ * adds each, then a tree in workgroup memory; sums with more than one chunk take further passes
+ * over the partials. So every sum is pairwise apart from ≤ 8 sequential adds: its rounding error
+ * grows like log2(L), not L (sums over 10^6 elements stay within 1e-6 relative of float64).
+ * Fewer, fuller workgroups matter on software adapters, where each barrier of the tree costs a
+ * switch of every invocation. `max` is exact and takes one pass. NaN anywhere gives NaN.
  * @module
  */
 import { normAxis, prod, requireDtype } from "./_check.ts";
@@ -20,11 +22,16 @@ export interface ReduceOptions {
   axis?: number;
   /** Keep the reduced axis with size 1. Default false. */
   keepDims?: boolean;
+  /**
+   * The workgroup tree: `parallel` (hardware GPUs) or `serial` (software adapters). Default: by
+   * adapter. Both sum in the same order; the choice is for tests and benchmarks.
+   */
+  tree?: "parallel" | "serial";
 }
 
 type Kind = "sum" | "sumsq" | "max";
 
-const PER_THREAD = 8;
+const PER_THREAD = 32;
 
 function wgSize(L: number): number {
   let w = 32;
@@ -32,14 +39,30 @@ function wgSize(L: number): number {
   return w;
 }
 
+// The last steps of a pass: the pairwise tree over `part`, in parallel (log2(wg) barriers) or
+// walked by one invocation in the same order (one barrier; faster on software adapters, where
+// each barrier switches every invocation of the workgroup).
+const PARALLEL_TREE = `for (var s = wg / 2u; s > 0u; s >>= 1u) {
+    if (t < s) { part[t] = comb(part[t], part[t + s]); }
+    workgroupBarrier();
+  }
+  if (t == 0u) { y[(o * p.nch + c) * p.inner + j] = part[0]; }`;
+const SERIAL_TREE = `if (t == 0u) {
+    for (var s = wg / 2u; s > 0u; s >>= 1u) {
+      for (var i = 0u; i < s; i++) { part[i] = comb(part[i], part[i + s]); }
+    }
+    y[(o * p.nch + c) * p.inner + j] = part[0];
+  }`;
+
 /** WGSL for one reduction pass of `kind` with workgroup size `wg`. */
-export function reduceSource(kind: Kind, wg: number): string {
+export function reduceSource(kind: Kind, wg: number, serial: boolean): string {
   const f = kind === "sumsq" ? "v * v" : "v";
   const combine = kind === "max" ? "mx(a, b)" : "a + b";
   return `struct P { groups: u32, L: u32, inner: u32, chunk: u32, nch: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+const wg = ${wg}u;
 var<workgroup> part: array<f32, ${wg}>;
 ${IS_NAN}
 fn mx(a: f32, b: f32) -> f32 {
@@ -58,19 +81,26 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   let start = c * p.chunk;
   let end = min(p.L, start + p.chunk);
   let base = o * p.L * p.inner + j;
-  var acc = ${kind === "max" ? "x[base + start * p.inner]" : "0.0"};
-  for (var l = start + t; l < end; l += ${wg}u) {
-    let v = x[base + l * p.inner];
-    let a = acc; let b = ${f};
-    acc = comb(a, b);
+  // Four interleaved accumulators: each adds at most PER_THREAD / 4 values in sequence.
+  let init = ${kind === "max" ? "x[base + start * p.inner]" : "0.0"};
+  var a0 = init; var a1 = init; var a2 = init; var a3 = init;
+  var l = start + t;
+  let step = ${wg}u * p.inner;
+  var at = base + l * p.inner;
+  for (; l + ${3 * wg}u < end; l += ${4 * wg}u) {
+    var v = x[at]; a0 = comb(a0, ${f});
+    v = x[at + step]; a1 = comb(a1, ${f});
+    v = x[at + 2u * step]; a2 = comb(a2, ${f});
+    v = x[at + 3u * step]; a3 = comb(a3, ${f});
+    at += 4u * step;
   }
-  part[t] = acc;
+  if (l < end) { let v = x[at]; a0 = comb(a0, ${f}); }
+  if (l + ${wg}u < end) { let v = x[at + step]; a1 = comb(a1, ${f}); }
+  if (l + ${2 * wg}u < end) { let v = x[at + 2u * step]; a2 = comb(a2, ${f}); }
+  let acc_all = comb(comb(a0, a1), comb(a2, a3));
+  part[t] = acc_all;
   workgroupBarrier();
-  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
-    if (t < s) { part[t] = comb(part[t], part[t + s]); }
-    workgroupBarrier();
-  }
-  if (t == 0u) { y[(o * p.nch + c) * p.inner + j] = part[0]; }
+  ${serial ? SERIAL_TREE : PARALLEL_TREE}
 }`;
 }
 
@@ -90,6 +120,7 @@ function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: Red
   } else if (options.keepDims) outShape = x.shape.map(() => 1);
   let src = x;
   let pass: Kind = kind;
+  const serial = (options.tree ?? (rec.gpu.isSoftware ? "serial" : "parallel")) === "serial";
   for (;;) {
     const wg = wgSize(L);
     const chunk = pass === "max" ? L : wg * PER_THREAD;
@@ -99,8 +130,8 @@ function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: Red
       : new Tensor(rec.gpu, [outer * nch * inner], "f32", `${name}.partial`);
     rec.dispatch({
       op,
-      kernel: `reduce_${pass}_${wg}`,
-      code: reduceSource(pass, wg),
+      kernel: `reduce_${pass}_${wg}${serial ? "_serial" : ""}`,
+      code: reduceSource(pass, wg, serial),
       groups: outer * nch * inner,
       params: params(L, inner, chunk, nch),
       tensors: [src, dst],

@@ -28,7 +28,7 @@ export function relu(rec: Recorder, x: Tensor, out?: Tensor): Tensor {
   recordMap(rec, {
     op,
     kernel: o.buffer === x.buffer ? "relu_self" : "relu",
-    expr: `select(0.0, ${v}, !(${v} <= 0.0))`,
+    expr: `select(T(0.0), ${v}, !(${v} <= T(0.0)))`,
     inputs: o.buffer === x.buffer ? [] : [x],
     out: o,
   });
@@ -58,7 +58,7 @@ export function reluBackward(rec: Recorder, dy: Tensor, x: Tensor, out?: Tensor)
   recordMap(rec, {
     op,
     kernel: self ? "relu_backward_self" : "relu_backward",
-    expr: self ? "select(out[i], 0.0, x0[i] <= 0.0)" : "select(x0[i], 0.0, x1[i] <= 0.0)",
+    expr: self ? "select(out[i], T(0.0), x0[i] <= T(0.0))" : "select(x0[i], T(0.0), x1[i] <= T(0.0))",
     inputs: self ? [x] : [dy, x],
     out: o,
   });

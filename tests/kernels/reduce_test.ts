@@ -12,12 +12,20 @@ Deno.test("sum/sumSquares/max match float64 along every axis of odd shapes", asy
     const n = shape.reduce((p, d) => p * d);
     const xv = randArray(n, seed++);
     const x = upload(gpu, xv, shape), rx = ref(xv, shape);
-    for (const axis of [undefined, ...shape.map((_, i) => i), -1]) {
+    for (
+      const [axis, tree] of [undefined, ...shape.map((_, i) => i), -1].flatMap((a) =>
+        [[a, "serial"], [a, "parallel"]] as const
+      )
+    ) {
       const rec = new Recorder(gpu);
-      const outs = [sum(rec, x, { axis }), sumSquares(rec, x, { axis }), max(rec, x, { axis })];
+      const outs = [
+        sum(rec, x, { axis, tree }),
+        sumSquares(rec, x, { axis, tree }),
+        max(rec, x, { axis, tree }),
+      ];
       await rec.submit();
       const got = await readback(gpu, ...outs);
-      const tag = `${JSON.stringify(shape)} axis=${axis}`;
+      const tag = `${JSON.stringify(shape)} axis=${axis} ${tree}`;
       const L = axis === undefined ? n : shape.at(axis)!;
       assertClose(`sum ${tag}`, got[0], reduceRef(rx, "sum", axis).data, 1e-6 * Math.sqrt(L), 1e-6);
       assertClose(`sumSquares ${tag}`, got[1], reduceRef(rx, "sumsq", axis).data, 1e-7, 1e-6);
@@ -32,11 +40,11 @@ Deno.test("sum/sumSquares/max match float64 along every axis of odd shapes", asy
 });
 
 Deno.test("sum over 10^6 and 4·10^6 elements stays within 1e-6 relative of float64", async () => {
-  for (const [n, seed] of [[1_000_000, 11], [4_000_000, 12]]) {
+  for (const [n, seed, tree] of [[1_000_000, 11, "serial"], [4_000_000, 12, "parallel"]] as const) {
     const xv = randArray(n, seed, 0, 1);
     const x = upload(gpu, xv, [n]);
     const rec = new Recorder(gpu);
-    const s = sum(rec, x), q = sumSquares(rec, x);
+    const s = sum(rec, x, { tree }), q = sumSquares(rec, x, { tree });
     const rows = sum(rec, x.reshape([1000, n / 1000]), { axis: 0 }); // strided, 1000 long
     await rec.submit();
     const [sv, qv, rv] = await readback(gpu, s, q, rows);
