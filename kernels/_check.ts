@@ -6,6 +6,15 @@
 import { fmtShape } from "./errors.ts";
 import type { DType, Tensor } from "./tensor.ts";
 
+/** Throws unless `t` is live (not released). */
+export function requireLive(op: string, arg: string, t: Tensor): void {
+  if (t.released) {
+    throw new Error(
+      `${op}: argument "${arg}" (tensor "${t.name}" ${fmtShape(t.shape)}) was used after release()`,
+    );
+  }
+}
+
 /** Throws unless `t` is a live tensor of dtype `dtype`. */
 export function requireDtype(op: string, arg: string, t: Tensor, dtype: DType = "f32"): void {
   if (t.released) {

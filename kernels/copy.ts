@@ -3,6 +3,7 @@
  * shader copy on software adapters.
  * @module
  */
+import { requireLive } from "./_check.ts";
 import { fmtShape } from "./errors.ts";
 import type { Recorder } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
@@ -15,7 +16,8 @@ import { Tensor } from "./tensor.ts";
  * @returns The copy.
  */
 export function copy(rec: Recorder, src: Tensor, out?: Tensor): Tensor {
-  src.buffer; // throws if released
+  requireLive("copy", "src", src);
+  if (out) requireLive("copy", "out", out);
   if (out && (out.size !== src.size || out.dtype !== src.dtype)) {
     throw new TypeError(
       `copy: argument "out" must hold ${src.size} ${src.dtype} values like src ${fmtShape(src.shape)}, ` +

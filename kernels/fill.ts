@@ -3,6 +3,7 @@
  * @module
  */
 import { recordMap } from "./_map.ts";
+import { requireLive } from "./_check.ts";
 import { fmtShape } from "./errors.ts";
 import type { Recorder } from "./recorder.ts";
 import type { Tensor } from "./tensor.ts";
@@ -16,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
  */
 export function fill(rec: Recorder, t: Tensor, value: number): Tensor {
   const op = `fill t=${fmtShape(t.shape)}`;
-  t.buffer; // throws if released
+  requireLive(op, "t", t);
   const bits = new DataView(new ArrayBuffer(4));
   if (t.dtype === "f32") bits.setFloat32(0, value, true);
   else if (t.dtype === "i32") bits.setInt32(0, value, true);

@@ -5,6 +5,7 @@
  * @module
  */
 import { params } from "./_params.ts";
+import { requireLive } from "./_check.ts";
 import { fmtShape } from "./errors.ts";
 import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { type DType, Tensor } from "./tensor.ts";
@@ -76,7 +77,7 @@ export function transpose(rec: Recorder, x: Tensor, perm?: number[]): Tensor {
   const r = x.shape.length;
   const p = perm ?? x.shape.map((_, i) => r - 1 - i);
   const op = `transpose x=${fmtShape(x.shape)} perm=${fmtShape(p)}`;
-  x.buffer; // throws if released
+  requireLive(op, "x", x);
   if (p.length !== r || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
     throw new RangeError(`${op}: perm must be a permutation of 0…${r - 1}`);
   }
@@ -113,7 +114,7 @@ export interface SliceRange {
  */
 export function slice(rec: Recorder, x: Tensor, ranges: SliceRange[]): Tensor {
   const op = `slice x=${fmtShape(x.shape)}`;
-  x.buffer;
+  requireLive(op, "x", x);
   if (ranges.length > x.shape.length) {
     throw new RangeError(`${op}: ${ranges.length} ranges given for a tensor of rank ${x.shape.length}`);
   }

@@ -122,6 +122,11 @@ Deno.test("element-wise ops reject mismatched shapes and dtypes, naming op and a
     /axis 2 is out of range for a tensor of rank 2/,
   );
   throws(() => copy(rec, a, upload(gpu, [1], [1])), /copy: argument "out" must hold 6 f32 values/);
+  const gone = upload(gpu, [1, 2], [2]);
+  gone.release();
+  throws(() => fill(rec, gone, 0), /fill t=\[2\]: argument "t" .* was used after release/);
+  throws(() => copy(rec, gone), /copy: argument "src" .* was used after release/);
+  throws(() => relu(rec, gone), /relu x=\[2\]: argument "x" .* was used after release/);
   throws(() => upload(gpu, [], [0, 3]), /Invalid shape \[0, 3\].*positive integer/);
   throws(() => upload(gpu, [1, 2], [3]), /Cannot upload 2 values into "tensor" of shape \[3\]: expected 3/);
   throws(() => upload(gpu, [1], [1], "f64" as "f32"), /Invalid dtype "f64"/);

@@ -63,4 +63,10 @@ Deno.test("transpose() and slice() reject bad permutations, empty ranges and bad
   throws(() => slice(rec, x, [{ start: 2 }]), /axis 0 range 2:2:1 is empty \(zero-size result\)/);
   throws(() => slice(rec, x, [{}, { step: 0 }]), /axis 1 step 0 must be an integer ≥ 1/);
   throws(() => slice(rec, x, [{}, {}, {}]), /3 ranges given for a tensor of rank 2/);
+  x.release();
+  throws(
+    () => transpose(rec, x),
+    /transpose x=\[2, 3\].*argument "x" \(tensor "tensor" \[2, 3\]\) was used after release/,
+  );
+  throws(() => slice(rec, x, []), /slice x=\[2, 3\]: argument "x" .* was used after release/);
 });
