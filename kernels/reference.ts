@@ -150,3 +150,91 @@ export function sliceRef(x: Ref, ranges: { start?: number; end?: number; step?: 
   }
   return { data: out, shape };
 }
+
+/**
+ * Eigenvalues of a symmetric n×n matrix in float64, ascending: Householder tridiagonalisation
+ * then implicit QL with Wilkinson shifts (tred2/tqli without vectors).
+ * Ref: Press et al., Numerical Recipes §11.2–11.3.
+ */
+export function eigvalshRef(a: ArrayLike<number>, n: number): Float64Array {
+  const A: number[][] = [];
+  for (let i = 0; i < n; i++) A.push(Array.from({ length: n }, (_, j) => a[i * n + j]));
+  const d = new Float64Array(n), e = new Float64Array(n);
+  for (let i = n - 1; i > 0; i--) {
+    const l = i - 1;
+    let h = 0, scale = 0;
+    if (l > 0) {
+      for (let k = 0; k <= l; k++) scale += Math.abs(A[i][k]);
+      if (scale === 0) e[i] = A[i][l];
+      else {
+        for (let k = 0; k <= l; k++) {
+          A[i][k] /= scale;
+          h += A[i][k] * A[i][k];
+        }
+        let f = A[i][l];
+        const g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+        e[i] = scale * g;
+        h -= f * g;
+        A[i][l] = f - g;
+        f = 0;
+        for (let j = 0; j <= l; j++) {
+          let gg = 0;
+          for (let k = 0; k <= j; k++) gg += A[j][k] * A[i][k];
+          for (let k = j + 1; k <= l; k++) gg += A[k][j] * A[i][k];
+          e[j] = gg / h;
+          f += e[j] * A[i][j];
+        }
+        const hh = f / (h + h);
+        for (let j = 0; j <= l; j++) {
+          const ff = A[i][j];
+          const gg = e[j] - hh * ff;
+          e[j] = gg;
+          for (let k = 0; k <= j; k++) A[j][k] -= ff * e[k] + gg * A[i][k];
+        }
+      }
+    } else e[i] = A[i][l];
+    d[i] = h;
+  }
+  for (let i = 0; i < n; i++) d[i] = A[i][i];
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  if (n > 0) e[n - 1] = 0;
+  for (let l = 0; l < n; l++) {
+    let iter = 0, m: number;
+    do {
+      for (m = l; m < n - 1; m++) {
+        const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
+        if (Math.abs(e[m]) <= Number.EPSILON * dd) break;
+      }
+      if (m !== l) {
+        if (iter++ === 60) throw new Error("eigvalshRef: no convergence");
+        let g = (d[l + 1] - d[l]) / (2 * e[l]);
+        let r = Math.hypot(g, 1);
+        g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
+        let s = 1, c = 1, p = 0;
+        let i: number;
+        for (i = m - 1; i >= l; i--) {
+          let f = s * e[i];
+          const b = c * e[i];
+          e[i + 1] = r = Math.hypot(f, g);
+          if (r === 0) {
+            d[i + 1] -= p;
+            e[m] = 0;
+            break;
+          }
+          s = f / r;
+          c = g / r;
+          g = d[i + 1] - p;
+          r = (d[i] - g) * s + 2 * c * b;
+          d[i + 1] = g + (p = s * r);
+          g = c * r - b;
+          f = 0;
+        }
+        if (r === 0 && i >= l) continue;
+        d[l] -= p;
+        e[l] = g;
+        e[m] = 0;
+      }
+    } while (m !== l);
+  }
+  return d.sort();
+}

@@ -1,0 +1,176 @@
+/**
+ * safetensors reader and writer: an 8-byte little-endian header length, a JSON header
+ * `{name: {dtype, shape, data_offsets: [begin, end]}}`, then the data. Every offset is checked
+ * to lie inside the data and not overlap another tensor's, and every tensor's byte size to match
+ * its dtype and shape. Floats: F64, F32, F16, BF16; integers and BOOL are read but not analysed.
+ * Ref: https://github.com/huggingface/safetensors (format description).
+ * @module
+ */
+import { floatToHalf, halfToFloat, numel, WeightFileError, type WeightTensor } from "./tensor.ts";
+
+const SIZES: Record<string, number> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F8_E4M3: 1, F8_E5M2: 1,
+};
+const FLOATS = new Set(["F64", "F32", "F16", "BF16"]);
+
+function decode(dtype: string, view: DataView, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    switch (dtype) {
+      case "F64": out[i] = view.getFloat64(8 * i, true); break;
+      case "F32": out[i] = view.getFloat32(4 * i, true); break;
+      case "F16": out[i] = halfToFloat(view.getUint16(2 * i, true)); break;
+      case "BF16": {
+        const b = new DataView(new ArrayBuffer(4));
+        b.setUint32(0, view.getUint16(2 * i, true) << 16, true);
+        out[i] = b.getFloat32(0, true);
+        break;
+      }
+      case "I64": out[i] = Number(view.getBigInt64(8 * i, true)); break;
+      case "U64": out[i] = Number(view.getBigUint64(8 * i, true)); break;
+      case "I32": out[i] = view.getInt32(4 * i, true); break;
+      case "U32": out[i] = view.getUint32(4 * i, true); break;
+      case "I16": out[i] = view.getInt16(2 * i, true); break;
+      case "U16": out[i] = view.getUint16(2 * i, true); break;
+      case "I8": out[i] = view.getInt8(i); break;
+      default: out[i] = view.getUint8(i);
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses a safetensors file.
+ * @param bytes The file's bytes.
+ * @param file The path or label used in error messages.
+ * @returns The tensors in file order (by data offset), plus `__metadata__` if present.
+ * @throws {WeightFileError} On a truncated file, a bad header, an unknown dtype, or bad offsets.
+ */
+export function parseSafetensors(
+  bytes: Uint8Array,
+  file = "<bytes>",
+): { tensors: WeightTensor[]; metadata: Record<string, string> } {
+  const bad = (detail: string) => new WeightFileError("safetensors", file, detail);
+  if (bytes.length < 8) throw bad(`the file is ${bytes.length} bytes: expected at least 8 (the header length)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(dv.getBigUint64(0, true));
+  if (headerLen > bytes.length - 8) {
+    throw bad(`header length ${headerLen} is past the end of the file (${bytes.length - 8} bytes after the length)`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (e) {
+    throw bad(`the header is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw bad("the header is not a JSON object");
+  const dataStart = 8 + headerLen, dataLen = bytes.length - dataStart;
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const spans: { name: string; begin: number; end: number; dtype: string; shape: number[] }[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const where = `tensor "${name}"`;
+    if (typeof info?.dtype !== "string" || !(info.dtype in SIZES)) {
+      throw bad(`${where} has unknown dtype ${JSON.stringify(info?.dtype)}: expected one of ${Object.keys(SIZES).join(", ")}`);
+    }
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw bad(`${where} has shape ${JSON.stringify(shape)}: expected a list of non-negative integers`);
+    }
+    const off = info.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw bad(`${where} has data_offsets ${JSON.stringify(off)}: expected [begin, end]`);
+    }
+    const [begin, end] = off as number[];
+    if (begin > end || end > dataLen) {
+      throw bad(`${where} has data_offsets [${begin}, ${end}] outside the data (0…${dataLen} bytes)`);
+    }
+    const want = numel(shape) * SIZES[info.dtype];
+    if (end - begin !== want) {
+      throw bad(`${where} (${info.dtype} ${JSON.stringify(shape)}) needs ${want} bytes, data_offsets give ${end - begin}`);
+    }
+    spans.push({ name, begin, end, dtype: info.dtype, shape });
+  }
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i].begin < spans[i - 1].end) {
+      throw bad(
+        `tensor "${spans[i].name}" [${spans[i].begin}, ${spans[i].end}] overlaps ` +
+          `tensor "${spans[i - 1].name}" [${spans[i - 1].begin}, ${spans[i - 1].end}]`,
+      );
+    }
+  }
+  const tensors = spans.map((s): WeightTensor => ({
+    name: s.name,
+    dtype: s.dtype,
+    shape: s.shape,
+    isFloat: FLOATS.has(s.dtype),
+    values: () =>
+      decode(s.dtype, new DataView(bytes.buffer, bytes.byteOffset + dataStart + s.begin, s.end - s.begin), numel(s.shape)),
+  }));
+  return { tensors, metadata };
+}
+
+/** A tensor to write: values are rounded to the dtype. */
+export interface TensorToWrite {
+  /** Name in the file. */
+  name: string;
+  /** Shape. */
+  shape: number[];
+  /** Values, row-major. */
+  data: ArrayLike<number>;
+  /** `F32` (default), `F64`, `F16`, `BF16`, `I64` or `I32`. */
+  dtype?: "F32" | "F64" | "F16" | "BF16" | "I64" | "I32";
+}
+
+/**
+ * Serialises tensors as a safetensors file (header padded to 8 bytes, data in the given order).
+ * @param tensors The tensors.
+ * @param metadata Optional string metadata.
+ * @returns The file's bytes.
+ */
+export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    const dtype = t.dtype ?? "F32";
+    const n = numel(t.shape);
+    if (t.data.length !== n) throw new RangeError(`Tensor "${t.name}": ${t.data.length} values for shape [${t.shape}]`);
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + n * SIZES[dtype]] };
+    offset += n * SIZES[dtype];
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const pad = (8 - (json.length % 8)) % 8;
+  json = new TextEncoder().encode(JSON.stringify(header) + " ".repeat(pad));
+  const out = new Uint8Array(8 + json.length + offset);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let p = 8 + json.length;
+  for (const t of tensors) {
+    const dtype = t.dtype ?? "F32";
+    for (let i = 0; i < t.data.length; i++) {
+      const v = t.data[i];
+      switch (dtype) {
+        case "F64": dv.setFloat64(p, v, true); p += 8; break;
+        case "F32": dv.setFloat32(p, v, true); p += 4; break;
+        case "F16": dv.setUint16(p, floatToHalf(v), true); p += 2; break;
+        case "BF16": dv.setUint16(p, floatToBf16Bits(v), true); p += 2; break;
+        case "I64": dv.setBigInt64(p, BigInt(Math.round(v)), true); p += 8; break;
+        case "I32": dv.setInt32(p, v, true); p += 4; break;
+      }
+    }
+  }
+  return out;
+}
+
+function floatToBf16Bits(v: number): number {
+  const b = new DataView(new ArrayBuffer(4));
+  b.setFloat32(0, v, true);
+  const x = b.getUint32(0, true);
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40; // NaN stays NaN
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
