@@ -10,25 +10,44 @@ import { unzipSync } from "fflate";
 import { halfToFloat, numel, WeightFileError, type WeightTensor } from "./tensor.ts";
 
 const KINDS: Record<string, { size: number; float: boolean }> = {
-  f2: { size: 2, float: true }, f4: { size: 4, float: true }, f8: { size: 8, float: true },
-  i1: { size: 1, float: false }, i2: { size: 2, float: false }, i4: { size: 4, float: false },
-  i8: { size: 8, float: false }, u1: { size: 1, float: false }, u2: { size: 2, float: false },
-  u4: { size: 4, float: false }, u8: { size: 8, float: false }, b1: { size: 1, float: false },
+  f2: { size: 2, float: true },
+  f4: { size: 4, float: true },
+  f8: { size: 8, float: true },
+  i1: { size: 1, float: false },
+  i2: { size: 2, float: false },
+  i4: { size: 4, float: false },
+  i8: { size: 8, float: false },
+  u1: { size: 1, float: false },
+  u2: { size: 2, float: false },
+  u4: { size: 4, float: false },
+  u8: { size: 8, float: false },
+  b1: { size: 1, float: false },
 };
 
 function read(kind: string, dv: DataView, off: number, le: boolean): number {
   switch (kind) {
-    case "f2": return halfToFloat(dv.getUint16(off, le));
-    case "f4": return dv.getFloat32(off, le);
-    case "f8": return dv.getFloat64(off, le);
-    case "i1": return dv.getInt8(off);
-    case "i2": return dv.getInt16(off, le);
-    case "i4": return dv.getInt32(off, le);
-    case "i8": return Number(dv.getBigInt64(off, le));
-    case "u2": return dv.getUint16(off, le);
-    case "u4": return dv.getUint32(off, le);
-    case "u8": return Number(dv.getBigUint64(off, le));
-    default: return dv.getUint8(off);
+    case "f2":
+      return halfToFloat(dv.getUint16(off, le));
+    case "f4":
+      return dv.getFloat32(off, le);
+    case "f8":
+      return dv.getFloat64(off, le);
+    case "i1":
+      return dv.getInt8(off);
+    case "i2":
+      return dv.getInt16(off, le);
+    case "i4":
+      return dv.getInt32(off, le);
+    case "i8":
+      return Number(dv.getBigInt64(off, le));
+    case "u2":
+      return dv.getUint16(off, le);
+    case "u4":
+      return dv.getUint32(off, le);
+    case "u8":
+      return Number(dv.getBigUint64(off, le));
+    default:
+      return dv.getUint8(off);
   }
 }
 
@@ -45,26 +64,40 @@ export function parseNpy(bytes: Uint8Array, name: string, file = "<bytes>", form
   const where = format === "npz" ? `member "${name}.npy": ` : "";
   const bad = (d: string) => new WeightFileError(format, file, where + d);
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw bad("missing the \\x93NUMPY magic at byte 0");
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) {
+    throw bad("missing the \\x93NUMPY magic at byte 0");
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6];
   const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const hstart = major === 1 ? 10 : 12;
-  if (hstart + hlen > bytes.length) throw bad(`header length ${hlen} is past the end of the file (${bytes.length} bytes)`);
+  if (hstart + hlen > bytes.length) {
+    throw bad(`header length ${hlen} is past the end of the file (${bytes.length} bytes)`);
+  }
   const header = new TextDecoder().decode(bytes.subarray(hstart, hstart + hlen));
   const descr = /'descr':\s*'([<>|=])([a-z])(\d+)'/.exec(header);
   const fortran = /'fortran_order':\s*(True|False)/.exec(header);
   const shapeM = /'shape':\s*\(([^)]*)\)/.exec(header);
-  if (!descr || !fortran || !shapeM) throw bad(`header ${JSON.stringify(header.trim())} lacks descr, fortran_order or shape`);
+  if (!descr || !fortran || !shapeM) {
+    throw bad(`header ${JSON.stringify(header.trim())} lacks descr, fortran_order or shape`);
+  }
   const kind = descr[2] + descr[3];
-  if (!(kind in KINDS)) throw bad(`unknown dtype '${descr[1]}${kind}': expected a float (f2, f4, f8) or an integer`);
+  if (!(kind in KINDS)) {
+    throw bad(`unknown dtype '${descr[1]}${kind}': expected a float (f2, f4, f8) or an integer`);
+  }
   const shape = shapeM[1].split(",").map((s) => s.trim()).filter((s) => s).map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`shape (${shapeM[1]}) is not a tuple of integers`);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw bad(`shape (${shapeM[1]}) is not a tuple of integers`);
+  }
   const le = descr[1] !== ">";
   const dataStart = hstart + hlen;
   const n = numel(shape), size = KINDS[kind].size;
   if (bytes.length - dataStart < n * size) {
-    throw bad(`data is ${bytes.length - dataStart} bytes at offset ${dataStart}: expected ${n * size} for '${kind}' ${JSON.stringify(shape)}`);
+    throw bad(
+      `data is ${bytes.length - dataStart} bytes at offset ${dataStart}: expected ${n * size} for '${kind}' ${
+        JSON.stringify(shape)
+      }`,
+    );
   }
   return {
     name,

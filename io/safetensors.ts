@@ -9,8 +9,21 @@
 import { floatToHalf, halfToFloat, numel, WeightFileError, type WeightTensor } from "./tensor.ts";
 
 const SIZES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
-  F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 const FLOATS = new Set(["F64", "F32", "F16", "BF16"]);
 
@@ -18,23 +31,44 @@ function decode(dtype: string, view: DataView, n: number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     switch (dtype) {
-      case "F64": out[i] = view.getFloat64(8 * i, true); break;
-      case "F32": out[i] = view.getFloat32(4 * i, true); break;
-      case "F16": out[i] = halfToFloat(view.getUint16(2 * i, true)); break;
+      case "F64":
+        out[i] = view.getFloat64(8 * i, true);
+        break;
+      case "F32":
+        out[i] = view.getFloat32(4 * i, true);
+        break;
+      case "F16":
+        out[i] = halfToFloat(view.getUint16(2 * i, true));
+        break;
       case "BF16": {
         const b = new DataView(new ArrayBuffer(4));
         b.setUint32(0, view.getUint16(2 * i, true) << 16, true);
         out[i] = b.getFloat32(0, true);
         break;
       }
-      case "I64": out[i] = Number(view.getBigInt64(8 * i, true)); break;
-      case "U64": out[i] = Number(view.getBigUint64(8 * i, true)); break;
-      case "I32": out[i] = view.getInt32(4 * i, true); break;
-      case "U32": out[i] = view.getUint32(4 * i, true); break;
-      case "I16": out[i] = view.getInt16(2 * i, true); break;
-      case "U16": out[i] = view.getUint16(2 * i, true); break;
-      case "I8": out[i] = view.getInt8(i); break;
-      default: out[i] = view.getUint8(i);
+      case "I64":
+        out[i] = Number(view.getBigInt64(8 * i, true));
+        break;
+      case "U64":
+        out[i] = Number(view.getBigUint64(8 * i, true));
+        break;
+      case "I32":
+        out[i] = view.getInt32(4 * i, true);
+        break;
+      case "U32":
+        out[i] = view.getUint32(4 * i, true);
+        break;
+      case "I16":
+        out[i] = view.getInt16(2 * i, true);
+        break;
+      case "U16":
+        out[i] = view.getUint16(2 * i, true);
+        break;
+      case "I8":
+        out[i] = view.getInt8(i);
+        break;
+      default:
+        out[i] = view.getUint8(i);
     }
   }
   return out;
@@ -52,11 +86,15 @@ export function parseSafetensors(
   file = "<bytes>",
 ): { tensors: WeightTensor[]; metadata: Record<string, string> } {
   const bad = (detail: string) => new WeightFileError("safetensors", file, detail);
-  if (bytes.length < 8) throw bad(`the file is ${bytes.length} bytes: expected at least 8 (the header length)`);
+  if (bytes.length < 8) {
+    throw bad(`the file is ${bytes.length} bytes: expected at least 8 (the header length)`);
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(dv.getBigUint64(0, true));
   if (headerLen > bytes.length - 8) {
-    throw bad(`header length ${headerLen} is past the end of the file (${bytes.length - 8} bytes after the length)`);
+    throw bad(
+      `header length ${headerLen} is past the end of the file (${bytes.length - 8} bytes after the length)`,
+    );
   }
   let header: Record<string, unknown>;
   try {
@@ -64,7 +102,9 @@ export function parseSafetensors(
   } catch (e) {
     throw bad(`the header is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw bad("the header is not a JSON object");
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw bad("the header is not a JSON object");
+  }
   const dataStart = 8 + headerLen, dataLen = bytes.length - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   const spans: { name: string; begin: number; end: number; dtype: string; shape: number[] }[] = [];
@@ -73,7 +113,11 @@ export function parseSafetensors(
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const where = `tensor "${name}"`;
     if (typeof info?.dtype !== "string" || !(info.dtype in SIZES)) {
-      throw bad(`${where} has unknown dtype ${JSON.stringify(info?.dtype)}: expected one of ${Object.keys(SIZES).join(", ")}`);
+      throw bad(
+        `${where} has unknown dtype ${JSON.stringify(info?.dtype)}: expected one of ${
+          Object.keys(SIZES).join(", ")
+        }`,
+      );
     }
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -89,7 +133,11 @@ export function parseSafetensors(
     }
     const want = numel(shape) * SIZES[info.dtype];
     if (end - begin !== want) {
-      throw bad(`${where} (${info.dtype} ${JSON.stringify(shape)}) needs ${want} bytes, data_offsets give ${end - begin}`);
+      throw bad(
+        `${where} (${info.dtype} ${JSON.stringify(shape)}) needs ${want} bytes, data_offsets give ${
+          end - begin
+        }`,
+      );
     }
     spans.push({ name, begin, end, dtype: info.dtype, shape });
   }
@@ -108,7 +156,11 @@ export function parseSafetensors(
     shape: s.shape,
     isFloat: FLOATS.has(s.dtype),
     values: () =>
-      decode(s.dtype, new DataView(bytes.buffer, bytes.byteOffset + dataStart + s.begin, s.end - s.begin), numel(s.shape)),
+      decode(
+        s.dtype,
+        new DataView(bytes.buffer, bytes.byteOffset + dataStart + s.begin, s.end - s.begin),
+        numel(s.shape),
+      ),
   }));
   return { tensors, metadata };
 }
@@ -138,7 +190,9 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<str
   for (const t of tensors) {
     const dtype = t.dtype ?? "F32";
     const n = numel(t.shape);
-    if (t.data.length !== n) throw new RangeError(`Tensor "${t.name}": ${t.data.length} values for shape [${t.shape}]`);
+    if (t.data.length !== n) {
+      throw new RangeError(`Tensor "${t.name}": ${t.data.length} values for shape [${t.shape}]`);
+    }
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + n * SIZES[dtype]] };
     offset += n * SIZES[dtype];
   }
@@ -155,12 +209,30 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<str
     for (let i = 0; i < t.data.length; i++) {
       const v = t.data[i];
       switch (dtype) {
-        case "F64": dv.setFloat64(p, v, true); p += 8; break;
-        case "F32": dv.setFloat32(p, v, true); p += 4; break;
-        case "F16": dv.setUint16(p, floatToHalf(v), true); p += 2; break;
-        case "BF16": dv.setUint16(p, floatToBf16Bits(v), true); p += 2; break;
-        case "I64": dv.setBigInt64(p, BigInt(Math.round(v)), true); p += 8; break;
-        case "I32": dv.setInt32(p, v, true); p += 4; break;
+        case "F64":
+          dv.setFloat64(p, v, true);
+          p += 8;
+          break;
+        case "F32":
+          dv.setFloat32(p, v, true);
+          p += 4;
+          break;
+        case "F16":
+          dv.setUint16(p, floatToHalf(v), true);
+          p += 2;
+          break;
+        case "BF16":
+          dv.setUint16(p, floatToBf16Bits(v), true);
+          p += 2;
+          break;
+        case "I64":
+          dv.setBigInt64(p, BigInt(Math.round(v)), true);
+          p += 8;
+          break;
+        case "I32":
+          dv.setInt32(p, v, true);
+          p += 4;
+          break;
       }
     }
   }

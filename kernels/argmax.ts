@@ -6,10 +6,10 @@
 import { requireDtype } from "./_check.ts";
 import { params } from "./_params.ts";
 import { fmtShape } from "./errors.ts";
-import { IS_NAN, type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { IS_NAN, LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
 
-const WG = 64;
+const WG = 256;
 
 const CODE = `struct P { groups: u32, L: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -53,6 +53,9 @@ export function argmax(rec: Recorder, x: Tensor): Tensor {
   const op = `argmax x=${fmtShape(x.shape)}`;
   requireDtype(op, "x", x);
   const L = x.shape[x.shape.length - 1];
+  if (L > WG * LOOP_CAP) {
+    throw new RangeError(`${op}: rows of ${L} elements are longer than the supported ${WG * LOOP_CAP}`);
+  }
   const outShape = x.shape.length > 1 ? x.shape.slice(0, -1) : [1];
   const y = new Tensor(rec.gpu, outShape, "i32", "argmax.out");
   rec.dispatch({ op, kernel: "argmax", code: CODE, groups: x.size / L, params: params(L), tensors: [x, y] });

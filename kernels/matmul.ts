@@ -18,7 +18,7 @@
 import { prod, requireDtype, requireRank } from "./_check.ts";
 import { params } from "./_params.ts";
 import { fmtShape } from "./errors.ts";
-import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Which matmul kernel to run. `auto` picks by adapter and shape. */
@@ -49,8 +49,10 @@ interface Dims {
   sB: number;
 }
 
+// k0, k1: the K range this pass covers (in the kernel's loop units), so that no loop runs past
+// LOOP_CAP iterations (see recorder.ts); longer K is split into passes that accumulate.
 const HEADER = `struct P { groups: u32, M: u32, N: u32, K: u32, tilesN: u32, tilesM: u32,
-  sA: u32, sB: u32, sC: u32, alpha: f32, beta: f32 }
+  sA: u32, sB: u32, sC: u32, alpha: f32, beta: f32, k0: u32, k1: u32 }
 @group(0) @binding(0) var<uniform> p: P;`;
 
 function bindings(elem: string): string {
@@ -91,7 +93,7 @@ export function directSource(transA: boolean, transB: boolean, TM = 32, TN4 = 4,
   if (transA) {
     for (let q = 0; q < TM / 4; q++) L.push(`  let ac${q} = aOff + min(m0 / 4u + ${q}u, M4 - 1u);`);
   }
-  L.push(`  for (var k = 0u; k < K4; k++) {`);
+  L.push(`  for (var k = p.k0; k < p.k1; k++) {`);
   if (transA) {
     for (let kk = 0; kk < 4; kk++) {
       for (let q = 0; q < TM / 4; q++) {
@@ -164,7 +166,7 @@ fn main(${WID_ARGS}, @builtin(local_invocation_id) lid: vec3u) {
   var acc: array<vec4f, 4>;
   var mr: array<u32, 4>; var nc: array<u32, 4>;
   for (var i = 0u; i < 4u; i++) { mr[i] = min(m0 + i, p.M - 1u); nc[i] = min(n0 + i, p.N - 1u); }
-  for (var k = 0u; k < p.K; k++) {
+  for (var k = p.k0; k < p.k1; k++) {
     let bv = vec4f(B[${bIndex(transB, "k", "nc[0]")}], B[${bIndex(transB, "k", "nc[1]")}],
                    B[${bIndex(transB, "k", "nc[2]")}], B[${bIndex(transB, "k", "nc[3]")}]);
     for (var i = 0u; i < 4u; i++) { acc[i] = fma(vec4f(A[${aIndex(transA, "mr[i]", "k")}]), bv, acc[i]); }
@@ -184,7 +186,7 @@ fn main(${WID_ARGS}, @builtin(local_invocation_id) lid: vec3u,
   let mBase = ty * 64u; let nBase = tx * 64u;
   let m0 = mBase + lid.y * 4u; let n0 = nBase + lid.x * 4u;
   var acc: array<vec4f, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
+  for (var k0 = p.k0; k0 < p.k1; k0 += 16u) {
     for (var e = li; e < 1024u; e += 256u) {
       let kk = e / 64u; let c = e % 64u;
       let k = k0 + kk; let m = mBase + c; let n = nBase + c;
@@ -294,15 +296,32 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptio
     : [scalarSource(transA, transB), 32, 32];
   const tilesM = Math.ceil(d.M / bm), tilesN = Math.ceil(d.N / bn);
   const vec = v === "direct" ? 4 : 1;
-  rec.dispatch({
-    op,
-    kernel: `matmul_${v}${transA ? "_tA" : ""}${transB ? "_tB" : ""}`,
-    code,
-    groups: tilesM * tilesN * d.batch,
-    params: params(d.M, d.N, d.K, tilesN, tilesM, d.sA / vec, d.sB / vec, (d.M * d.N) / vec, { f: alpha }, {
-      f: beta,
-    }),
-    tensors: [a, b, c],
-  });
+  // K per pass, within LOOP_CAP: the direct kernel loops K/4 times; the others run about 5·K
+  // loop iterations (a 4-step loop nested in the K loop).
+  const chunk = v === "direct" ? 4 * (LOOP_CAP - 100) : Math.floor(LOOP_CAP / 6 / 16) * 16;
+  for (let k = 0; k < d.K; k += chunk) {
+    const kEnd = Math.min(d.K, k + chunk);
+    rec.dispatch({
+      op,
+      kernel: `matmul_${v}${transA ? "_tA" : ""}${transB ? "_tB" : ""}`,
+      code,
+      groups: tilesM * tilesN * d.batch,
+      params: params(
+        d.M,
+        d.N,
+        d.K,
+        tilesN,
+        tilesM,
+        d.sA / vec,
+        d.sB / vec,
+        (d.M * d.N) / vec,
+        { f: alpha },
+        { f: k === 0 ? beta : 1 },
+        k / vec,
+        kEnd / vec,
+      ),
+      tensors: [a, b, c],
+    });
+  }
   return c;
 }

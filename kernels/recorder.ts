@@ -64,6 +64,14 @@ export const WID = `let wid = wg_id.x + wg_id.y * n_wg.x + wg_id.z * n_wg.x * n_
 export const WID_ARGS = `@builtin(workgroup_id) wg_id: vec3u, @builtin(num_workgroups) n_wg: vec3u`;
 
 /**
+ * The most loop iterations one invocation may run, summed over all its loops and every entry
+ * into them. NOTE: Mesa's llvmpipe/lavapipe (gallivm) silently stops looping after 65535
+ * iterations (LP_MAX_TGSI_LOOP_ITERATIONS), and measured here its count is not reset when an inner
+ * loop is re-entered, so kernels split long work across passes to stay under this bound.
+ */
+export const LOOP_CAP = 60000;
+
+/**
  * WGSL `is_nan(x)`. NOTE: a bit test, because software drivers compile with fast-math and fold
  * `x != x` to false.
  */

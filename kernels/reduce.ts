@@ -7,7 +7,7 @@
  * over the partials. So every sum is pairwise apart from ≤ 8 sequential adds: its rounding error
  * grows like log2(L), not L (sums over 10^6 elements stay within 1e-6 relative of float64).
  * Fewer, fuller workgroups matter on software adapters, where each barrier of the tree costs a
- * switch of every invocation. `max` is exact and takes one pass. NaN anywhere gives NaN.
+ * switch of every invocation. `max` is exact (its chunking only keeps loops short). NaN anywhere gives NaN.
  * @module
  */
 import { normAxis, prod, requireDtype } from "./_check.ts";
@@ -123,7 +123,7 @@ function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: Red
   const serial = (options.tree ?? (rec.gpu.isSoftware ? "serial" : "parallel")) === "serial";
   for (;;) {
     const wg = wgSize(L);
-    const chunk = pass === "max" ? L : wg * PER_THREAD;
+    const chunk = wg * PER_THREAD;
     const nch = Math.ceil(L / chunk);
     const dst = nch === 1
       ? new Tensor(rec.gpu, outShape, "f32", `${name}.out`)

@@ -73,6 +73,13 @@ Deno.test("matmul() batches, broadcasts a 2-D operand, and handles many batches"
   await check({ batch: [70000, 70000], M: 1, N: 1, K: 2 }, "scalar", seed++); // grid folds past 65535
 });
 
+Deno.test("matmul() splits K past lavapipe's 65535-iteration loop cap and still matches float64", async () => {
+  let seed = 500;
+  await check({ M: 1, N: 1, K: 70001 }, "scalar", seed++);
+  await check({ M: 3, N: 2, K: 70001, transA: true }, "tiled", seed++);
+  await check({ M: 4, N: 4, K: 240004, transB: true }, "direct", seed++);
+});
+
 Deno.test("matmul() keeps zeros exact, overflows to Infinity like float32, and passes NaN through", async () => {
   const z = upload(gpu, new Float32Array(32), [8, 4]);
   const big = upload(gpu, new Float32Array(16).fill(1e30), [4, 4]);
