@@ -59,6 +59,26 @@ export function assertClose(
   }
 }
 
+/** Asserts `|got − ref| ≤ atol + rtol·|ref|` in float64 (no rounding of the reference). */
+export function assertNear(
+  name: string,
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  atol = 1e-12,
+  rtol = 1e-12,
+): void {
+  if (got.length !== ref.length) throw new Error(`${name}: length ${got.length}, expected ${ref.length}`);
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i], r = ref[i];
+    if (Object.is(g, r) || (Number.isNaN(g) && Number.isNaN(r))) continue;
+    if (!(Math.abs(g - r) <= atol + rtol * Math.abs(r))) {
+      throw new Error(
+        `${name}[${i}]: got ${g}, expected ${r} (|diff| ${Math.abs(g - r)} > ${atol} + ${rtol}·|ref|)`,
+      );
+    }
+  }
+}
+
 /** Reads one tensor back as numbers. */
 export async function read(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array> {
   const [v] = await readback(t.gpu, t);

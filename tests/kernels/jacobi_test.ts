@@ -16,7 +16,13 @@ Deno.test("eigvalshRef() satisfies trace and known spectra", () => {
 
 Deno.test("eighJacobi() matches float64 on Gram matrices of odd sizes (trace, order, max)", async () => {
   let seed = 1;
-  for (const [rows, n, batch] of [[5, 1, 1], [7, 2, 3], [9, 3, 2], [40, 17, 4], [70, 64, 2], [130, 97, 2], [150, 131, 1]]) {
+  for (
+    const [rows, n, batch] of [[5, 1, 1], [7, 2, 3], [9, 3, 2], [40, 17, 4], [70, 64, 2], [130, 97, 2], [
+      150,
+      131,
+      1,
+    ]]
+  ) {
     const wv = randArray(batch * rows * n, seed++);
     const w = upload(gpu, wv, [batch, rows, n]);
     const rec = new Recorder(gpu);
