@@ -1,0 +1,53 @@
+/**
+ * Loads weight files by extension or content: safetensors, `.npy`, `.npz`.
+ * @module
+ */
+import { parseNpy, parseNpz } from "./npy.ts";
+import { parseSafetensors } from "./safetensors.ts";
+import { WeightFileError, type WeightTensor } from "./tensor.ts";
+
+/** Weight file formats. */
+export type WeightFormat = "safetensors" | "npy" | "npz";
+
+/** Guesses a format from a file name, then from the first bytes. */
+export function detectFormat(bytes: Uint8Array, file: string): WeightFormat {
+  const lower = file.toLowerCase();
+  if (lower.endsWith(".safetensors")) return "safetensors";
+  if (lower.endsWith(".npz")) return "npz";
+  if (lower.endsWith(".npy")) return "npy";
+  if (bytes[0] === 0x93 && bytes[1] === 0x4e) return "npy";
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return "npz";
+  return "safetensors";
+}
+
+/**
+ * Reads the tensors of a weight file.
+ * @param source A path, or the file's bytes.
+ * @param format Override the detected format.
+ * @returns The tensors.
+ * @throws {WeightFileError} When the file is missing or malformed.
+ */
+export async function loadWeights(
+  source: string | Uint8Array,
+  format?: WeightFormat,
+): Promise<WeightTensor[]> {
+  const file = typeof source === "string" ? source : "<bytes>";
+  let bytes: Uint8Array;
+  if (typeof source === "string") {
+    try {
+      bytes = await Deno.readFile(source);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new WeightFileError(format ?? "weight", source, "no such file");
+      }
+      throw new WeightFileError(format ?? "weight", source, (e as Error).message);
+    }
+  } else bytes = source;
+  const f = format ?? detectFormat(bytes, file);
+  if (f === "npy") {
+    const name = file.split("/").pop()!.replace(/\.npy$/i, "") || "array";
+    return [parseNpy(bytes, name, file)];
+  }
+  if (f === "npz") return parseNpz(bytes, file);
+  return parseSafetensors(bytes, file).tensors;
+}
