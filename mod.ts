@@ -3,9 +3,9 @@
  * with hand-written WGSL kernels — heavy-tailed self-regularization (HT-SR) without a
  * Python/CUDA stack.
  *
- * This release holds the GPU runtime and the core kernels. Every op records into a
- * {@link Recorder}, which submits the whole step at once; data stays on the GPU until
- * {@link readback}.
+ * This release holds the GPU runtime, the core kernels, weight-file readers and the layer-wise
+ * spectral analyzer ({@link analyze}). Every op records into a {@link Recorder}, which submits the
+ * whole step at once; data stays on the GPU until {@link readback}.
  *
  * @example
  * ```ts
@@ -23,3 +23,5 @@
  * @module
  */
 export * from "./kernels/mod.ts";
+export * from "./io/mod.ts";
+export * from "./esd/mod.ts";

@@ -6,7 +6,7 @@ import { getGpu } from "../kernels/runtime.ts";
 import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { type EigSolver, layerEigenvalues } from "./eigs.ts";
-import { type Convention, type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
+import { type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
 import { layerMetrics, type LayerRow, type MetricOptions, summarize } from "./metrics.ts";
 
 /** Options of {@link analyze}, with the reference defaults. */

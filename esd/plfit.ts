@@ -50,7 +50,11 @@ function suffixLogs(sorted: ArrayLike<number>): Float64Array {
 }
 
 /** alpha and D for xmin index i. */
-export function fitAt(sorted: ArrayLike<number>, i: number, suffix = suffixLogs(sorted)): PowerLawFit {
+export function fitAt(
+  sorted: ArrayLike<number>,
+  i: number,
+  suffix: Float64Array = suffixLogs(sorted),
+): PowerLawFit {
   const N = sorted.length, n = N - i, xmin = sorted[i];
   const alpha = 1 + n / (suffix[i] - n * Math.log(xmin));
   let D = 0;

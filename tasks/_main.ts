@@ -4,13 +4,16 @@
  * @module
  */
 import { GpuOpError, GpuUnavailableError } from "../kernels/errors.ts";
+import { WeightFileError } from "../io/tensor.ts";
 
 /** Runs `main`, mapping errors to a one-line message and exit code 1. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (e) {
-    const known = e instanceof GpuUnavailableError || e instanceof GpuOpError || e instanceof TypeError ||
+    const known = e instanceof GpuUnavailableError || e instanceof GpuOpError ||
+      e instanceof WeightFileError ||
+      e instanceof TypeError ||
       e instanceof RangeError || e instanceof Deno.errors.NotFound;
     console.error(`error: ${known ? (e as Error).message : (e as Error).stack ?? e}`);
     Deno.exit(1);

@@ -1,0 +1,16 @@
+/**
+ * Layer-wise spectral diagnosis: weight matrices, eigenvalues (Gram + Jacobi on the GPU),
+ * power-law fits and WeightWatcher's metrics.
+ * @module
+ */
+export { analyze } from "./analyze.ts";
+export type { AnalyzeOptions, AnalyzeResult } from "./analyze.ts";
+export { layerEigenvalues } from "./eigs.ts";
+export type { EigSolver, LayerEigs } from "./eigs.ts";
+export { layerMatrices } from "./matrices.ts";
+export type { Convention, LayerMatrices, Layout, MatrixOptions } from "./matrices.ts";
+export { EVALS_THRESH, layerMetrics, METRIC_COLUMNS, summarize } from "./metrics.ts";
+export type { LayerRow, MetricOptions } from "./metrics.ts";
+export { fitAt, fitPowerLaw, histogramPeak } from "./plfit.ts";
+export type { FitMethod, FitOptions, PowerLawFit } from "./plfit.ts";
+export { formatCsv, formatTable } from "./report.ts";

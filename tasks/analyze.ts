@@ -1,0 +1,80 @@
+/**
+ * `deno task analyze FILE [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
+ * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--json] [--csv FILE]`
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { analyze } from "../esd/analyze.ts";
+import { formatCsv, formatTable } from "../esd/report.ts";
+import { WeightFileError } from "../io/tensor.ts";
+import { runMain } from "./_main.ts";
+
+const USAGE = `usage: deno task analyze FILE [options]
+  FILE                    a .safetensors, .npy or .npz weight file
+  --fit METHOD            median (default) | mid | gof | peak
+  --xmin-pos N            xmin index N_evals / N for median and mid (default 2)
+  --convention NAME       tb (default: TempBalance) | ww (WeightWatcher)
+  --layout NAME           torch (default: OIHW, (out,in)) | tfjs (HWIO, (in,out))
+  --solver NAME           auto (default) | gpu | cpu (float64)
+  --filter-zeros          drop eigenvalues ≤ 1e-5 before fitting (always on for ww)
+  --json                  print {"layers": [...], "summary": {...}} instead of the table
+  --csv FILE              also write the per-layer metrics as CSV`;
+
+function choice<T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T {
+  if (value === undefined) return dflt;
+  if (!valid.includes(value as T)) {
+    throw new RangeError(`Invalid --${flag} "${value}": expected one of ${valid.join(", ")}\n${USAGE}`);
+  }
+  return value as T;
+}
+
+await runMain(async () => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        fit: { type: "string" },
+        "xmin-pos": { type: "string" },
+        convention: { type: "string" },
+        layout: { type: "string" },
+        solver: { type: "string" },
+        "filter-zeros": { type: "boolean" },
+        json: { type: "boolean" },
+        csv: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new TypeError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (positionals.length !== 1) {
+    throw new TypeError(`Expected one weight file, got ${positionals.length}\n${USAGE}`);
+  }
+  const xminPos = v["xmin-pos"] === undefined ? 2 : Number(v["xmin-pos"]);
+  if (!(xminPos >= 1)) throw new RangeError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
+  const result = await analyze(positionals[0], {
+    fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
+    xminPos,
+    convention: choice("convention", v.convention, ["tb", "ww"] as const, "tb"),
+    layout: choice("layout", v.layout, ["torch", "tfjs"] as const, "torch"),
+    solver: choice("solver", v.solver, ["auto", "gpu", "cpu"] as const, "auto"),
+    filterZeros: v["filter-zeros"] === true,
+  });
+  if (result.layers.length === 0) {
+    throw new WeightFileError(
+      "weight",
+      positionals[0],
+      "no Conv2d (rank 4) or Linear (rank 2) floating-point tensors found",
+    );
+  }
+  if (v.csv) await Deno.writeTextFile(v.csv, formatCsv(result));
+  if (v.json) {
+    console.log(JSON.stringify({ layers: result.layers, summary: result.summary }));
+  } else console.log(formatTable(result));
+});

@@ -1,0 +1,120 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { analyze } from "../../esd/analyze.ts";
+import { layerMatrices } from "../../esd/matrices.ts";
+import { layerMetrics } from "../../esd/metrics.ts";
+import { fitPowerLaw } from "../../esd/plfit.ts";
+import { writeSafetensors } from "../../io/safetensors.ts";
+import type { WeightTensor } from "../../io/tensor.ts";
+import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
+import { assertNear, randArray } from "../_helpers.ts";
+
+function tensor(name: string, shape: number[], data: ArrayLike<number>): WeightTensor {
+  return { name, dtype: "F32", shape, isFloat: true, values: () => Float64Array.from(data) };
+}
+
+/** Independent float64 ESD: pooled squared singular values of the slices, via Gram + eigvalsh. */
+function esd64(slices: Float64Array[], rows: number, cols: number): Float64Array {
+  const out: number[] = [];
+  for (const s of slices) {
+    const w = ref(s, [rows, cols]);
+    const g = rows >= cols ? matmulRef(w, w, { transA: true }) : matmulRef(w, w, { transB: true });
+    out.push(...eigvalshRef(g.data, Math.min(rows, cols)));
+  }
+  return Float64Array.from(out).sort();
+}
+
+Deno.test("layerMatrices(): OIHW and HWIO give the same slices; ww transposes to rows ≥ cols; conv × sqrt(0.5)", () => {
+  const [O, I, H, W] = [3, 5, 2, 2];
+  const v = randArray(O * I * H * W, 4);
+  const hwio = new Float64Array(v.length);
+  for (let o = 0; o < O; o++) {
+    for (let i = 0; i < I; i++) {
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) hwio[((y * W + x) * I + i) * O + o] = v[((o * I + i) * H + y) * W + x];
+      }
+    }
+  }
+  const a = layerMatrices(tensor("c", [O, I, H, W], v))!;
+  const b = layerMatrices(tensor("c", [H, W, I, O], hwio), { layout: "tfjs" })!;
+  equal(a.slices.length, 4);
+  deepEqual([a.rows, a.cols], [3, 5]);
+  a.slices.forEach((s, k) => assertNear(`slice ${k}`, s, b.slices[k], 0, 0));
+  // Slice (y=1, x=0), element (o=2, i=4): w · sqrt(0.5) · scale.
+  assertNear(
+    "scaled",
+    [a.slices[2][2 * 5 + 4]],
+    [v[((2 * I + 4) * H + 1) * W + 0] * Math.sqrt(0.5) * a.scale],
+    1e-15,
+    0,
+  );
+  const ww = layerMatrices(tensor("c", [O, I, H, W], v), { convention: "ww" })!;
+  deepEqual([ww.rows, ww.cols], [5, 3]);
+  equal(ww.slices[0][4 * 3 + 2], a.slices[0][2 * 5 + 4]);
+  equal(layerMatrices({ ...tensor("b", [5], v), shape: [5] }), null);
+  equal(layerMatrices({ ...tensor("i", [2, 2], [1, 2, 3, 4]), isFloat: false }), null);
+});
+
+Deno.test("analyze() on the GPU matches an independent float64 computation: eigenvalues, alpha, metrics", async () => {
+  const lin = randArray(96 * 40, 11), conv = randArray(24 * 16 * 3 * 3, 12);
+  const bytes = writeSafetensors([
+    { name: "conv1.weight", shape: [24, 16, 3, 3], data: conv },
+    { name: "bn1.running_mean", shape: [24], data: new Float32Array(24) },
+    { name: "fc.weight", shape: [96, 40], data: lin },
+    { name: "fc.bias", shape: [96], data: new Float32Array(96) },
+  ]);
+  for (const solver of ["gpu", "cpu"] as const) {
+    for (const fit of ["median", "gof"] as const) {
+      const { layers, summary } = await analyze(bytes, { solver, fit });
+      deepEqual(layers.map((l) => l.name), ["conv1.weight", "fc.weight"]);
+      const mats = [
+        layerMatrices(tensor("c", [24, 16, 3, 3], conv.map(Math.fround)))!,
+        layerMatrices(tensor("f", [96, 40], lin))!,
+      ];
+      mats.forEach((m, k) => {
+        const want = esd64(m.slices, m.rows, m.cols).map((x) => x / (m.scale * m.scale));
+        const row = layers[k];
+        const lmax = want[want.length - 1];
+        assertNear(`${row.name} lambda_max [${solver}]`, [row.lambda_max!], [lmax], 1e-4 * lmax, 0);
+        const f = fitPowerLaw(want.filter((x) => x > 0), { method: fit });
+        assertNear(`${row.name} alpha [${solver}, ${fit}]`, [row.alpha!], [f.alpha], 1e-3, 0);
+        const ref64 = layerMetrics(row, want, { fit });
+        for (const c of ["norm", "stable_rank", "log_alpha_norm", "entropy"] as const) {
+          assertNear(`${row.name} ${c} [${solver}]`, [row[c]!], [ref64[c]!], 0, 1e-3);
+        }
+        equal(row.matrix_rank, ref64.matrix_rank);
+        equal(row.num_evals, m.slices.length * Math.min(m.rows, m.cols));
+      });
+      assertNear("summary alpha", [summary.alpha!], [(layers[0].alpha! + layers[1].alpha!) / 2], 1e-12, 0);
+    }
+  }
+});
+
+Deno.test("analyze() gets the same alpha for weights scaled by 1e30 and 1e-30 (no float32 overflow)", async () => {
+  const v = randArray(64 * 48, 21);
+  const base = await analyze([tensor("w", [64, 48], v)], { solver: "gpu" });
+  for (const s of [1e30, 1e-30]) {
+    const { layers } = await analyze([tensor("w", [64, 48], Array.from(v, (x) => x * s))], { solver: "gpu" });
+    assertNear(`alpha ×${s}`, [layers[0].alpha!], [base.layers[0].alpha!], 1e-4, 0); // float32 rounding differs
+    assertNear(`lambda_max ×${s}`, [layers[0].lambda_max!], [base.layers[0].lambda_max! * s * s], 0, 1e-5);
+  }
+});
+
+Deno.test("analyze() reports troubled layers with a warning and no alpha, and analyses the rest", async () => {
+  const good = randArray(32 * 32, 31);
+  const nan = randArray(16 * 16, 32);
+  nan[7] = NaN;
+  const { layers } = await analyze([
+    tensor("nan.weight", [16, 16], nan),
+    tensor("zero.weight", [8, 8], new Float32Array(64)),
+    tensor("row.weight", [1, 50], randArray(50, 33)),
+    tensor("ok.weight", [32, 32], good),
+  ], { solver: "gpu" });
+  const by = Object.fromEntries(layers.map((l) => [l.name, l]));
+  equal(by["nan.weight"].alpha, null);
+  ok(/NaN or Infinity/.test(by["nan.weight"].warning));
+  equal(by["zero.weight"].alpha, null);
+  ok(/all weights are zero/.test(by["zero.weight"].warning));
+  equal(by["row.weight"].alpha, null);
+  ok(/1 eigenvalues, fewer than min_evals 10/.test(by["row.weight"].warning), by["row.weight"].warning);
+  ok(by["ok.weight"].alpha! > 1, `alpha ${by["ok.weight"].alpha}`);
+});
