@@ -1,48 +1,45 @@
 /**
- * Eigenvalues of every layer's slices: Gram matrices for all slices of all layers on the GPU
- * (batched by shape, one submit), then symmetric eigenvalues — on the GPU by batched Jacobi, or
- * in float64 on the CPU from the read-back Gram matrices.
+ * Eigenvalues of every layer's slices (the squared singular values of each slice).
  *
- * NOTE (measured 2026-11, lavapipe, 2 cores): the Jacobi kernel is 10–25× slower than the float64
- * CPU solver there (45 matrices of 64: 1.0 s vs 43 ms; 9 of 512: 124 s vs 10 s), because each of
- * its barriers switches every invocation of the workgroup on a software adapter. So `auto` uses
- * the CPU solver on software adapters and Jacobi on hardware GPUs until the blocked Jacobi lands.
+ * - `gpu`: blocked one-sided Jacobi (`kernels/svd_jacobi.ts`) on the slices themselves, batched
+ *   over all slices of the same shape, across layers.
+ * - `cpu`: Gram matrices on the GPU (batched matmul), eigenvalues in float64 on the CPU
+ *   (Householder + QL), for reference and for small matrices.
+ * - `auto`: per shape group, the GPU for slices with min(rows, cols) ≥ 128, else the CPU —
+ *   measured on lavapipe (2 cores, 2026-11): 9 slices of 512×512 take 7.3 s on the GPU vs 10 s in
+ *   float64 JS, while small slices finish faster on the CPU than the GPU's ~10 sweeps of syncs.
  * @module
  */
-import { eighJacobi } from "../kernels/jacobi.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import { eigvalshRef } from "../kernels/reference.ts";
 import type { Gpu } from "../kernels/runtime.ts";
+import { jacobiSvd, paddedRows } from "../kernels/svd_jacobi.ts";
 import { readback, type Tensor, upload } from "../kernels/tensor.ts";
 import type { LayerMatrices } from "./matrices.ts";
 
-/** Where the eigenvalues of the Gram matrices are computed. */
+/** Where the eigenvalues are computed. */
 export type EigSolver = "auto" | "gpu" | "cpu";
 
 /** Per-layer result: the pooled eigenvalues (float64, unsorted) and whether all slices converged. */
 export interface LayerEigs {
-  /** Pooled eigenvalues, min(rows, cols) per slice, in the layer's own scale. */
+  /** Pooled eigenvalues, min(rows, cols) per slice, in the weights' own scale. */
   evals: Float64Array;
-  /** False if a Jacobi solve hit its sweep limit. */
+  /** False if the GPU solver hit its sweep limit. */
   converged: boolean;
 }
 
-/**
- * Computes the eigenvalues of WᵀW (or WWᵀ, the smaller) for every slice of every layer.
- * @param gpu The GPU.
- * @param layers Layer matrices (layers with non-finite or all-zero weights are skipped: null).
- * @param solver Where the eigenvalues are solved (default `auto`).
- * @returns One entry per layer, null for skipped layers.
- */
-export async function layerEigenvalues(
-  gpu: Gpu,
-  layers: LayerMatrices[],
-  solver: EigSolver = "auto",
-): Promise<(LayerEigs | null)[]> {
-  const useGpu = solver === "gpu" || (solver === "auto" && !gpu.isSoftware);
-  // Group slices by shape so that each group is one batched Gram (and one batched solve).
-  const groups = new Map<string, { rows: number; cols: number; owners: number[] }>();
+/** Slices with min(rows, cols) at or above this go to the GPU under `auto`. */
+export const AUTO_GPU_MIN = 128;
+
+interface Group {
+  rows: number;
+  cols: number;
+  owners: number[];
+}
+
+function groupByShape(layers: LayerMatrices[]): Group[] {
+  const groups = new Map<string, Group>();
   layers.forEach((l, i) => {
     if (l.nonFinite || l.allZero) return;
     const key = `${l.rows}x${l.cols}`;
@@ -50,10 +47,52 @@ export async function layerEigenvalues(
     g.owners.push(i);
     groups.set(key, g);
   });
+  return [...groups.values()];
+}
+
+// Slices as rows-to-orthogonalise: c = min(rows, cols) vectors of length r = max, padded.
+function packVectors(
+  layers: LayerMatrices[],
+  g: Group,
+): { data: Float32Array; batch: number; c: number; cPad: number; rPad: number } {
+  const tall = g.rows >= g.cols;
+  const c = Math.min(g.rows, g.cols), r = Math.max(g.rows, g.cols);
+  const cPad = paddedRows(c), rPad = Math.ceil(r / 4) * 4;
+  const batch = g.owners.reduce((s, i) => s + layers[i].slices.length, 0);
+  const data = new Float32Array(batch * cPad * rPad);
+  let z = 0;
+  for (const i of g.owners) {
+    for (const s of layers[i].slices) {
+      const base = z * cPad * rPad;
+      for (let a = 0; a < g.rows; a++) {
+        for (let b = 0; b < g.cols; b++) {
+          // Tall slices: vectors are columns (x[b][a]); wide slices: vectors are rows (x[a][b]).
+          data[base + (tall ? b * rPad + a : a * rPad + b)] = s[a * g.cols + b];
+        }
+      }
+      z++;
+    }
+  }
+  return { data, batch, c, cPad, rPad };
+}
+
+async function gpuGroup(
+  gpu: Gpu,
+  layers: LayerMatrices[],
+  g: Group,
+): Promise<{ values: Float32Array; stride: number; c: number; sweeps: number[] }> {
+  const { data, batch, c, cPad, rPad } = packVectors(layers, g);
+  const x = upload(gpu, data, [batch, cPad, rPad], "f32", `slices ${g.rows}x${g.cols}`);
+  const res = await jacobiSvd(new Recorder(gpu), x);
+  x.release();
+  return { values: res.values, stride: cPad, c, sweeps: res.sweeps };
+}
+
+async function cpuGroups(gpu: Gpu, layers: LayerMatrices[], groups: Group[]): Promise<Float32Array[]> {
+  if (!groups.length) return [];
   const rec = new Recorder(gpu);
-  const jobs: { owners: number[]; n: number; out: Tensor }[] = [];
   const temps: Tensor[] = [];
-  for (const g of groups.values()) {
+  const grams = groups.map((g) => {
     const batch = g.owners.reduce((s, i) => s + layers[i].slices.length, 0);
     const data = new Float32Array(batch * g.rows * g.cols);
     let off = 0;
@@ -65,36 +104,61 @@ export async function layerEigenvalues(
     }
     const w = upload(gpu, data, [batch, g.rows, g.cols], "f32", `slices ${g.rows}x${g.cols}`);
     temps.push(w);
-    const tall = g.rows >= g.cols;
-    const gram = matmul(rec, w, w, tall ? { transA: true } : { transB: true });
-    const n = Math.min(g.rows, g.cols);
-    const out = useGpu ? eighJacobi(rec, gram) : gram;
-    if (useGpu) temps.push(gram);
-    temps.push(out);
-    jobs.push({ owners: g.owners, n, out });
-  }
+    const gram = matmul(rec, w, w, g.rows >= g.cols ? { transA: true } : { transB: true });
+    temps.push(gram);
+    return gram;
+  });
   await rec.submit();
-  const values = jobs.length ? await readback(gpu, ...jobs.map((j) => j.out)) : [];
+  const values = await readback(gpu, ...grams);
   for (const t of temps) t.release();
+  return values as Float32Array[];
+}
+
+/**
+ * Computes the eigenvalues of WᵀW (or WWᵀ, the smaller) for every slice of every layer.
+ * @param gpu The GPU.
+ * @param layers Layer matrices (layers with non-finite or all-zero weights get null).
+ * @param solver Where the eigenvalues are solved (default `auto`).
+ * @returns One entry per layer, null for skipped layers.
+ */
+export async function layerEigenvalues(
+  gpu: Gpu,
+  layers: LayerMatrices[],
+  solver: EigSolver = "auto",
+): Promise<(LayerEigs | null)[]> {
+  const groups = groupByShape(layers);
+  const onGpu = (g: Group) =>
+    solver === "gpu" || (solver === "auto" && Math.min(g.rows, g.cols) >= AUTO_GPU_MIN);
   const result: (LayerEigs | null)[] = layers.map(() => null);
-  jobs.forEach((job, jobIndex) => {
-    const v = values[jobIndex];
-    const n = job.n;
-    let slice = 0;
-    for (const i of job.owners) {
-      const l = layers[i];
-      const evals = new Float64Array(l.slices.length * n);
-      let converged = true;
-      for (let s = 0; s < l.slices.length; s++, slice++) {
-        let e: ArrayLike<number>;
-        if (useGpu) {
-          const row = v.subarray(slice * (n + 1), (slice + 1) * (n + 1));
-          if (row[n] < 0) converged = false;
-          e = row.subarray(0, n);
-        } else e = eigvalshRef(v.subarray(slice * n * n, (slice + 1) * n * n), n);
-        for (let k = 0; k < n; k++) evals[s * n + k] = e[k] / (l.scale * l.scale);
+  const put = (i: number, s: number, e: ArrayLike<number>, n: number, ok: boolean) => {
+    const l = layers[i];
+    const r = result[i] ?? { evals: new Float64Array(l.slices.length * n), converged: true };
+    for (let k = 0; k < n; k++) r.evals[s * n + k] = e[k] / (l.scale * l.scale);
+    r.converged &&= ok;
+    result[i] = r;
+  };
+  for (const g of groups.filter(onGpu)) {
+    const { values, stride, c, sweeps } = await gpuGroup(gpu, layers, g);
+    let z = 0;
+    for (const i of g.owners) {
+      for (let s = 0; s < layers[i].slices.length; s++, z++) {
+        // Padding rows add exact zeros: drop the cPad − c smallest values.
+        const v = Float64Array.from(values.subarray(z * stride, (z + 1) * stride)).sort().subarray(
+          stride - c,
+        );
+        put(i, s, v, c, sweeps[z] >= 0);
       }
-      result[i] = { evals, converged };
+    }
+  }
+  const cpu = groups.filter((g) => !onGpu(g));
+  const grams = await cpuGroups(gpu, layers, cpu);
+  cpu.forEach((g, gi) => {
+    const n = Math.min(g.rows, g.cols);
+    let z = 0;
+    for (const i of g.owners) {
+      for (let s = 0; s < layers[i].slices.length; s++, z++) {
+        put(i, s, eigvalshRef(grams[gi].subarray(z * n * n, (z + 1) * n * n), n), n, true);
+      }
     }
   });
   return result;

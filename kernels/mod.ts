@@ -24,6 +24,6 @@ export { max, sum, sumSquares } from "./reduce.ts";
 export type { ReduceOptions } from "./reduce.ts";
 export { argmax } from "./argmax.ts";
 export { slice, transpose } from "./gather.ts";
-export { eighJacobi } from "./jacobi.ts";
-export type { JacobiOptions } from "./jacobi.ts";
+export { jacobiSvd, paddedRows, roundRobin } from "./svd_jacobi.ts";
+export type { JacobiSvdOptions, JacobiSvdResult } from "./svd_jacobi.ts";
 export type { SliceRange } from "./gather.ts";
