@@ -5,9 +5,10 @@
  *   over all slices of the same shape, across layers.
  * - `cpu`: Gram matrices on the GPU (batched matmul), eigenvalues in float64 on the CPU
  *   (Householder + QL), for reference and for small matrices.
- * - `auto`: per shape group, the GPU for slices with min(rows, cols) ≥ 128, else the CPU —
- *   measured on lavapipe (2 cores, 2026-11): 9 slices of 512×512 take 7.3 s on the GPU vs 10 s in
- *   float64 JS, while small slices finish faster on the CPU than the GPU's ~10 sweeps of syncs.
+ * - `auto`: the GPU on hardware adapters, the CPU on software ones — measured on lavapipe
+ *   (2 cores, 2026-11, `deno task bench:esd`): 9 slices of n×n take 0.12/0.28/1.3/7.1 s on the GPU
+ *   for n = 64/128/256/512 against 0.03/0.05/0.32/2.4 s in float64 TypeScript. Jacobi spends
+ *   ~6n³ flops a sweep for ~12 sweeps, where Householder + QL spends ~(4/3)n³ in all.
  * @module
  */
 import { matmul } from "../kernels/matmul.ts";
@@ -28,9 +29,6 @@ export interface LayerEigs {
   /** False if the GPU solver hit its sweep limit. */
   converged: boolean;
 }
-
-/** Slices with min(rows, cols) at or above this go to the GPU under `auto`. */
-export const AUTO_GPU_MIN = 128;
 
 interface Group {
   rows: number;
@@ -127,8 +125,8 @@ export async function layerEigenvalues(
   solver: EigSolver = "auto",
 ): Promise<(LayerEigs | null)[]> {
   const groups = groupByShape(layers);
-  const onGpu = (g: Group) =>
-    solver === "gpu" || (solver === "auto" && Math.min(g.rows, g.cols) >= AUTO_GPU_MIN);
+  const gpuSolve = solver === "gpu" || (solver === "auto" && !gpu.isSoftware);
+  const onGpu = (_g: Group) => gpuSolve;
   const result: (LayerEigs | null)[] = layers.map(() => null);
   const put = (i: number, s: number, e: ArrayLike<number>, n: number, ok: boolean) => {
     const l = layers[i];
