@@ -44,7 +44,7 @@ export interface LayerMatrices {
 export interface MatrixOptions {
   /** `tb` (default) or `ww`. */
   convention?: Convention;
-  /** Axis layout of the file (default `torch`). */
+  /** Axis layout (default: the tensor's own hint — `tfjs` for tfjs manifests — else `torch`). */
   layout?: Layout;
   /** Conv slices are multiplied by sqrt(convNorm) (default 0.5). */
   convNorm?: number;
@@ -60,7 +60,8 @@ export interface MatrixOptions {
  * @returns The matrices, or null.
  */
 export function layerMatrices(t: WeightTensor, options: MatrixOptions = {}): LayerMatrices | null {
-  const { convention = "tb", layout = "torch", convNorm = 0.5 } = options;
+  const { convention = "tb", convNorm = 0.5 } = options;
+  const layout = options.layout ?? t.layout ?? "torch";
   if (!t.isFloat || (t.shape.length !== 2 && t.shape.length !== 4) || t.shape.some((d) => d === 0)) {
     return null;
   }

@@ -1,17 +1,19 @@
 /**
- * Loads weight files by extension or content: safetensors, `.npy`, `.npz`.
+ * Loads weight files by extension or content: safetensors, `.npy`, `.npz`, tfjs manifests (`.json`).
  * @module
  */
 import { parseNpy, parseNpz } from "./npy.ts";
 import { parseSafetensors } from "./safetensors.ts";
+import { loadTfjs } from "./tfjs.ts";
 import { WeightFileError, type WeightTensor } from "./tensor.ts";
 
 /** Weight file formats. */
-export type WeightFormat = "safetensors" | "npy" | "npz";
+export type WeightFormat = "safetensors" | "npy" | "npz" | "tfjs";
 
 /** Guesses a format from a file name, then from the first bytes. */
 export function detectFormat(bytes: Uint8Array, file: string): WeightFormat {
   const lower = file.toLowerCase();
+  if (lower.endsWith(".json")) return "tfjs";
   if (lower.endsWith(".safetensors")) return "safetensors";
   if (lower.endsWith(".npz")) return "npz";
   if (lower.endsWith(".npy")) return "npy";
@@ -32,6 +34,11 @@ export async function loadWeights(
   format?: WeightFormat,
 ): Promise<WeightTensor[]> {
   const file = typeof source === "string" ? source : "<bytes>";
+  if (
+    typeof source === "string" && (format === "tfjs" || (!format && source.toLowerCase().endsWith(".json")))
+  ) {
+    return await loadTfjs(source);
+  }
   let bytes: Uint8Array;
   if (typeof source === "string") {
     try {

@@ -7,5 +7,6 @@ export type { WeightFormat } from "./load.ts";
 export { parseSafetensors, writeSafetensors } from "./safetensors.ts";
 export type { TensorToWrite } from "./safetensors.ts";
 export { parseNpy, parseNpz, writeNpy } from "./npy.ts";
+export { loadTfjs } from "./tfjs.ts";
 export { floatToHalf, halfToFloat, numel, WeightFileError } from "./tensor.ts";
 export type { WeightTensor } from "./tensor.ts";

@@ -14,6 +14,8 @@ export interface WeightTensor {
   shape: number[];
   /** Whether the values are floating point (only those are analysed). */
   isFloat: boolean;
+  /** Axis layout the file implies: `tfjs` (HWIO, (in, out)) for tfjs manifests; absent means PyTorch's. */
+  layout?: "torch" | "tfjs";
   /** Decodes the values (floats and integers) as float64, row-major. */
   values(): Float64Array;
 }

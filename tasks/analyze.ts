@@ -10,11 +10,11 @@ import { WeightFileError } from "../io/tensor.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `usage: deno task analyze FILE [options]
-  FILE                    a .safetensors, .npy or .npz weight file
+  FILE                    a .safetensors, .npy or .npz weight file, or a tfjs model.json / weights manifest
   --fit METHOD            median (default) | mid | gof | peak
   --xmin-pos N            xmin index N_evals / N for median and mid (default 2)
   --convention NAME       tb (default: TempBalance) | ww (WeightWatcher)
-  --layout NAME           torch (default: OIHW, (out,in)) | tfjs (HWIO, (in,out))
+  --layout NAME           torch (OIHW, (out,in); default) | tfjs (HWIO, (in,out); default for tfjs)
   --solver NAME           auto (default) | gpu | cpu (float64)
   --filter-zeros          drop eigenvalues ≤ 1e-5 before fitting (always on for ww)
   --json                  print {"layers": [...], "summary": {...}} instead of the table
@@ -62,7 +62,9 @@ await runMain(async () => {
     fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
     xminPos,
     convention: choice("convention", v.convention, ["tb", "ww"] as const, "tb"),
-    layout: choice("layout", v.layout, ["torch", "tfjs"] as const, "torch"),
+    layout: v.layout === undefined
+      ? undefined
+      : choice("layout", v.layout, ["torch", "tfjs"] as const, "torch"),
     solver: choice("solver", v.solver, ["auto", "gpu", "cpu"] as const, "auto"),
     filterZeros: v["filter-zeros"] === true,
   });
