@@ -7,7 +7,8 @@ import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { type EigSolver, layerEigenvalues } from "./eigs.ts";
 import { type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
-import { layerMetrics, type LayerRow, type MetricOptions, summarize } from "./metrics.ts";
+import { layerMetrics, type LayerRow, METRIC_COLUMNS, type MetricOptions, summarize } from "./metrics.ts";
+import { farmsGroups, type FarmsOptions } from "./farms.ts";
 
 /** Options of {@link analyze}, with the reference defaults. */
 export interface AnalyzeOptions extends MetricOptions {
@@ -19,6 +20,8 @@ export interface AnalyzeOptions extends MetricOptions {
   solver?: EigSolver;
   /** File format override. */
   format?: WeightFormat;
+  /** Measure each layer by FARMS (true for the defaults, or its options). Default false. */
+  farms?: boolean | FarmsOptions;
 }
 
 /** The result: one row per layer in file order, and the mean of each metric. */
@@ -50,18 +53,23 @@ export async function analyze(
   options: AnalyzeOptions = {},
 ): Promise<AnalyzeResult> {
   const tensors = Array.isArray(source) ? source : await loadWeights(source, options.format);
+  const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
   const mats: LayerMatrices[] = [];
   for (const t of tensors) {
     const m = layerMatrices(t, {
-      convention: options.convention,
+      // FARMS cuts conv slices made tall, as WeightWatcher orients them.
+      convention: farms && t.shape.length === 4 ? "ww" : options.convention,
       layout: options.layout,
       convNorm: options.convNorm,
     });
     if (m) mats.push(m);
   }
+  // Every ESD to measure: the layer itself, or its FARMS groups.
+  const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
   const gpu = await getGpu();
-  const eigs = await layerEigenvalues(gpu, mats, options.solver);
-  const layers = mats.map((m, i): LayerRow => {
+  const eigs = await layerEigenvalues(gpu, groups.flat(), options.solver);
+  let at = 0;
+  const layers = mats.map((m, li): LayerRow => {
     const base = {
       name: m.name,
       kind: m.kind,
@@ -69,14 +77,51 @@ export async function analyze(
       N: Math.max(m.rows, m.cols),
       M: Math.min(m.rows, m.cols),
     };
+    const parts = groups[li].map(() => eigs[at++]);
     if (m.nonFinite) return layerMetrics(base, [], options, "not analysed: weights contain NaN or Infinity");
     if (m.allZero) return layerMetrics(base, [], options, "not analysed: all weights are zero");
-    const e = eigs[i]!;
-    const row = layerMetrics(base, e.evals, options);
-    if (!e.converged) {
-      row.warning = [row.warning, "eigenvalue solver did not converge"].filter((s) => s).join("; ");
+    if (parts.length === 0) {
+      return layerMetrics(base, [], options, "not analysed: too small for FARMS blocks");
     }
-    return row;
+    const rows = parts.map((e, k) => {
+      const g = groups[li][k];
+      const row = layerMetrics(
+        { ...base, N: Math.max(g.rows, g.cols), M: Math.min(g.rows, g.cols) },
+        e!.evals,
+        options,
+      );
+      if (!e!.converged) {
+        row.warning = [row.warning, "eigenvalue solver did not converge"].filter((x) => x).join("; ");
+      }
+      return row;
+    });
+    return rows.length === 1 ? rows[0] : meanRow(base, rows);
   });
   return { layers, summary: summarize(layers) };
+}
+
+/** FARMS: the layer's row as the mean of its block rows (null where any block has none). */
+function meanRow(base: Pick<LayerRow, "name" | "kind" | "shape" | "N" | "M">, rows: LayerRow[]): LayerRow {
+  const out: LayerRow = { ...rows[0], ...base };
+  for (const c of METRIC_COLUMNS) {
+    if (c === "N" || c === "M") continue;
+    const v = rows.map((r) => r[c]);
+    (out as unknown as Record<string, number | null>)[c] = v.every((x) => typeof x === "number")
+      ? (v as number[]).reduce((s, x) => s + x, 0) / v.length
+      : null;
+  }
+  out.Q = rows[0].Q;
+  out.num_evals = rows.reduce((s, r) => s + r.num_evals, 0);
+  const warnings = [...new Set(rows.map((r) => r.warning).filter((w) => w && !/trained$/.test(w)))];
+  const a = out.alpha;
+  out.warning = warnings.length
+    ? warnings.join("; ")
+    : a === null
+    ? ""
+    : a < 2
+    ? "over-trained"
+    : a > 6
+    ? "under-trained"
+    : "";
+  return out;
 }

@@ -55,6 +55,8 @@ export interface LayerRow {
   log_alpha_norm: number | null;
   /** Σλ / λmax. */
   stable_rank: number | null;
+  /** Σλ / num_evals (FARMS's norm_stable_rank). */
+  norm_stable_rank: number | null;
   /** Singular values above max(σ)·N·eps(float32). */
   matrix_rank: number | null;
   /** −Σ p ln p / ln(rank) with p = λ/Σλ. */
@@ -107,6 +109,7 @@ function emptyRow(
     log_spectral_norm: null,
     log_alpha_norm: null,
     stable_rank: null,
+    norm_stable_rank: null,
     matrix_rank: null,
     entropy: null,
     warning,
@@ -147,6 +150,7 @@ export function layerMetrics(
   row.log_norm = Math.log10(sum);
   row.log_spectral_norm = Math.log10(lmax);
   row.stable_rank = sum / lmax;
+  row.norm_stable_rank = sum / used.length;
   const tol = Math.sqrt(lmax) * base.N * EPS32;
   let rank = 0, ent = 0;
   for (const v of all) {
@@ -202,6 +206,7 @@ export const METRIC_COLUMNS = [
   "log_spectral_norm",
   "log_alpha_norm",
   "stable_rank",
+  "norm_stable_rank",
   "matrix_rank",
   "entropy",
 ] as const;

@@ -1,6 +1,7 @@
 /**
  * `deno task analyze FILE [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
- * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--json] [--csv FILE]`
+ * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--farms [--farms-q Q]] [--json]
+ * [--csv FILE] [--plots DIR]`
  * @module
  */
 import { parseArgs } from "node:util";
@@ -17,6 +18,8 @@ const USAGE = `usage: deno task analyze FILE [options]
   --layout NAME           torch (OIHW, (out,in); default) | tfjs (HWIO, (in,out); default for tfjs)
   --solver NAME           auto (default) | gpu | cpu (float64)
   --filter-zeros          drop eigenvalues ≤ 1e-5 before fitting (always on for ww)
+  --farms                 FARMS: fit fixed-aspect-ratio submatrices (mean over conv blocks)
+  --farms-q Q             FARMS aspect ratio (default 1)
   --json                  print {"layers": [...], "summary": {...}} instead of the table
   --csv FILE              also write the per-layer metrics as CSV`;
 
@@ -40,6 +43,8 @@ await runMain(async () => {
         layout: { type: "string" },
         solver: { type: "string" },
         "filter-zeros": { type: "boolean" },
+        farms: { type: "boolean" },
+        "farms-q": { type: "string" },
         json: { type: "boolean" },
         csv: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -58,6 +63,8 @@ await runMain(async () => {
   }
   const xminPos = v["xmin-pos"] === undefined ? 2 : Number(v["xmin-pos"]);
   if (!(xminPos >= 1)) throw new RangeError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
+  const farmsQ = v["farms-q"] === undefined ? 1 : Number(v["farms-q"]);
+  if (!(farmsQ > 0)) throw new RangeError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
   const result = await analyze(positionals[0], {
     fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
     xminPos,
@@ -67,6 +74,7 @@ await runMain(async () => {
       : choice("layout", v.layout, ["torch", "tfjs"] as const, "torch"),
     solver: choice("solver", v.solver, ["auto", "gpu", "cpu"] as const, "auto"),
     filterZeros: v["filter-zeros"] === true,
+    farms: v.farms || v["farms-q"] !== undefined ? { q: farmsQ } : false,
   });
   if (result.layers.length === 0) {
     throw new WeightFileError(

@@ -118,3 +118,53 @@ Deno.test("analyze() reports troubled layers with a warning and no alpha, and an
   ok(/1 eigenvalues, fewer than min_evals 10/.test(by["row.weight"].warning), by["row.weight"].warning);
   ok(by["ok.weight"].alpha! > 1, `alpha ${by["ok.weight"].alpha}`);
 });
+
+Deno.test("FARMS: conv block positions and linear windows match a float64 computation by hand", async () => {
+  const { farmsGroups } = await import("../../esd/farms.ts");
+  // Conv (out 2, in 8, 3, 3): slices (2, 8) made tall → (8, 2); q = 1 → blocks 2×2 at rows 0, 2, 4, 6.
+  const conv = randArray(2 * 8 * 9, 41);
+  const m = layerMatrices(tensor("c", [2, 8, 3, 3], conv), { convention: "ww" })!;
+  const groups = farmsGroups(m);
+  equal(groups.length, 4);
+  deepEqual([groups[0].rows, groups[0].cols, groups[0].slices.length], [2, 2, 9]);
+  const blockAlphas = groups.map((g) => {
+    const ev = esd64(g.slices, 2, 2).map((x) => x / (m.scale * m.scale));
+    return fitPowerLaw(ev, { method: "median" }).alpha;
+  });
+  const { layers } = await analyze([tensor("c", [2, 8, 3, 3], conv)], { farms: true, solver: "cpu" });
+  assertNear(
+    "FARMS conv alpha = mean over blocks",
+    [layers[0].alpha!],
+    [blockAlphas.reduce((s, a) => s + a) / 4],
+    1e-6,
+    0,
+  );
+  equal(layers[0].num_evals, 4 * 18);
+  // Linear (30, 20), windows 10×10 on a 3×3 grid: rows 0, 10, 20; cols 0, 5, 10 → 9 windows.
+  const lin = randArray(30 * 20, 42);
+  const lm = layerMatrices(tensor("f", [30, 20], lin))!;
+  const lg = farmsGroups(lm, { grid: 3, windowRows: 10 });
+  equal(lg.length, 1);
+  equal(lg[0].slices.length, 9);
+  assertNear("window (r0 10, c0 5)", [lg[0].slices[4][0]], [lm.slices[0][10 * 20 + 5]], 0, 0);
+  const ev = esd64(lg[0].slices, 10, 10).map((x) => x / (lm.scale * lm.scale));
+  const res = await analyze([tensor("f", [30, 20], lin)], {
+    farms: { grid: 3, windowRows: 10 },
+    solver: "gpu",
+  });
+  equal(res.layers[0].num_evals, 90);
+  assertNear(
+    "FARMS linear alpha",
+    [res.layers[0].alpha!],
+    [fitPowerLaw(ev, { method: "median" }).alpha],
+    1e-3,
+    0,
+  );
+  assertNear(
+    "norm_stable_rank",
+    [res.layers[0].norm_stable_rank!],
+    [ev.reduce((s, x) => s + x) / 90],
+    0,
+    1e-4,
+  );
+});
