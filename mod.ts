@@ -25,3 +25,4 @@
 export * from "./kernels/mod.ts";
 export * from "./io/mod.ts";
 export * from "./esd/mod.ts";
+export * from "./report/mod.ts";

@@ -22,12 +22,16 @@ export interface AnalyzeOptions extends MetricOptions {
   format?: WeightFormat;
   /** Measure each layer by FARMS (true for the defaults, or its options). Default false. */
   farms?: boolean | FarmsOptions;
+  /** Keep each layer's eigenvalues in the result (for plots). Default false. */
+  keepEvals?: boolean;
 }
 
 /** The result: one row per layer in file order, and the mean of each metric. */
 export interface AnalyzeResult {
   /** One row per Conv2d/Linear weight. */
   layers: LayerRow[];
+  /** With `keepEvals`: each layer's pooled eigenvalues, ascending (empty when not analysed). */
+  evals?: Float64Array[];
   /** Mean of each numeric metric over the layers that have it. */
   summary: Record<string, number | null>;
 }
@@ -97,6 +101,20 @@ export async function analyze(
     });
     return rows.length === 1 ? rows[0] : meanRow(base, rows);
   });
+  if (options.keepEvals) {
+    at = 0;
+    const evals = mats.map((_, li) => {
+      const parts = groups[li].map(() => eigs[at++]).filter((e) => e !== null);
+      const all = new Float64Array(parts.reduce((s, e) => s + e!.evals.length, 0));
+      let o = 0;
+      for (const e of parts) {
+        all.set(e!.evals, o);
+        o += e!.evals.length;
+      }
+      return all.sort();
+    });
+    return { layers, summary: summarize(layers), evals };
+  }
   return { layers, summary: summarize(layers) };
 }
 

@@ -13,4 +13,3 @@ export { EVALS_THRESH, layerMetrics, METRIC_COLUMNS, summarize } from "./metrics
 export type { LayerRow, MetricOptions } from "./metrics.ts";
 export { fitAt, fitPowerLaw, histogramPeak } from "./plfit.ts";
 export type { FitMethod, FitOptions, PowerLawFit } from "./plfit.ts";
-export { formatCsv, formatTable } from "./report.ts";

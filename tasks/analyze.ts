@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { analyze } from "../esd/analyze.ts";
-import { formatCsv, formatTable } from "../esd/report.ts";
+import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
+import { formatCsv, formatTable } from "../report/table.ts";
 import { WeightFileError } from "../io/tensor.ts";
 import { runMain } from "./_main.ts";
 
@@ -21,7 +22,8 @@ const USAGE = `usage: deno task analyze FILE [options]
   --farms                 FARMS: fit fixed-aspect-ratio submatrices (mean over conv blocks)
   --farms-q Q             FARMS aspect ratio (default 1)
   --json                  print {"layers": [...], "summary": {...}} instead of the table
-  --csv FILE              also write the per-layer metrics as CSV`;
+  --csv FILE              also write the per-layer metrics as CSV
+  --plots DIR             write per-layer log-log ESD plots and an alpha chart (SVG) to DIR`;
 
 function choice<T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T {
   if (value === undefined) return dflt;
@@ -47,6 +49,7 @@ await runMain(async () => {
         "farms-q": { type: "string" },
         json: { type: "boolean" },
         csv: { type: "string" },
+        plots: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -75,6 +78,7 @@ await runMain(async () => {
     solver: choice("solver", v.solver, ["auto", "gpu", "cpu"] as const, "auto"),
     filterZeros: v["filter-zeros"] === true,
     farms: v.farms || v["farms-q"] !== undefined ? { q: farmsQ } : false,
+    keepEvals: v.plots !== undefined,
   });
   if (result.layers.length === 0) {
     throw new WeightFileError(
@@ -84,6 +88,18 @@ await runMain(async () => {
     );
   }
   if (v.csv) await Deno.writeTextFile(v.csv, formatCsv(result));
+  if (v.plots) {
+    await Deno.mkdir(v.plots, { recursive: true });
+    for (const [i, row] of result.layers.entries()) {
+      if (result.evals![i].length) {
+        await Deno.writeTextFile(
+          `${v.plots}/${plotFileName(row.name)}`,
+          await esdPlot(row, result.evals![i]),
+        );
+      }
+    }
+    await Deno.writeTextFile(`${v.plots}/alpha.svg`, await alphaPlot(result.layers));
+  }
   if (v.json) {
     console.log(JSON.stringify({ layers: result.layers, summary: result.summary }));
   } else console.log(formatTable(result));

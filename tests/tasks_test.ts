@@ -1,4 +1,4 @@
-import { equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { writeSafetensors } from "../io/safetensors.ts";
 import { randArray } from "./_helpers.ts";
 
@@ -37,6 +37,13 @@ Deno.test("deno task analyze prints a table, JSON named as stored, and CSV; bad 
   equal(parsed.layers.length, 2);
   equal(parsed.layers[1].name, "classifier.weight");
   ok(parsed.layers[1].alpha > 1 && typeof parsed.summary.alpha === "number");
+  const plotted = await task([file, "--plots", `${dir}/plots`]);
+  equal(plotted.code, 0, plotted.err.join("\n"));
+  const svgs = [...Deno.readDirSync(`${dir}/plots`)].map((e) => e.name).sort();
+  deepEqual(svgs, ["alpha.svg", "esd_classifier.weight.svg", "esd_features.0.weight.svg"]);
+  const esd = await Deno.readTextFile(`${dir}/plots/esd_features.0.weight.svg`);
+  match(esd, /^<svg/);
+  match(esd, /features\.0\.weight: alpha \d/);
   const csv = (await Deno.readTextFile(`${dir}/m.csv`)).trim().split("\n");
   equal(csv.length, 3);
   match(csv[0], /^name,kind,shape,N,M,Q,num_evals,lambda_max/);

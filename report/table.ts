@@ -2,8 +2,8 @@
  * Text renderings of an analysis: the aligned table the `analyze` task prints, and CSV.
  * @module
  */
-import type { AnalyzeResult } from "./analyze.ts";
-import { type LayerRow, METRIC_COLUMNS } from "./metrics.ts";
+import type { AnalyzeResult } from "../esd/analyze.ts";
+import { type LayerRow, METRIC_COLUMNS } from "../esd/metrics.ts";
 
 function num(v: number | null, digits = 3): string {
   if (v === null || v === undefined) return "-";

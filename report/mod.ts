@@ -1,0 +1,6 @@
+/**
+ * Reports of an analysis: the aligned table, CSV, and SVG plots.
+ * @module
+ */
+export { formatCsv, formatTable } from "./table.ts";
+export { alphaPlot, esdPlot, plotFileName } from "./plots.ts";
