@@ -5,6 +5,8 @@
  */
 export { analyze } from "./analyze.ts";
 export type { AnalyzeOptions, AnalyzeResult } from "./analyze.ts";
+export { farmsGroups } from "./farms.ts";
+export type { FarmsOptions } from "./farms.ts";
 export { layerEigenvalues } from "./eigs.ts";
 export type { EigSolver, LayerEigs } from "./eigs.ts";
 export { layerMatrices } from "./matrices.ts";
