@@ -9,6 +9,7 @@ import { type EigSolver, layerEigenvalues } from "./eigs.ts";
 import { type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
 import { layerMetrics, type LayerRow, METRIC_COLUMNS, type MetricOptions, summarize } from "./metrics.ts";
 import { farmsGroups, type FarmsOptions } from "./farms.ts";
+import { jensenShannon, shuffled } from "./mp.ts";
 
 /** Options of {@link analyze}, with the reference defaults. */
 export interface AnalyzeOptions extends MetricOptions {
@@ -24,6 +25,11 @@ export interface AnalyzeOptions extends MetricOptions {
   farms?: boolean | FarmsOptions;
   /** Keep each layer's eigenvalues in the result (for plots). Default false. */
   keepEvals?: boolean;
+  /**
+   * Also measure each layer with its elements shuffled (seeded) and report `rand_distance`, the
+   * Jensen–Shannon distance between the two ESDs. `true` uses seed 1. Default false.
+   */
+  randomize?: boolean | { seed?: number };
 }
 
 /** The result: one row per layer in file order, and the mean of each metric. */
@@ -68,10 +74,23 @@ export async function analyze(
     });
     if (m) mats.push(m);
   }
-  // Every ESD to measure: the layer itself, or its FARMS groups.
+  // Every ESD to measure: the layer itself, or its FARMS groups; then, with randomize, the
+  // shuffled layers (one group each).
   const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
+  const seed = options.randomize ? (options.randomize === true ? 1 : options.randomize.seed ?? 1) : 0;
+  const random = options.randomize
+    ? tensors.filter((t) => layerMatrices(t) !== null).map((t, i) => {
+      const v = shuffled(t.values(), seed + i);
+      return layerMatrices({ ...t, values: () => v }, {
+        convention: options.convention,
+        layout: options.layout,
+        convNorm: options.convNorm,
+      })!;
+    })
+    : [];
   const gpu = await getGpu();
-  const eigs = await layerEigenvalues(gpu, groups.flat(), options.solver);
+  const eigs = await layerEigenvalues(gpu, [...groups.flat(), ...random], options.solver);
+  const randEigs = eigs.slice(groups.flat().length);
   let at = 0;
   const layers = mats.map((m, li): LayerRow => {
     const base = {
@@ -99,7 +118,12 @@ export async function analyze(
       }
       return row;
     });
-    return rows.length === 1 ? rows[0] : meanRow(base, rows);
+    const row = rows.length === 1 ? rows[0] : meanRow(base, rows);
+    if (options.randomize && randEigs[li]) {
+      const own = parts.flatMap((e) => Array.from(e!.evals));
+      row.rand_distance = jensenShannon(own, randEigs[li]!.evals);
+    }
+    return row;
   });
   if (options.keepEvals) {
     at = 0;

@@ -7,6 +7,7 @@
  * @module
  */
 import { type FitMethod, fitPowerLaw } from "./plfit.ts";
+import { fitMp } from "./mp.ts";
 import type { Convention } from "./matrices.ts";
 
 /** One analysed layer. Metrics are null where they could not be computed (see `warning`). */
@@ -61,6 +62,16 @@ export interface LayerRow {
   matrix_rank: number | null;
   /** −Σ p ln p / ln(rank) with p = λ/Σλ. */
   entropy: number | null;
+  /** MP fit (option `mpFit`): the bulk edge. */
+  bulk_max: number | null;
+  /** MP fit: eigenvalues above the bulk edge. */
+  num_spikes: number | null;
+  /** MP fit: bulk_max / λmax. */
+  mp_softrank: number | null;
+  /** MP fit: the entry standard deviation it implies. */
+  sigma_mp: number | null;
+  /** Option `randomize`: Jensen–Shannon distance between the ESD and the shuffled weights' ESD. */
+  rand_distance: number | null;
   /** `over-trained` (alpha < 2), `under-trained` (alpha > 6), a reason the layer was not fitted, or "". */
   warning: string;
 }
@@ -79,6 +90,8 @@ export interface MetricOptions {
   minEvals?: number;
   /** `ww` only: more eigenvalues than this → not analysed (default 15000). */
   maxEvals?: number;
+  /** Fit the Marchenko–Pastur law (bulk_max, num_spikes, mp_softrank, sigma_mp). Default false. */
+  mpFit?: boolean;
 }
 
 /** Eigenvalues at or below this are treated as zero. */
@@ -112,6 +125,11 @@ function emptyRow(
     norm_stable_rank: null,
     matrix_rank: null,
     entropy: null,
+    bulk_max: null,
+    num_spikes: null,
+    mp_softrank: null,
+    sigma_mp: null,
+    rand_distance: null,
     warning,
   };
 }
@@ -163,9 +181,11 @@ export function layerMetrics(
   row.matrix_rank = rank;
   row.entropy = ent / Math.log(rank === 1 ? 1.000001 : rank);
   if (used.length < minEvals) {
+    if (options.mpFit && all.length >= 2) Object.assign(row, mpColumns(all, base));
     row.warning = `not fitted: ${used.length} eigenvalues, fewer than min_evals ${minEvals}`;
     return row;
   }
+  if (options.mpFit) Object.assign(row, mpColumns(all, base));
   const f = fitPowerLaw(used, { method: fit, xminPos });
   if (!(f.xmin > 0) || !Number.isFinite(f.alpha)) {
     row.warning = `not fitted: xmin is ${f.xmin} (too many zero eigenvalues; try filterZeros)`;
@@ -209,6 +229,11 @@ export const METRIC_COLUMNS = [
   "norm_stable_rank",
   "matrix_rank",
   "entropy",
+  "bulk_max",
+  "num_spikes",
+  "mp_softrank",
+  "sigma_mp",
+  "rand_distance",
 ] as const;
 
 /** Mean of each numeric column over the layers where it is a finite number. */
@@ -221,4 +246,14 @@ export function summarize(rows: LayerRow[]): Record<string, number | null> {
     out[c] = vals.length ? vals.reduce((s, v) => s + v, 0) / vals.length : null;
   }
   return out;
+}
+
+function mpColumns(all: Float64Array, base: { N: number; M: number }): Partial<LayerRow> {
+  const mp = fitMp(all, base.N, base.M);
+  return {
+    bulk_max: mp.bulk_max,
+    num_spikes: mp.num_spikes,
+    mp_softrank: mp.mp_softrank,
+    sigma_mp: mp.sigma_mp,
+  };
 }

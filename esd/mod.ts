@@ -15,3 +15,5 @@ export { EVALS_THRESH, layerMetrics, METRIC_COLUMNS, summarize } from "./metrics
 export type { LayerRow, MetricOptions } from "./metrics.ts";
 export { fitAt, fitPowerLaw, histogramPeak } from "./plfit.ts";
 export type { FitMethod, FitOptions, PowerLawFit } from "./plfit.ts";
+export { fitMp, jensenShannon, shuffled } from "./mp.ts";
+export type { MpFit } from "./mp.ts";

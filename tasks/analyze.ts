@@ -21,6 +21,8 @@ const USAGE = `usage: deno task analyze FILE [options]
   --filter-zeros          drop eigenvalues ≤ 1e-5 before fitting (always on for ww)
   --farms                 FARMS: fit fixed-aspect-ratio submatrices (mean over conv blocks)
   --farms-q Q             FARMS aspect ratio (default 1)
+  --mp-fit                fit the Marchenko–Pastur bulk (bulk_max, num_spikes, mp_softrank)
+  --randomize             rand_distance: ESD vs the element-shuffled layer's ESD
   --json                  print {"layers": [...], "summary": {...}} instead of the table
   --csv FILE              also write the per-layer metrics as CSV
   --plots DIR             write per-layer log-log ESD plots and an alpha chart (SVG) to DIR`;
@@ -46,6 +48,8 @@ await runMain(async () => {
         solver: { type: "string" },
         "filter-zeros": { type: "boolean" },
         farms: { type: "boolean" },
+        "mp-fit": { type: "boolean" },
+        randomize: { type: "boolean" },
         "farms-q": { type: "string" },
         json: { type: "boolean" },
         csv: { type: "string" },
@@ -79,6 +83,8 @@ await runMain(async () => {
     filterZeros: v["filter-zeros"] === true,
     farms: v.farms || v["farms-q"] !== undefined ? { q: farmsQ } : false,
     keepEvals: v.plots !== undefined,
+    mpFit: v["mp-fit"] === true,
+    randomize: v.randomize === true,
   });
   if (result.layers.length === 0) {
     throw new WeightFileError(
