@@ -33,19 +33,38 @@ export interface LayerEigs {
 interface Group {
   rows: number;
   cols: number;
-  owners: number[];
+  /** [layer index, slice index] of each member. */
+  items: [number, number][];
 }
 
-function groupByShape(layers: LayerMatrices[]): Group[] {
-  const groups = new Map<string, Group>();
+// Groups slices by shape, each group small enough for one storage binding (the padded slices for
+// the GPU solver, or the slices and their Gram matrices for the CPU one).
+function groupByShape(gpu: Gpu, layers: LayerMatrices[]): Group[] {
+  const limit = gpu.device.limits.maxStorageBufferBindingSize;
+  const groups: Group[] = [];
+  const open = new Map<string, Group>();
   layers.forEach((l, i) => {
     if (l.nonFinite || l.allZero) return;
+    const c = Math.min(l.rows, l.cols), r = Math.max(l.rows, l.cols);
+    const bytes = 4 * Math.max(paddedRows(c) * Math.ceil(r / 4) * 4, l.rows * l.cols, c * c);
+    if (bytes > limit) {
+      throw new RangeError(
+        `Layer "${l.name}": a ${l.rows}×${l.cols} slice needs ${bytes} bytes on the GPU, more than this ` +
+          `device's maxStorageBufferBindingSize (${limit})`,
+      );
+    }
     const key = `${l.rows}x${l.cols}`;
-    const g = groups.get(key) ?? { rows: l.rows, cols: l.cols, owners: [] };
-    g.owners.push(i);
-    groups.set(key, g);
+    for (let s = 0; s < l.slices.length; s++) {
+      let g = open.get(key);
+      if (!g || (g.items.length + 1) * bytes > limit) {
+        g = { rows: l.rows, cols: l.cols, items: [] };
+        open.set(key, g);
+        groups.push(g);
+      }
+      g.items.push([i, s]);
+    }
   });
-  return [...groups.values()];
+  return groups;
 }
 
 // Slices as rows-to-orthogonalise: c = min(rows, cols) vectors of length r = max, padded.
@@ -56,21 +75,18 @@ function packVectors(
   const tall = g.rows >= g.cols;
   const c = Math.min(g.rows, g.cols), r = Math.max(g.rows, g.cols);
   const cPad = paddedRows(c), rPad = Math.ceil(r / 4) * 4;
-  const batch = g.owners.reduce((s, i) => s + layers[i].slices.length, 0);
+  const batch = g.items.length;
   const data = new Float32Array(batch * cPad * rPad);
-  let z = 0;
-  for (const i of g.owners) {
-    for (const s of layers[i].slices) {
-      const base = z * cPad * rPad;
-      for (let a = 0; a < g.rows; a++) {
-        for (let b = 0; b < g.cols; b++) {
-          // Tall slices: vectors are columns (x[b][a]); wide slices: vectors are rows (x[a][b]).
-          data[base + (tall ? b * rPad + a : a * rPad + b)] = s[a * g.cols + b];
-        }
+  g.items.forEach(([i, si], z) => {
+    const s = layers[i].slices[si];
+    const base = z * cPad * rPad;
+    for (let a = 0; a < g.rows; a++) {
+      for (let b = 0; b < g.cols; b++) {
+        // Tall slices: vectors are columns (x[b][a]); wide slices: vectors are rows (x[a][b]).
+        data[base + (tall ? b * rPad + a : a * rPad + b)] = s[a * g.cols + b];
       }
-      z++;
     }
-  }
+  });
   return { data, batch, c, cPad, rPad };
 }
 
@@ -91,15 +107,9 @@ async function cpuGroups(gpu: Gpu, layers: LayerMatrices[], groups: Group[]): Pr
   const rec = new Recorder(gpu);
   const temps: Tensor[] = [];
   const grams = groups.map((g) => {
-    const batch = g.owners.reduce((s, i) => s + layers[i].slices.length, 0);
+    const batch = g.items.length;
     const data = new Float32Array(batch * g.rows * g.cols);
-    let off = 0;
-    for (const i of g.owners) {
-      for (const s of layers[i].slices) {
-        data.set(s, off);
-        off += s.length;
-      }
-    }
+    g.items.forEach(([i, si], z) => data.set(layers[i].slices[si], z * g.rows * g.cols));
     const w = upload(gpu, data, [batch, g.rows, g.cols], "f32", `slices ${g.rows}x${g.cols}`);
     temps.push(w);
     const gram = matmul(rec, w, w, g.rows >= g.cols ? { transA: true } : { transB: true });
@@ -124,7 +134,7 @@ export async function layerEigenvalues(
   layers: LayerMatrices[],
   solver: EigSolver = "auto",
 ): Promise<(LayerEigs | null)[]> {
-  const groups = groupByShape(layers);
+  const groups = groupByShape(gpu, layers);
   const gpuSolve = solver === "gpu" || (solver === "auto" && !gpu.isSoftware);
   const onGpu = (_g: Group) => gpuSolve;
   const result: (LayerEigs | null)[] = layers.map(() => null);
@@ -137,27 +147,19 @@ export async function layerEigenvalues(
   };
   for (const g of groups.filter(onGpu)) {
     const { values, stride, c, sweeps } = await gpuGroup(gpu, layers, g);
-    let z = 0;
-    for (const i of g.owners) {
-      for (let s = 0; s < layers[i].slices.length; s++, z++) {
-        // Padding rows add exact zeros: drop the cPad − c smallest values.
-        const v = Float64Array.from(values.subarray(z * stride, (z + 1) * stride)).sort().subarray(
-          stride - c,
-        );
-        put(i, s, v, c, sweeps[z] >= 0);
-      }
-    }
+    g.items.forEach(([i, s], z) => {
+      // Padding rows add exact zeros: drop the cPad − c smallest values.
+      const v = Float64Array.from(values.subarray(z * stride, (z + 1) * stride)).sort().subarray(stride - c);
+      put(i, s, v, c, sweeps[z] >= 0);
+    });
   }
   const cpu = groups.filter((g) => !onGpu(g));
   const grams = await cpuGroups(gpu, layers, cpu);
   cpu.forEach((g, gi) => {
     const n = Math.min(g.rows, g.cols);
-    let z = 0;
-    for (const i of g.owners) {
-      for (let s = 0; s < layers[i].slices.length; s++, z++) {
-        put(i, s, eigvalshRef(grams[gi].subarray(z * n * n, (z + 1) * n * n), n), n, true);
-      }
-    }
+    g.items.forEach(([i, s], z) =>
+      put(i, s, eigvalshRef(grams[gi].subarray(z * n * n, (z + 1) * n * n), n), n, true)
+    );
   });
   return result;
 }
