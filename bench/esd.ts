@@ -5,12 +5,16 @@
  *   OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset). Seconds; ratio = numpy / ours (> 1: faster).
  * - `eigh`: the batched GPU eigenvalue kernel alone (blocked one-sided Jacobi, 9 matrices n×n)
  *   vs float64 TypeScript (Householder + QL) on the same matrices. Seconds.
+ * - `plfit`: the gof fit alone (alpha and KS distance for every xmin candidate) on the GPU vs a
+ *   plain TypeScript loop, for 10^3 … 10^5 eigenvalues.
  * - `eigh-throughput` (9x512x512): sustained GFLOPS counting 6n³ per sweep × sweeps run, against
  *   this adapter's FMA peak; ratio = ours / peak.
  * @module
  */
 import { parseArgs } from "node:util";
 import { analyze } from "../esd/analyze.ts";
+import { fitAt } from "../esd/plfit.ts";
+import { fitPowerLawsGpu } from "../esd/plfit_gpu.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { eigvalshRef, matmulRef, ref } from "../kernels/reference.ts";
 import { Recorder } from "../kernels/recorder.ts";
@@ -114,6 +118,35 @@ await runMain(async () => {
       const sweeps = res.sweeps.reduce((s, v) => s + Math.abs(v), 0);
       throughput = { gflops: (6 * n ** 3 * sweeps) / sec / 1e9 };
     }
+  }
+  for (const N of values.quick ? [1000] : [1000, 10000, 100000]) {
+    log(`plfit gof N=${N} …`);
+    const esd = Float64Array.from({ length: N }, (_, i) => Math.pow(1 - (i + 0.5) / N, -1 / 1.5));
+    await fitPowerLawsGpu(gpu, [esd.slice(0, 100)], { method: "gof" }); // compile
+    const t0 = performance.now();
+    await fitPowerLawsGpu(gpu, [esd], { method: "gof" });
+    const ours = (performance.now() - t0) / 1000;
+    // The TypeScript loop: every candidate below 10^4, else an evenly spaced sample of 200
+    // candidates timed and scaled by the tail lengths (each candidate costs ∝ its tail).
+    const sorted = esd.slice().sort();
+    const all = N <= 10000;
+    const cands = all
+      ? [...Array(N - 1).keys()]
+      : Array.from({ length: 200 }, (_, k) => Math.floor((k * (N - 1)) / 200));
+    const t1 = performance.now();
+    const suffix = new Float64Array(N + 1);
+    for (let i = N - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + Math.log(sorted[i]);
+    for (const i of cands) fitAt(sorted, i, suffix);
+    let ts = (performance.now() - t1) / 1000;
+    if (!all) ts *= (N * (N - 1)) / 2 / cands.reduce((s, i) => s + (N - i), 0);
+    rows.push({
+      op: "plfit",
+      shape: `gof N=${N}${all ? "" : " (TS extrapolated)"}`,
+      ours,
+      peer: ts,
+      unit: "s (peer: TS loop)",
+      ratio: ts / ours,
+    });
   }
   const peak = await fmaPeak(gpu);
   const n = sizes[sizes.length - 1];

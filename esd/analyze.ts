@@ -7,7 +7,16 @@ import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { type EigSolver, layerEigenvalues } from "./eigs.ts";
 import { type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
-import { layerMetrics, type LayerRow, METRIC_COLUMNS, type MetricOptions, summarize } from "./metrics.ts";
+import {
+  fitInput,
+  layerMetrics,
+  type LayerRow,
+  METRIC_COLUMNS,
+  type MetricOptions,
+  summarize,
+} from "./metrics.ts";
+import type { PowerLawFit } from "./plfit.ts";
+import { fitPowerLawsGpu } from "./plfit_gpu.ts";
 import { farmsGroups, type FarmsOptions } from "./farms.ts";
 import { jensenShannon, shuffled } from "./mp.ts";
 
@@ -23,6 +32,8 @@ export interface AnalyzeOptions extends MetricOptions {
   format?: WeightFormat;
   /** Measure each layer by FARMS (true for the defaults, or its options). Default false. */
   farms?: boolean | FarmsOptions;
+  /** Where the power-law fits run: `gpu` (default) or `cpu` (float64). */
+  fitDevice?: "gpu" | "cpu";
   /** Keep each layer's eigenvalues in the result (for plots). Default false. */
   keepEvals?: boolean;
   /**
@@ -91,6 +102,27 @@ export async function analyze(
   const gpu = await getGpu();
   const eigs = await layerEigenvalues(gpu, [...groups.flat(), ...random], options.solver);
   const randEigs = eigs.slice(groups.flat().length);
+  // Power-law fits of every ESD that has enough eigenvalues, on the GPU in one submit.
+  const flat = groups.flat();
+  const minEvals = options.minEvals ?? 10;
+  const inputs = flat.map((_, k) => (eigs[k] ? fitInput(eigs[k]!.evals, options).used : null));
+  const fittable = inputs.map((u, k) =>
+    u !== null && u.length >= Math.max(2, minEvals) && u[Math.floor(u.length / 2)] > 0 &&
+    !(options.convention === "ww" && Math.min(flat[k].rows, flat[k].cols) > (options.maxEvals ?? 15000))
+  );
+  const fits: (PowerLawFit | undefined)[] = flat.map(() => undefined);
+  if ((options.fitDevice ?? "gpu") === "gpu") {
+    const idx = fittable.flatMap((ok, k) => (ok ? [k] : []));
+    const done = await fitPowerLawsGpu(gpu, idx.map((k) => inputs[k]!.filter((v) => v > 0)), {
+      method: options.fit,
+      xminPos: options.xminPos,
+    });
+    idx.forEach((k, n) => {
+      // The GPU fit ran on the positive eigenvalues; re-index into `used` (zeros come first).
+      const zeros = inputs[k]!.length - inputs[k]!.filter((v) => v > 0).length;
+      fits[k] = { ...done[n], index: done[n].index + zeros };
+    });
+  }
   let at = 0;
   const layers = mats.map((m, li): LayerRow => {
     const base = {
@@ -100,6 +132,7 @@ export async function analyze(
       N: Math.max(m.rows, m.cols),
       M: Math.min(m.rows, m.cols),
     };
+    const first = at;
     const parts = groups[li].map(() => eigs[at++]);
     if (m.nonFinite) return layerMetrics(base, [], options, "not analysed: weights contain NaN or Infinity");
     if (m.allZero) return layerMetrics(base, [], options, "not analysed: all weights are zero");
@@ -108,11 +141,8 @@ export async function analyze(
     }
     const rows = parts.map((e, k) => {
       const g = groups[li][k];
-      const row = layerMetrics(
-        { ...base, N: Math.max(g.rows, g.cols), M: Math.min(g.rows, g.cols) },
-        e!.evals,
-        options,
-      );
+      const dims = { ...base, N: Math.max(g.rows, g.cols), M: Math.min(g.rows, g.cols) };
+      const row = layerMetrics(dims, e!.evals, options, undefined, fits[first + k]);
       if (!e!.converged) {
         row.warning = [row.warning, "eigenvalue solver did not converge"].filter((x) => x).join("; ");
       }

@@ -6,7 +6,7 @@
  * WeightWatcher's RMT_Util (matrix_rank, matrix_entropy).
  * @module
  */
-import { type FitMethod, fitPowerLaw } from "./plfit.ts";
+import { type FitMethod, fitPowerLaw, type PowerLawFit } from "./plfit.ts";
 import { fitMp } from "./mp.ts";
 import type { Convention } from "./matrices.ts";
 
@@ -140,6 +140,7 @@ function emptyRow(
  * @param evals The pooled eigenvalues (any order; negative round-off is clamped to 0).
  * @param options Fit and filtering.
  * @param reason If given, the layer is not analysed and this is its warning.
+ * @param precomputed A fit of {@link fitInput}'s `used` eigenvalues made elsewhere (the GPU).
  * @returns The row.
  */
 export function layerMetrics(
@@ -147,13 +148,11 @@ export function layerMetrics(
   evals: ArrayLike<number>,
   options: MetricOptions = {},
   reason?: string,
+  precomputed?: PowerLawFit,
 ): LayerRow {
   if (reason) return emptyRow(base, 0, reason);
   const { fit = "median", xminPos = 2, convention = "tb", minEvals = 10, maxEvals = 15000 } = options;
-  const all = Float64Array.from(evals, (v) => Math.max(0, v)).sort();
-  const filter = convention === "ww" || options.filterZeros === true;
-  let used = filter ? all.filter((v) => v > EVALS_THRESH) : all;
-  if (filter && used.length === 0) used = all;
+  const { all, used } = fitInput(evals, options);
   if (convention === "ww" && base.M > maxEvals) {
     return emptyRow(base, used.length, `not analysed: M = ${base.M} is above max_evals ${maxEvals}`);
   }
@@ -186,7 +185,7 @@ export function layerMetrics(
     return row;
   }
   if (options.mpFit) Object.assign(row, mpColumns(all, base));
-  const f = fitPowerLaw(used, { method: fit, xminPos });
+  const f = precomputed ?? fitPowerLaw(used, { method: fit, xminPos });
   if (!(f.xmin > 0) || !Number.isFinite(f.alpha)) {
     row.warning = `not fitted: xmin is ${f.xmin} (too many zero eigenvalues; try filterZeros)`;
     return row;
@@ -203,6 +202,24 @@ export function layerMetrics(
   row.log_alpha_norm = Math.log10(an);
   row.warning = f.alpha < 2 ? "over-trained" : f.alpha > 6 ? "under-trained" : "";
   return row;
+}
+
+/**
+ * The eigenvalues a layer's metrics use: all of them (negative round-off clamped to 0, ascending),
+ * and those the fit uses (without eigenvalues ≤ 1e-5 under `ww` or `filterZeros`).
+ * @param evals The pooled eigenvalues.
+ * @param options Convention and filtering.
+ * @returns Both arrays, ascending.
+ */
+export function fitInput(
+  evals: ArrayLike<number>,
+  options: MetricOptions = {},
+): { all: Float64Array; used: Float64Array } {
+  const all = Float64Array.from(evals, (v) => Math.max(0, v)).sort();
+  const filter = options.convention === "ww" || options.filterZeros === true;
+  let used = filter ? all.filter((v) => v > EVALS_THRESH) : all;
+  if (filter && used.length === 0) used = all;
+  return { all, used };
 }
 
 /** The numeric columns of a {@link LayerRow}, in WeightWatcher's order. */

@@ -162,6 +162,25 @@ export class Recorder {
     this.#encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes);
   }
 
+  /**
+   * Records a copy of `count` elements from `src` at element `srcAt` to `dst` at `dstAt`.
+   * @param src Source tensor.
+   * @param srcAt First source element.
+   * @param dst Destination tensor (same element size).
+   * @param dstAt First destination element.
+   * @param count Elements to copy.
+   */
+  copyRange(src: Tensor, srcAt: number, dst: Tensor, dstAt: number, count: number): void {
+    if (srcAt + count > src.size || dstAt + count > dst.size || count < 0) {
+      throw new RangeError(
+        `copyRange: ${count} elements from ${srcAt} of "${src.name}" (${src.size}) to ${dstAt} of "${dst.name}" (${dst.size}) are out of range`,
+      );
+    }
+    this.#pass?.end();
+    this.#pass = null;
+    this.#encoder.copyBufferToBuffer(src.buffer, srcAt * 4, dst.buffer, dstAt * 4, count * 4);
+  }
+
   /** Runs `fn` after the submit (e.g. to release temporaries used by recorded work). */
   after(fn: () => void): void {
     this.#after.push(fn);
