@@ -4,7 +4,9 @@
  *   weights): our `analyze()` vs numpy float64 (Gram + eigvalsh; `bench/numpy_esd.py`, run with
  *   OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset). Seconds; ratio = numpy / ours (> 1: faster).
  * - `eigh`: the batched GPU eigenvalue kernel alone (blocked one-sided Jacobi, 9 matrices n×n)
- *   vs float64 TypeScript (Householder + QL) on the same matrices. Seconds.
+ *   vs float64 TypeScript (Householder + QL), and vs jax-js's WebGPU eigvalsh (npm
+ *   `@jax-js/jax`) on the same adapter — its eigenvalues are checked, and a wrong result gets no
+ *   ratio. Seconds.
  * - `plfit`: the gof fit alone (alpha and KS distance for every xmin candidate) on the GPU vs a
  *   plain TypeScript loop, for 10^3 … 10^5 eigenvalues.
  * - `eigh-throughput` (9x512x512): sustained GFLOPS counting 6n³ per sweep × sweeps run, against
@@ -23,6 +25,7 @@ import { jacobiSvd } from "../kernels/svd_jacobi.ts";
 import { upload } from "../kernels/tensor.ts";
 import { runMain } from "../tasks/_main.ts";
 import { median } from "./_measure.ts";
+import { jaxEigvalsh } from "./_jaxjs.ts";
 import { fmaPeak } from "./_ours.ts";
 import { resnet18Shapes } from "./_resnet18.ts";
 import { printRows, type Row } from "./_rows.ts";
@@ -103,8 +106,10 @@ await runMain(async () => {
     const res = await jacobiSvd(new Recorder(gpu), x);
     const sec = (performance.now() - t0) / 1000;
     x.release();
+    // Peers: float64 TypeScript (Householder + QL) and jax-js's WebGPU eigvalsh on the Gram matrices.
+    const grams = mats.map((m) => matmulRef(ref(m, [n, n]), ref(m, [n, n]), { transB: true }).data);
     const t1 = performance.now();
-    for (const m of mats) eigvalshRef(matmulRef(ref(m, [n, n]), ref(m, [n, n]), { transB: true }).data, n);
+    const exact = grams.map((g) => eigvalshRef(g, n));
     const cpu = (performance.now() - t1) / 1000;
     rows.push({
       op: "eigh",
@@ -114,6 +119,29 @@ await runMain(async () => {
       unit: "s (peer: float64 TS)",
       ratio: cpu / sec,
     });
+    try {
+      const gdata = new Float32Array(9 * n * n);
+      grams.forEach((g, z) => gdata.set(g, z * n * n));
+      const jx = await jaxEigvalsh(gdata, 9, n);
+      let err = 0;
+      exact.forEach((e, z) => {
+        const got = Float64Array.from(jx.values.subarray(z * n, (z + 1) * n)).sort();
+        for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(got[i] - e[i]) / e[n - 1]);
+      });
+      const right = err < 1e-3;
+      rows.push({
+        op: "eigh",
+        shape: `9x${n}x${n}`,
+        ours: sec,
+        peer: jx.seconds,
+        unit: right
+          ? "s (peer: jax-js webgpu)"
+          : `s (peer: jax-js webgpu, WRONG: err ${err.toExponential(1)}·λmax)`,
+        ratio: right ? jx.seconds / sec : null,
+      });
+    } catch (e) {
+      log(`jax-js peer failed: ${(e as Error).message}`);
+    }
     if (n === sizes[sizes.length - 1]) {
       const sweeps = res.sweeps.reduce((s, v) => s + Math.abs(v), 0);
       throughput = { gflops: (6 * n ** 3 * sweeps) / sec / 1e9 };
