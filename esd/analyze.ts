@@ -43,6 +43,35 @@ export interface AnalyzeOptions extends MetricOptions {
   randomize?: boolean | { seed?: number };
 }
 
+/** A tensor given by value: its shape and row-major values (PyTorch layout unless `layout` says). */
+export interface NamedArray {
+  /** Shape. */
+  shape: number[];
+  /** Values, row-major. */
+  data: ArrayLike<number>;
+  /** Axis layout (default `torch`). */
+  layout?: "torch" | "tfjs";
+}
+
+function namedTensors(entries: [string, NamedArray][]): WeightTensor[] {
+  return entries.map(([name, a]) => {
+    const n = a.shape.reduce((p, d) => p * d, 1);
+    if (!Array.isArray(a.shape) || a.data?.length !== n) {
+      throw new TypeError(
+        `Tensor "${name}": ${a.data?.length} values do not fill shape [${a.shape}] (${n} expected)`,
+      );
+    }
+    return {
+      name,
+      dtype: "F64",
+      shape: a.shape,
+      isFloat: true,
+      layout: a.layout,
+      values: () => Float64Array.from(a.data),
+    };
+  });
+}
+
 /** The result: one row per layer in file order, and the mean of each metric. */
 export interface AnalyzeResult {
   /** One row per Conv2d/Linear weight. */
@@ -56,7 +85,7 @@ export interface AnalyzeResult {
 /**
  * Analyses every Conv2d (rank-4) and Linear (rank-2) floating-point weight: ESD, power-law fit,
  * and WeightWatcher's metrics. Other tensors (biases, BatchNorm, integers) are skipped.
- * @param source A weight file path, its bytes, or tensors.
+ * @param source A weight file path, its bytes, tensors, or a map of names to `{shape, data}`.
  * @param options Convention, fit, filtering, solver.
  * @returns Rows named by the tensors' names, and a summary.
  * @example
@@ -70,10 +99,14 @@ export interface AnalyzeResult {
  * ```
  */
 export async function analyze(
-  source: string | Uint8Array | WeightTensor[],
+  source: string | Uint8Array | WeightTensor[] | Map<string, NamedArray> | Record<string, NamedArray>,
   options: AnalyzeOptions = {},
 ): Promise<AnalyzeResult> {
-  const tensors = Array.isArray(source) ? source : await loadWeights(source, options.format);
+  const tensors = typeof source === "string" || source instanceof Uint8Array
+    ? await loadWeights(source, options.format)
+    : Array.isArray(source)
+    ? source
+    : namedTensors(source instanceof Map ? [...source] : Object.entries(source));
   const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
   const mats: LayerMatrices[] = [];
   for (const t of tensors) {

@@ -15,7 +15,7 @@ import { matmul } from "../kernels/matmul.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import { eigvalshRef } from "../kernels/reference.ts";
 import type { Gpu } from "../kernels/runtime.ts";
-import { jacobiSvd, paddedRows } from "../kernels/svd_jacobi.ts";
+import { jacobiSvdMany, paddedRows } from "../kernels/svd_jacobi.ts";
 import { readback, type Tensor, upload } from "../kernels/tensor.ts";
 import type { LayerMatrices } from "./matrices.ts";
 
@@ -90,16 +90,18 @@ function packVectors(
   return { data, batch, c, cPad, rPad };
 }
 
-async function gpuGroup(
+async function gpuGroups(
   gpu: Gpu,
   layers: LayerMatrices[],
-  g: Group,
-): Promise<{ values: Float32Array; stride: number; c: number; sweeps: number[] }> {
-  const { data, batch, c, cPad, rPad } = packVectors(layers, g);
-  const x = upload(gpu, data, [batch, cPad, rPad], "f32", `slices ${g.rows}x${g.cols}`);
-  const res = await jacobiSvd(new Recorder(gpu), x);
-  x.release();
-  return { values: res.values, stride: cPad, c, sweeps: res.sweeps };
+  groups: Group[],
+): Promise<{ values: Float32Array; stride: number; c: number; sweeps: number[] }[]> {
+  const packed = groups.map((g) => packVectors(layers, g));
+  const xs = packed.map((p, k) =>
+    upload(gpu, p.data, [p.batch, p.cPad, p.rPad], "f32", `slices ${groups[k].rows}x${groups[k].cols}`)
+  );
+  const res = await jacobiSvdMany(new Recorder(gpu), xs);
+  for (const x of xs) x.release();
+  return res.map((r, k) => ({ values: r.values, stride: packed[k].cPad, c: packed[k].c, sweeps: r.sweeps }));
 }
 
 async function cpuGroups(gpu: Gpu, layers: LayerMatrices[], groups: Group[]): Promise<Float32Array[]> {
@@ -145,14 +147,16 @@ export async function layerEigenvalues(
     r.converged &&= ok;
     result[i] = r;
   };
-  for (const g of groups.filter(onGpu)) {
-    const { values, stride, c, sweeps } = await gpuGroup(gpu, layers, g);
+  const onGpuGroups = groups.filter(onGpu);
+  const solved = await gpuGroups(gpu, layers, onGpuGroups);
+  onGpuGroups.forEach((g, k) => {
+    const { values, stride, c, sweeps } = solved[k];
     g.items.forEach(([i, s], z) => {
       // Padding rows add exact zeros: drop the cPad − c smallest values.
       const v = Float64Array.from(values.subarray(z * stride, (z + 1) * stride)).sort().subarray(stride - c);
       put(i, s, v, c, sweeps[z] >= 0);
     });
-  }
+  });
   const cpu = groups.filter((g) => !onGpu(g));
   const grams = await cpuGroups(gpu, layers, cpu);
   cpu.forEach((g, gi) => {

@@ -4,7 +4,7 @@
  * @module
  */
 export { analyze } from "./analyze.ts";
-export type { AnalyzeOptions, AnalyzeResult } from "./analyze.ts";
+export type { AnalyzeOptions, AnalyzeResult, NamedArray } from "./analyze.ts";
 export { farmsGroups } from "./farms.ts";
 export type { FarmsOptions } from "./farms.ts";
 export { layerEigenvalues } from "./eigs.ts";
@@ -17,3 +17,4 @@ export { fitAt, fitPowerLaw, histogramPeak } from "./plfit.ts";
 export type { FitMethod, FitOptions, PowerLawFit } from "./plfit.ts";
 export { fitMp, jensenShannon, shuffled } from "./mp.ts";
 export type { MpFit } from "./mp.ts";
+export { fitPowerLawsGpu } from "./plfit_gpu.ts";

@@ -187,54 +187,88 @@ export async function jacobiSvd(
   x: Tensor,
   options: JacobiSvdOptions = {},
 ): Promise<JacobiSvdResult> {
+  return (await jacobiSvdMany(rec, [x], options))[0];
+}
+
+/**
+ * {@link jacobiSvd} for several batches of different shapes at once: every batch's sweeps go into
+ * the same submits (one per `sweepsPerCheck` sweeps, for all of them), and a batch whose matrices
+ * have all converged stops being recorded.
+ * @param rec A recorder to start with.
+ * @param xs The batches, each as for {@link jacobiSvd}. Overwritten.
+ * @param options Sweep limit, tolerance, sweeps per convergence check.
+ * @returns One result per batch.
+ */
+export async function jacobiSvdMany(
+  rec: Recorder,
+  xs: Tensor[],
+  options: JacobiSvdOptions = {},
+): Promise<JacobiSvdResult[]> {
   const gpu = rec.gpu;
-  const op = `jacobiSvd x=${fmtShape(x.shape)}`;
-  requireDtype(op, "x", x);
-  const [batch, c, r] = x.shape;
-  if (x.shape.length !== 3 || c % M || r % 4 || r / 4 / 8 > LOOP_CAP / 2) {
-    throw new TypeError(`${op}: expected (batch, c, r) with c a multiple of ${M} and r a multiple of 4`);
-  }
   const { maxSweeps = 20, tol = 1e-5, sweepsPerCheck = 2 } = options;
-  const nb = c / B;
-  const rounds = roundRobin(nb);
-  const sched = upload(gpu, rounds.flat(), [rounds.length * nb], "u32", "svd.schedule");
-  const sig = upload(
-    gpu,
-    new Uint32Array(batch * sweepsPerCheck),
-    [batch * sweepsPerCheck],
-    "u32",
-    "svd.sig",
-  );
   CODE ??= source();
-  const sweeps = new Array<number>(batch).fill(-1);
-  for (let s0 = 0; s0 < maxSweeps; s0 += sweepsPerCheck) {
+  const jobs = xs.map((x) => {
+    const op = `jacobiSvd x=${fmtShape(x.shape)}`;
+    requireDtype(op, "x", x);
+    const [batch, c, r] = x.shape;
+    if (x.shape.length !== 3 || c % M || r % 4 || r / 4 / 8 > LOOP_CAP / 2) {
+      throw new TypeError(`${op}: expected (batch, c, r) with c a multiple of ${M} and r a multiple of 4`);
+    }
+    const nb = c / B;
+    const rounds = roundRobin(nb);
+    return {
+      x,
+      op,
+      batch,
+      c,
+      r,
+      nb,
+      rounds,
+      sched: upload(gpu, rounds.flat(), [rounds.length * nb], "u32", "svd.schedule"),
+      sig: upload(gpu, new Uint32Array(batch * sweepsPerCheck), [batch * sweepsPerCheck], "u32", "svd.sig"),
+      sweeps: new Array<number>(batch).fill(-1),
+      done: false,
+    };
+  });
+  for (let s0 = 0; s0 < maxSweeps && jobs.some((j) => !j.done); s0 += sweepsPerCheck) {
     const n = Math.min(sweepsPerCheck, maxSweeps - s0);
-    fill(rec, sig, 0);
-    for (let s = 0; s < n; s++) {
-      for (let t = 0; t < rounds.length; t++) {
-        rec.dispatch({
-          op,
-          kernel: "svd_jacobi_round",
-          code: CODE,
-          groups: batch * (nb / 2),
-          params: params(r / 4, c, nb, t, { f: tol }, s * batch),
-          tensors: [x, sched, sig],
-        });
+    const live = jobs.filter((j) => !j.done);
+    for (const j of live) {
+      fill(rec, j.sig, 0);
+      for (let s = 0; s < n; s++) {
+        for (let t = 0; t < j.rounds.length; t++) {
+          rec.dispatch({
+            op: j.op,
+            kernel: "svd_jacobi_round",
+            code: CODE,
+            groups: j.batch * (j.nb / 2),
+            params: params(j.r / 4, j.c, j.nb, t, { f: tol }, s * j.batch),
+            tensors: [j.x, j.sched, j.sig],
+          });
+        }
       }
     }
     await rec.submit();
-    const [counts] = await readback(gpu, sig);
-    let all = true;
-    for (let i = 0; i < batch; i++) {
-      for (let s = 0; s < n && sweeps[i] < 0; s++) if (counts[s * batch + i] === 0) sweeps[i] = s0 + s + 1;
-      if (sweeps[i] < 0) all = false;
-    }
+    const counts = await readback(gpu, ...live.map((j) => j.sig));
+    live.forEach((j, k) => {
+      let all = true;
+      for (let i = 0; i < j.batch; i++) {
+        for (let s = 0; s < n && j.sweeps[i] < 0; s++) {
+          if (counts[k][s * j.batch + i] === 0) j.sweeps[i] = s0 + s + 1;
+        }
+        if (j.sweeps[i] < 0) all = false;
+      }
+      j.done = all;
+    });
     rec = new Recorder(gpu);
-    if (all) break;
   }
-  const norms = sumSquares(rec, x, { axis: 2 });
+  const norms = jobs.map((j) => sumSquares(rec, j.x, { axis: 2 }));
   await rec.submit();
-  const [values] = await readback(gpu, norms);
-  for (const t of [sched, sig, norms]) t.release();
-  return { values: values as Float32Array, sweeps };
+  const values = await readback(gpu, ...norms);
+  for (const j of jobs) {
+    j.sched.release();
+    j.sig.release();
+  }
+  for (const t of norms) t.release();
+  return jobs.map((j, k) => ({ values: values[k] as Float32Array, sweeps: j.sweeps }));
 }

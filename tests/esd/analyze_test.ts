@@ -168,3 +168,23 @@ Deno.test("FARMS: conv block positions and linear windows match a float64 comput
     1e-4,
   );
 });
+
+Deno.test("analyze() takes a map of named arrays and rejects one whose data does not fill its shape", async () => {
+  const w = randArray(40 * 30, 51);
+  const fromMap = await analyze(new Map([["fc.weight", { shape: [40, 30], data: w }]]), { solver: "cpu" });
+  const fromObj = await analyze({ "fc.weight": { shape: [40, 30], data: w } }, { solver: "cpu" });
+  const fromList = await analyze([tensor("fc.weight", [40, 30], w)], { solver: "cpu" });
+  equal(fromMap.layers[0].alpha, fromList.layers[0].alpha);
+  equal(fromObj.layers[0].name, "fc.weight");
+  await (async () => {
+    try {
+      await analyze({ bad: { shape: [4, 4], data: [1, 2] } });
+      throw new Error("expected an error");
+    } catch (e) {
+      ok(
+        /Tensor "bad": 2 values do not fill shape \[4,4\] \(16 expected\)/.test((e as Error).message),
+        (e as Error).message,
+      );
+    }
+  })();
+});
