@@ -238,3 +238,79 @@ export function eigvalshRef(a: ArrayLike<number>, n: number): Float64Array {
   }
   return d.sort();
 }
+
+/** conv2d (cross-correlation) in float64: x (N, C, H, W), w (O, C, KH, KW), optional bias. */
+export function conv2dRef(
+  x: Ref,
+  w: Ref,
+  bias: Ref | null,
+  stride: [number, number],
+  pad: [number, number],
+): Ref {
+  const [B, C, H, W] = x.shape, [O, , KH, KW] = w.shape;
+  const OH = Math.floor((H + 2 * pad[0] - KH) / stride[0]) + 1,
+    OW = Math.floor((W + 2 * pad[1] - KW) / stride[1]) + 1;
+  const out = new Float64Array(B * O * OH * OW);
+  for (let b = 0; b < B; b++) {
+    for (let o = 0; o < O; o++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let s = bias ? bias.data[o] : 0;
+          for (let c = 0; c < C; c++) {
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * stride[0] - pad[0] + kh;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * stride[1] - pad[1] + kw;
+                if (iw < 0 || iw >= W) continue;
+                s += w.data[((o * C + c) * KH + kh) * KW + kw] * x.data[((b * C + c) * H + ih) * W + iw];
+              }
+            }
+          }
+          out[((b * O + o) * OH + oh) * OW + ow] = s;
+        }
+      }
+    }
+  }
+  return { data: out, shape: [B, O, OH, OW] };
+}
+
+/** conv2d backward in float64: dx, dw, db for upstream gradient dy. */
+export function conv2dBackwardRef(
+  x: Ref,
+  w: Ref,
+  dy: Ref,
+  stride: [number, number],
+  pad: [number, number],
+): { dx: Ref; dw: Ref; db: Ref } {
+  const [B, C, H, W] = x.shape, [O, , KH, KW] = w.shape, [, , OH, OW] = dy.shape;
+  const dx = new Float64Array(x.data.length), dw = new Float64Array(w.data.length), db = new Float64Array(O);
+  for (let b = 0; b < B; b++) {
+    for (let o = 0; o < O; o++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const g = dy.data[((b * O + o) * OH + oh) * OW + ow];
+          db[o] += g;
+          for (let c = 0; c < C; c++) {
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * stride[0] - pad[0] + kh;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * stride[1] - pad[1] + kw;
+                if (iw < 0 || iw >= W) continue;
+                const xi = ((b * C + c) * H + ih) * W + iw, wi = ((o * C + c) * KH + kh) * KW + kw;
+                dx[xi] += g * w.data[wi];
+                dw[wi] += g * x.data[xi];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return {
+    dx: { data: dx, shape: [...x.shape] },
+    dw: { data: dw, shape: [...w.shape] },
+    db: { data: db, shape: [O] },
+  };
+}

@@ -1,0 +1,342 @@
+/**
+ * 2-D convolution (NCHW, OIHW weights, any stride and padding) forward and backward, as implicit
+ * GEMMs — no im2col buffer. Each is C[m, n] = Σ_k A[m, k]·B[k, n] with B gathered on the fly:
+ * - forward:         m = out channel,  n = (batch, oh, ow), k = (ic, kh, kw); A = W.
+ * - backward-data:   m = in channel,   n = (batch, ih, iw), k = (oc, kh, kw); A = Wᵀ, B from dY.
+ * - backward-filter: m = out channel,  n = (ic, kh, kw),    k = (batch, oh, ow); A = dY, B from X.
+ * A workgroup is one 8-lane row: its 16 m-rows are the same for every lane, so A's loads are
+ * uniform (cheap on software adapters) and each lane gathers B for its own 4 columns. The K loop is
+ * split into passes under LOOP_CAP where it can be long (backward-filter, over the batch).
+ * 1×1 convolutions with stride 1 and no padding go through matmul.
+ * @module
+ */
+import { requireDtype, requireRank, requireShape } from "./_check.ts";
+import { params } from "./_params.ts";
+import { fmtShape } from "./errors.ts";
+import { matmul } from "./matmul.ts";
+import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { sum } from "./reduce.ts";
+import type { Gpu } from "./runtime.ts";
+import { Tensor } from "./tensor.ts";
+
+/** Stride and padding of a convolution. */
+export interface Conv2dOptions {
+  /** Stride, one number or [sh, sw] (default 1). */
+  stride?: number | [number, number];
+  /** Zero padding, one number or [ph, pw] (default 0). */
+  padding?: number | [number, number];
+}
+
+/** The geometry of a convolution. */
+export interface ConvGeometry {
+  B: number;
+  IC: number;
+  H: number;
+  W: number;
+  OC: number;
+  KH: number;
+  KW: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  OH: number;
+  OW: number;
+}
+
+const TM = 16, TN = 4, LANES = 8;
+
+/** Checks shapes and computes the output size; errors name the layer (`op`) and the argument. */
+export function convGeometry(op: string, x: Tensor, w: Tensor, o: Conv2dOptions = {}): ConvGeometry {
+  requireDtype(op, "x", x);
+  requireDtype(op, "weight", w);
+  requireRank(op, "x", x, 4);
+  requireRank(op, "weight", w, 4);
+  const [B, IC, H, W] = x.shape, [OC, IC2, KH, KW] = w.shape;
+  if (IC !== IC2) {
+    throw new TypeError(
+      `${op}: input has ${IC} channels but the weight ${
+        fmtShape(w.shape)
+      } expects ${IC2}: expected x of shape [N, ${IC2}, H, W], got ${fmtShape(x.shape)}`,
+    );
+  }
+  const [sh, sw] = typeof o.stride === "number" || o.stride === undefined
+    ? [o.stride ?? 1, o.stride ?? 1]
+    : o.stride;
+  const [ph, pw] = typeof o.padding === "number" || o.padding === undefined
+    ? [o.padding ?? 0, o.padding ?? 0]
+    : o.padding;
+  if (
+    ![sh, sw].every((s) => Number.isInteger(s) && s >= 1) ||
+    ![ph, pw].every((p) => Number.isInteger(p) && p >= 0)
+  ) {
+    throw new RangeError(
+      `${op}: stride must be integers ≥ 1 and padding integers ≥ 0, got stride ${sh},${sw} padding ${ph},${pw}`,
+    );
+  }
+  const OH = Math.floor((H + 2 * ph - KH) / sh) + 1, OW = Math.floor((W + 2 * pw - KW) / sw) + 1;
+  if (OH < 1 || OW < 1) {
+    throw new TypeError(
+      `${op}: input ${fmtShape(x.shape)} is smaller than the kernel ${KH}×${KW} with padding ${ph},${pw}`,
+    );
+  }
+  return { B, IC, H, W, OC, KH, KW, sh, sw, ph, pw, OH, OW };
+}
+
+const GEOM =
+  `struct P { groups: u32, B: u32, IC: u32, H: u32, W: u32, OC: u32, KH: u32, KW: u32, sh: u32, sw: u32,
+  ph: u32, pw: u32, OH: u32, OW: u32, M: u32, N: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32 }
+@group(0) @binding(0) var<uniform> p: P;`;
+
+function kernel(kind: "fwd" | "data" | "filter"): string {
+  // Per-lane column decompositions and the B gather, by kind.
+  const cols = {
+    fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
+      iy[j] = i32(oh * p.sh) - i32(p.ph); ix[j] = i32(ow * p.sw) - i32(p.pw); base[j] = b * p.IC * p.H * p.W;`,
+    data: `let iw = n % p.W; let ih = (n / p.W) % p.H; let b = n / (p.W * p.H);
+      iy[j] = i32(ih + p.ph); ix[j] = i32(iw + p.pw); base[j] = b * p.OC * p.OH * p.OW;`,
+    filter: `let kw = n % p.KW; let kh = (n / p.KW) % p.KH; let ic = n / (p.KW * p.KH);
+      iy[j] = i32(kh) - i32(p.ph); ix[j] = i32(kw) - i32(p.pw); base[j] = ic * p.H * p.W;`,
+  }[kind];
+  // The K loop: outer index u (ic | oc | batch), then two inner (kh, kw | oh, ow).
+  const loop = {
+    fwd: { u: "p.IC", a: "p.KH", b: "p.KW" },
+    data: { u: "p.OC", a: "p.KH", b: "p.KW" },
+    filter: { u: "p.B", a: "p.OH", b: "p.OW" },
+  }[kind];
+  const aLoad = {
+    fwd: `A[((m0 + ${"${i}"}u) * p.IC + u) * p.KH * p.KW + ka * p.KW + kb]`,
+    data: `A[((u * p.IC + m0 + ${"${i}"}u) * p.KH + ka) * p.KW + kb]`,
+    filter: `A[((u * p.OC + m0 + ${"${i}"}u) * p.OH + ka) * p.OW + kb]`,
+  }[kind];
+  const bLoad = {
+    fwd: `let y = iy[j] + i32(ka); let x = ix[j] + i32(kb);
+          if (y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W) && ok[j]) { bv[j] = X[base[j] + (u * p.H + u32(y)) * p.W + u32(x)]; }`,
+    data: `let ty = iy[j] - i32(ka); let tx = ix[j] - i32(kb);
+          if (ty >= 0 && tx >= 0 && ty % i32(p.sh) == 0 && tx % i32(p.sw) == 0 && ok[j]) {
+            let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw;
+            if (oy < p.OH && ox < p.OW) { bv[j] = X[base[j] + (u * p.OH + oy) * p.OW + ox]; }
+          }`,
+    filter: `let y = iy[j] + i32(ka * p.sh); let x = ix[j] + i32(kb * p.sw);
+          if (y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W) && ok[j]) { bv[j] = X[base[j] + u * p.IC * p.H * p.W + u32(y) * p.W + u32(x)]; }`,
+  }[kind];
+  const store = {
+    fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
+        let o = ((b * p.OC + m) * p.OH + oh) * p.OW + ow;`,
+    data: `let iw = n % p.W; let ih = (n / p.W) % p.H; let b = n / (p.W * p.H);
+        let o = ((b * p.IC + m) * p.H + ih) * p.W + iw;`,
+    filter: `let o = m * p.N + n;`,
+  }[kind];
+  const aRows = Array.from(
+    { length: TM },
+    (_, i) => `        let a${i} = ${aLoad.replaceAll("${i}", String(i))};`,
+  ).join("\n");
+  const fmas = Array.from({ length: TM }, (_, i) => `        c[${i}] = fma(vec4f(a${i}), b4, c[${i}]);`).join(
+    "\n",
+  );
+  return `${GEOM}
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(${LANES})
+fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
+  ${WID}
+  if (wid >= p.groups) { return; }
+  let tm = wid / p.tilesN; let tn = wid % p.tilesN;
+  // Rows past M read zeros or stale pool memory (WebGPU bounds every access) and are not stored.
+  let m0 = tm * ${TM}u;
+  let n0 = (tn * ${LANES}u + lane) * ${TN}u;
+  var iy: array<i32, ${TN}>; var ix: array<i32, ${TN}>; var base: array<u32, ${TN}>; var ok: array<bool, ${TN}>;
+  for (var j = 0u; j < ${TN}u; j++) {
+    let n = min(n0 + j, p.N - 1u);
+    ok[j] = n0 + j < p.N;
+    ${cols}
+  }
+  var c: array<vec4f, ${TM}>;
+  for (var u = p.k0; u < p.k1; u++) {
+    for (var ka = 0u; ka < ${loop.a}; ka++) {
+      for (var kb = 0u; kb < ${loop.b}; kb++) {
+${aRows}
+        var bv = vec4f(0.0);
+        for (var j = 0u; j < ${TN}u; j++) {
+          ${bLoad}
+        }
+        let b4 = bv;
+${fmas}
+      }
+    }
+  }
+  for (var i = 0u; i < ${TM}u; i++) {
+    let m = m0 + i;
+    if (m >= p.M) { continue; }
+    for (var j = 0u; j < ${TN}u; j++) {
+      let n = n0 + j;
+      if (n >= p.N) { continue; }
+      ${store}
+      var r = c[i][j];
+      if (p.bias == 1u) { r += bias[m]; }
+      if (p.acc == 1u) { r += C[o]; }
+      C[o] = r;
+    }
+  }
+}`;
+}
+
+// A one-element tensor bound where a kernel has no bias (a binding cannot alias the output).
+const PLACEHOLDERS = new WeakMap<Gpu, Tensor>();
+function placeholder(gpu: Gpu): Tensor {
+  let t = PLACEHOLDERS.get(gpu);
+  if (!t) PLACEHOLDERS.set(gpu, t = new Tensor(gpu, [1], "f32", "no-bias"));
+  return t;
+}
+
+const SOURCES = new Map<string, string>();
+function source(kind: "fwd" | "data" | "filter"): string {
+  let s = SOURCES.get(kind);
+  if (!s) SOURCES.set(kind, s = kernel(kind));
+  return s;
+}
+
+function dispatchGemm(
+  rec: Recorder,
+  op: string,
+  kind: "fwd" | "data" | "filter",
+  g: ConvGeometry,
+  M: number,
+  N: number,
+  a: Tensor,
+  x: Tensor,
+  bias: Tensor | null,
+  out: Tensor,
+): void {
+  const tilesN = Math.ceil(N / (LANES * TN)), tilesM = Math.ceil(M / TM);
+  const dummy = bias ?? placeholder(rec.gpu);
+  // K passes: only backward-filter's batch loop can be long (B·OH·OW iterations per lane).
+  const U = kind === "fwd" ? g.IC : kind === "data" ? g.OC : g.B;
+  const perU = kind === "filter" ? g.OH * (g.OW + 1) + 1 : g.KH * (g.KW + 1) + 1;
+  const step = Math.max(1, Math.floor((LOOP_CAP - 100) / (perU * (1 + TN))));
+  for (let k0 = 0; k0 < U; k0 += step) {
+    rec.dispatch({
+      op,
+      kernel: `conv2d_${kind}`,
+      code: source(kind),
+      groups: tilesM * tilesN,
+      params: params(
+        g.B,
+        g.IC,
+        g.H,
+        g.W,
+        g.OC,
+        g.KH,
+        g.KW,
+        g.sh,
+        g.sw,
+        g.ph,
+        g.pw,
+        g.OH,
+        g.OW,
+        M,
+        N,
+        tilesN,
+        k0,
+        Math.min(U, k0 + step),
+        k0 > 0 ? 1 : 0,
+        bias && k0 === 0 ? 1 : 0,
+      ),
+      tensors: [a, x, dummy, out],
+    });
+  }
+}
+
+function isPointwise(g: ConvGeometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+}
+
+/**
+ * Records a 2-D convolution, PyTorch's `F.conv2d` (cross-correlation).
+ * @param rec The recorder.
+ * @param x Input (N, C_in, H, W).
+ * @param weight Weights (C_out, C_in, KH, KW).
+ * @param bias Optional bias (C_out).
+ * @param options Stride and padding.
+ * @param op The layer's name for error messages (default `conv2d`).
+ * @returns Output (N, C_out, OH, OW).
+ */
+export function conv2d(
+  rec: Recorder,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  options: Conv2dOptions = {},
+  op = "conv2d",
+): Tensor {
+  const g = convGeometry(op, x, weight, options);
+  if (bias) {
+    requireDtype(op, "bias", bias);
+    requireShape(op, "bias", bias, [g.OC]);
+  }
+  const y = new Tensor(rec.gpu, [g.B, g.OC, g.OH, g.OW], "f32", `${op}.out`);
+  if (isPointwise(g) && !bias) {
+    matmul(rec, weight.reshape([g.OC, g.IC]), x.reshape([g.B, g.IC, g.H * g.W]), {
+      out: y.reshape([g.B, g.OC, g.H * g.W]),
+    });
+    return y;
+  }
+  dispatchGemm(rec, op, "fwd", g, g.OC, g.B * g.OH * g.OW, weight, x, bias, y);
+  return y;
+}
+
+/** The gradients {@link conv2dBackward} returns (null where not asked for). */
+export interface Conv2dGrads {
+  /** dL/dx, (N, C_in, H, W). */
+  dx: Tensor | null;
+  /** dL/dweight, (C_out, C_in, KH, KW). */
+  dw: Tensor;
+  /** dL/dbias, (C_out). */
+  db: Tensor | null;
+}
+
+/**
+ * Records the backward pass of {@link conv2d}.
+ * @param rec The recorder.
+ * @param x The forward input.
+ * @param weight The weights.
+ * @param dy Gradient of the output (N, C_out, OH, OW).
+ * @param options The forward's stride and padding.
+ * @param want Which gradients: `dx` (default true), `db` (default false).
+ * @param op The layer's name for error messages.
+ * @returns The gradients.
+ */
+export function conv2dBackward(
+  rec: Recorder,
+  x: Tensor,
+  weight: Tensor,
+  dy: Tensor,
+  options: Conv2dOptions = {},
+  want: { dx?: boolean; db?: boolean } = {},
+  op = "conv2d",
+): Conv2dGrads {
+  const g = convGeometry(`${op} backward`, x, weight, options);
+  requireDtype(`${op} backward`, "dy", dy);
+  requireShape(`${op} backward`, "dy", dy, [g.B, g.OC, g.OH, g.OW]);
+  let dx: Tensor | null = null;
+  if (want.dx ?? true) {
+    dx = new Tensor(rec.gpu, x.shape, "f32", `${op}.dx`);
+    if (isPointwise(g)) {
+      matmul(rec, weight.reshape([g.OC, g.IC]), dy.reshape([g.B, g.OC, g.H * g.W]), {
+        transA: true,
+        out: dx.reshape([g.B, g.IC, g.H * g.W]),
+      });
+    } else dispatchGemm(rec, `${op} backward`, "data", g, g.IC, g.B * g.H * g.W, weight, dy, null, dx);
+  }
+  const dw = new Tensor(rec.gpu, weight.shape, "f32", `${op}.dw`);
+  dispatchGemm(rec, `${op} backward`, "filter", g, g.OC, g.IC * g.KH * g.KW, dy, x, null, dw);
+  let db: Tensor | null = null;
+  if (want.db) {
+    const perImage = sum(rec, dy.reshape([g.B, g.OC, g.OH * g.OW]), { axis: 2 });
+    db = sum(rec, perImage, { axis: 0 });
+    rec.after(() => perImage.release());
+  }
+  return { dx, dw, db };
+}

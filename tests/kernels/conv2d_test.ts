@@ -1,0 +1,144 @@
+import { throws } from "node:assert/strict";
+import { conv2d, conv2dBackward } from "../../kernels/conv2d.ts";
+import { Recorder } from "../../kernels/recorder.ts";
+import { conv2dBackwardRef, conv2dRef, ref } from "../../kernels/reference.ts";
+import { readback, upload } from "../../kernels/tensor.ts";
+import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+
+interface Case {
+  B: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  K: number;
+  s: number;
+  p: number;
+  bias?: boolean;
+}
+
+const CASES: Case[] = [
+  { B: 1, C: 1, H: 5, W: 7, O: 3, K: 3, s: 1, p: 1, bias: true },
+  { B: 3, C: 3, H: 5, W: 7, O: 17, K: 3, s: 2, p: 0 },
+  { B: 2, C: 17, H: 7, W: 5, O: 5, K: 7, s: 1, p: 3, bias: true },
+  { B: 3, C: 4, H: 6, W: 6, O: 8, K: 1, s: 1, p: 0 }, // pointwise → matmul
+  { B: 1, C: 3, H: 9, W: 9, O: 20, K: 1, s: 2, p: 0, bias: true },
+  { B: 2, C: 5, H: 8, W: 8, O: 33, K: 3, s: 2, p: 1 },
+];
+
+function tag(c: Case): string {
+  return `B${c.B} C${c.C} ${c.H}x${c.W} O${c.O} k${c.K} s${c.s} p${c.p}${c.bias ? " bias" : ""}`;
+}
+
+Deno.test("conv2d() forward and backward match float64 on odd shapes, strides and paddings", async () => {
+  let seed = 1;
+  for (const c of CASES) {
+    const xv = randArray(c.B * c.C * c.H * c.W, seed++), wv = randArray(c.O * c.C * c.K * c.K, seed++);
+    const bv = randArray(c.O, seed++);
+    const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, c.K, c.K]);
+    const b = c.bias ? upload(gpu, bv, [c.O]) : null;
+    const opts = { stride: c.s, padding: c.p };
+    const rec = new Recorder(gpu);
+    const y = conv2d(rec, x, w, b, opts);
+    const dyv = randArray(y.size, seed++);
+    const dy = upload(gpu, dyv, y.shape);
+    const g = conv2dBackward(rec, x, w, dy, opts, { dx: true, db: true });
+    await rec.submit();
+    const [yv, dxv, dwv, dbv] = await readback(gpu, y, g.dx!, g.dw, g.db!);
+    const st: [number, number] = [c.s, c.s], pd: [number, number] = [c.p, c.p];
+    const want = conv2dRef(
+      ref(xv, x.shape as number[]),
+      ref(wv, w.shape as number[]),
+      c.bias ? ref(bv, [c.O]) : null,
+      st,
+      pd,
+    );
+    const k = c.C * c.K * c.K;
+    assertClose(`y ${tag(c)}`, yv, want.data, 1e-5 * Math.sqrt(k), 1e-5);
+    const wb = conv2dBackwardRef(
+      ref(xv, x.shape as number[]),
+      ref(wv, w.shape as number[]),
+      ref(dyv, y.shape as number[]),
+      st,
+      pd,
+    );
+    assertClose(`dx ${tag(c)}`, dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * c.K), 1e-5);
+    assertClose(`dw ${tag(c)}`, dwv, wb.dw.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
+    assertClose(`db ${tag(c)}`, dbv, wb.db.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
+  }
+});
+
+Deno.test("conv2dBackwardRef() matches central finite differences of conv2dRef", () => {
+  // loss = Σ dy·conv(x, w) + Σ dy·b: its gradients are the backward pass.
+  const c = { B: 2, C: 3, H: 5, W: 4, O: 2, K: 3 };
+  const st: [number, number] = [2, 1], pd: [number, number] = [1, 2];
+  const x = ref(randArray(c.B * c.C * c.H * c.W, 70), [c.B, c.C, c.H, c.W]);
+  const w = ref(randArray(c.O * c.C * c.K * c.K, 71), [c.O, c.C, c.K, c.K]);
+  const b = ref(randArray(c.O, 72), [c.O]);
+  const y0 = conv2dRef(x, w, b, st, pd);
+  const dy = ref(randArray(y0.data.length, 73), y0.shape);
+  const loss = () => conv2dRef(x, w, b, st, pd).data.reduce((s, v, i) => s + v * dy.data[i], 0);
+  const g = conv2dBackwardRef(x, w, dy, st, pd);
+  const h = 1e-6;
+  for (const [name, t, grad] of [["x", x, g.dx], ["w", w, g.dw], ["b", b, g.db]] as const) {
+    const fd = t.data.map((_, i) => {
+      const v = t.data[i];
+      t.data[i] = v + h;
+      const up = loss();
+      t.data[i] = v - h;
+      const dn = loss();
+      t.data[i] = v;
+      return (up - dn) / (2 * h);
+    });
+    assertNear(`d${name}`, grad.data, fd, 1e-6, 1e-6);
+  }
+});
+
+Deno.test("conv2d() splits long batch loops of backward-filter into passes (past the loop cap)", async () => {
+  const c = { B: 40, C: 2, H: 32, W: 32, O: 3, K: 3 }; // 40·32·32 = 40960 positions per lane
+  const xv = randArray(c.B * c.C * c.H * c.W, 80), wv = randArray(c.O * c.C * 9, 81);
+  const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, 3, 3]);
+  const dyv = randArray(c.B * c.O * c.H * c.W, 82);
+  const dy = upload(gpu, dyv, [c.B, c.O, c.H, c.W]);
+  const rec = new Recorder(gpu);
+  const g = conv2dBackward(rec, x, w, dy, { padding: 1 }, { dx: false });
+  await rec.submit();
+  const [dwv] = await readback(gpu, g.dw);
+  const want = conv2dBackwardRef(
+    ref(xv, x.shape as number[]),
+    ref(wv, w.shape as number[]),
+    ref(dyv, dy.shape as number[]),
+    [1, 1],
+    [1, 1],
+  );
+  assertClose("dw (B=40, 32×32)", dwv, want.dw.data, 1e-4 * Math.sqrt(40960), 1e-5);
+});
+
+Deno.test("conv2d() rejects inputs whose shape the layer cannot take, naming the layer", () => {
+  const rec = new Recorder(gpu);
+  const w = upload(gpu, new Float32Array(8 * 3 * 9), [8, 3, 3, 3]);
+  throws(
+    () => conv2d(rec, upload(gpu, new Float32Array(2 * 4 * 25), [2, 4, 5, 5]), w, null, {}, "layer1.0.conv1"),
+    /layer1\.0\.conv1: input has 4 channels but the weight \[8, 3, 3, 3\] expects 3: expected x of shape \[N, 3, H, W\], got \[2, 4, 5, 5\]/,
+  );
+  throws(
+    () => conv2d(rec, upload(gpu, new Float32Array(3 * 4), [1, 3, 2, 2]), w, null, {}, "conv1"),
+    /conv1: input \[1, 3, 2, 2\] is smaller than the kernel 3×3/,
+  );
+  throws(
+    () =>
+      conv2d(
+        rec,
+        upload(gpu, new Float32Array(3 * 25), [1, 3, 5, 5]),
+        w,
+        upload(gpu, [1, 2], [2]),
+        {},
+        "conv1",
+      ),
+    /conv1: argument "bias" must have shape \[8\], got \[2\]/,
+  );
+  throws(
+    () => conv2d(rec, upload(gpu, new Float32Array(3 * 25), [3, 5, 5]), w, null, {}, "conv1"),
+    /conv1: argument "x" must have 4 dimensions/,
+  );
+});
