@@ -4,8 +4,9 @@
  * - forward:         m = out channel,  n = (batch, oh, ow), k = (ic, kh, kw); A = W.
  * - backward-data:   m = in channel,   n = (batch, ih, iw), k = (oc, kh, kw); A = Wᵀ, B from dY.
  * - backward-filter: m = out channel,  n = (ic, kh, kw),    k = (batch, oh, ow); A = dY, B from X.
- * A workgroup is one 8-lane row: its 16 m-rows are the same for every lane, so A's loads are
- * uniform (cheap on software adapters) and each lane gathers B for its own 4 columns. The K loop is
+ * A workgroup is one 8-lane row: its 32 m-rows are the same for every lane, so A's loads are
+ * uniform (cheap on software adapters) and each lane gathers B for its own 16 columns, kept in
+ * named registers (measured on lavapipe: 2.2 GFLOPS with arrays and 4 columns, 12 with this). The K loop is
  * split into passes under LOOP_CAP where it can be long (backward-filter, over the batch).
  * 1×1 convolutions with stride 1 and no padding go through matmul.
  * @module
@@ -44,7 +45,7 @@ export interface ConvGeometry {
   OW: number;
 }
 
-const TM = 16, TN = 4, LANES = 8;
+const TM = 32, TN = 16, LANES = 8;
 
 /** Checks shapes and computes the output size; errors name the layer (`op`) and the argument. */
 export function convGeometry(op: string, x: Tensor, w: Tensor, o: Conv2dOptions = {}): ConvGeometry {
@@ -127,13 +128,48 @@ function kernel(kind: "fwd" | "data" | "filter"): string {
         let o = ((b * p.IC + m) * p.H + ih) * p.W + iw;`,
     filter: `let o = m * p.N + n;`,
   }[kind];
+  const XYZW = ["x", "y", "z", "w"];
+  const colsUnrolled = Array.from(
+    { length: TN },
+    (_, j) =>
+      `  var iy${j}: i32; var ix${j}: i32; var base${j}: u32; let ok${j} = n0 + ${j}u < p.N;
+  { let n = min(n0 + ${j}u, p.N - 1u);
+    ${cols.replaceAll("[j]", String(j))} }`,
+  ).join("\n");
+  const bUnrolled = Array.from(
+    { length: TN },
+    (_, j) =>
+      `        { ${
+        bLoad.replaceAll("[j]", String(j)).replaceAll("bv" + String(j), `bv${j >> 2}.${XYZW[j & 3]}`)
+      } }`,
+  ).join("\n");
   const aRows = Array.from(
     { length: TM },
     (_, i) => `        let a${i} = ${aLoad.replaceAll("${i}", String(i))};`,
   ).join("\n");
-  const fmas = Array.from({ length: TM }, (_, i) => `        c[${i}] = fma(vec4f(a${i}), b4, c[${i}]);`).join(
+  const fmas = Array.from(
+    { length: TM },
+    (_, i) =>
+      Array.from({ length: TN / 4 }, (_, q) => `        c${i}_${q} = fma(vec4f(a${i}), bv${q}, c${i}_${q});`)
+        .join("\n"),
+  ).join(
     "\n",
   );
+  // Stores, unrolled: accumulators are named registers (a dynamically indexed array would live in
+  // per-lane scratch memory on software adapters).
+  const stores = Array.from(
+    { length: TM },
+    (_, i) =>
+      Array.from({ length: TN }, (_, j) =>
+        `  { let m = m0 + ${i}u; let n = n0 + ${j}u;
+    if (m < p.M && n < p.N) {
+      ${store}
+      var r = c${i}_${j >> 2}.${XYZW[j & 3]};
+      if (p.bias == 1u) { r += bias[m]; }
+      if (p.acc == 1u) { r += C[o]; }
+      C[o] = r;
+    } }`).join("\n"),
+  ).join("\n");
   return `${GEOM}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
@@ -147,39 +183,22 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   // Rows past M read zeros or stale pool memory (WebGPU bounds every access) and are not stored.
   let m0 = tm * ${TM}u;
   let n0 = (tn * ${LANES}u + lane) * ${TN}u;
-  var iy: array<i32, ${TN}>; var ix: array<i32, ${TN}>; var base: array<u32, ${TN}>; var ok: array<bool, ${TN}>;
-  for (var j = 0u; j < ${TN}u; j++) {
-    let n = min(n0 + j, p.N - 1u);
-    ok[j] = n0 + j < p.N;
-    ${cols}
+${colsUnrolled}
+${
+    Array.from({ length: TM * TN / 4 }, (_, k) =>
+      `  var c${Math.floor(k / (TN / 4))}_${k % (TN / 4)} = vec4f(0.0);`).join("\n")
   }
-  var c: array<vec4f, ${TM}>;
   for (var u = p.k0; u < p.k1; u++) {
     for (var ka = 0u; ka < ${loop.a}; ka++) {
       for (var kb = 0u; kb < ${loop.b}; kb++) {
 ${aRows}
-        var bv = vec4f(0.0);
-        for (var j = 0u; j < ${TN}u; j++) {
-          ${bLoad}
-        }
-        let b4 = bv;
+${Array.from({ length: TN / 4 }, (_, q) => `        var bv${q} = vec4f(0.0);`).join("\n")}
+${bUnrolled}
 ${fmas}
       }
     }
   }
-  for (var i = 0u; i < ${TM}u; i++) {
-    let m = m0 + i;
-    if (m >= p.M) { continue; }
-    for (var j = 0u; j < ${TN}u; j++) {
-      let n = n0 + j;
-      if (n >= p.N) { continue; }
-      ${store}
-      var r = c[i][j];
-      if (p.bias == 1u) { r += bias[m]; }
-      if (p.acc == 1u) { r += C[o]; }
-      C[o] = r;
-    }
-  }
+${stores}
 }`;
 }
 
