@@ -314,3 +314,67 @@ export function conv2dBackwardRef(
     db: { data: db, shape: [O] },
   };
 }
+
+/** BatchNorm train-mode forward in float64: y, batch mean and biased variance per channel. */
+export function batchNormRef(
+  x: Ref,
+  gamma: Ref | null,
+  beta: Ref | null,
+  eps = 1e-5,
+): { y: Ref; mean: Float64Array; varB: Float64Array } {
+  const [N, C] = x.shape, HW = x.shape.length === 4 ? x.shape[2] * x.shape[3] : 1, m = N * HW;
+  const mean = new Float64Array(C), varB = new Float64Array(C);
+  const at = (b: number, c: number, k: number) => (b * C + c) * HW + k;
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let b = 0; b < N; b++) for (let k = 0; k < HW; k++) s += x.data[at(b, c, k)];
+    mean[c] = s / m;
+    let v = 0;
+    for (let b = 0; b < N; b++) for (let k = 0; k < HW; k++) v += (x.data[at(b, c, k)] - mean[c]) ** 2;
+    varB[c] = v / m;
+  }
+  const y = new Float64Array(x.data.length);
+  for (let b = 0; b < N; b++) {
+    for (let c = 0; c < C; c++) {
+      for (let k = 0; k < HW; k++) {
+        const i = at(b, c, k);
+        y[i] = ((x.data[i] - mean[c]) / Math.sqrt(varB[c] + eps)) * (gamma ? gamma.data[c] : 1) +
+          (beta ? beta.data[c] : 0);
+      }
+    }
+  }
+  return { y: { data: y, shape: [...x.shape] }, mean, varB };
+}
+
+/** BatchNorm train-mode backward in float64. */
+export function batchNormBackwardRef(
+  x: Ref,
+  gamma: Ref | null,
+  dy: Ref,
+  eps = 1e-5,
+): { dx: Ref; dgamma: Float64Array; dbeta: Float64Array } {
+  const [N, C] = x.shape, HW = x.shape.length === 4 ? x.shape[2] * x.shape[3] : 1, m = N * HW;
+  const { mean, varB } = batchNormRef(x, null, null, eps);
+  const dx = new Float64Array(x.data.length), dgamma = new Float64Array(C), dbeta = new Float64Array(C);
+  const at = (b: number, c: number, k: number) => (b * C + c) * HW + k;
+  for (let c = 0; c < C; c++) {
+    const inv = 1 / Math.sqrt(varB[c] + eps), g = gamma ? gamma.data[c] : 1;
+    let sdy = 0, sdyx = 0;
+    for (let b = 0; b < N; b++) {
+      for (let k = 0; k < HW; k++) {
+        const i = at(b, c, k);
+        sdy += dy.data[i];
+        sdyx += dy.data[i] * (x.data[i] - mean[c]) * inv;
+      }
+    }
+    dgamma[c] = sdyx;
+    dbeta[c] = sdy;
+    for (let b = 0; b < N; b++) {
+      for (let k = 0; k < HW; k++) {
+        const i = at(b, c, k), xh = (x.data[i] - mean[c]) * inv;
+        dx[i] = (g * inv / m) * (m * dy.data[i] - sdy - xh * sdyx);
+      }
+    }
+  }
+  return { dx: { data: dx, shape: [...x.shape] }, dgamma, dbeta };
+}

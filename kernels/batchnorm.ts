@@ -1,0 +1,248 @@
+/**
+ * BatchNorm2d (NCHW) forward in train and eval mode, and backward — PyTorch's semantics: batch
+ * statistics with the biased variance for normalising, running statistics updated with
+ * `momentum` (default 0.1) using the unbiased variance, `eps` 1e-5, optional affine γ/β.
+ * Per-channel statistics are two-pass (mean, then Σ(x − mean)²) in one workgroup per channel.
+ * @module
+ */
+import { requireDtype, requireRank, requireShape } from "./_check.ts";
+import { recordMap } from "./_map.ts";
+import { params } from "./_params.ts";
+import { fmtShape } from "./errors.ts";
+import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { Tensor } from "./tensor.ts";
+
+const WG = 256;
+
+// Sums v over channel c's m = N·HW elements into red[0] (pairwise: per-thread partial, then a tree
+// walked by one invocation after one barrier).
+const CHANNEL_SUM = (name: string, expr: string) => `
+fn ${name}(c: u32, t: u32) -> f32 {
+  var s = 0.0;
+  let m = p.N * p.HW;
+  for (var e = t; e < m; e += ${WG}u) {
+    let i = ((e / p.HW) * p.C + c) * p.HW + e % p.HW;
+    s += ${expr};
+  }
+  red[t] = s;
+  workgroupBarrier();
+  if (t == 0u) {
+    for (var k = ${WG / 2}u; k > 0u; k >>= 1u) { for (var j = 0u; j < k; j++) { red[j] += red[j + k]; } }
+  }
+  return workgroupUniformLoad(&red[0]);
+}`;
+
+const STATS = `struct P { groups: u32, N: u32, C: u32, HW: u32, eps: f32, momentum: f32, track: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> stats: array<f32>; // (C, 2): mean, invstd
+@group(0) @binding(3) var<storage, read_write> running: array<f32>; // (2, C): mean, var
+var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> meanw: f32;
+${CHANNEL_SUM("total", "x[i]")}
+${CHANNEL_SUM("sqdev", "(x[i] - meanw) * (x[i] - meanw)")}
+@compute @workgroup_size(${WG})
+fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
+  ${WID}
+  if (wid >= p.groups) { return; }
+  let c = wid;
+  let m = f32(p.N * p.HW);
+  let mean = total(c, t) / m;
+  if (t == 0u) { meanw = mean; }
+  workgroupBarrier();
+  let v = sqdev(c, t) / m;
+  if (t == 0u) {
+    stats[2u * c] = mean;
+    stats[2u * c + 1u] = inverseSqrt(v + p.eps);
+    if (p.track == 1u) {
+      running[c] = (1.0 - p.momentum) * running[c] + p.momentum * mean;
+      let unbiased = select(v, v * m / (m - 1.0), m > 1.0);
+      running[p.C + c] = (1.0 - p.momentum) * running[p.C + c] + p.momentum * unbiased;
+    }
+  }
+}`;
+
+const GRAD_SUMS = `struct P { groups: u32, N: u32, C: u32, HW: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sums: array<f32>; // (C, 2): Σdy, Σdy·x̂
+var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> mw: vec2f;
+${CHANNEL_SUM("sdy", "dy[i]")}
+${CHANNEL_SUM("sdyx", "dy[i] * (x[i] - mw.x) * mw.y")}
+@compute @workgroup_size(${WG})
+fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
+  ${WID}
+  if (wid >= p.groups) { return; }
+  let c = wid;
+  if (t == 0u) { mw = vec2f(stats[2u * c], stats[2u * c + 1u]); }
+  workgroupBarrier();
+  let a = sdy(c, t);
+  let b = sdyx(c, t);
+  if (t == 0u) { sums[2u * c] = a; sums[2u * c + 1u] = b; }
+}`;
+
+/** BatchNorm parameters and buffers (PyTorch names). */
+export interface BatchNormState {
+  /** γ (C), or null when not affine. */
+  weight: Tensor | null;
+  /** β (C), or null when not affine. */
+  bias: Tensor | null;
+  /** Running mean and variance, (2, C): row 0 `running_mean`, row 1 `running_var`. */
+  running: Tensor;
+  /** Momentum of the running statistics (default 0.1). */
+  momentum?: number;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+}
+
+function check(op: string, x: Tensor, s: BatchNormState): [number, number, number] {
+  requireDtype(op, "x", x);
+  requireRank(op, "x", x, 4, 2);
+  const [N, C] = x.shape, HW = x.shape.length === 4 ? x.shape[2] * x.shape[3] : 1;
+  requireShape(op, "running", s.running, [2, C]);
+  if (s.weight) requireShape(op, "weight", s.weight, [C]);
+  if (s.bias) requireShape(op, "bias", s.bias, [C]);
+  return [N, C, HW];
+}
+
+/**
+ * Records BatchNorm forward. Train mode normalises with batch statistics, updates the running
+ * ones, and returns the (mean, invstd) per channel that backward needs; eval mode uses the
+ * running statistics.
+ * @param rec The recorder.
+ * @param x Input (N, C, H, W) or (N, C).
+ * @param s Parameters and buffers.
+ * @param train Train (true) or eval mode.
+ * @param op The layer's name for errors.
+ * @returns The output and, in train mode, the saved statistics (C, 2).
+ */
+export function batchNorm(
+  rec: Recorder,
+  x: Tensor,
+  s: BatchNormState,
+  train: boolean,
+  op = "batchnorm",
+): { y: Tensor; saved: Tensor | null } {
+  const [N, C, HW] = check(op, x, s);
+  const eps = s.eps ?? 1e-5;
+  const y = new Tensor(rec.gpu, x.shape, "f32", `${op}.out`);
+  let stats: Tensor;
+  let saved: Tensor | null = null;
+  if (train) {
+    if (N * HW < 2) {
+      throw new RangeError(
+        `${op}: expected more than 1 value per channel when training, got input of shape ${
+          fmtShape(x.shape)
+        }`,
+      );
+    }
+    saved = stats = new Tensor(rec.gpu, [C, 2], "f32", `${op}.saved`);
+    rec.dispatch({
+      op,
+      kernel: "batchnorm_stats",
+      code: STATS,
+      groups: C,
+      params: params(N, C, HW, { f: eps }, { f: s.momentum ?? 0.1 }, 1),
+      tensors: [x, stats, s.running],
+    });
+  } else {
+    // (mean, invstd) from the running statistics.
+    stats = new Tensor(rec.gpu, [C, 2], "f32", `${op}.eval`);
+    recordMap(rec, {
+      op,
+      kernel: "batchnorm_eval_stats",
+      expr: "select(inverseSqrt(x0[p.u0 + i / 2u] + p.s0), x0[i / 2u], i % 2u == 0u)",
+      inputs: [s.running],
+      out: stats,
+      scalars: [eps],
+      ints: [C],
+      vec: false,
+    });
+    rec.after(() => stats.release());
+  }
+  const affine = s.weight !== null;
+  recordMap(rec, {
+    op,
+    kernel: affine ? "batchnorm_apply_affine" : "batchnorm_apply",
+    expr: affine
+      ? "(x0[i] - x1[2u * ((i / p.u0) % p.u1)]) * x1[2u * ((i / p.u0) % p.u1) + 1u] * x2[(i / p.u0) % p.u1] + x3[(i / p.u0) % p.u1]"
+      : "(x0[i] - x1[2u * ((i / p.u0) % p.u1)]) * x1[2u * ((i / p.u0) % p.u1) + 1u]",
+    inputs: affine ? [x, stats, s.weight!, s.bias!] : [x, stats],
+    out: y,
+    ints: [HW, C],
+    vec: false,
+  });
+  return { y, saved };
+}
+
+/**
+ * Records BatchNorm's train-mode backward.
+ * @param rec The recorder.
+ * @param x The forward input.
+ * @param dy Gradient of the output.
+ * @param saved The (mean, invstd) the forward returned.
+ * @param weight γ, or null when not affine.
+ * @param op The layer's name for errors.
+ * @returns dx, and dγ, dβ when affine.
+ */
+export function batchNormBackward(
+  rec: Recorder,
+  x: Tensor,
+  dy: Tensor,
+  saved: Tensor,
+  weight: Tensor | null,
+  op = "batchnorm",
+): { dx: Tensor; dweight: Tensor | null; dbias: Tensor | null } {
+  requireShape(`${op} backward`, "dy", dy, x.shape);
+  const [N, C] = x.shape, HW = x.shape.length === 4 ? x.shape[2] * x.shape[3] : 1;
+  const sums = new Tensor(rec.gpu, [C, 2], "f32", `${op}.gradsums`);
+  rec.dispatch({
+    op: `${op} backward`,
+    kernel: "batchnorm_grad_sums",
+    code: GRAD_SUMS,
+    groups: C,
+    params: params(N, C, HW),
+    tensors: [x, dy, saved, sums],
+  });
+  // dx = γ·invstd/m · (m·dy − Σdy − x̂·Σ(dy·x̂)), x̂ = (x − mean)·invstd.
+  const dx = new Tensor(rec.gpu, x.shape, "f32", `${op}.dx`);
+  const c = "((i / p.u0) % p.u1)";
+  const xhat = `((x0[i] - x2[2u * ${c}]) * x2[2u * ${c} + 1u])`;
+  const core = `(x1[i] - x3[2u * ${c}] * p.s0 - ${xhat} * x3[2u * ${c} + 1u] * p.s0) * x2[2u * ${c} + 1u]`;
+  recordMap(rec, {
+    op: `${op} backward`,
+    kernel: weight ? "batchnorm_dx_affine" : "batchnorm_dx",
+    expr: weight ? `${core} * x4[${c}]` : core,
+    inputs: weight ? [x, dy, saved, sums, weight] : [x, dy, saved, sums],
+    out: dx,
+    scalars: [1 / (N * HW)],
+    ints: [HW, C],
+    vec: false,
+  });
+  let dweight: Tensor | null = null, dbias: Tensor | null = null;
+  if (weight) {
+    dweight = new Tensor(rec.gpu, [C], "f32", `${op}.dweight`);
+    dbias = new Tensor(rec.gpu, [C], "f32", `${op}.dbias`);
+    recordMap(rec, {
+      op,
+      kernel: "batchnorm_dweight",
+      expr: "x0[2u * i + 1u]",
+      inputs: [sums],
+      out: dweight,
+      vec: false,
+    });
+    recordMap(rec, {
+      op,
+      kernel: "batchnorm_dbias",
+      expr: "x0[2u * i]",
+      inputs: [sums],
+      out: dbias,
+      vec: false,
+    });
+  }
+  rec.after(() => sums.release());
+  return { dx, dweight, dbias };
+}

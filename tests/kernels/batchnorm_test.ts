@@ -1,0 +1,101 @@
+import { throws } from "node:assert/strict";
+import { batchNorm, batchNormBackward } from "../../kernels/batchnorm.ts";
+import { Recorder } from "../../kernels/recorder.ts";
+import { batchNormBackwardRef, batchNormRef, ref } from "../../kernels/reference.ts";
+import { readback, upload } from "../../kernels/tensor.ts";
+import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+
+Deno.test("batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64", async () => {
+  let seed = 1;
+  for (const shape of [[3, 17, 5, 7], [1, 3, 5, 7], [4, 1, 2, 3], [5, 6]]) {
+    for (const affine of [true, false]) {
+      const [N, C] = shape, HW = shape.length === 4 ? shape[2] * shape[3] : 1;
+      const xv = randArray(shape.reduce((p, d) => p * d), seed++, -2, 3);
+      const gv = randArray(C, seed++, 0.5, 1.5), bv = randArray(C, seed++);
+      const rm0 = randArray(C, seed++), rv0 = randArray(C, seed++, 0.5, 2);
+      const x = upload(gpu, xv, shape);
+      const state = {
+        weight: affine ? upload(gpu, gv, [C]) : null,
+        bias: affine ? upload(gpu, bv, [C]) : null,
+        running: upload(gpu, [...rm0, ...rv0], [2, C]),
+      };
+      const rec = new Recorder(gpu);
+      const { y, saved } = batchNorm(rec, x, state, true);
+      const dyv = randArray(y.size, seed++);
+      const dy = upload(gpu, dyv, shape);
+      const g = batchNormBackward(rec, x, dy, saved!, state.weight);
+      const ev = batchNorm(rec, x, state, false).y; // eval after the update
+      await rec.submit();
+      const outs = await readback(gpu, y, g.dx, state.running, ev, ...(affine ? [g.dweight!, g.dbias!] : []));
+      const tag = `${JSON.stringify(shape)} affine=${affine}`;
+      const r = batchNormRef(ref(xv, shape), affine ? ref(gv, [C]) : null, affine ? ref(bv, [C]) : null);
+      assertClose(`y ${tag}`, outs[0], r.y.data, 1e-5, 1e-4);
+      const m = N * HW;
+      const rm = rm0.map((v, c) => 0.9 * v + 0.1 * r.mean[c]);
+      const rv = rv0.map((v, c) => 0.9 * v + 0.1 * r.varB[c] * m / (m - 1));
+      assertClose(`running ${tag}`, outs[2], [...rm, ...rv], 1e-6, 1e-5);
+      const evalRef = Array.from(xv, (v, i) => {
+        const c = Math.floor(i / HW) % C;
+        return ((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * (affine ? gv[c] : 1) + (affine ? bv[c] : 0);
+      });
+      assertClose(`eval ${tag}`, outs[3], evalRef, 1e-5, 1e-4);
+      const b = batchNormBackwardRef(ref(xv, shape), affine ? ref(gv, [C]) : null, ref(dyv, shape));
+      assertClose(`dx ${tag}`, outs[1], b.dx.data, 1e-4, 1e-3);
+      if (affine) {
+        assertClose(`dweight ${tag}`, outs[4], b.dgamma, 1e-4, 1e-4);
+        assertClose(`dbias ${tag}`, outs[5], b.dbeta, 1e-4, 1e-4);
+      }
+    }
+  }
+});
+
+Deno.test("batchNormBackwardRef() matches central finite differences", () => {
+  const shape = [2, 3, 2, 3], C = 3;
+  const x = ref(randArray(36, 40, -1, 2), shape),
+    g = ref(randArray(C, 41, 0.5, 1.5), [C]),
+    b = ref(randArray(C, 42), [C]);
+  const dy = ref(randArray(36, 43), shape);
+  const loss = () => batchNormRef(x, g, b).y.data.reduce((s, v, i) => s + v * dy.data[i], 0);
+  const grads = batchNormBackwardRef(x, g, dy);
+  const h = 1e-6;
+  const fd = (t: { data: Float64Array }) =>
+    t.data.map((_, i) => {
+      const v = t.data[i];
+      t.data[i] = v + h;
+      const up = loss();
+      t.data[i] = v - h;
+      const dn = loss();
+      t.data[i] = v;
+      return (up - dn) / (2 * h);
+    });
+  assertNear("dx", grads.dx.data, fd(x), 1e-6, 1e-5);
+  assertNear("dgamma", grads.dgamma, fd(g), 1e-6, 1e-5);
+  assertNear("dbeta", grads.dbeta, fd(b), 1e-6, 1e-5);
+});
+
+Deno.test("batchNorm() names the layer on bad shapes and on one value per channel in training", () => {
+  const rec = new Recorder(gpu);
+  const running = upload(gpu, new Float32Array(8), [2, 4]);
+  throws(
+    () =>
+      batchNorm(
+        rec,
+        upload(gpu, new Float32Array(2 * 3 * 4), [2, 3, 2, 2]),
+        { weight: null, bias: null, running },
+        true,
+        "bn1",
+      ),
+    /bn1: argument "running" must have shape \[2, 3\]/,
+  );
+  throws(
+    () =>
+      batchNorm(
+        rec,
+        upload(gpu, new Float32Array(4), [1, 4, 1, 1]),
+        { weight: null, bias: null, running },
+        true,
+        "layer1.0.bn1",
+      ),
+    /layer1\.0\.bn1: expected more than 1 value per channel when training/,
+  );
+});
