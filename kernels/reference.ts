@@ -378,3 +378,42 @@ export function batchNormBackwardRef(
   }
   return { dx: { data: dx, shape: [...x.shape] }, dgamma, dbeta };
 }
+
+/** Max or average pooling in float64 (average counts padding), with backward for dy. */
+export function poolRef(
+  x: Ref,
+  kind: "max" | "avg",
+  k: number,
+  s: number,
+  pad: number,
+  dy?: Ref,
+): { y: Ref; dx: Ref | null } {
+  const [N, C, H, W] = x.shape;
+  const OH = Math.floor((H + 2 * pad - k) / s) + 1, OW = Math.floor((W + 2 * pad - k) / s) + 1;
+  const y = new Float64Array(N * C * OH * OW), dx = dy ? new Float64Array(x.data.length) : null;
+  for (let pl = 0; pl < N * C; pl++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        let best = -Infinity, bi = -1, sum = 0;
+        const cells: number[] = [];
+        for (let kh = 0; kh < k; kh++) {
+          for (let kw = 0; kw < k; kw++) {
+            const ih = oh * s + kh - pad, iw = ow * s + kw - pad;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const i = (pl * H + ih) * W + iw;
+            cells.push(i);
+            sum += x.data[i];
+            if (bi < 0 || x.data[i] > best) [best, bi] = [x.data[i], i];
+          }
+        }
+        const o = (pl * OH + oh) * OW + ow;
+        y[o] = kind === "max" ? best : sum / (k * k);
+        if (dx && dy) {
+          if (kind === "max") dx[bi] += dy.data[o];
+          else for (const i of cells) dx[i] += dy.data[o] / (k * k);
+        }
+      }
+    }
+  }
+  return { y: { data: y, shape: [N, C, OH, OW] }, dx: dx ? { data: dx, shape: [...x.shape] } : null };
+}
