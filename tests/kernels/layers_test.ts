@@ -1,0 +1,93 @@
+import { equal, throws } from "node:assert/strict";
+import { crossEntropy } from "../../kernels/cross_entropy.ts";
+import { linear, linearBackward } from "../../kernels/linear.ts";
+import { Recorder } from "../../kernels/recorder.ts";
+import { matmulRef, ref } from "../../kernels/reference.ts";
+import { readback, upload } from "../../kernels/tensor.ts";
+import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+
+function ceRef(
+  z: Float64Array,
+  labels: number[],
+  C: number,
+): { loss: number; grad: Float64Array; correct: number } {
+  const N = labels.length, grad = new Float64Array(z.length);
+  let loss = 0, correct = 0;
+  for (let r = 0; r < N; r++) {
+    const row = z.subarray(r * C, (r + 1) * C);
+    const mx = Math.max(...row);
+    const lse = mx + Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0));
+    loss += (lse - row[labels[r]]) / N;
+    if (row.indexOf(mx) === labels[r]) correct++;
+    for (let c = 0; c < C; c++) grad[r * C + c] = (Math.exp(row[c] - lse) - (c === labels[r] ? 1 : 0)) / N;
+  }
+  return { loss, grad, correct };
+}
+
+Deno.test("crossEntropy() matches float64 loss, gradient and correct count; huge logits stay finite", async () => {
+  for (const [N, C, scale] of [[1, 2, 1], [7, 10, 3], [33, 100, 1], [4, 5, 1e4]]) {
+    const zv = Float32Array.from(randArray(N * C, N + C), (v) => v * scale);
+    const labels = Array.from({ length: N }, (_, i) => (i * 7) % C);
+    const rec = new Recorder(gpu);
+    const r = crossEntropy(rec, upload(gpu, zv, [N, C]), upload(gpu, labels, [N], "i32"));
+    await rec.submit();
+    const [loss, correct, grad] = await readback(gpu, r.loss, r.correct, r.grad);
+    const want = ceRef(Float64Array.from(zv), labels, C);
+    assertClose(`loss ${N}x${C}`, loss, [want.loss], 1e-5, 1e-5);
+    assertClose(`grad ${N}x${C}`, grad, want.grad, 1e-7, 1e-4);
+    equal(correct[0], want.correct);
+  }
+  // The gradient is the derivative of the mean loss: central differences in float64.
+  const N = 3, C = 4, z = Float64Array.from(randArray(12, 5)), labels = [1, 3, 0];
+  const g = ceRef(z, labels, C).grad;
+  const fd = z.map((_, i) => {
+    const v = z[i];
+    z[i] = v + 1e-6;
+    const up = ceRef(z, labels, C).loss;
+    z[i] = v - 1e-6;
+    const dn = ceRef(z, labels, C).loss;
+    z[i] = v;
+    return (up - dn) / 2e-6;
+  });
+  assertNear("CE grad vs finite differences", g, fd, 1e-8, 1e-6);
+});
+
+Deno.test("crossEntropy() reports NaN logits as a NaN loss", async () => {
+  const rec = new Recorder(gpu);
+  const r = crossEntropy(rec, upload(gpu, [1, NaN, 2, 0, 1, 2], [2, 3]), upload(gpu, [0, 2], [2], "i32"));
+  await rec.submit();
+  const [loss] = await readback(gpu, r.loss);
+  equal(Number.isNaN(loss[0]), true);
+});
+
+Deno.test("linear() and linearBackward() match float64 (with and without bias)", async () => {
+  const [N, I, O] = [5, 7, 3];
+  const xv = randArray(N * I, 1), wv = randArray(O * I, 2), bv = randArray(O, 3), dyv = randArray(N * O, 4);
+  const x = upload(gpu, xv, [N, I]),
+    w = upload(gpu, wv, [O, I]),
+    b = upload(gpu, bv, [O]),
+    dy = upload(gpu, dyv, [N, O]);
+  const rec = new Recorder(gpu);
+  const y = linear(rec, x, w, b, "fc");
+  const g = linearBackward(rec, x, w, dy, true, "fc");
+  await rec.submit();
+  const [yv, dx, dw, db] = await readback(gpu, y, g.dx, g.dw, g.db!);
+  const yr = matmulRef(ref(xv, [N, I]), ref(wv, [O, I]), { transB: true }).data.map((v, i) => v + bv[i % O]);
+  assertClose("y", yv, yr, 1e-6, 1e-5);
+  assertClose("dx", dx, matmulRef(ref(dyv, [N, O]), ref(wv, [O, I])).data, 1e-6, 1e-5);
+  assertClose("dw", dw, matmulRef(ref(dyv, [N, O]), ref(xv, [N, I]), { transA: true }).data, 1e-6, 1e-5);
+  assertClose(
+    "db",
+    db,
+    Array.from(
+      { length: O },
+      (_, o) => Array.from({ length: N }, (_, n) => dyv[n * O + o]).reduce((s, v) => s + v, 0),
+    ),
+    1e-6,
+    1e-5,
+  );
+  throws(
+    () => linear(rec, upload(gpu, new Float32Array(8), [2, 4]), w, null, "fc"),
+    /fc: expected input of shape \[N, 7\] for weight \[3, 7\], got \[2, 4\]/,
+  );
+});
