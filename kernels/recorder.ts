@@ -138,7 +138,9 @@ export class Recorder {
         resource: { buffer: slot.arena.buffer, offset: slot.offset, size: bytes.byteLength },
       });
     }
-    d.tensors.forEach((t, i) => entries.push({ binding: i + 1, resource: { buffer: t.buffer } }));
+    d.tensors.forEach((t, i) =>
+      entries.push({ binding: i + 1, resource: { buffer: t.buffer, offset: t.byteOffset, size: t.bytes } })
+    );
     const group = gpu.device.createBindGroup({ label: d.kernel, layout: kernel.layout, entries });
     this.#checks.push(gpu.device.popErrorScope().then((e) => (e ? `${d.op}: ${e.message}` : null)));
     const grid = foldGrid(d.groups, gpu.maxGroupsPerDim);
@@ -159,7 +161,7 @@ export class Recorder {
   copy(src: Tensor, dst: Tensor, bytes: number = src.bytes): void {
     this.#pass?.end();
     this.#pass = null;
-    this.#encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes);
+    this.#encoder.copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, bytes);
   }
 
   /**
@@ -178,7 +180,13 @@ export class Recorder {
     }
     this.#pass?.end();
     this.#pass = null;
-    this.#encoder.copyBufferToBuffer(src.buffer, srcAt * 4, dst.buffer, dstAt * 4, count * 4);
+    this.#encoder.copyBufferToBuffer(
+      src.buffer,
+      src.byteOffset + srcAt * 4,
+      dst.buffer,
+      dst.byteOffset + dstAt * 4,
+      count * 4,
+    );
   }
 
   /** Runs `fn` after the submit (e.g. to release temporaries used by recorded work). */

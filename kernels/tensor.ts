@@ -50,6 +50,8 @@ export class Tensor {
   /** A name for error messages. */
   readonly name: string;
   #storage: { buffer: GPUBuffer | null };
+  #offset = 0;
+  #owner = true;
 
   /**
    * Allocates an uninitialised tensor from the pool. Prefer {@link empty} and {@link upload}.
@@ -94,6 +96,35 @@ export class Tensor {
     return b;
   }
 
+  /** Where the tensor starts in its buffer, in bytes (non-zero for views into an arena). */
+  get byteOffset(): number {
+    return this.#offset;
+  }
+
+  /**
+   * A view of `size(shape)` elements starting at element `offset` of this tensor's memory — e.g.
+   * one parameter inside a model's parameter arena. The offset must be a multiple of 64 elements
+   * (WebGPU's 256-byte binding alignment). Releasing a view does not free the memory.
+   * @param offset First element, relative to this tensor.
+   * @param shape The view's shape.
+   * @param name A name for error messages.
+   * @returns The view.
+   */
+  view(offset: number, shape: readonly number[], name = this.name): Tensor {
+    const size = checkShape(shape, `view of "${this.name}"`);
+    if (!Number.isInteger(offset) || offset < 0 || offset % 64 || offset + size > this.size) {
+      throw new RangeError(
+        `Cannot view ${size} elements at offset ${offset} of "${this.name}" (${this.size} elements): ` +
+          `the offset must be a multiple of 64 and the view inside the tensor`,
+      );
+    }
+    this.buffer;
+    const v = new Tensor(this.gpu, shape, this.dtype, name, this);
+    v.#offset = this.#offset + offset * 4;
+    v.#owner = false;
+    return v;
+  }
+
   /** Whether {@link release} was called. */
   get released(): boolean {
     return this.#storage.buffer === null;
@@ -104,8 +135,12 @@ export class Tensor {
     return this.size * 4;
   }
 
-  /** Returns the buffer to the pool. Later use throws. Releasing twice is a no-op. */
+  /** Returns the buffer to the pool (views: only forgets the view). Later use throws. Twice is a no-op. */
   release(): void {
+    if (!this.#owner) {
+      this.#storage = { buffer: null };
+      return;
+    }
     const b = this.#storage.buffer;
     if (b) this.gpu.pool.release(b);
     this.#storage.buffer = null;
@@ -125,7 +160,10 @@ export class Tensor {
       );
     }
     this.buffer; // throws if released
-    return new Tensor(this.gpu, shape, this.dtype, this.name, this);
+    const t = new Tensor(this.gpu, shape, this.dtype, this.name, this);
+    t.#offset = this.#offset;
+    t.#owner = this.#owner;
+    return t;
   }
 }
 
@@ -178,7 +216,7 @@ export function upload(
     : dtype === "i32"
     ? Int32Array.from(data)
     : Uint32Array.from(data);
-  gpu.device.queue.writeBuffer(t.buffer, 0, typed);
+  gpu.device.queue.writeBuffer(t.buffer, t.byteOffset, typed);
   return t;
 }
 
@@ -202,7 +240,7 @@ export async function readback(
   });
   const staging = gpu.pool.acquire(Math.max(total, 4), 0x1 | 0x8, "staging"); // MAP_READ | COPY_DST
   const enc = gpu.device.createCommandEncoder({ label: "readback" });
-  tensors.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], t.bytes));
+  tensors.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, t.byteOffset, staging, offsets[i], t.bytes));
   gpu.device.queue.submit([enc.finish()]);
   gpu.stats.submits++;
   await staging.mapAsync(GPUMapMode.READ, 0, total || 4);
