@@ -26,3 +26,5 @@ export * from "./kernels/mod.ts";
 export * from "./io/mod.ts";
 export * from "./esd/mod.ts";
 export * from "./report/mod.ts";
+export * from "./models/mod.ts";
+export * from "./optim/mod.ts";

@@ -30,24 +30,44 @@ export interface Conv2dOptions {
 
 /** The geometry of a convolution. */
 export interface ConvGeometry {
+  /** Batch size. */
   B: number;
+  /** Input channels. */
   IC: number;
+  /** Input height. */
   H: number;
+  /** Input width. */
   W: number;
+  /** Output channels. */
   OC: number;
+  /** Kernel height. */
   KH: number;
+  /** Kernel width. */
   KW: number;
+  /** Vertical stride. */
   sh: number;
+  /** Horizontal stride. */
   sw: number;
+  /** Vertical padding. */
   ph: number;
+  /** Horizontal padding. */
   pw: number;
+  /** Output height. */
   OH: number;
+  /** Output width. */
   OW: number;
 }
 
 const TM = 32, TN = 16, LANES = 8;
 
-/** Checks shapes and computes the output size; errors name the layer (`op`) and the argument. */
+/**
+ * Checks shapes and computes the output size; errors name the layer (`op`) and the argument.
+ * @param op The layer's name.
+ * @param x Input (N, C_in, H, W).
+ * @param w Weight (C_out, C_in, KH, KW).
+ * @param o Stride and padding.
+ * @returns The geometry.
+ */
 export function convGeometry(op: string, x: Tensor, w: Tensor, o: Conv2dOptions = {}): ConvGeometry {
   requireDtype(op, "x", x);
   requireDtype(op, "weight", w);

@@ -30,3 +30,21 @@ export type { SliceRange } from "./gather.ts";
 export { sortRows } from "./sort.ts";
 export { powerLawScan } from "./plfit.ts";
 export type { PowerLawScan } from "./plfit.ts";
+export { conv2d, conv2dBackward, convGeometry } from "./conv2d.ts";
+export type { Conv2dGrads, Conv2dOptions, ConvGeometry } from "./conv2d.ts";
+export { batchNorm, batchNormBackward } from "./batchnorm.ts";
+export type { BatchNormState } from "./batchnorm.ts";
+export {
+  avgPool2d,
+  avgPool2dBackward,
+  globalAvgPool,
+  globalAvgPoolBackward,
+  maxPool2d,
+  maxPool2dBackward,
+} from "./pool.ts";
+export type { PoolOptions } from "./pool.ts";
+export { crossEntropy } from "./cross_entropy.ts";
+export type { CrossEntropyResult } from "./cross_entropy.ts";
+export { linear, linearBackward } from "./linear.ts";
+export { SGD_CHUNK, sgdChunks, sgdUpdate } from "./sgd.ts";
+export type { SgdHyper } from "./sgd.ts";

@@ -38,7 +38,7 @@ Deno.test("crossEntropy() matches float64 loss, gradient and correct count; huge
     equal(correct[0], want.correct);
   }
   // The gradient is the derivative of the mean loss: central differences in float64.
-  const N = 3, C = 4, z = Float64Array.from(randArray(12, 5)), labels = [1, 3, 0];
+  const C = 4, z = Float64Array.from(randArray(12, 5)), labels = [1, 3, 0];
   const g = ceRef(z, labels, C).grad;
   const fd = z.map((_, i) => {
     const v = z[i];

@@ -1,0 +1,176 @@
+/**
+ * SGD with parameter groups, as `torch.optim.SGD`: each group has its own lr, momentum,
+ * dampening, weight decay and nesterov flag, and is updated by one fused dispatch over its
+ * parameters' chunks of the arena. Change `paramGroups[i].lr` between steps (schedulers do).
+ * @module
+ */
+import { fill } from "../kernels/fill.ts";
+import type { Recorder } from "../kernels/recorder.ts";
+import { sgdChunks, sgdUpdate } from "../kernels/sgd.ts";
+import { Tensor, upload } from "../kernels/tensor.ts";
+import type { Parameter, ParameterArena } from "../models/params.ts";
+
+/** A parameter group as given to {@link SGD}. */
+export interface ParamGroupSpec {
+  /** The group's parameters (from the optimizer's arena). */
+  params: Parameter[];
+  /** Learning rate (default: the optimizer's). */
+  lr?: number;
+  /** Momentum (default: the optimizer's). */
+  momentum?: number;
+  /** Dampening (default: the optimizer's). */
+  dampening?: number;
+  /** Weight decay (default: the optimizer's). */
+  weightDecay?: number;
+  /** Nesterov momentum (default: the optimizer's). */
+  nesterov?: boolean;
+}
+
+/** A live parameter group: its hyper-parameters may be changed between steps. */
+export interface ParamGroup {
+  /** The group's parameters. */
+  params: Parameter[];
+  /** Learning rate used by the next step. */
+  lr: number;
+  /** The rate the group was created with (schedulers scale from it). */
+  initialLr: number;
+  /** Momentum. */
+  momentum: number;
+  /** Dampening. */
+  dampening: number;
+  /** Weight decay. */
+  weightDecay: number;
+  /** Nesterov momentum. */
+  nesterov: boolean;
+}
+
+/** Defaults of {@link SGD}: PyTorch's, with lr required. */
+export interface SgdOptions {
+  /** Learning rate. */
+  lr: number;
+  /** Momentum (default 0). */
+  momentum?: number;
+  /** Dampening (default 0). */
+  dampening?: number;
+  /** Weight decay (default 0). */
+  weightDecay?: number;
+  /** Nesterov (default false). */
+  nesterov?: boolean;
+}
+
+/**
+ * Stochastic gradient descent over parameter groups.
+ * @example
+ * ```ts
+ * import { getGpu, ParameterArena, Recorder, SGD } from "../mod.ts";
+ * const gpu = await getGpu();
+ * const arena = new ParameterArena(gpu, [{ name: "fc.weight", shape: [10, 4] }, { name: "fc.bias", shape: [10] }]);
+ * const opt = new SGD(arena, [{ params: arena.params }], { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+ * const rec = new Recorder(gpu);
+ * opt.step(rec); // after the backward pass wrote arena.grads
+ * await rec.submit();
+ * ```
+ */
+export class SGD {
+  /** The groups, in order. */
+  readonly paramGroups: ParamGroup[];
+  /** Steps taken. */
+  steps = 0;
+  #arena: ParameterArena;
+  #momentum: Tensor;
+  #chunks: Tensor[];
+
+  /**
+   * Creates the optimizer and its zeroed momentum buffers.
+   * @param arena The parameters' arena.
+   * @param groups The groups (each parameter in at most one).
+   * @param defaults Hyper-parameters for groups that do not set their own.
+   */
+  constructor(arena: ParameterArena, groups: ParamGroupSpec[], defaults: SgdOptions) {
+    this.#arena = arena;
+    const seen = new Set<string>();
+    this.paramGroups = groups.map((g, gi) => {
+      for (const p of g.params) {
+        if (seen.has(p.name)) {
+          throw new RangeError(`SGD: parameter "${p.name}" appears in more than one group (group ${gi})`);
+        }
+        if (arena.get(p.name) !== p) {
+          throw new RangeError(`SGD: parameter "${p.name}" of group ${gi} is not in the optimizer's arena`);
+        }
+        seen.add(p.name);
+      }
+      const group: ParamGroup = {
+        params: g.params,
+        lr: g.lr ?? defaults.lr,
+        initialLr: g.lr ?? defaults.lr,
+        momentum: g.momentum ?? defaults.momentum ?? 0,
+        dampening: g.dampening ?? defaults.dampening ?? 0,
+        weightDecay: g.weightDecay ?? defaults.weightDecay ?? 0,
+        nesterov: g.nesterov ?? defaults.nesterov ?? false,
+      };
+      for (
+        const [k, v] of [["lr", group.lr], ["momentum", group.momentum], [
+          "weightDecay",
+          group.weightDecay,
+        ]] as const
+      ) {
+        if (!(v >= 0) || !Number.isFinite(v)) {
+          throw new RangeError(`SGD: group ${gi} has ${k} ${v}: expected a finite number ≥ 0`);
+        }
+      }
+      if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
+        throw new RangeError(
+          `SGD: group ${gi}: nesterov momentum requires a momentum > 0 and zero dampening`,
+        );
+      }
+      return group;
+    });
+    const gpu = arena.values.gpu;
+    this.#momentum = new Tensor(gpu, arena.values.shape, "f32", "sgd.momentum");
+    this.#chunks = this.paramGroups.map((g) =>
+      upload(
+        gpu,
+        sgdChunks(g.params.map((p) => [p.offset, p.value.size])),
+        [Math.max(1, 2 * g.params.reduce((s, p) => s + Math.ceil(p.value.size / 1024), 0))],
+        "u32",
+        "sgd.chunks",
+      )
+    );
+  }
+
+  /** The momentum buffers (same layout as the arena), for checkpoints. */
+  get momentumBuffer(): Tensor {
+    return this.#momentum;
+  }
+
+  /**
+   * Records one update of every group with its current hyper-parameters.
+   * @param rec The recorder (the training step's).
+   */
+  step(rec: Recorder): void {
+    if (this.steps === 0) fill(rec, this.#momentum, 0);
+    this.paramGroups.forEach((g, i) => {
+      if (!g.params.length) return;
+      sgdUpdate(rec, this.#arena.values, this.#arena.grads, this.#momentum, this.#chunks[i], {
+        lr: g.lr,
+        momentum: g.momentum,
+        dampening: g.dampening,
+        weightDecay: g.weightDecay,
+        nesterov: g.nesterov,
+        first: this.steps === 0,
+      });
+    });
+    this.steps++;
+  }
+
+  /** The current learning rate of each group. */
+  getLastLr(): number[] {
+    return this.paramGroups.map((g) => g.lr);
+  }
+
+  /** Frees the momentum buffers and chunk tables. */
+  release(): void {
+    this.#momentum.release();
+    for (const c of this.#chunks) c.release();
+  }
+}
