@@ -125,6 +125,11 @@ export class Tensor {
     return v;
   }
 
+  /** Whether this tensor and `other` are views of the same memory. */
+  sharesMemory(other: Tensor): boolean {
+    return this.#storage === other.#storage;
+  }
+
   /** Whether {@link release} was called. */
   get released(): boolean {
     return this.#storage.buffer === null;

@@ -1,0 +1,132 @@
+/**
+ * Modules with explicit forward and backward passes (as llm.c writes them), not an autograd
+ * graph. A module declares its parameters and buffers with PyTorch's `state_dict` names, records
+ * its forward into the step's Recorder (keeping what backward needs), and its backward writes the
+ * parameters' gradients into the arena and returns the input's gradient.
+ * @module
+ */
+import type { Recorder } from "../kernels/recorder.ts";
+import type { Tensor } from "../kernels/tensor.ts";
+import type { Parameter, ParameterArena } from "./params.ts";
+
+/** What every forward/backward call gets. */
+export interface StepContext {
+  /** The step's recorder. */
+  rec: Recorder;
+  /** Train mode (batch statistics in BatchNorm, saved activations for backward). */
+  train: boolean;
+}
+
+/** A parameter's declaration: its local name, shape and PyTorch's default initialisation. */
+export interface ParamSpec {
+  /** Local name (`weight`, `bias`). */
+  name: string;
+  /** Shape. */
+  shape: number[];
+  /** Initialiser: fills `out` (float32) given a random source in [0, 1). */
+  init: (out: Float32Array, random: () => number) => void;
+}
+
+/** A non-trained buffer (BatchNorm's running statistics). */
+export interface BufferSpec {
+  /** Local name (`running_mean`). */
+  name: string;
+  /** Shape. */
+  shape: number[];
+  /** `F32` or `I64` (num_batches_tracked). */
+  dtype: "F32" | "I64";
+}
+
+/** A layer or a composition of layers. */
+export abstract class Module {
+  /** Its prefix in the model (`layer1.0.conv1`); "" for the root. */
+  name = "";
+  /** Its parameters, bound after the arena is built. */
+  protected bound = new Map<string, Parameter>();
+
+  /** Direct children, in order, with their local names. */
+  children(): [string, Module][] {
+    return [];
+  }
+
+  /** Parameters declared by this module itself (not its children). */
+  paramSpecs(): ParamSpec[] {
+    return [];
+  }
+
+  /** Records the forward pass; returns the output. */
+  abstract forward(x: Tensor, ctx: StepContext): Tensor;
+
+  /** Records the backward pass for the last forward; returns dL/dx (or null where not needed). */
+  abstract backward(dy: Tensor, ctx: StepContext): Tensor;
+
+  /** Qualified name of a local parameter. */
+  qualified(local: string): string {
+    return this.name ? `${this.name}.${local}` : local;
+  }
+
+  /** Binds this module's parameters from the arena (called once by the model). */
+  bind(arena: ParameterArena): void {
+    for (const s of this.paramSpecs()) {
+      const p = arena.get(this.qualified(s.name));
+      if (!p) throw new Error(`Parameter "${this.qualified(s.name)}" is missing from the arena`);
+      this.bound.set(s.name, p);
+    }
+  }
+
+  /** The bound parameter with this local name. */
+  param(local: string): Parameter {
+    const p = this.bound.get(local);
+    if (!p) throw new Error(`Module "${this.name}" has no bound parameter "${local}"`);
+    return p;
+  }
+
+  /** This module and every descendant, depth-first, with qualified names set. */
+  modules(prefix = ""): Module[] {
+    this.name = prefix;
+    const out: Module[] = [this];
+    for (const [local, child] of this.children()) {
+      out.push(...child.modules(prefix ? `${prefix}.${local}` : local));
+    }
+    return out;
+  }
+}
+
+/** Runs children in order (PyTorch's `nn.Sequential`, children named 0, 1, …). */
+export class Sequential extends Module {
+  /** The layers. */
+  readonly layers: Module[];
+
+  /** @param layers The layers, in order. */
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+  }
+
+  /** The children named by index. */
+  override children(): [string, Module][] {
+    return this.layers.map((l, i) => [String(i), l]);
+  }
+
+  /** Forward through every layer. */
+  forward(x: Tensor, ctx: StepContext): Tensor {
+    let h = x;
+    for (const l of this.layers) {
+      const next = l.forward(h, ctx);
+      if (h !== x && !ctx.train && !next.sharesMemory(h)) ctx.rec.after(((t) => () => t.release())(h));
+      h = next;
+    }
+    return h;
+  }
+
+  /** Backward through every layer, in reverse. */
+  backward(dy: Tensor, ctx: StepContext): Tensor {
+    let g = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const next = this.layers[i].backward(g, ctx);
+      if (g !== dy && !next.sharesMemory(g)) ctx.rec.after(((t) => () => t.release())(g));
+      g = next;
+    }
+    return g;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * ResNets for small images: the CIFAR ResNet-18/34 (3×3 stem, no max-pool, BasicBlocks
+ * [2,2,2,2] / [3,4,6,3], widths 64·w … 512·w, global average pooling, linear head) and a small
+ * ResNet for 28×28 grayscale. Names follow torchvision: `conv1`, `bn1`, `layer1.0.conv1`,
+ * `layer2.0.downsample.0`, `fc`.
+ * @module
+ */
+import { add } from "../kernels/binary.ts";
+import type { Tensor } from "../kernels/tensor.ts";
+import { addGrads, BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
+import { Module, Sequential, type StepContext } from "./module.ts";
+
+/** The ResNet basic block: conv3×3-BN-ReLU-conv3×3-BN, plus the (projected) input, then ReLU. */
+export class BasicBlock extends Module {
+  /** First convolution. */
+  readonly conv1: Conv2d;
+  /** First BatchNorm. */
+  readonly bn1: BatchNorm2d;
+  /** ReLU after bn1. */
+  readonly relu1 = new ReLU();
+  /** Second convolution. */
+  readonly conv2: Conv2d;
+  /** Second BatchNorm. */
+  readonly bn2: BatchNorm2d;
+  /** Projection shortcut (1×1 conv + BN) when the shape changes. */
+  readonly downsample: Sequential | null;
+  /** Final ReLU. */
+  readonly relu2 = new ReLU();
+
+  /**
+   * @param inC Input channels.
+   * @param outC Output channels.
+   * @param stride Stride of the first convolution and the shortcut.
+   */
+  constructor(inC: number, outC: number, stride = 1) {
+    super();
+    this.conv1 = new Conv2d(inC, outC, 3, stride, 1, false);
+    this.bn1 = new BatchNorm2d(outC);
+    this.conv2 = new Conv2d(outC, outC, 3, 1, 1, false);
+    this.bn2 = new BatchNorm2d(outC);
+    this.downsample = stride !== 1 || inC !== outC
+      ? new Sequential(new Conv2d(inC, outC, 1, stride, 0, false), new BatchNorm2d(outC))
+      : null;
+  }
+
+  /** conv1, bn1, conv2, bn2, downsample (PyTorch's registration order). */
+  override children(): [string, Module][] {
+    const c: [string, Module][] = [["conv1", this.conv1], ["bn1", this.bn1], ["conv2", this.conv2], [
+      "bn2",
+      this.bn2,
+    ]];
+    if (this.downsample) c.push(["downsample", this.downsample]);
+    return c;
+  }
+
+  /** relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). */
+  forward(x: Tensor, ctx: StepContext): Tensor {
+    const seq = [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2];
+    let h = x;
+    for (const m of seq) {
+      const next = m.forward(h, ctx);
+      if (!ctx.train && h !== x) ctx.rec.after(((t) => () => t.release())(h));
+      h = next;
+    }
+    const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
+    // h (bn2's output) is not saved by anyone: add the shortcut into it.
+    add(ctx.rec, h, sc, h);
+    if (!ctx.train && sc !== x) ctx.rec.after(() => sc.release());
+    const y = this.relu2.forward(h, ctx);
+    ctx.rec.after(() => h.release());
+    return y;
+  }
+
+  /** Backward through both branches; dx is their sum. */
+  backward(dy: Tensor, ctx: StepContext): Tensor {
+    const g = this.relu2.backward(dy, ctx);
+    // g flows to both branches: the main one consumes (and may release) it, so the shortcut gets
+    // its own reference where it is the identity.
+    let main = g;
+    for (const m of [this.bn2, this.conv2, this.relu1, this.bn1, this.conv1]) {
+      const next = m.backward(main, ctx);
+      if (main !== g) ctx.rec.after(((t) => () => t.release())(main));
+      main = next;
+    }
+    if (this.downsample) {
+      const sc = this.downsample.backward(g, ctx);
+      ctx.rec.after(() => g.release());
+      return addGrads(ctx.rec, main, sc);
+    }
+    return addGrads(ctx.rec, main, g);
+  }
+}
+
+/** Options of the ResNets. */
+export interface ResNetOptions {
+  /** Classes (default 10). */
+  classes?: number;
+  /** Input channels (default 3). */
+  inChannels?: number;
+  /** Width factor on the stage widths (default 1). */
+  width?: number;
+}
+
+/** A CIFAR-style ResNet: stem conv3×3-BN-ReLU, stages of BasicBlocks, pooling, linear head. */
+export class ResNet extends Module {
+  /** Stem convolution. */
+  readonly conv1: Conv2d;
+  /** Stem BatchNorm. */
+  readonly bn1: BatchNorm2d;
+  /** Stem ReLU. */
+  readonly relu = new ReLU();
+  /** Stages layer1 … layerN. */
+  readonly stages: Sequential[];
+  /** Global average pooling. */
+  readonly pool = new GlobalAvgPool();
+  /** Classifier. */
+  readonly fc: Linear;
+
+  /**
+   * @param blocks Blocks per stage (e.g. [2, 2, 2, 2]).
+   * @param widths Channels per stage before the width factor (e.g. [64, 128, 256, 512]).
+   * @param options Classes, input channels, width factor.
+   */
+  constructor(blocks: number[], widths: number[], options: ResNetOptions = {}) {
+    super();
+    const { classes = 10, inChannels = 3, width = 1 } = options;
+    const w = widths.map((c) => Math.max(1, Math.round(c * width)));
+    this.conv1 = new Conv2d(inChannels, w[0], 3, 1, 1, false);
+    this.bn1 = new BatchNorm2d(w[0]);
+    let inC = w[0];
+    this.stages = blocks.map((n, s) => {
+      const layers: Module[] = [];
+      for (let b = 0; b < n; b++) {
+        layers.push(new BasicBlock(inC, w[s], b === 0 && s > 0 ? 2 : 1));
+        inC = w[s];
+      }
+      return new Sequential(...layers);
+    });
+    this.fc = new Linear(inC, classes);
+  }
+
+  /** conv1, bn1, layer1…, fc. */
+  override children(): [string, Module][] {
+    return [
+      ["conv1", this.conv1],
+      ["bn1", this.bn1],
+      ...this.stages.map((s, i): [string, Module] => [`layer${i + 1}`, s]),
+      ["fc", this.fc],
+    ];
+  }
+
+  /** Logits (N, classes). */
+  forward(x: Tensor, ctx: StepContext): Tensor {
+    return new Sequential(this.conv1, this.bn1, this.relu, ...this.stages, this.pool, this.fc).forward(
+      x,
+      ctx,
+    );
+  }
+
+  /** Backward from dL/dlogits; returns dL/dx. */
+  backward(dy: Tensor, ctx: StepContext): Tensor {
+    return new Sequential(this.conv1, this.bn1, this.relu, ...this.stages, this.pool, this.fc).backward(
+      dy,
+      ctx,
+    );
+  }
+}
+
+/** CIFAR ResNet-18. */
+export function resnet18(options: ResNetOptions = {}): ResNet {
+  return new ResNet([2, 2, 2, 2], [64, 128, 256, 512], options);
+}
+
+/** CIFAR ResNet-34. */
+export function resnet34(options: ResNetOptions = {}): ResNet {
+  return new ResNet([3, 4, 6, 3], [64, 128, 256, 512], options);
+}
+
+/** A small ResNet for 28×28 grayscale (Fashion-MNIST): stages [1, 1, 1] of widths 16, 32, 64. */
+export function smallResNet(options: ResNetOptions = {}): ResNet {
+  return new ResNet([1, 1, 1], [16, 32, 64], { inChannels: 1, ...options });
+}

@@ -1,0 +1,147 @@
+/**
+ * A float64 reference of a model's train-mode forward and backward, built from the kernels'
+ * references by walking the same module tree: the ground truth for whole-network tests.
+ * @module
+ */
+import {
+  batchNormBackwardRef,
+  batchNormRef,
+  conv2dBackwardRef,
+  conv2dRef,
+  matmulRef,
+  type Ref,
+} from "../../kernels/reference.ts";
+import { BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "../../models/layers.ts";
+import type { Module } from "../../models/module.ts";
+import { Sequential } from "../../models/module.ts";
+import { BasicBlock, ResNet } from "../../models/resnet.ts";
+
+type Params = Map<string, Ref>;
+
+export class RefNet {
+  readonly grads = new Map<string, Float64Array>();
+  #saved = new Map<Module, unknown>();
+  constructor(readonly params: Params) {}
+
+  #grad(name: string, g: Float64Array): void {
+    const cur = this.grads.get(name);
+    if (cur) cur.forEach((_, i) => (cur[i] += g[i]));
+    else this.grads.set(name, Float64Array.from(g));
+  }
+
+  forward(m: Module, x: Ref): Ref {
+    const P = (n: string) => this.params.get(m.qualified(n))!;
+    if (m instanceof Conv2d) {
+      this.#saved.set(m, x);
+      return conv2dRef(x, P("weight"), m.bias ? P("bias") : null, [m.stride, m.stride], [
+        m.padding,
+        m.padding,
+      ]);
+    }
+    if (m instanceof BatchNorm2d) {
+      this.#saved.set(m, x);
+      return batchNormRef(x, m.affine ? P("weight") : null, m.affine ? P("bias") : null, m.eps).y;
+    }
+    if (m instanceof ReLU) {
+      const y = { data: x.data.map((v) => (v > 0 ? v : 0)), shape: [...x.shape] };
+      this.#saved.set(m, y);
+      return y;
+    }
+    if (m instanceof GlobalAvgPool) {
+      this.#saved.set(m, x);
+      const [N, C, H, W] = x.shape, hw = H * W;
+      return {
+        data: Float64Array.from(
+          { length: N * C },
+          (_, i) => x.data.slice(i * hw, (i + 1) * hw).reduce((s, v) => s + v, 0) / hw,
+        ),
+        shape: [N, C],
+      };
+    }
+    if (m instanceof Linear) {
+      this.#saved.set(m, x);
+      const y = matmulRef(x, P("weight"), { transB: true });
+      if (m.bias) y.data.forEach((_, i) => (y.data[i] += P("bias").data[i % m.outF]));
+      return y;
+    }
+    if (m instanceof Sequential) return m.layers.reduce((h, l) => this.forward(l, h), x);
+    if (m instanceof BasicBlock) {
+      let h = x;
+      for (const l of [m.conv1, m.bn1, m.relu1, m.conv2, m.bn2]) h = this.forward(l, h);
+      const sc = m.downsample ? this.forward(m.downsample, x) : x;
+      return this.forward(m.relu2, { data: h.data.map((v, i) => v + sc.data[i]), shape: h.shape });
+    }
+    if (m instanceof ResNet) {
+      return [m.conv1, m.bn1, m.relu, ...m.stages, m.pool, m.fc].reduce((h, l) => this.forward(l, h), x);
+    }
+    throw new Error(`RefNet: no reference for ${m.constructor.name}`);
+  }
+
+  backward(m: Module, dy: Ref): Ref {
+    const P = (n: string) => this.params.get(m.qualified(n))!;
+    if (m instanceof Conv2d) {
+      const x = this.#saved.get(m) as Ref;
+      const g = conv2dBackwardRef(x, P("weight"), dy, [m.stride, m.stride], [m.padding, m.padding]);
+      this.#grad(m.qualified("weight"), g.dw.data);
+      if (m.bias) this.#grad(m.qualified("bias"), g.db.data);
+      return g.dx;
+    }
+    if (m instanceof BatchNorm2d) {
+      const x = this.#saved.get(m) as Ref;
+      const g = batchNormBackwardRef(x, m.affine ? P("weight") : null, dy, m.eps);
+      if (m.affine) {
+        this.#grad(m.qualified("weight"), g.dgamma);
+        this.#grad(m.qualified("bias"), g.dbeta);
+      }
+      return g.dx;
+    }
+    if (m instanceof ReLU) {
+      const y = this.#saved.get(m) as Ref;
+      return { data: dy.data.map((g, i) => (y.data[i] > 0 ? g : 0)), shape: [...dy.shape] };
+    }
+    if (m instanceof GlobalAvgPool) {
+      const x = this.#saved.get(m) as Ref;
+      const hw = x.shape[2] * x.shape[3];
+      return { data: x.data.map((_, i) => dy.data[Math.floor(i / hw)] / hw), shape: [...x.shape] };
+    }
+    if (m instanceof Linear) {
+      const x = this.#saved.get(m) as Ref;
+      this.#grad(m.qualified("weight"), matmulRef(dy, x, { transA: true }).data);
+      if (m.bias) {
+        const db = new Float64Array(m.outF);
+        dy.data.forEach((g, i) => (db[i % m.outF] += g));
+        this.#grad(m.qualified("bias"), db);
+      }
+      return matmulRef(dy, P("weight"));
+    }
+    if (m instanceof Sequential) return [...m.layers].reverse().reduce((g, l) => this.backward(l, g), dy);
+    if (m instanceof BasicBlock) {
+      const g = this.backward(m.relu2, dy);
+      let main = g;
+      for (const l of [m.bn2, m.conv2, m.relu1, m.bn1, m.conv1]) main = this.backward(l, main);
+      const sc = m.downsample ? this.backward(m.downsample, g) : g;
+      return { data: main.data.map((v, i) => v + sc.data[i]), shape: main.shape };
+    }
+    if (m instanceof ResNet) {
+      return [m.conv1, m.bn1, m.relu, ...m.stages, m.pool, m.fc].reverse().reduce(
+        (g, l) => this.backward(l, g),
+        dy,
+      );
+    }
+    throw new Error(`RefNet: no reference backward for ${m.constructor.name}`);
+  }
+}
+
+/** Mean cross-entropy and its gradient in float64. */
+export function crossEntropyRef(z: Ref, labels: number[]): { loss: number; grad: Ref } {
+  const [N, C] = z.shape, grad = new Float64Array(z.data.length);
+  let loss = 0;
+  for (let r = 0; r < N; r++) {
+    const row = z.data.subarray(r * C, (r + 1) * C);
+    const mx = Math.max(...row);
+    const lse = mx + Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0));
+    loss += (lse - row[labels[r]]) / N;
+    for (let c = 0; c < C; c++) grad[r * C + c] = (Math.exp(row[c] - lse) - (c === labels[r] ? 1 : 0)) / N;
+  }
+  return { loss, grad: { data: grad, shape: [N, C] } };
+}
