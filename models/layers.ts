@@ -177,16 +177,15 @@ export class BatchNorm2d extends Module {
   }
 }
 
-/** `nn.ReLU`. */
+/** `nn.ReLU`. Keeps its input for backward (x > 0 exactly where the output is positive). */
 export class ReLU extends Module {
   #saved: Tensor | null = null;
   /** max(x, 0). */
   forward(x: Tensor, ctx: StepContext): Tensor {
-    const y = relu(ctx.rec, x);
-    if (ctx.train) this.#saved = y;
-    return y;
+    if (ctx.train) this.#saved = x;
+    return relu(ctx.rec, x);
   }
-  /** dy where the output was positive. */
+  /** dy where the input was positive. */
   backward(dy: Tensor, ctx: StepContext): Tensor {
     const dx = reluBackward(ctx.rec, dy, this.#saved!);
     releaseAfter(ctx.rec, this.#saved);

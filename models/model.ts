@@ -82,7 +82,9 @@ export class Model {
    * @returns The output (logits).
    */
   forward(rec: Recorder, x: Tensor, train: boolean): Tensor {
-    return this.root.forward(x, { rec, train });
+    // Layers release the activations they saved once backward is recorded; the input stays the
+    // caller's, so they get a non-owning view of it.
+    return this.root.forward(x.view(0, x.shape), { rec, train });
   }
 
   /**

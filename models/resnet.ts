@@ -65,7 +65,7 @@ export class BasicBlock extends Module {
     const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
     // h (bn2's output) is not saved by anyone: add the shortcut into it.
     add(ctx.rec, h, sc, h);
-    if (!ctx.train && sc !== x) ctx.rec.after(() => sc.release());
+    if (sc !== x) ctx.rec.after(() => sc.release());
     const y = this.relu2.forward(h, ctx);
     ctx.rec.after(() => h.release());
     return y;

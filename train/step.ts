@@ -1,0 +1,68 @@
+/**
+ * One training step — forward, softmax cross-entropy, backward, SGD update — recorded into one
+ * command buffer and submitted once; only the loss and the correct count are read back.
+ * @module
+ */
+import { crossEntropy } from "../kernels/cross_entropy.ts";
+import { Recorder } from "../kernels/recorder.ts";
+import { readback, type Tensor } from "../kernels/tensor.ts";
+import type { Model } from "../models/model.ts";
+import type { SGD } from "../optim/sgd.ts";
+
+/** A non-finite loss: names the step, so the run can stop with the last good checkpoint intact. */
+export class NonFiniteLossError extends Error {
+  /**
+   * Builds the message.
+   * @param step The step whose loss was not finite.
+   * @param loss The loss value (NaN or ±Infinity).
+   */
+  constructor(readonly step: number, readonly loss: number) {
+    super(
+      `Loss is ${loss} at step ${step}: training stopped (the last checkpoint is intact; lower the learning rate or check the data)`,
+    );
+    this.name = "NonFiniteLossError";
+  }
+}
+
+/** The loss and accuracy of one step. */
+export interface StepResult {
+  /** Mean cross-entropy of the batch. */
+  loss: number;
+  /** Correct predictions in the batch. */
+  correct: number;
+}
+
+/**
+ * Runs one training step in a single submit.
+ * @param model The model (train mode).
+ * @param opt The optimizer over the model's arena.
+ * @param x Input batch.
+ * @param labels i32 labels.
+ * @param step The step number (for the error message).
+ * @returns Loss and correct count.
+ * @throws {NonFiniteLossError} When the loss is NaN or infinite (the parameters are then suspect:
+ *   stop and resume from the last checkpoint).
+ */
+export async function trainStep(
+  model: Model,
+  opt: SGD,
+  x: Tensor,
+  labels: Tensor,
+  step: number,
+): Promise<StepResult> {
+  const rec = new Recorder(model.gpu);
+  const logits = model.forward(rec, x, true);
+  const ce = crossEntropy(rec, logits, labels, "loss");
+  model.backward(rec, ce.grad);
+  opt.step(rec);
+  rec.after(() => {
+    logits.release();
+    ce.grad.release();
+  });
+  await rec.submit();
+  const [loss, correct] = await readback(model.gpu, ce.loss, ce.correct);
+  ce.loss.release();
+  ce.correct.release();
+  if (!Number.isFinite(loss[0])) throw new NonFiniteLossError(step, loss[0]);
+  return { loss: loss[0], correct: correct[0] };
+}
