@@ -58,7 +58,12 @@ export interface ConvGeometry {
   OW: number;
 }
 
-const TM = 32, TN = 16, LANES = 8;
+const TN = 16, LANES = 8;
+
+/** Rows (m) per workgroup: 16 for layers with at most 16 rows, else 32. */
+function rowsFor(M: number): number {
+  return M <= 16 ? 16 : 32;
+}
 
 /**
  * Checks shapes and computes the output size; errors name the layer (`op`) and the argument.
@@ -106,10 +111,11 @@ export function convGeometry(op: string, x: Tensor, w: Tensor, o: Conv2dOptions 
 
 const GEOM =
   `struct P { groups: u32, B: u32, IC: u32, H: u32, W: u32, OC: u32, KH: u32, KW: u32, sh: u32, sw: u32,
-  ph: u32, pw: u32, OH: u32, OW: u32, M: u32, N: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32 }
+  ph: u32, pw: u32, OH: u32, OW: u32, M: u32, N: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32,
+  tiles: u32, kstep: u32 }
 @group(0) @binding(0) var<uniform> p: P;`;
 
-function kernel(kind: "fwd" | "data" | "filter"): string {
+function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
   // Per-lane column decompositions and the B gather, by kind.
   const cols = {
     fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
@@ -186,8 +192,8 @@ function kernel(kind: "fwd" | "data" | "filter"): string {
       ${store}
       var r = c${i}_${j >> 2}.${XYZW[j & 3]};
       if (p.bias == 1u) { r += bias[m]; }
-      if (p.acc == 1u) { r += C[o]; }
-      C[o] = r;
+      if (p.acc == 1u) { r += C[cOff + o]; }
+      C[cOff + o] = r;
     } }`).join("\n"),
   ).join("\n");
   return `${GEOM}
@@ -199,7 +205,11 @@ function kernel(kind: "fwd" | "data" | "filter"): string {
 fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
-  let tm = wid / p.tilesN; let tn = wid % p.tilesN;
+  // Split-K: workgroups past the first tiles·1 take later K ranges and write their own slice.
+  let sp = wid / p.tiles; let tw = wid % p.tiles;
+  let tm = tw / p.tilesN; let tn = tw % p.tilesN;
+  let kA = p.k0 + sp * p.kstep; let kB = min(p.k1, kA + p.kstep);
+  let cOff = sp * p.M * p.N;
   // Rows past M read zeros or stale pool memory (WebGPU bounds every access) and are not stored.
   let m0 = tm * ${TM}u;
   let n0 = (tn * ${LANES}u + lane) * ${TN}u;
@@ -208,7 +218,7 @@ ${
     Array.from({ length: TM * TN / 4 }, (_, k) =>
       `  var c${Math.floor(k / (TN / 4))}_${k % (TN / 4)} = vec4f(0.0);`).join("\n")
   }
-  for (var u = p.k0; u < p.k1; u++) {
+  for (var u = kA; u < kB; u++) {
     for (var ka = 0u; ka < ${loop.a}; ka++) {
       for (var kb = 0u; kb < ${loop.b}; kb++) {
 ${aRows}
@@ -231,9 +241,9 @@ function placeholder(gpu: Gpu): Tensor {
 }
 
 const SOURCES = new Map<string, string>();
-function source(kind: "fwd" | "data" | "filter"): string {
-  let s = SOURCES.get(kind);
-  if (!s) SOURCES.set(kind, s = kernel(kind));
+function source(kind: "fwd" | "data" | "filter", TM: number): string {
+  let s = SOURCES.get(`${kind}${TM}`);
+  if (!s) SOURCES.set(`${kind}${TM}`, s = kernel(kind, TM));
   return s;
 }
 
@@ -249,40 +259,79 @@ function dispatchGemm(
   bias: Tensor | null,
   out: Tensor,
 ): void {
-  const tilesN = Math.ceil(N / (LANES * TN)), tilesM = Math.ceil(M / TM);
+  const TM = rowsFor(M);
+  const tilesN = Math.ceil(N / (LANES * TN)), tilesM = Math.ceil(M / TM), tiles = tilesM * tilesN;
   const dummy = bias ?? placeholder(rec.gpu);
-  // K passes: only backward-filter's batch loop can be long (B·OH·OW iterations per lane).
   const U = kind === "fwd" ? g.IC : kind === "data" ? g.OC : g.B;
+  // K per invocation within LOOP_CAP (the inner loops run KH·KW or OH·OW times per outer step).
   const perU = kind === "filter" ? g.OH * (g.OW + 1) + 1 : g.KH * (g.KW + 1) + 1;
   const step = Math.max(1, Math.floor((LOOP_CAP - 100) / (perU * (1 + TN))));
-  for (let k0 = 0; k0 < U; k0 += step) {
+  const u = (k0: number, k1: number, acc: boolean, withBias: boolean, kstep: number) =>
+    params(
+      g.B,
+      g.IC,
+      g.H,
+      g.W,
+      g.OC,
+      g.KH,
+      g.KW,
+      g.sh,
+      g.sw,
+      g.ph,
+      g.pw,
+      g.OH,
+      g.OW,
+      M,
+      N,
+      tilesN,
+      k0,
+      k1,
+      acc ? 1 : 0,
+      withBias ? 1 : 0,
+      tiles,
+      kstep,
+    );
+  if (kind === "filter") {
+    // Backward-filter has few output tiles and a long K (the batch): split K across workgroups
+    // into partial results (at least ~64 workgroups, each within the loop cap), then sum them.
+    const kstep = Math.max(1, Math.min(step, Math.ceil(U / Math.ceil(64 / tiles))));
+    const S = Math.ceil(U / kstep);
+    if (S === 1) {
+      rec.dispatch({
+        op,
+        kernel: `conv2d_filter_${TM}`,
+        code: source(kind, TM),
+        groups: tiles,
+        params: u(0, U, false, false, U),
+        tensors: [a, x, dummy, out],
+      });
+      return;
+    }
+    const part = new Tensor(rec.gpu, [S, M * N], "f32", `${op}.partial`);
     rec.dispatch({
       op,
-      kernel: `conv2d_${kind}`,
-      code: source(kind),
-      groups: tilesM * tilesN,
-      params: params(
-        g.B,
-        g.IC,
-        g.H,
-        g.W,
-        g.OC,
-        g.KH,
-        g.KW,
-        g.sh,
-        g.sw,
-        g.ph,
-        g.pw,
-        g.OH,
-        g.OW,
-        M,
-        N,
-        tilesN,
-        k0,
-        Math.min(U, k0 + step),
-        k0 > 0 ? 1 : 0,
-        bias && k0 === 0 ? 1 : 0,
-      ),
+      kernel: `conv2d_filter_${TM}`,
+      code: source(kind, TM),
+      groups: tiles * S,
+      params: u(0, U, false, false, kstep),
+      tensors: [a, x, dummy, part],
+    });
+    const total = sum(rec, part, { axis: 0 });
+    rec.copy(total, out);
+    rec.after(() => {
+      part.release();
+      total.release();
+    });
+    return;
+  }
+  for (let k0 = 0; k0 < U; k0 += step) {
+    const k1 = Math.min(U, k0 + step);
+    rec.dispatch({
+      op,
+      kernel: `conv2d_${kind}_${TM}`,
+      code: source(kind, TM),
+      groups: tiles,
+      params: u(k0, k1, k0 > 0, bias !== null && k0 === 0, k1 - k0),
       tensors: [a, x, dummy, out],
     });
   }
