@@ -3,6 +3,7 @@
  * submit and of a dispatch.
  * @module
  */
+import { conv2d, conv2dBackward } from "../kernels/conv2d.ts";
 import { fill } from "../kernels/fill.ts";
 import { matmul, type MatmulVariant } from "../kernels/matmul.ts";
 import { Recorder } from "../kernels/recorder.ts";
@@ -123,4 +124,56 @@ export async function runtimeCosts(gpu: Gpu): Promise<{ sync: number; submit: nu
   ) * 1e6;
   x.release();
   return { sync: syncCost, submit, dispatch };
+}
+
+/** GFLOPS of our conv2d (3×3, padding 1, C→C) forward and backward (data + filter) at one shape. */
+export async function oursConv(
+  gpu: Gpu,
+  B: number,
+  C: number,
+  H: number,
+  W: number,
+): Promise<{ fwd: number; bwd: number }> {
+  const x = new Tensor(gpu, [B, C, H, W]),
+    w = new Tensor(gpu, [C, C, 3, 3]),
+    dy = new Tensor(gpu, [B, C, H, W]);
+  const init = new Recorder(gpu);
+  fill(init, x, 0.5);
+  fill(init, w, 0.01);
+  fill(init, dy, 0.1);
+  await init.submit();
+  const flops = 2 * B * C * C * 9 * H * W;
+  const fwd = await slope(
+    async (reps) => {
+      const rec = new Recorder(gpu);
+      for (let i = 0; i < reps; i++) {
+        const y = conv2d(rec, x, w, null, { padding: 1 });
+        rec.after(() => y.release());
+      }
+      await rec.submit();
+      await sync(gpu);
+    },
+    1,
+    3,
+    3,
+  );
+  const bwd = await slope(
+    async (reps) => {
+      const rec = new Recorder(gpu);
+      for (let i = 0; i < reps; i++) {
+        const g = conv2dBackward(rec, x, w, dy, { padding: 1 });
+        rec.after(() => {
+          g.dx!.release();
+          g.dw.release();
+        });
+      }
+      await rec.submit();
+      await sync(gpu);
+    },
+    1,
+    3,
+    3,
+  );
+  for (const t of [x, w, dy]) t.release();
+  return { fwd: flops / fwd / 1e9, bwd: (2 * flops) / bwd / 1e9 };
 }

@@ -9,7 +9,10 @@ import { parseArgs } from "node:util";
 import { getGpu } from "../kernels/runtime.ts";
 import { runMain } from "../tasks/_main.ts";
 import { fmaPeak, type MatmulShape, oursMatmul, runtimeCosts } from "./_ours.ts";
-import { initTfjs, tfjsMatmul } from "./_tfjs.ts";
+import { initTfjs, tfjsConv, tfjsMatmul } from "./_tfjs.ts";
+import { tfjsTrainThroughput } from "./_tfjs_train.ts";
+import { oursTrainThroughput } from "./_train.ts";
+import { oursConv } from "./_ours.ts";
 
 /** One result row. */
 interface Row {
@@ -20,6 +23,8 @@ interface Row {
   unit: string;
   ratio: number | null;
 }
+
+const CONV_STAGES: [number, number, number][] = [[64, 32, 32], [128, 16, 16], [256, 8, 8], [512, 4, 4]]; // C, H, W at batch 32
 
 const SQUARE = [64, 128, 256, 512, 1024].map((n): MatmulShape => ({
   label: `${n}x${n}x${n}`,
@@ -45,6 +50,17 @@ await runMain(async () => {
   const shapes = values.quick ? [SQUARE[2], TALL[0]] : [...SQUARE, ...TALL];
   const ours = new Map<string, number>();
   for (const s of shapes) ours.set(s.label, await oursMatmul(gpu, s));
+  const convOurs = values.quick ? [] : await Promise.all([]).then(async () => {
+    const out: { shape: string; fwd: number; bwd: number }[] = [];
+    for (const [c, h, w] of CONV_STAGES) {
+      out.push({ shape: `32x${c}x${h}x${w} k3`, ...(await oursConv(gpu, 32, c, h, w)) });
+    }
+    return out;
+  });
+  const small = await oursTrainThroughput(gpu, [1, 1, 1], [16, 32, 64], 1, 28, 10, 128, 3);
+  const r18 = values.quick
+    ? 0
+    : await oursTrainThroughput(gpu, [2, 2, 2, 2], [64, 128, 256, 512], 3, 32, 10, 32, 2);
   const peak = await fmaPeak(gpu);
   const costs = await runtimeCosts(gpu);
   const backend = await initTfjs();
@@ -56,6 +72,47 @@ await runMain(async () => {
     rows.push({ op: "matmul", shape: s.label, ours: o, peer, unit: "GFLOPS", ratio: o / peer });
   }
   const best = Math.max(...rows.map((r) => r.ours));
+  for (const [k, [c, h, w]] of CONV_STAGES.entries()) {
+    if (values.quick) break;
+    const peer = await tfjsConv(32, c, h, w);
+    const o = convOurs[k];
+    rows.push({
+      op: "conv2d-fwd",
+      shape: o.shape,
+      ours: o.fwd,
+      peer: peer.fwd,
+      unit: "GFLOPS",
+      ratio: o.fwd / peer.fwd,
+    });
+    rows.push({
+      op: "conv2d-bwd",
+      shape: o.shape,
+      ours: o.bwd,
+      peer: peer.bwd,
+      unit: "GFLOPS",
+      ratio: o.bwd / peer.bwd,
+    });
+  }
+  const tSmall = await tfjsTrainThroughput([1, 1, 1], [16, 32, 64], 1, 28, 10, 128, 3);
+  rows.push({
+    op: "train-small-b128",
+    shape: "ResNet[1,1,1] 1x28x28",
+    ours: small,
+    peer: tSmall,
+    unit: "images/s",
+    ratio: small / tSmall,
+  });
+  if (!values.quick) {
+    const tR18 = await tfjsTrainThroughput([2, 2, 2, 2], [64, 128, 256, 512], 3, 32, 10, 32, 2);
+    rows.push({
+      op: "train-resnet18-b32",
+      shape: "ResNet-18 3x32x32",
+      ours: r18,
+      peer: tR18,
+      unit: "images/s",
+      ratio: r18 / tR18,
+    });
+  }
   rows.push({ op: "fma-peak", shape: "8 vec4 chains", ours: peak, peer: null, unit: "GFLOPS", ratio: null });
   rows.push({
     op: "matmul/peak",

@@ -3,6 +3,7 @@
  * @module
  */
 import { getGpu } from "../kernels/runtime.ts";
+import { Model } from "../models/model.ts";
 import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { type EigSolver, layerEigenvalues } from "./eigs.ts";
@@ -85,7 +86,8 @@ export interface AnalyzeResult {
 /**
  * Analyses every Conv2d (rank-4) and Linear (rank-2) floating-point weight: ESD, power-law fit,
  * and WeightWatcher's metrics. Other tensors (biases, BatchNorm, integers) are skipped.
- * @param source A weight file path, its bytes, tensors, or a map of names to `{shape, data}`.
+ * @param source A weight file path, its bytes, tensors, a map of names to `{shape, data}`, or a
+ *   {@link Model} of ours (its parameters are read back from the GPU).
  * @param options Convention, fit, filtering, solver.
  * @returns Rows named by the tensors' names, and a summary.
  * @example
@@ -99,10 +101,18 @@ export interface AnalyzeResult {
  * ```
  */
 export async function analyze(
-  source: string | Uint8Array | WeightTensor[] | Map<string, NamedArray> | Record<string, NamedArray>,
+  source: string | Uint8Array | WeightTensor[] | Map<string, NamedArray> | Record<string, NamedArray> | Model,
   options: AnalyzeOptions = {},
 ): Promise<AnalyzeResult> {
-  const tensors = typeof source === "string" || source instanceof Uint8Array
+  const tensors = source instanceof Model
+    ? (await source.stateDict()).filter((t) => (t.dtype ?? "F32") === "F32").map((t): WeightTensor => ({
+      name: t.name,
+      dtype: "F32",
+      shape: t.shape,
+      isFloat: true,
+      values: () => Float64Array.from(t.data),
+    }))
+    : typeof source === "string" || source instanceof Uint8Array
     ? await loadWeights(source, options.format)
     : Array.isArray(source)
     ? source

@@ -1,7 +1,27 @@
 /**
- * Models and their parameters. This release has the parameter arena; the layers and the
- * ResNet/VGG/WRN models come with the training issue.
+ * Models: modules with explicit forward/backward passes, the parameter arena, and the ResNet,
+ * VGG and WideResNet families with PyTorch's parameter names.
  * @module
  */
 export { ParameterArena } from "./params.ts";
 export type { Parameter } from "./params.ts";
+export { Module, Sequential } from "./module.ts";
+export type { BufferSpec, ParamSpec, StepContext } from "./module.ts";
+export {
+  addGrads,
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  GlobalAvgPool,
+  Linear,
+  MaxPool2d,
+  ReLU,
+} from "./layers.ts";
+export { BasicBlock, ResNet, resnet18, resnet34, smallResNet } from "./resnet.ts";
+export type { ResNetOptions } from "./resnet.ts";
+export { VGG } from "./vgg.ts";
+export type { VggDepth } from "./vgg.ts";
+export { WideBlock, WideResNet } from "./wrn.ts";
+export { Model, predict } from "./model.ts";
+export type { LoadOptions } from "./model.ts";

@@ -188,3 +188,21 @@ Deno.test("analyze() takes a map of named arrays and rejects one whose data does
     }
   })();
 });
+
+Deno.test("analyze() takes a model of ours: every Conv2d/Linear weight, PyTorch names", async () => {
+  const { Model } = await import("../../models/model.ts");
+  const { ResNet } = await import("../../models/resnet.ts");
+  const { gpu } = await import("../_helpers.ts");
+  const model = new Model(gpu, new ResNet([1, 1], [16, 32], { classes: 10 }), 3);
+  const { layers } = await analyze(model, { solver: "cpu" });
+  deepEqual(layers.map((l) => l.name), [
+    "conv1.weight",
+    "layer1.0.conv1.weight",
+    "layer1.0.conv2.weight",
+    "layer2.0.conv1.weight",
+    "layer2.0.conv2.weight",
+    "layer2.0.downsample.0.weight",
+    "fc.weight",
+  ]);
+  ok(layers.every((l) => l.alpha === null || l.alpha > 1));
+});

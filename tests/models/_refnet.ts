@@ -11,7 +11,10 @@ import {
   matmulRef,
   type Ref,
 } from "../../kernels/reference.ts";
-import { BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "../../models/layers.ts";
+import { BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU } from "../../models/layers.ts";
+import { poolRef } from "../../kernels/reference.ts";
+import { VGG } from "../../models/vgg.ts";
+import { WideBlock, WideResNet } from "../../models/wrn.ts";
 import type { Module } from "../../models/module.ts";
 import { Sequential } from "../../models/module.ts";
 import { BasicBlock, ResNet } from "../../models/resnet.ts";
@@ -64,6 +67,26 @@ export class RefNet {
       if (m.bias) y.data.forEach((_, i) => (y.data[i] += P("bias").data[i % m.outF]));
       return y;
     }
+    if (m instanceof MaxPool2d) {
+      this.#saved.set(m, x);
+      return poolRef(x, "max", m.kernel, m.stride, m.padding).y;
+    }
+    if (m instanceof Flatten) {
+      this.#saved.set(m, x.shape);
+      return { data: x.data, shape: [x.shape[0], x.data.length / x.shape[0]] };
+    }
+    if (m instanceof VGG) {
+      return [m.features, m.flatten, m.classifier].reduce((h, l) => this.forward(l, h), x);
+    }
+    if (m instanceof WideBlock) {
+      const o = this.forward(m.relu1, this.forward(m.bn1, x));
+      const h = [m.conv1, m.bn2, m.relu2, m.conv2].reduce((t, l) => this.forward(l, t), o);
+      const sc = m.convShortcut ? this.forward(m.convShortcut, o) : x;
+      return { data: h.data.map((v, i) => v + sc.data[i]), shape: h.shape };
+    }
+    if (m instanceof WideResNet) {
+      return [m.conv1, ...m.groups, m.bn1, m.relu, m.pool, m.fc].reduce((h, l) => this.forward(l, h), x);
+    }
     if (m instanceof Sequential) return m.layers.reduce((h, l) => this.forward(l, h), x);
     if (m instanceof BasicBlock) {
       let h = x;
@@ -113,6 +136,29 @@ export class RefNet {
         this.#grad(m.qualified("bias"), db);
       }
       return matmulRef(dy, P("weight"));
+    }
+    if (m instanceof MaxPool2d) {
+      const x = this.#saved.get(m) as Ref;
+      return poolRef(x, "max", m.kernel, m.stride, m.padding, dy).dx!;
+    }
+    if (m instanceof Flatten) return { data: dy.data, shape: this.#saved.get(m) as number[] };
+    if (m instanceof VGG) {
+      return [m.features, m.flatten, m.classifier].reverse().reduce((g, l) => this.backward(l, g), dy);
+    }
+    if (m instanceof WideBlock) {
+      let go = [m.conv2, m.relu2, m.bn2, m.conv1].reduce((g, l) => this.backward(l, g), dy);
+      if (m.convShortcut) {
+        const gs = this.backward(m.convShortcut, dy);
+        go = { data: go.data.map((v, i) => v + gs.data[i]), shape: go.shape };
+      }
+      const gx = this.backward(m.bn1, this.backward(m.relu1, go));
+      return m.convShortcut ? gx : { data: gx.data.map((v, i) => v + dy.data[i]), shape: gx.shape };
+    }
+    if (m instanceof WideResNet) {
+      return [m.conv1, ...m.groups, m.bn1, m.relu, m.pool, m.fc].reverse().reduce(
+        (g, l) => this.backward(l, g),
+        dy,
+      );
     }
     if (m instanceof Sequential) return [...m.layers].reverse().reduce((g, l) => this.backward(l, g), dy);
     if (m instanceof BasicBlock) {
