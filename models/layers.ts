@@ -45,6 +45,7 @@ function storeGrad(rec: Recorder, g: Tensor, dst: Tensor): void {
 export class Conv2d extends Module {
   #saved: Tensor | null = null;
   /**
+   * Creates the module.
    * @param inC Input channels.
    * @param outC Output channels.
    * @param kernel Kernel size.
@@ -56,9 +57,9 @@ export class Conv2d extends Module {
     readonly inC: number,
     readonly outC: number,
     readonly kernel: number,
-    readonly stride = 1,
-    readonly padding = 0,
-    readonly bias = true,
+    readonly stride: number = 1,
+    readonly padding: number = 0,
+    readonly bias: boolean = true,
   ) {
     super();
   }
@@ -118,6 +119,7 @@ export class BatchNorm2d extends Module {
   #saved: { x: Tensor; stats: Tensor } | null = null;
 
   /**
+   * Creates the module.
    * @param channels Channels.
    * @param affine Learnable γ, β (default true).
    * @param momentum Running-statistics momentum (default 0.1).
@@ -125,9 +127,9 @@ export class BatchNorm2d extends Module {
    */
   constructor(
     readonly channels: number,
-    readonly affine = true,
-    readonly momentum = 0.1,
-    readonly eps = 1e-5,
+    readonly affine: boolean = true,
+    readonly momentum: number = 0.1,
+    readonly eps: number = 1e-5,
   ) {
     super();
   }
@@ -198,11 +200,12 @@ export class ReLU extends Module {
 export class MaxPool2d extends Module {
   #saved: { x: Tensor; argmax: Tensor } | null = null;
   /**
+   * Creates the module.
    * @param kernel Kernel size.
    * @param stride Stride (default: kernel).
    * @param padding Padding (default 0).
    */
-  constructor(readonly kernel: number, readonly stride = kernel, readonly padding = 0) {
+  constructor(readonly kernel: number, readonly stride: number = kernel, readonly padding: number = 0) {
     super();
   }
   /** Window maxima. */
@@ -234,11 +237,12 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   #saved: Tensor | null = null;
   /**
+   * Creates the module.
    * @param kernel Kernel size.
    * @param stride Stride (default: kernel).
    * @param padding Padding (default 0).
    */
-  constructor(readonly kernel: number, readonly stride = kernel, readonly padding = 0) {
+  constructor(readonly kernel: number, readonly stride: number = kernel, readonly padding: number = 0) {
     super();
   }
   /** Window means. */
@@ -300,11 +304,12 @@ export class Flatten extends Module {
 export class Linear extends Module {
   #saved: Tensor | null = null;
   /**
+   * Creates the module.
    * @param inF Input features.
    * @param outF Output features.
    * @param bias With a bias (default true).
    */
-  constructor(readonly inF: number, readonly outF: number, readonly bias = true) {
+  constructor(readonly inF: number, readonly outF: number, readonly bias: boolean = true) {
     super();
   }
   /** weight (out, in), bias (out). */

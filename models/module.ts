@@ -42,7 +42,7 @@ export abstract class Module {
   /** Its prefix in the model (`layer1.0.conv1`); "" for the root. */
   name = "";
   /** Its parameters, bound after the arena is built. */
-  protected bound = new Map<string, Parameter>();
+  protected bound: Map<string, Parameter> = new Map();
 
   /** Direct children, in order, with their local names. */
   children(): [string, Module][] {
@@ -97,7 +97,10 @@ export class Sequential extends Module {
   /** The layers. */
   readonly layers: Module[];
 
-  /** @param layers The layers, in order. */
+  /**
+   * Creates the sequence.
+   * @param layers The layers, in order.
+   */
   constructor(...layers: Module[]) {
     super();
     this.layers = layers;

@@ -17,7 +17,7 @@ export class BasicBlock extends Module {
   /** First BatchNorm. */
   readonly bn1: BatchNorm2d;
   /** ReLU after bn1. */
-  readonly relu1 = new ReLU();
+  readonly relu1: ReLU = new ReLU();
   /** Second convolution. */
   readonly conv2: Conv2d;
   /** Second BatchNorm. */
@@ -25,9 +25,10 @@ export class BasicBlock extends Module {
   /** Projection shortcut (1×1 conv + BN) when the shape changes. */
   readonly downsample: Sequential | null;
   /** Final ReLU. */
-  readonly relu2 = new ReLU();
+  readonly relu2: ReLU = new ReLU();
 
   /**
+   * Creates the module.
    * @param inC Input channels.
    * @param outC Output channels.
    * @param stride Stride of the first convolution and the shortcut.
@@ -108,15 +109,16 @@ export class ResNet extends Module {
   /** Stem BatchNorm. */
   readonly bn1: BatchNorm2d;
   /** Stem ReLU. */
-  readonly relu = new ReLU();
+  readonly relu: ReLU = new ReLU();
   /** Stages layer1 … layerN. */
   readonly stages: Sequential[];
   /** Global average pooling. */
-  readonly pool = new GlobalAvgPool();
+  readonly pool: GlobalAvgPool = new GlobalAvgPool();
   /** Classifier. */
   readonly fc: Linear;
 
   /**
+   * Creates the module.
    * @param blocks Blocks per stage (e.g. [2, 2, 2, 2]).
    * @param widths Channels per stage before the width factor (e.g. [64, 128, 256, 512]).
    * @param options Classes, input channels, width factor.

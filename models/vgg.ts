@@ -38,18 +38,19 @@ const CONFIGS = {
 } as const;
 
 /** Which VGG. */
-export type VggDepth = keyof typeof CONFIGS;
+export type VggDepth = "vgg11" | "vgg16" | "vgg19";
 
 /** VGG with BatchNorm. */
 export class VGG extends Module {
   /** Convolutional features. */
   readonly features: Sequential;
   /** Flattens (N, C, 1, 1). */
-  readonly flatten = new Flatten();
+  readonly flatten: Flatten = new Flatten();
   /** Linear classifier. */
   readonly classifier: Linear;
 
   /**
+   * Creates the module.
    * @param depth `vgg11`, `vgg16` or `vgg19`.
    * @param options Classes (10), input channels (3), width factor (1).
    */

@@ -16,19 +16,20 @@ export class WideBlock extends Module {
   /** BN before the first conv. */
   readonly bn1: BatchNorm2d;
   /** ReLU after bn1. */
-  readonly relu1 = new ReLU();
+  readonly relu1: ReLU = new ReLU();
   /** First convolution (carries the stride). */
   readonly conv1: Conv2d;
   /** BN before the second conv. */
   readonly bn2: BatchNorm2d;
   /** ReLU after bn2. */
-  readonly relu2 = new ReLU();
+  readonly relu2: ReLU = new ReLU();
   /** Second convolution. */
   readonly conv2: Conv2d;
   /** 1×1 projection of relu(bn1(x)) when the shape changes. */
   readonly convShortcut: Conv2d | null;
 
   /**
+   * Creates the module.
    * @param inC Input channels.
    * @param outC Output channels.
    * @param stride Stride.
@@ -96,13 +97,14 @@ export class WideResNet extends Module {
   /** Final BN. */
   readonly bn1: BatchNorm2d;
   /** Final ReLU. */
-  readonly relu = new ReLU();
+  readonly relu: ReLU = new ReLU();
   /** Global average pooling (8×8 on 32×32 inputs). */
-  readonly pool = new GlobalAvgPool();
+  readonly pool: GlobalAvgPool = new GlobalAvgPool();
   /** Classifier. */
   readonly fc: Linear;
 
   /**
+   * Creates the module.
    * @param depth 16, 28, … (depth − 4 divisible by 6).
    * @param k Widen factor.
    * @param options Classes (10) and input channels (3).
