@@ -92,6 +92,103 @@ export class BasicBlock extends Module {
   }
 }
 
+/** The ResNet bottleneck block (expansion 4): 1×1, 3×3 (stride), 1×1 convs with BN, plus the input. */
+export class Bottleneck extends Module {
+  /** Output channels are `planes · expansion`. */
+  static readonly expansion = 4;
+  /** 1×1 reduce. */
+  readonly conv1: Conv2d;
+  /** BN after conv1. */
+  readonly bn1: BatchNorm2d;
+  /** ReLU after bn1. */
+  readonly relu1: ReLU = new ReLU();
+  /** 3×3 (carries the stride). */
+  readonly conv2: Conv2d;
+  /** BN after conv2. */
+  readonly bn2: BatchNorm2d;
+  /** ReLU after bn2. */
+  readonly relu2: ReLU = new ReLU();
+  /** 1×1 expand. */
+  readonly conv3: Conv2d;
+  /** BN after conv3. */
+  readonly bn3: BatchNorm2d;
+  /** Projection shortcut when the shape changes. */
+  readonly downsample: Sequential | null;
+  /** Final ReLU. */
+  readonly relu3: ReLU = new ReLU();
+
+  /**
+   * Creates the block.
+   * @param inC Input channels.
+   * @param planes Inner channels (output = planes·4).
+   * @param stride Stride of the 3×3 conv and the shortcut.
+   */
+  constructor(inC: number, planes: number, stride = 1) {
+    super();
+    const out = planes * Bottleneck.expansion;
+    this.conv1 = new Conv2d(inC, planes, 1, 1, 0, false);
+    this.bn1 = new BatchNorm2d(planes);
+    this.conv2 = new Conv2d(planes, planes, 3, stride, 1, false);
+    this.bn2 = new BatchNorm2d(planes);
+    this.conv3 = new Conv2d(planes, out, 1, 1, 0, false);
+    this.bn3 = new BatchNorm2d(out);
+    this.downsample = stride !== 1 || inC !== out
+      ? new Sequential(new Conv2d(inC, out, 1, stride, 0, false), new BatchNorm2d(out))
+      : null;
+  }
+
+  /** conv1, bn1, conv2, bn2, conv3, bn3, downsample. */
+  override children(): [string, Module][] {
+    const c: [string, Module][] = [
+      ["conv1", this.conv1],
+      ["bn1", this.bn1],
+      ["conv2", this.conv2],
+      ["bn2", this.bn2],
+      ["conv3", this.conv3],
+      ["bn3", this.bn3],
+    ];
+    if (this.downsample) c.push(["downsample", this.downsample]);
+    return c;
+  }
+
+  /** relu(bn3(conv3(…)) + shortcut(x)). */
+  forward(x: Tensor, ctx: StepContext): Tensor {
+    let h = x;
+    for (
+      const m of [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2, this.relu2, this.conv3, this.bn3]
+    ) {
+      const next = m.forward(h, ctx);
+      if (!ctx.train && h !== x) ctx.rec.after(((t) => () => t.release())(h));
+      h = next;
+    }
+    const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
+    add(ctx.rec, h, sc, h);
+    if (sc !== x) ctx.rec.after(() => sc.release());
+    const y = this.relu3.forward(h, ctx);
+    ctx.rec.after(() => h.release());
+    return y;
+  }
+
+  /** Backward through both branches. */
+  backward(dy: Tensor, ctx: StepContext): Tensor {
+    const g = this.relu3.backward(dy, ctx);
+    let main = g;
+    for (
+      const m of [this.bn3, this.conv3, this.relu2, this.bn2, this.conv2, this.relu1, this.bn1, this.conv1]
+    ) {
+      const next = m.backward(main, ctx);
+      if (main !== g) ctx.rec.after(((t) => () => t.release())(main));
+      main = next;
+    }
+    if (this.downsample) {
+      const sc = this.downsample.backward(g, ctx);
+      ctx.rec.after(() => g.release());
+      return addGrads(ctx.rec, main, sc);
+    }
+    return addGrads(ctx.rec, main, g);
+  }
+}
+
 /** Options of the ResNets. */
 export interface ResNetOptions {
   /** Classes (default 10). */

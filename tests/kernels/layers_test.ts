@@ -91,3 +91,34 @@ Deno.test("linear() and linearBackward() match float64 (with and without bias)",
     /fc: expected input of shape \[N, 7\] for weight \[3, 7\], got \[2, 4\]/,
   );
 });
+
+Deno.test("linear backward (dx = dy·W, dW = dyᵀ·x, db = Σ dy) matches central finite differences", () => {
+  const [N, I, O] = [3, 4, 2];
+  const x = Float64Array.from(randArray(N * I, 60)),
+    w = Float64Array.from(randArray(O * I, 61)),
+    b = Float64Array.from(randArray(O, 62));
+  const dy = Float64Array.from(randArray(N * O, 63));
+  const loss = () => {
+    const y = matmulRef(ref(x, [N, I]), ref(w, [O, I]), { transB: true }).data;
+    return y.reduce((s, v, i) => s + (v + b[i % O]) * dy[i], 0);
+  };
+  const fd = (t: Float64Array) =>
+    t.map((_, i) => {
+      const v = t[i];
+      t[i] = v + 1e-6;
+      const up = loss();
+      t[i] = v - 1e-6;
+      const dn = loss();
+      t[i] = v;
+      return (up - dn) / 2e-6;
+    });
+  assertNear("dx", matmulRef(ref(dy, [N, O]), ref(w, [O, I])).data, fd(x), 1e-8, 1e-6);
+  assertNear("dW", matmulRef(ref(dy, [N, O]), ref(x, [N, I]), { transA: true }).data, fd(w), 1e-8, 1e-6);
+  assertNear(
+    "db",
+    Array.from({ length: O }, (_, o) => [0, 1, 2].reduce((s, n) => s + dy[n * O + o], 0)),
+    fd(b),
+    1e-8,
+    1e-6,
+  );
+});

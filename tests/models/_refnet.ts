@@ -17,7 +17,7 @@ import { VGG } from "../../models/vgg.ts";
 import { WideBlock, WideResNet } from "../../models/wrn.ts";
 import type { Module } from "../../models/module.ts";
 import { Sequential } from "../../models/module.ts";
-import { BasicBlock, ResNet } from "../../models/resnet.ts";
+import { BasicBlock, Bottleneck, ResNet } from "../../models/resnet.ts";
 
 type Params = Map<string, Ref>;
 
@@ -97,6 +97,14 @@ export class RefNet {
     if (m instanceof ResNet) {
       return [m.conv1, m.bn1, m.relu, ...m.stages, m.pool, m.fc].reduce((h, l) => this.forward(l, h), x);
     }
+    if (m instanceof Bottleneck) {
+      const h = [m.conv1, m.bn1, m.relu1, m.conv2, m.bn2, m.relu2, m.conv3, m.bn3].reduce(
+        (t, l) => this.forward(l, t),
+        x,
+      );
+      const sc = m.downsample ? this.forward(m.downsample, x) : x;
+      return this.forward(m.relu3, { data: h.data.map((v, i) => v + sc.data[i]), shape: h.shape });
+    }
     throw new Error(`RefNet: no reference for ${m.constructor.name}`);
   }
 
@@ -173,6 +181,15 @@ export class RefNet {
         (g, l) => this.backward(l, g),
         dy,
       );
+    }
+    if (m instanceof Bottleneck) {
+      const g = this.backward(m.relu3, dy);
+      const main = [m.bn3, m.conv3, m.relu2, m.bn2, m.conv2, m.relu1, m.bn1, m.conv1].reduce(
+        (t, l) => this.backward(l, t),
+        g,
+      );
+      const sc = m.downsample ? this.backward(m.downsample, g) : g;
+      return { data: main.data.map((v, i) => v + sc.data[i]), shape: main.shape };
     }
     throw new Error(`RefNet: no reference backward for ${m.constructor.name}`);
   }

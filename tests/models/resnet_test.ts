@@ -74,6 +74,21 @@ Deno.test("VGG-11 (narrow) and WRN-10-2 forward + backward match float64; names 
   await compare(wrn, [2, 3, 8, 8], [0, 2], 1e-3);
 });
 
+Deno.test("Bottleneck blocks (identity and projection shortcuts) match float64 inside a Sequential", async () => {
+  const { Bottleneck } = await import("../../models/resnet.ts");
+  const { Sequential } = await import("../../models/module.ts");
+  const { GlobalAvgPool, Linear } = await import("../../models/layers.ts");
+  const net = new Sequential(
+    new Bottleneck(3, 2, 2),
+    new Bottleneck(8, 2, 1),
+    new GlobalAvgPool(),
+    new Linear(8, 3),
+  );
+  const model = new Model(gpu, net, 4);
+  ok(model.arena.get("0.downsample.0.weight") && model.arena.get("1.conv3.weight"));
+  await compare(model, [2, 3, 6, 6], [0, 2], 1e-3);
+});
+
 Deno.test("state dict: PyTorch names and shapes, round trip through safetensors, strict errors list every problem", async () => {
   const model = new Model(gpu, new ResNet([1, 1], [4, 8], { classes: 5 }), 1);
   const state = await model.stateDict();
