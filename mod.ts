@@ -28,3 +28,4 @@ export * from "./esd/mod.ts";
 export * from "./report/mod.ts";
 export * from "./models/mod.ts";
 export * from "./optim/mod.ts";
+export * from "./train/mod.ts";

@@ -131,3 +131,26 @@ Deno.test("element-wise ops reject mismatched shapes and dtypes, naming op and a
   throws(() => upload(gpu, [1, 2], [3]), /Cannot upload 2 values into "tensor" of shape \[3\]: expected 3/);
   throws(() => upload(gpu, [1], [1], "f64" as "f32"), /Invalid dtype "f64"/);
 });
+
+Deno.test("reluBackwardRef() and global-average-pool backward match central finite differences", () => {
+  // Values kept away from 0, where ReLU has no derivative.
+  const x = Float64Array.from(randArray(24, 90), (v) => (Math.abs(v) < 0.05 ? v + 0.1 : v));
+  const dy = Float64Array.from(randArray(24, 91));
+  const fd = (loss: () => number) =>
+    x.map((_, i) => {
+      const v = x[i];
+      x[i] = v + 1e-6;
+      const up = loss();
+      x[i] = v - 1e-6;
+      const dn = loss();
+      x[i] = v;
+      return (up - dn) / 2e-6;
+    });
+  const reluLoss = () => reluRef(ref(x, [24])).data.reduce((s, v, i) => s + v * dy[i], 0);
+  assertClose("relu dx", reluBackwardRef(ref(dy, [24]), ref(x, [24])).data, fd(reluLoss), 1e-6, 1e-6);
+  // Global average pooling over 2×3 planes: 4 planes of 6.
+  const g = Float64Array.from(randArray(4, 92));
+  const gapLoss = () =>
+    [0, 1, 2, 3].reduce((s, p) => s + g[p] * x.slice(6 * p, 6 * p + 6).reduce((a, b) => a + b, 0) / 6, 0);
+  assertClose("gap dx", Array.from(x, (_, i) => g[Math.floor(i / 6)] / 6), fd(gapLoss), 1e-7, 1e-6);
+});
