@@ -25,3 +25,4 @@ export type { VggDepth } from "./vgg.ts";
 export { WideBlock, WideResNet } from "./wrn.ts";
 export { Model, predict } from "./model.ts";
 export type { LoadOptions } from "./model.ts";
+export { loadModel, saveModel } from "./io.ts";

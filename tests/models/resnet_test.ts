@@ -114,3 +114,23 @@ Deno.test("state dict: PyTorch names and shapes, round trip through safetensors,
   );
   other.loadStateDict(broken.filter((t) => t.name !== "conv1.weight"), { strict: false });
 });
+
+Deno.test("saveModel()/loadModel() round-trip through a safetensors file; WRN-16-8 and 28-10 build with PyTorch sizes", async () => {
+  const { loadModel, saveModel } = await import("../../models/io.ts");
+  const dir = await Deno.makeTempDir();
+  const a = new Model(gpu, new ResNet([1], [8], { classes: 3 }), 1),
+    b = new Model(gpu, new ResNet([1], [8], { classes: 3 }), 2);
+  await saveModel(a, `${dir}/m.safetensors`);
+  await loadModel(b, `${dir}/m.safetensors`);
+  const [sa, sb] = [await a.stateDict(), await b.stateDict()];
+  sa.forEach((t, i) => assertNear(t.name, sb[i].data, t.data, 0, 0));
+  deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m.safetensors"]); // no temporary file left
+  await Deno.remove(dir, { recursive: true });
+  const count = (m: Model) => m.arena.params.reduce((s, p) => s + p.value.size, 0);
+  const w168 = new Model(gpu, new WideResNet(16, 8, { classes: 10 }), 0);
+  equal(count(w168), 10961370); // PyTorch's WRN-16-8 on CIFAR-10
+  w168.release();
+  const r18 = new Model(gpu, resnet18({ classes: 10 }), 0);
+  equal(count(r18), 11173962); // torchvision-style CIFAR ResNet-18
+  r18.release();
+});
