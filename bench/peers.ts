@@ -7,22 +7,13 @@
  */
 import { parseArgs } from "node:util";
 import { getGpu } from "../kernels/runtime.ts";
+import { printRows, type Row } from "./_rows.ts";
 import { runMain } from "../tasks/_main.ts";
 import { fmaPeak, type MatmulShape, oursMatmul, runtimeCosts } from "./_ours.ts";
 import { initTfjs, tfjsConv, tfjsMatmul } from "./_tfjs.ts";
 import { tfjsTrainThroughput } from "./_tfjs_train.ts";
 import { oursTrainThroughput } from "./_train.ts";
 import { oursConv } from "./_ours.ts";
-
-/** One result row. */
-interface Row {
-  op: string;
-  shape: string;
-  ours: number;
-  peer: number | null;
-  unit: string;
-  ratio: number | null;
-}
 
 const CONV_STAGES: [number, number, number][] = [[64, 32, 32], [128, 16, 16], [256, 8, 8], [512, 4, 4]]; // C, H, W at batch 32
 
@@ -38,15 +29,9 @@ const TALL: MatmulShape[] = [
   { label: "8192x256x32", M: 8192, K: 256, N: 32 },
 ];
 
-function fmt(x: number | null, d = 2): string {
-  return x === null ? "-" : x.toFixed(d);
-}
-
 await runMain(async () => {
   const { values } = parseArgs({ options: { json: { type: "boolean" }, quick: { type: "boolean" } } });
   const gpu = await getGpu();
-  const log = values.json ? () => {} : console.log;
-  log(`adapter: ${gpu.description}`);
   const shapes = values.quick ? [SQUARE[2], TALL[0]] : [...SQUARE, ...TALL];
   const ours = new Map<string, number>();
   for (const s of shapes) ours.set(s.label, await oursMatmul(gpu, s));
@@ -146,16 +131,8 @@ await runMain(async () => {
     unit: "µs",
     ratio: null,
   });
-  if (values.json) {
-    console.log(JSON.stringify(rows));
-    return;
-  }
-  const head = ["op", "shape", "ours", "peer (tfjs-webgpu)", "unit", "ratio"];
-  const cells = rows.map((r) => [r.op, r.shape, fmt(r.ours), fmt(r.peer), r.unit, fmt(r.ratio)]);
-  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  for (const line of [head, w.map((n) => "-".repeat(n)), ...cells]) {
-    console.log(line.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
-  }
+  printRows(rows, values.json === true, gpu.description);
+  if (values.json) return;
   console.log(
     `\nmatmul reaches ${(100 * best / peak).toFixed(0)}% of this adapter's FMA peak (${
       peak.toFixed(1)

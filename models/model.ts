@@ -13,7 +13,12 @@ import { BatchNorm2d } from "./layers.ts";
 import type { Module, StepContext } from "./module.ts";
 import { ParameterArena } from "./params.ts";
 
-function mulberry32(seed: number): () => number {
+/**
+ * Mulberry32: a small, fast seeded generator of floats in [0, 1).
+ * @param seed The seed.
+ * @returns The generator.
+ */
+export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;

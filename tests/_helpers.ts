@@ -4,22 +4,14 @@
  * @module
  */
 import { getGpu, type Gpu } from "../kernels/runtime.ts";
+import { mulberry32 } from "../models/model.ts";
 import { readback, type Tensor } from "../kernels/tensor.ts";
 
 /** The one GPU all tests share. */
 export const gpu: Gpu = await getGpu();
 
-/** Mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32: a small seeded PRNG returning floats in [0, 1) (the models' initialiser's). */
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** `n` uniform values in [lo, hi), rounded to float32. */
 export function randArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
