@@ -29,3 +29,4 @@ export * from "./report/mod.ts";
 export * from "./models/mod.ts";
 export * from "./optim/mod.ts";
 export * from "./train/mod.ts";
+export * from "./data/mod.ts";

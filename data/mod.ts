@@ -1,0 +1,9 @@
+/**
+ * Data sets: IDX (Fashion-MNIST/MNIST) and CIFAR-10/100 binary readers. Batching, augmentation
+ * and the other formats come with the training issue.
+ * @module
+ */
+export { DataFileError, maybeGunzip, parseIdx, readIdx } from "./idx.ts";
+export type { IdxArray } from "./idx.ts";
+export { DEBIAN_FASHION_MNIST, loadCifarBin, loadIdxSplits } from "./dataset.ts";
+export type { Dataset, Splits } from "./dataset.ts";
