@@ -18,7 +18,7 @@ export {
   MaxPool2d,
   ReLU,
 } from "./layers.ts";
-export { BasicBlock, Bottleneck, ResNet, resnet18, resnet34, smallResNet } from "./resnet.ts";
+export { BasicBlock, Bottleneck, ResidualBlock, ResNet, resnet18, resnet34, smallResNet } from "./resnet.ts";
 export type { ResNetOptions } from "./resnet.ts";
 export { VGG } from "./vgg.ts";
 export type { VggDepth } from "./vgg.ts";

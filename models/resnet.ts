@@ -10,8 +10,56 @@ import type { Tensor } from "../kernels/tensor.ts";
 import { addGrads, BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
 import { Module, Sequential, type StepContext } from "./module.ts";
 
+/**
+ * A residual block: a main path of layers, an optional projection shortcut, their sum, and a final
+ * ReLU. BasicBlock and Bottleneck differ only in their main path.
+ */
+export abstract class ResidualBlock extends Module {
+  /** Projection shortcut (1×1 conv + BN) when the shape changes, else the identity. */
+  abstract readonly downsample: Sequential | null;
+  /** Final ReLU after the sum. */
+  readonly out: ReLU = new ReLU();
+
+  /** The main path's layers, in order. */
+  abstract mainPath(): Module[];
+
+  /** relu(main(x) + shortcut(x)). */
+  forward(x: Tensor, ctx: StepContext): Tensor {
+    let h = x;
+    for (const m of this.mainPath()) {
+      const next = m.forward(h, ctx);
+      if (!ctx.train && h !== x) ctx.rec.after(((t) => () => t.release())(h));
+      h = next;
+    }
+    const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
+    // h (the last BN's output) is not saved by anyone: add the shortcut into it.
+    add(ctx.rec, h, sc, h);
+    if (sc !== x) ctx.rec.after(() => sc.release());
+    const y = this.out.forward(h, ctx);
+    ctx.rec.after(() => h.release());
+    return y;
+  }
+
+  /** Backward through both branches; dx is their sum. */
+  backward(dy: Tensor, ctx: StepContext): Tensor {
+    const g = this.out.backward(dy, ctx);
+    let main = g;
+    for (const m of [...this.mainPath()].reverse()) {
+      const next = m.backward(main, ctx);
+      if (main !== g) ctx.rec.after(((t) => () => t.release())(main));
+      main = next;
+    }
+    if (this.downsample) {
+      const sc = this.downsample.backward(g, ctx);
+      ctx.rec.after(() => g.release());
+      return addGrads(ctx.rec, main, sc);
+    }
+    return addGrads(ctx.rec, main, g);
+  }
+}
+
 /** The ResNet basic block: conv3×3-BN-ReLU-conv3×3-BN, plus the (projected) input, then ReLU. */
-export class BasicBlock extends Module {
+export class BasicBlock extends ResidualBlock {
   /** First convolution. */
   readonly conv1: Conv2d;
   /** First BatchNorm. */
@@ -24,11 +72,9 @@ export class BasicBlock extends Module {
   readonly bn2: BatchNorm2d;
   /** Projection shortcut (1×1 conv + BN) when the shape changes. */
   readonly downsample: Sequential | null;
-  /** Final ReLU. */
-  readonly relu2: ReLU = new ReLU();
 
   /**
-   * Creates the module.
+   * Creates the block.
    * @param inC Input channels.
    * @param outC Output channels.
    * @param stride Stride of the first convolution and the shortcut.
@@ -54,46 +100,14 @@ export class BasicBlock extends Module {
     return c;
   }
 
-  /** relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). */
-  forward(x: Tensor, ctx: StepContext): Tensor {
-    const seq = [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2];
-    let h = x;
-    for (const m of seq) {
-      const next = m.forward(h, ctx);
-      if (!ctx.train && h !== x) ctx.rec.after(((t) => () => t.release())(h));
-      h = next;
-    }
-    const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
-    // h (bn2's output) is not saved by anyone: add the shortcut into it.
-    add(ctx.rec, h, sc, h);
-    if (sc !== x) ctx.rec.after(() => sc.release());
-    const y = this.relu2.forward(h, ctx);
-    ctx.rec.after(() => h.release());
-    return y;
-  }
-
-  /** Backward through both branches; dx is their sum. */
-  backward(dy: Tensor, ctx: StepContext): Tensor {
-    const g = this.relu2.backward(dy, ctx);
-    // g flows to both branches: the main one consumes (and may release) it, so the shortcut gets
-    // its own reference where it is the identity.
-    let main = g;
-    for (const m of [this.bn2, this.conv2, this.relu1, this.bn1, this.conv1]) {
-      const next = m.backward(main, ctx);
-      if (main !== g) ctx.rec.after(((t) => () => t.release())(main));
-      main = next;
-    }
-    if (this.downsample) {
-      const sc = this.downsample.backward(g, ctx);
-      ctx.rec.after(() => g.release());
-      return addGrads(ctx.rec, main, sc);
-    }
-    return addGrads(ctx.rec, main, g);
+  /** conv1, bn1, relu, conv2, bn2. */
+  mainPath(): Module[] {
+    return [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2];
   }
 }
 
 /** The ResNet bottleneck block (expansion 4): 1×1, 3×3 (stride), 1×1 convs with BN, plus the input. */
-export class Bottleneck extends Module {
+export class Bottleneck extends ResidualBlock {
   /** Output channels are `planes · expansion`. */
   static readonly expansion = 4;
   /** 1×1 reduce. */
@@ -114,8 +128,6 @@ export class Bottleneck extends Module {
   readonly bn3: BatchNorm2d;
   /** Projection shortcut when the shape changes. */
   readonly downsample: Sequential | null;
-  /** Final ReLU. */
-  readonly relu3: ReLU = new ReLU();
 
   /**
    * Creates the block.
@@ -151,41 +163,9 @@ export class Bottleneck extends Module {
     return c;
   }
 
-  /** relu(bn3(conv3(…)) + shortcut(x)). */
-  forward(x: Tensor, ctx: StepContext): Tensor {
-    let h = x;
-    for (
-      const m of [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2, this.relu2, this.conv3, this.bn3]
-    ) {
-      const next = m.forward(h, ctx);
-      if (!ctx.train && h !== x) ctx.rec.after(((t) => () => t.release())(h));
-      h = next;
-    }
-    const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
-    add(ctx.rec, h, sc, h);
-    if (sc !== x) ctx.rec.after(() => sc.release());
-    const y = this.relu3.forward(h, ctx);
-    ctx.rec.after(() => h.release());
-    return y;
-  }
-
-  /** Backward through both branches. */
-  backward(dy: Tensor, ctx: StepContext): Tensor {
-    const g = this.relu3.backward(dy, ctx);
-    let main = g;
-    for (
-      const m of [this.bn3, this.conv3, this.relu2, this.bn2, this.conv2, this.relu1, this.bn1, this.conv1]
-    ) {
-      const next = m.backward(main, ctx);
-      if (main !== g) ctx.rec.after(((t) => () => t.release())(main));
-      main = next;
-    }
-    if (this.downsample) {
-      const sc = this.downsample.backward(g, ctx);
-      ctx.rec.after(() => g.release());
-      return addGrads(ctx.rec, main, sc);
-    }
-    return addGrads(ctx.rec, main, g);
+  /** conv1, bn1, relu, conv2, bn2, relu, conv3, bn3. */
+  mainPath(): Module[] {
+    return [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2, this.relu2, this.conv3, this.bn3];
   }
 }
 

@@ -92,7 +92,7 @@ export class RefNet {
       let h = x;
       for (const l of [m.conv1, m.bn1, m.relu1, m.conv2, m.bn2]) h = this.forward(l, h);
       const sc = m.downsample ? this.forward(m.downsample, x) : x;
-      return this.forward(m.relu2, { data: h.data.map((v, i) => v + sc.data[i]), shape: h.shape });
+      return this.forward(m.out, { data: h.data.map((v, i) => v + sc.data[i]), shape: h.shape });
     }
     if (m instanceof ResNet) {
       return [m.conv1, m.bn1, m.relu, ...m.stages, m.pool, m.fc].reduce((h, l) => this.forward(l, h), x);
@@ -103,7 +103,7 @@ export class RefNet {
         x,
       );
       const sc = m.downsample ? this.forward(m.downsample, x) : x;
-      return this.forward(m.relu3, { data: h.data.map((v, i) => v + sc.data[i]), shape: h.shape });
+      return this.forward(m.out, { data: h.data.map((v, i) => v + sc.data[i]), shape: h.shape });
     }
     throw new Error(`RefNet: no reference for ${m.constructor.name}`);
   }
@@ -170,7 +170,7 @@ export class RefNet {
     }
     if (m instanceof Sequential) return [...m.layers].reverse().reduce((g, l) => this.backward(l, g), dy);
     if (m instanceof BasicBlock) {
-      const g = this.backward(m.relu2, dy);
+      const g = this.backward(m.out, dy);
       let main = g;
       for (const l of [m.bn2, m.conv2, m.relu1, m.bn1, m.conv1]) main = this.backward(l, main);
       const sc = m.downsample ? this.backward(m.downsample, g) : g;
@@ -183,7 +183,7 @@ export class RefNet {
       );
     }
     if (m instanceof Bottleneck) {
-      const g = this.backward(m.relu3, dy);
+      const g = this.backward(m.out, dy);
       const main = [m.bn3, m.conv3, m.relu2, m.bn2, m.conv2, m.relu1, m.bn1, m.conv1].reduce(
         (t, l) => this.backward(l, t),
         g,
