@@ -18,7 +18,7 @@ import {
 } from "../kernels/pool.ts";
 import { relu, reluBackward } from "../kernels/relu.ts";
 import type { Recorder } from "../kernels/recorder.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import { Tensor } from "../kernels/tensor.ts";
 import { Module, type ParamSpec, type StepContext } from "./module.ts";
 
 /** kaiming_uniform_(a=√5) as nn.Conv2d/nn.Linear use: U(−1/√fan_in, 1/√fan_in). */
@@ -43,6 +43,11 @@ function storeGrad(rec: Recorder, g: Tensor, dst: Tensor): void {
 
 /** `nn.Conv2d` (square kernel). */
 export class Conv2d extends Module {
+  /**
+   * Whether backward computes dL/dx. The model turns it off for the layer that reads the input
+   * batch, whose gradient nobody needs (its backward then returns a one-element placeholder).
+   */
+  inputGrad: boolean = true;
   #saved: Tensor | null = null;
   /**
    * Creates the module.
@@ -99,14 +104,14 @@ export class Conv2d extends Module {
       this.param("weight").value,
       dy,
       { stride: this.stride, padding: this.padding },
-      { dx: true, db: this.bias },
+      { dx: this.inputGrad, db: this.bias },
       this.name,
     );
     storeGrad(ctx.rec, g.dw, this.param("weight").grad);
     if (g.db) storeGrad(ctx.rec, g.db, this.param("bias").grad);
     releaseAfter(ctx.rec, x);
     this.#saved = null;
-    return g.dx!;
+    return g.dx ?? new Tensor(ctx.rec.gpu, [1], "f32", `${this.name}.dx-unused`);
   }
 }
 

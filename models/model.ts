@@ -9,8 +9,10 @@ import type { Gpu } from "../kernels/runtime.ts";
 import { readback, type Tensor, upload } from "../kernels/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
-import { BatchNorm2d } from "./layers.ts";
+import { BatchNorm2d, Conv2d } from "./layers.ts";
 import type { Module, StepContext } from "./module.ts";
+import { ResidualBlock } from "./resnet.ts";
+import { WideBlock } from "./wrn.ts";
 import { ParameterArena } from "./params.ts";
 
 /**
@@ -72,6 +74,16 @@ export class Model {
       gpu.device.queue.writeBuffer(p.value.buffer, p.value.byteOffset, v);
     });
     this.batchNorms = this.modules.filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+    // A convolution that reads the input batch directly (reached from the root through first
+    // children only, outside any branching block) has an input gradient nobody uses: skip it.
+    let first: Module = root;
+    while (
+      !(first instanceof Conv2d) && first.children().length && !(first instanceof ResidualBlock) &&
+      !(first instanceof WideBlock)
+    ) {
+      first = first.children()[0][1];
+    }
+    if (first instanceof Conv2d) first.inputGrad = false;
     for (const bn of this.batchNorms) {
       const init = new Float32Array(2 * bn.channels);
       init.fill(1, bn.channels);
