@@ -112,7 +112,7 @@ export function convGeometry(op: string, x: Tensor, w: Tensor, o: Conv2dOptions 
 const GEOM =
   `struct P { groups: u32, B: u32, IC: u32, H: u32, W: u32, OC: u32, KH: u32, KW: u32, sh: u32, sw: u32,
   ph: u32, pw: u32, OH: u32, OW: u32, M: u32, N: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32,
-  tiles: u32, kstep: u32 }
+  tiles: u32, kstep: u32, qh: u32, qw: u32, ihs: u32, iws: u32, Hc: u32, Wc: u32 }
 @group(0) @binding(0) var<uniform> p: P;`;
 
 function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
@@ -120,7 +120,8 @@ function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
   const cols = {
     fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
       iy[j] = i32(oh * p.sh) - i32(p.ph); ix[j] = i32(ow * p.sw) - i32(p.pw); base[j] = b * p.IC * p.H * p.W;`,
-    data: `let iw = n % p.W; let ih = (n / p.W) % p.H; let b = n / (p.W * p.H);
+    data:
+      `let iw = p.iws + (n % p.Wc) * p.sw; let ih = p.ihs + ((n / p.Wc) % p.Hc) * p.sh; let b = n / (p.Wc * p.Hc);
       iy[j] = i32(ih + p.ph); ix[j] = i32(iw + p.pw); base[j] = b * p.OC * p.OH * p.OW;`,
     filter: `let kw = n % p.KW; let kh = (n / p.KW) % p.KH; let ic = n / (p.KW * p.KH);
       iy[j] = i32(kh) - i32(p.ph); ix[j] = i32(kw) - i32(p.pw); base[j] = ic * p.H * p.W;`,
@@ -140,7 +141,7 @@ function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
     fwd: `let y = iy[j] + i32(ka); let x = ix[j] + i32(kb);
           if (y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W) && ok[j]) { bv[j] = X[base[j] + (u * p.H + u32(y)) * p.W + u32(x)]; }`,
     data: `let ty = iy[j] - i32(ka); let tx = ix[j] - i32(kb);
-          if (ty >= 0 && tx >= 0 && ty % i32(p.sh) == 0 && tx % i32(p.sw) == 0 && ok[j]) {
+          if (ty >= 0 && tx >= 0 && ok[j]) {
             let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw;
             if (oy < p.OH && ox < p.OW) { bv[j] = X[base[j] + (u * p.OH + oy) * p.OW + ox]; }
           }`,
@@ -150,7 +151,8 @@ function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
   const store = {
     fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
         let o = ((b * p.OC + m) * p.OH + oh) * p.OW + ow;`,
-    data: `let iw = n % p.W; let ih = (n / p.W) % p.H; let b = n / (p.W * p.H);
+    data:
+      `let iw = p.iws + (n % p.Wc) * p.sw; let ih = p.ihs + ((n / p.Wc) % p.Hc) * p.sh; let b = n / (p.Wc * p.Hc);
         let o = ((b * p.IC + m) * p.H + ih) * p.W + iw;`,
     filter: `let o = m * p.N + n;`,
   }[kind];
@@ -219,8 +221,12 @@ ${
       `  var c${Math.floor(k / (TN / 4))}_${k % (TN / 4)} = vec4f(0.0);`).join("\n")
   }
   for (var u = kA; u < kB; u++) {
-    for (var ka = 0u; ka < ${loop.a}; ka++) {
-      for (var kb = 0u; kb < ${loop.b}; kb++) {
+    for (var ka = ${kind === "data" ? "p.qh" : "0u"}; ka < ${loop.a}; ka += ${
+    kind === "data" ? "p.sh" : "1u"
+  }) {
+      for (var kb = ${kind === "data" ? "p.qw" : "0u"}; kb < ${loop.b}; kb += ${
+    kind === "data" ? "p.sw" : "1u"
+  }) {
 ${aRows}
 ${Array.from({ length: TN / 4 }, (_, q) => `        var bv${q} = vec4f(0.0);`).join("\n")}
 ${bUnrolled}
@@ -266,7 +272,17 @@ function dispatchGemm(
   // K per invocation within LOOP_CAP (the inner loops run KH·KW or OH·OW times per outer step).
   const perU = kind === "filter" ? g.OH * (g.OW + 1) + 1 : g.KH * (g.KW + 1) + 1;
   const step = Math.max(1, Math.floor((LOOP_CAP - 100) / (perU * (1 + TN))));
-  const u = (k0: number, k1: number, acc: boolean, withBias: boolean, kstep: number) =>
+  const u = (
+    k0: number,
+    k1: number,
+    acc: boolean,
+    withBias: boolean,
+    kstep: number,
+    cls: number[] = [0, 0, 0, 0, g.H, g.W],
+    n = N,
+    tn = tilesN,
+    tt = tiles,
+  ) =>
     params(
       g.B,
       g.IC,
@@ -282,14 +298,15 @@ function dispatchGemm(
       g.OH,
       g.OW,
       M,
-      N,
-      tilesN,
+      n,
+      tn,
       k0,
       k1,
       acc ? 1 : 0,
       withBias ? 1 : 0,
-      tiles,
+      tt,
       kstep,
+      ...cls,
     );
   if (kind === "filter") {
     // Backward-filter has few output tiles and a long K (the batch): split K across workgroups
@@ -322,6 +339,32 @@ function dispatchGemm(
       part.release();
       total.release();
     });
+    return;
+  }
+  if (kind === "data") {
+    // Backward-data by stride classes: input pixels whose (ih + ph) mod sh and (iw + pw) mod sw
+    // agree take exactly the kernel taps kh ≡ (ih + ph), kw ≡ (iw + pw), so each class is its own
+    // implicit GEMM with a uniform, strided tap loop — no wasted taps for strided convolutions.
+    for (let qh = 0; qh < g.sh; qh++) {
+      for (let qw = 0; qw < g.sw; qw++) {
+        const ihs = (((qh - g.ph) % g.sh) + g.sh) % g.sh, iws = (((qw - g.pw) % g.sw) + g.sw) % g.sw;
+        const Hc = ihs < g.H ? Math.ceil((g.H - ihs) / g.sh) : 0,
+          Wc = iws < g.W ? Math.ceil((g.W - iws) / g.sw) : 0;
+        if (!Hc || !Wc) continue;
+        const n = g.B * Hc * Wc, tn = Math.ceil(n / (LANES * TN)), tt = tilesM * tn;
+        for (let k0 = 0; k0 < U; k0 += step) {
+          const k1 = Math.min(U, k0 + step);
+          rec.dispatch({
+            op,
+            kernel: `conv2d_data_${TM}`,
+            code: source(kind, TM),
+            groups: tt,
+            params: u(k0, k1, k0 > 0, false, k1 - k0, [qh, qw, ihs, iws, Hc, Wc], n, tn, tt),
+            tensors: [a, x, dummy, out],
+          });
+        }
+      }
+    }
     return;
   }
   for (let k0 = 0; k0 < U; k0 += step) {
