@@ -1,0 +1,117 @@
+/**
+ * `deno task bench` cases of the training kernels: conv2d forward/backward, BatchNorm train
+ * forward/backward, max pooling, softmax cross-entropy and the fused SGD update, at the shapes of
+ * the small Fashion-MNIST ResNet (batch 128) and a CIFAR ResNet-18 stage (batch 32). Each
+ * iteration records the op `reps` times into one submit and waits once.
+ * @module
+ */
+import { batchNorm, batchNormBackward } from "../kernels/batchnorm.ts";
+import { conv2d, conv2dBackward } from "../kernels/conv2d.ts";
+import { crossEntropy } from "../kernels/cross_entropy.ts";
+import { fill } from "../kernels/fill.ts";
+import { maxPool2d } from "../kernels/pool.ts";
+import { Recorder } from "../kernels/recorder.ts";
+import { getGpu } from "../kernels/runtime.ts";
+import { Tensor, upload } from "../kernels/tensor.ts";
+import { ParameterArena } from "../models/params.ts";
+import { SGD } from "../optim/sgd.ts";
+
+const gpu = await getGpu();
+
+function filled(shape: number[], v: number): Tensor {
+  const t = new Tensor(gpu, shape);
+  const rec = new Recorder(gpu);
+  fill(rec, t, v);
+  rec.submit();
+  return t;
+}
+
+async function timed(b: Deno.BenchContext, reps: number, record: (rec: Recorder) => void): Promise<void> {
+  const warm = new Recorder(gpu);
+  record(warm);
+  await warm.submit();
+  await gpu.device.queue.onSubmittedWorkDone();
+  b.start();
+  const rec = new Recorder(gpu);
+  for (let i = 0; i < reps; i++) record(rec);
+  await rec.submit();
+  await gpu.device.queue.onSubmittedWorkDone();
+  b.end();
+}
+
+for (const [B, C, H] of [[128, 16, 28], [32, 128, 16]]) {
+  const x = filled([B, C, H, H], 0.5), w = filled([C, C, 3, 3], 0.01), dy = filled([B, C, H, H], 0.1);
+  const gflop = (2 * B * C * C * 9 * H * H) / 1e9;
+  const group = `layers B${B} C${C} ${H}×${H}`;
+  Deno.bench({
+    name: `conv2d fwd 3×3 (${gflop.toFixed(2)} GFLOP)`,
+    group,
+    baseline: true,
+    n: 3,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(
+        b,
+        1,
+        (rec) => rec.after(((y) => () => y.release())(conv2d(rec, x, w, null, { padding: 1 }))),
+      ),
+  });
+  Deno.bench({
+    name: `conv2d bwd data+filter (${(2 * gflop).toFixed(2)} GFLOP)`,
+    group,
+    n: 3,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, 1, (rec) => {
+        const g = conv2dBackward(rec, x, w, dy, { padding: 1 });
+        rec.after(() => [g.dx!, g.dw].forEach((t) => t.release()));
+      }),
+  });
+  const st = { weight: filled([C], 1), bias: filled([C], 0), running: filled([2, C], 1) };
+  Deno.bench({
+    name: `batchnorm train fwd+bwd (${((B * C * H * H * 4 * 6) / 1e9).toFixed(2)} GB moved)`,
+    group,
+    n: 3,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, 4, (rec) => {
+        const r = batchNorm(rec, x, st, true);
+        const g = batchNormBackward(rec, x, dy, r.saved!, st.weight);
+        rec.after(() => [r.y, r.saved!, g.dx, g.dweight!, g.dbias!].forEach((t) => t.release()));
+      }),
+  });
+  Deno.bench({
+    name: "maxpool 2×2",
+    group,
+    n: 3,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, 4, (rec) => {
+        const r = maxPool2d(rec, x, { kernel: 2 });
+        rec.after(() => [r.y, r.argmax].forEach((t) => t.release()));
+      }),
+  });
+}
+
+const logits = filled([1024, 100], 0.3),
+  labels = upload(gpu, Array.from({ length: 1024 }, (_, i) => i % 100), [1024], "i32");
+Deno.bench({
+  name: "cross-entropy fwd+bwd 1024×100 ×16",
+  group: "loss and update",
+  n: 5,
+  warmup: 1,
+  fn: async (b) =>
+    await timed(b, 16, (rec) => {
+      const r = crossEntropy(rec, logits, labels);
+      rec.after(() => [r.loss, r.correct, r.grad].forEach((t) => t.release()));
+    }),
+});
+const arena = new ParameterArena(gpu, [{ name: "w", shape: [11_000_000] }]);
+const opt = new SGD(arena, [{ params: arena.params }], { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+Deno.bench({
+  name: "SGD fused update, 11M parameters (ResNet-18) ×4",
+  group: "loss and update",
+  n: 5,
+  warmup: 1,
+  fn: async (b) => await timed(b, 4, (rec) => opt.step(rec)),
+});
