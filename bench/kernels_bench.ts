@@ -9,34 +9,16 @@ import { add } from "../kernels/binary.ts";
 import { fill } from "../kernels/fill.ts";
 import { transpose } from "../kernels/gather.ts";
 import { matmul, type MatmulVariant } from "../kernels/matmul.ts";
-import { Recorder } from "../kernels/recorder.ts";
+import type { Recorder } from "../kernels/recorder.ts";
 import { sum } from "../kernels/reduce.ts";
 import { getGpu } from "../kernels/runtime.ts";
-import { Tensor } from "../kernels/tensor.ts";
+import type { Tensor } from "../kernels/tensor.ts";
+import { filled as filledOn, timedSteps } from "./_bench.ts";
 
 const gpu = await getGpu();
 
-function filled(shape: number[], v: number): Tensor {
-  const t = new Tensor(gpu, shape);
-  const rec = new Recorder(gpu);
-  fill(rec, t, v);
-  rec.submit();
-  return t;
-}
-
-async function timed(b: Deno.BenchContext, record: (rec: Recorder) => void): Promise<void> {
-  // Warm-up outside the timed region: compiles the pipeline and fills the pool.
-  const warm = new Recorder(gpu);
-  record(warm);
-  await warm.submit();
-  await gpu.device.queue.onSubmittedWorkDone();
-  b.start();
-  const rec = new Recorder(gpu);
-  record(rec);
-  await rec.submit();
-  await gpu.device.queue.onSubmittedWorkDone();
-  b.end();
-}
+const filled = (shape: number[], v: number): Tensor => filledOn(gpu, shape, v);
+const timed = (b: Deno.BenchContext, record: (rec: Recorder) => void) => timedSteps(gpu, b, 1, record);
 
 for (const n of [64, 128, 256, 512, 1024]) {
   const reps = Math.max(2, Math.round(1e9 / (2 * n ** 3)));

@@ -8,36 +8,19 @@
 import { batchNorm, batchNormBackward } from "../kernels/batchnorm.ts";
 import { conv2d, conv2dBackward } from "../kernels/conv2d.ts";
 import { crossEntropy } from "../kernels/cross_entropy.ts";
-import { fill } from "../kernels/fill.ts";
 import { maxPool2d } from "../kernels/pool.ts";
-import { Recorder } from "../kernels/recorder.ts";
+import type { Recorder } from "../kernels/recorder.ts";
 import { getGpu } from "../kernels/runtime.ts";
-import { Tensor, upload } from "../kernels/tensor.ts";
+import { type Tensor, upload } from "../kernels/tensor.ts";
 import { ParameterArena } from "../models/params.ts";
 import { SGD } from "../optim/sgd.ts";
+import { filled as filledOn, timedSteps } from "./_bench.ts";
 
 const gpu = await getGpu();
 
-function filled(shape: number[], v: number): Tensor {
-  const t = new Tensor(gpu, shape);
-  const rec = new Recorder(gpu);
-  fill(rec, t, v);
-  rec.submit();
-  return t;
-}
-
-async function timed(b: Deno.BenchContext, reps: number, record: (rec: Recorder) => void): Promise<void> {
-  const warm = new Recorder(gpu);
-  record(warm);
-  await warm.submit();
-  await gpu.device.queue.onSubmittedWorkDone();
-  b.start();
-  const rec = new Recorder(gpu);
-  for (let i = 0; i < reps; i++) record(rec);
-  await rec.submit();
-  await gpu.device.queue.onSubmittedWorkDone();
-  b.end();
-}
+const filled = (shape: number[], v: number): Tensor => filledOn(gpu, shape, v);
+const timed = (b: Deno.BenchContext, reps: number, record: (rec: Recorder) => void) =>
+  timedSteps(gpu, b, reps, record);
 
 for (const [B, C, H] of [[128, 16, 28], [32, 128, 16]]) {
   const x = filled([B, C, H, H], 0.5), w = filled([C, C, 3, 3], 0.01), dy = filled([B, C, H, H], 0.1);
