@@ -60,9 +60,9 @@ export interface ConvGeometry {
 
 const TN = 16, LANES = 8;
 
-/** Rows (m) per workgroup: 16 for layers with at most 16 rows, else 32. */
+/** Rows (m) per workgroup: 4, 8 or 16 for layers with at most that many rows, else 32. */
 function rowsFor(M: number): number {
-  return M <= 16 ? 16 : 32;
+  return M <= 4 ? 4 : M <= 8 ? 8 : M <= 16 ? 16 : 32;
 }
 
 /**

@@ -26,3 +26,5 @@ export { WideBlock, WideResNet } from "./wrn.ts";
 export { Model, predict } from "./model.ts";
 export type { LoadOptions } from "./model.ts";
 export { loadModel, saveModel } from "./io.ts";
+export { buildNetwork, MODEL_NAMES } from "./zoo.ts";
+export type { ModelName, ZooOptions } from "./zoo.ts";

@@ -7,7 +7,9 @@
 import { fill } from "../kernels/fill.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { sgdChunks, sgdUpdate } from "../kernels/sgd.ts";
-import { Tensor, upload } from "../kernels/tensor.ts";
+import { readback, Tensor, upload } from "../kernels/tensor.ts";
+import type { TensorToWrite } from "../io/safetensors.ts";
+import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
 
 /** A parameter group as given to {@link SGD}. */
@@ -161,6 +163,46 @@ export class SGD {
       });
     });
     this.steps++;
+  }
+
+  /**
+   * Reads the momentum buffers back, one tensor per parameter named `momentum.<parameter>`, for
+   * checkpoints (the step count and group rates go in the checkpoint's JSON).
+   * @returns Tensors ready for `writeSafetensors`.
+   */
+  async stateDict(): Promise<TensorToWrite[]> {
+    const [m] = await readback(this.#arena.values.gpu, this.#momentum);
+    return this.#arena.params.map((p) => ({
+      name: `momentum.${p.name}`,
+      shape: p.value.shape.slice(),
+      data: (m as Float32Array).subarray(p.offset, p.offset + p.value.size),
+    }));
+  }
+
+  /**
+   * Restores the momentum buffers and step count saved by {@link SGD.stateDict}.
+   * @param tensors `momentum.<parameter>` tensors (others are ignored).
+   * @param steps The step count at the time of saving (0 restarts PyTorch's first-step rule).
+   * @throws {TypeError} Naming every missing or wrong-shaped momentum tensor.
+   */
+  loadStateDict(tensors: WeightTensor[], steps: number): void {
+    const given = new Map(tensors.map((t) => [t.name, t]));
+    const bad: string[] = [];
+    const host = new Float32Array(this.#momentum.size);
+    for (const p of this.#arena.params) {
+      const t = given.get(`momentum.${p.name}`);
+      if (!t) bad.push(`momentum.${p.name}: missing`);
+      else if (t.shape.length !== p.value.shape.length || t.shape.some((d, i) => d !== p.value.shape[i])) {
+        bad.push(`momentum.${p.name}: expected [${p.value.shape}], got [${t.shape}]`);
+      } else host.set(t.values(), p.offset);
+    }
+    if (steps > 0 && bad.length) throw new TypeError(`Cannot load optimizer state: ${bad.join("; ")}`);
+    if (!(Number.isInteger(steps) && steps >= 0)) {
+      throw new RangeError(`Cannot load optimizer state: steps ${steps} is not an integer ≥ 0`);
+    }
+    const m = this.#momentum;
+    m.gpu.device.queue.writeBuffer(m.buffer, m.byteOffset, host);
+    this.steps = steps;
   }
 
   /** The current learning rate of each group. */

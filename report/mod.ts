@@ -4,3 +4,5 @@
  */
 export { formatCsv, formatTable } from "./table.ts";
 export { alphaPlot, esdPlot, plotFileName } from "./plots.ts";
+export { trainingPlots } from "./train_plots.ts";
+export { EpochProgress } from "./progress.ts";

@@ -4,17 +4,8 @@
  * one chart of alpha per layer with the over-/under-trained bands (2 and 6).
  * @module
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
 import type { LayerRow } from "../esd/metrics.ts";
-
-async function render(spec: unknown): Promise<string> {
-  const compiled = vl.compile(spec as vl.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
-}
+import { render } from "./_render.ts";
 
 /**
  * The log-log ESD of one layer: density of log-spaced bins, the fitted power law above xmin, and

@@ -5,6 +5,9 @@
  */
 import { GpuOpError, GpuUnavailableError } from "../kernels/errors.ts";
 import { WeightFileError } from "../io/tensor.ts";
+import { DataFileError } from "../data/idx.ts";
+import { CheckpointError } from "../train/checkpoint.ts";
+import { NonFiniteLossError } from "../train/step.ts";
 
 /** Runs `main`, mapping errors to a one-line message and exit code 1. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
@@ -12,7 +15,8 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
     await main();
   } catch (e) {
     const known = e instanceof GpuUnavailableError || e instanceof GpuOpError ||
-      e instanceof WeightFileError ||
+      e instanceof WeightFileError || e instanceof DataFileError || e instanceof CheckpointError ||
+      e instanceof NonFiniteLossError ||
       e instanceof TypeError ||
       e instanceof RangeError || e instanceof Deno.errors.NotFound;
     console.error(`error: ${known ? (e as Error).message : (e as Error).stack ?? e}`);

@@ -15,11 +15,14 @@ export class NonFiniteLossError extends Error {
    * Builds the message.
    * @param step The step whose loss was not finite.
    * @param loss The loss value (NaN or ±Infinity).
+   * @param hint What to do next (default: lower the learning rate or check the data).
    */
-  constructor(readonly step: number, readonly loss: number) {
-    super(
-      `Loss is ${loss} at step ${step}: training stopped (the last checkpoint is intact; lower the learning rate or check the data)`,
-    );
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    hint = "lower the learning rate or check the data",
+  ) {
+    super(`Loss is ${loss} at step ${step}: training stopped (the last checkpoint is intact; ${hint})`);
     this.name = "NonFiniteLossError";
   }
 }
@@ -39,6 +42,8 @@ export interface StepResult {
  * @param x Input batch.
  * @param labels i32 labels.
  * @param step The step number (for the error message).
+ * @param whileRunning Called after the step is submitted and before its result is awaited: CPU
+ *   work placed here (preparing the next batch) overlaps the GPU's.
  * @returns Loss and correct count.
  * @throws {NonFiniteLossError} When the loss is NaN or infinite (the parameters are then suspect:
  *   stop and resume from the last checkpoint).
@@ -49,6 +54,7 @@ export async function trainStep(
   x: Tensor,
   labels: Tensor,
   step: number,
+  whileRunning?: () => void,
 ): Promise<StepResult> {
   const rec = new Recorder(model.gpu);
   const logits = model.forward(rec, x, true);
@@ -60,6 +66,7 @@ export async function trainStep(
     ce.grad.release();
   });
   await rec.submit();
+  whileRunning?.();
   const [loss, correct] = await readback(model.gpu, ce.loss, ce.correct);
   ce.loss.release();
   ce.correct.release();

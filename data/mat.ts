@@ -1,0 +1,203 @@
+/**
+ * A small MATLAB level-5 MAT-file reader — enough for SVHN's `train_32x32.mat`/`test_32x32.mat`:
+ * numeric arrays (any stored type, converted to float64 or kept as uint8), zlib-compressed
+ * elements, little- and big-endian files. Arrays are column-major as MATLAB stores them; the
+ * caller reorders. Ref: MathWorks, "MAT-File Format" (matfile_format.pdf), level 5.
+ *
+ * Why our own: the npm reader (`mat-for-js`) converts arrays to nested JS arrays, which for SVHN's
+ * 225 million pixels would not fit in memory.
+ * @module
+ */
+import { DataFileError } from "./idx.ts";
+
+/** A numeric array from a MAT file. */
+export interface MatArray {
+  /** Variable name. */
+  name: string;
+  /** MATLAB dimensions (column-major). */
+  dims: number[];
+  /** MATLAB class, e.g. `uint8`, `double`. */
+  className: string;
+  /** The real part: `Uint8Array` when stored as uint8, else float64. */
+  data: Uint8Array | Float64Array;
+}
+
+const CLASS_NAMES: Record<number, string> = {
+  6: "double",
+  7: "single",
+  8: "int8",
+  9: "uint8",
+  10: "int16",
+  11: "uint16",
+  12: "int32",
+  13: "uint32",
+  14: "int64",
+  15: "uint64",
+};
+
+// miINT8 … miUINT64: [bytes per element, DataView getter]
+const TYPES: Record<number, [number, (v: DataView, o: number, le: boolean) => number]> = {
+  1: [1, (v, o) => v.getInt8(o)],
+  2: [1, (v, o) => v.getUint8(o)],
+  3: [2, (v, o, le) => v.getInt16(o, le)],
+  4: [2, (v, o, le) => v.getUint16(o, le)],
+  5: [4, (v, o, le) => v.getInt32(o, le)],
+  6: [4, (v, o, le) => v.getUint32(o, le)],
+  7: [4, (v, o, le) => v.getFloat32(o, le)],
+  9: [8, (v, o, le) => v.getFloat64(o, le)],
+  12: [8, (v, o, le) => Number(v.getBigInt64(o, le))],
+  13: [8, (v, o, le) => Number(v.getBigUint64(o, le))],
+};
+const MI_MATRIX = 14, MI_COMPRESSED = 15;
+
+interface Element {
+  type: number;
+  start: number; // first data byte
+  bytes: number;
+  next: number; // offset of the following element
+}
+
+function readTag(v: DataView, o: number, le: boolean, file: string, where: string): Element {
+  if (o + 8 > v.byteLength) {
+    throw new DataFileError(
+      file,
+      `${where}: element tag at byte offset ${o} is cut short (file ends at ${v.byteLength})`,
+    );
+  }
+  const first = v.getUint32(o, le);
+  if (first >>> 16) { // small data element: type and size in one word, data in the next 4 bytes
+    return { type: first & 0xffff, start: o + 4, bytes: first >>> 16, next: o + 8 };
+  }
+  const bytes = v.getUint32(o + 4, le);
+  const end = o + 8 + bytes;
+  if (end > v.byteLength) {
+    throw new DataFileError(
+      file,
+      `${where}: element at byte offset ${o} declares ${bytes} bytes but the data ends at ${v.byteLength}`,
+    );
+  }
+  // Compressed elements are not padded; the others are padded to 8 bytes.
+  return {
+    type: first,
+    start: o + 8,
+    bytes,
+    next: first === MI_COMPRESSED ? end : o + 8 + Math.ceil(bytes / 8) * 8,
+  };
+}
+
+async function inflate(bytes: Uint8Array, file: string, offset: number): Promise<Uint8Array> {
+  try {
+    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+      new DecompressionStream("deflate"),
+    );
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    throw new DataFileError(
+      file,
+      `corrupt compressed element at byte offset ${offset}: ${(e as Error).message}`,
+    );
+  }
+}
+
+function readMatrix(
+  buf: Uint8Array,
+  el: Element,
+  le: boolean,
+  file: string,
+  compressedAt: number | null,
+): MatArray | null {
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const at = (o: number) =>
+    compressedAt === null
+      ? `byte offset ${o}`
+      : `offset ${o} inside the compressed element at byte offset ${compressedAt}`;
+  const where = `matrix at ${at(el.start - 8)}`;
+  const flags = readTag(v, el.start, le, file, where);
+  const cls = v.getUint32(flags.start, le) & 0xff;
+  const dimsEl = readTag(v, flags.next, le, file, where);
+  const dims: number[] = [];
+  for (let i = 0; i < dimsEl.bytes / 4; i++) dims.push(v.getInt32(dimsEl.start + 4 * i, le));
+  const nameEl = readTag(v, dimsEl.next, le, file, where);
+  const name = new TextDecoder().decode(buf.subarray(nameEl.start, nameEl.start + nameEl.bytes));
+  const className = CLASS_NAMES[cls];
+  if (!className) return null; // cell, struct, char, sparse …: not needed here
+  const real = readTag(v, nameEl.next, le, file, `variable "${name}"`);
+  const type = TYPES[real.type];
+  if (!type) {
+    throw new DataFileError(file, `variable "${name}" at ${at(el.start)}: unknown data type ${real.type}`);
+  }
+  const count = dims.reduce((p, d) => p * d, 1);
+  if (real.bytes !== count * type[0]) {
+    throw new DataFileError(
+      file,
+      `variable "${name}" at ${at(real.start - 8)}: ${real.bytes} data bytes for dims [${dims}] of ${
+        type[0]
+      }-byte elements: expected ${count * type[0]}`,
+    );
+  }
+  if (real.type === 2) {
+    return { name, dims, className, data: buf.slice(real.start, real.start + count) };
+  }
+  const data = new Float64Array(count);
+  for (let i = 0; i < count; i++) data[i] = type[1](v, real.start + i * type[0], le);
+  return { name, dims, className, data };
+}
+
+/**
+ * Parses a level-5 MAT file's numeric variables.
+ * @param bytes The file.
+ * @param file Its path, for errors.
+ * @returns Variables by name (non-numeric ones are skipped).
+ * @throws {DataFileError} On a v7.3 (HDF5) file, a bad header, or a truncated/corrupt element
+ *   (with its byte offset).
+ */
+export async function parseMat(bytes: Uint8Array, file: string): Promise<Map<string, MatArray>> {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x48 && bytes[2] === 0x44 && bytes[3] === 0x46) {
+    throw new DataFileError(
+      file,
+      "is a MATLAB v7.3 (HDF5) file: expected level 5; re-save it with save(…, '-v7')",
+    );
+  }
+  const head = new TextDecoder().decode(bytes.subarray(0, Math.min(116, bytes.length)));
+  if (bytes.length < 128 || !head.startsWith("MATLAB")) {
+    if (head.includes("MATLAB 7.3")) {
+      throw new DataFileError(
+        file,
+        "is a MATLAB v7.3 (HDF5) file: expected level 5; re-save it with save(…, '-v7')",
+      );
+    }
+    throw new DataFileError(
+      file,
+      bytes.length < 128
+        ? `is ${bytes.length} bytes: a MAT file's header alone is 128`
+        : `does not start with "MATLAB": not a level-5 MAT file`,
+    );
+  }
+  const endian = String.fromCharCode(bytes[126], bytes[127]);
+  if (endian !== "IM" && endian !== "MI") {
+    throw new DataFileError(
+      file,
+      `endian indicator at byte offset 126 is "${endian}": expected "IM" or "MI"`,
+    );
+  }
+  const le = endian === "IM";
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Map<string, MatArray>();
+  for (let o = 128; o < bytes.length;) {
+    const el = readTag(v, o, le, file, "top level");
+    if (el.type === MI_COMPRESSED) {
+      const inner = await inflate(bytes.subarray(el.start, el.start + el.bytes), file, o);
+      const iv = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
+      const m = readTag(iv, 0, le, file, `compressed element at byte offset ${o}`);
+      if (m.type === MI_MATRIX) {
+        const a = readMatrix(inner, m, le, file, o);
+        if (a) out.set(a.name, a);
+      }
+    } else if (el.type === MI_MATRIX) {
+      const a = readMatrix(bytes, el, le, file, null);
+      if (a) out.set(a.name, a);
+    }
+    o = el.next;
+  }
+  return out;
+}

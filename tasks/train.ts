@@ -1,0 +1,227 @@
+/**
+ * `deno task train [options]`: trains a network on a data set with SGD and a cosine schedule,
+ * evaluating, logging and checkpointing every epoch. With no flags: the small ResNet on
+ * Fashion-MNIST (Debian's `dataset-fashion-mnist`) for 2 epochs.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DATASET_NAMES, loadDataset, subsetTrain } from "../data/registry.ts";
+import { getGpu } from "../kernels/runtime.ts";
+import { MODEL_NAMES } from "../models/zoo.ts";
+import { EpochProgress } from "../report/progress.ts";
+import { readCheckpoint } from "../train/checkpoint.ts";
+import type { EpochMetrics } from "../train/metrics.ts";
+import { createRun, type TrainConfig } from "../train/run.ts";
+import { NonFiniteLossError } from "../train/step.ts";
+import { fit, RUN_FILES } from "../train/trainer.ts";
+import { runMain } from "./_main.ts";
+
+const SCHEDULES = ["cosine", "step", "constant"] as const;
+
+const USAGE = `usage: deno task train [options]
+  --model NAME        ${MODEL_NAMES.join(" | ")} (default small)
+  --dataset NAME      ${DATASET_NAMES.join(" | ")} (default fashion-mnist)
+  --data DIR          where the data set's files are (default: /usr/share/datasets/fashion-mnist
+                      for fashion-mnist, ./data for the others)
+  --epochs N          epochs (default 2 on fashion-mnist, 200 otherwise, as the reference runs)
+  --batch-size N      batch size (default 128)
+  --lr X              initial learning rate (default 0.05 for small, 0.1 otherwise)
+  --wd X              weight decay (default 5e-4)
+  --momentum X        momentum (default 0.9)
+  --width X           channel multiplier (default 1; small uses widths 8·X, 16·X, 32·X)
+  --seed N            seed of initialisation, shuffling and augmentation (default 0)
+  --subset N          train on the first N images only (quick trials)
+  --schedule NAME     ${SCHEDULES.join(" | ")} (default cosine: lr·0.5·(1+cos(π·epoch/epochs)))
+  --lr-update WHEN    epoch (the reference) | step (the schedule at fractional epochs, so short runs
+                      anneal within an epoch); default step on fashion-mnist, epoch otherwise
+  --no-augment        no random crop / flip
+  --out DIR           output folder (default runs/<model>-<dataset>-<time>)
+  --resume DIR        continue the run saved in DIR (its checkpoint decides everything but --data)
+  -h, --help          this text`;
+
+const usageError = (msg: string) => new RangeError(`${msg}\n${USAGE}`);
+
+function choice(flag: string, value: string | undefined, valid: readonly string[], dflt: string): string {
+  if (value === undefined) return dflt;
+  if (!valid.includes(value)) {
+    throw usageError(`Invalid --${flag} "${value}": expected one of ${valid.join(", ")}`);
+  }
+  return value;
+}
+
+function num(
+  flag: string,
+  value: string | undefined,
+  dflt: number,
+  o: { int?: boolean; min: number },
+): number {
+  if (value === undefined) return dflt;
+  const v = Number(value);
+  if (value.trim() === "" || !Number.isFinite(v) || (o.int && !Number.isInteger(v)) || v < o.min) {
+    throw usageError(
+      `Invalid --${flag} "${value}": expected ${o.int ? "an integer" : "a number"} ≥ ${o.min}`,
+    );
+  }
+  return v;
+}
+
+/** Creates the folder and proves it writable before any training. */
+async function checkWritable(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = `${dir}/.write-test-${Deno.pid}`;
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (e) {
+    throw new RangeError(`Cannot write to output folder "${dir}": ${(e as Error).message}`);
+  }
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+function epochLine(m: EpochMetrics, epochs: number): string {
+  return `epoch ${m.epoch}/${epochs}  train loss ${m.train_loss.toFixed(4)} acc ${pct(m.train_acc)}  ` +
+    `test loss ${m.test_loss.toFixed(4)} acc ${pct(m.test_acc)}  lr ${m.lr[0].toPrecision(3)}  ` +
+    `${m.seconds.toFixed(0)} s  ${m.images_per_s.toFixed(1)} img/s`;
+}
+
+await runMain(async () => {
+  let a;
+  try {
+    a = parseArgs({
+      options: {
+        model: { type: "string" },
+        dataset: { type: "string" },
+        data: { type: "string" },
+        epochs: { type: "string" },
+        "batch-size": { type: "string" },
+        lr: { type: "string" },
+        wd: { type: "string" },
+        momentum: { type: "string" },
+        width: { type: "string" },
+        seed: { type: "string" },
+        subset: { type: "string" },
+        schedule: { type: "string" },
+        "no-augment": { type: "boolean" },
+        "lr-update": { type: "string" },
+        out: { type: "string" },
+        resume: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+  if (a.help) {
+    console.log(USAGE);
+    return;
+  }
+  let config: TrainConfig, out: string;
+  const resume = a.resume ? await readCheckpoint(`${a.resume}/${RUN_FILES.checkpoint}`) : undefined;
+  if (resume) {
+    const fixed = Object.keys(a).filter((k) => !["resume", "data"].includes(k));
+    if (fixed.length) {
+      throw usageError(
+        `--resume continues the saved run with its own settings: --${
+          fixed.join(", --")
+        } cannot be given with it`,
+      );
+    }
+    config = resume.state.config as unknown as TrainConfig;
+    if (a.data !== undefined) config.data = a.data; // the files may have moved
+    out = a.resume!;
+  } else {
+    const model = choice("model", a.model, MODEL_NAMES, "small");
+    const dataset = choice("dataset", a.dataset, DATASET_NAMES, "fashion-mnist");
+    config = {
+      model,
+      dataset,
+      data: a.data,
+      epochs: num("epochs", a.epochs, dataset === "fashion-mnist" ? 2 : 200, { int: true, min: 1 }),
+      batchSize: num("batch-size", a["batch-size"], 128, { int: true, min: 1 }),
+      lr: num("lr", a.lr, model === "small" ? 0.05 : 0.1, { min: 0 }),
+      weightDecay: num("wd", a.wd, 5e-4, { min: 0 }),
+      momentum: num("momentum", a.momentum, 0.9, { min: 0 }),
+      width: num("width", a.width, 1, { min: Number.MIN_VALUE }),
+      seed: num("seed", a.seed, 0, { int: true, min: 0 }),
+      subset: a.subset === undefined ? undefined : num("subset", a.subset, 0, { int: true, min: 1 }),
+      schedule: choice("schedule", a.schedule, SCHEDULES, "cosine") as TrainConfig["schedule"],
+      augment: !a["no-augment"],
+      stepwise: choice(
+        "lr-update",
+        a["lr-update"],
+        ["epoch", "step"],
+        dataset === "fashion-mnist" ? "step" : "epoch",
+      ) ===
+        "step",
+    };
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+    out = a.out ?? `runs/${model}-${dataset}-${stamp}`;
+    await checkWritable(out);
+    if (await Deno.stat(`${out}/${RUN_FILES.checkpoint}`).then(() => true, () => false)) {
+      throw usageError(
+        `Output folder "${out}" already holds a run: continue it with --resume ${out}, or choose another --out`,
+      );
+    }
+  }
+  if (resume) await checkWritable(out);
+
+  let data = await loadDataset(config.dataset, config.data);
+  if (config.subset) data = subsetTrain(data, config.subset);
+  const gpu = await getGpu();
+  const run = createRun(gpu, config, data);
+  const t = data.train;
+  console.log(
+    `${resume ? `resuming after epoch ${resume.state.epoch}: ` : ""}${config.model} (${
+      run.model.arena.params.reduce((s, p) => s + p.value.size, 0).toLocaleString("en")
+    } parameters) on ${config.dataset}: ${t.count} train / ${data.test.count} test images ` +
+      `${t.channels}×${t.height}×${t.width}, ${config.epochs} epochs, batch ${config.batchSize}, ` +
+      `lr ${config.lr} (${config.schedule}, per ${
+        config.stepwise ? "step" : "epoch"
+      }), ${gpu.description} → ${out}`,
+  );
+  const bar = new EpochProgress();
+  let result;
+  try {
+    result = await fit({
+      model: run.model,
+      optimizer: run.optimizer,
+      schedule: run.schedule,
+      train: t,
+      test: data.test,
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      seed: config.seed,
+      ...run.loader,
+      out,
+      config: config as unknown as Record<string, unknown>,
+      resume,
+      onStep: (p) => bar.update(p.epoch, p.step, p.steps, p.meanLoss, p.imagesPerSecond),
+      onEpoch: (m) => {
+        bar.stop();
+        console.log(epochLine(m, config.epochs));
+      },
+    });
+  } catch (e) {
+    bar.stop();
+    if (e instanceof NonFiniteLossError) {
+      throw new NonFiniteLossError(e.step, e.loss, `resume the last good epoch with --resume ${out}`);
+    }
+    throw e;
+  }
+  const h = result.history;
+  if (!h.length) return;
+  const best = h.reduce((b, m) => (m.test_acc > b.test_acc ? m : b));
+  const last = h[h.length - 1];
+  const ips = h.reduce((s, m) => s + m.images_per_s, 0) / h.length;
+  console.log(
+    [
+      `done: final test accuracy ${pct(last.test_acc)} (epoch ${last.epoch}), best ${
+        pct(best.test_acc)
+      } (epoch ${best.epoch})`,
+      `  ${result.elapsed.toFixed(0)} s in all, ${ips.toFixed(1)} training images/s on average`,
+      `  checkpoint ${out}/${RUN_FILES.checkpoint} (resume with --resume ${out}), weights ${out}/${RUN_FILES.model}`,
+      `  metrics ${out}/${RUN_FILES.metricsCsv}, ${out}/${RUN_FILES.metricsJsonl}; plots ${out}/${RUN_FILES.lossPlot}, ${out}/${RUN_FILES.accuracyPlot}`,
+    ].join("\n"),
+  );
+});

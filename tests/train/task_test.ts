@@ -1,0 +1,106 @@
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { loadWeights } from "../../io/load.ts";
+import { readCheckpoint } from "../../train/checkpoint.ts";
+import { toyIdx } from "./_toy.ts";
+
+const TASK = new URL("../../tasks/train.ts", import.meta.url).pathname;
+
+function command(args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TASK, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+async function task(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { code, stdout, stderr } = await command(args).output();
+  const err = new TextDecoder().decode(stderr).split("\n").filter((l) => !/XDG_RUNTIME_DIR/.test(l)).join(
+    "\n",
+  );
+  return { code, out: new TextDecoder().decode(stdout), err };
+}
+
+Deno.test("deno task train: unknown flags and values print the usage with the valid choices, exit 1", async () => {
+  const unknown = await task(["--modle", "small"]);
+  equal(unknown.code, 1);
+  match(unknown.err, /error: Unknown option '--modle'/);
+  match(
+    unknown.err,
+    /--model NAME\s+small \| resnet18 \| resnet34 \| vgg11 \| vgg16 \| vgg19 \| wrn16_8 \| wrn28_10/,
+  );
+  const model = await task(["--model", "resnet99"]);
+  match(model.err, /Invalid --model "resnet99": expected one of small, resnet18, resnet34, vgg11/);
+  const ds = await task(["--dataset", "mnist"]);
+  match(
+    ds.err,
+    /Invalid --dataset "mnist": expected one of fashion-mnist, cifar10, cifar100, svhn, tiny-imagenet/,
+  );
+  const ep = await task(["--epochs", "1.5"]);
+  match(ep.err, /Invalid --epochs "1\.5": expected an integer ≥ 1/);
+  const lr = await task(["--lr", "fast"]);
+  match(lr.err, /Invalid --lr "fast": expected a number ≥ 0/);
+  const help = await task(["--help"]);
+  equal(help.code, 0);
+  match(help.out, /usage: deno task train/);
+});
+
+Deno.test("deno task train: unwritable output, missing data and unsuitable models are said before training", async () => {
+  const file = await Deno.makeTempFile();
+  const unwritable = await task(["--out", `${file}/run`]);
+  equal(unwritable.code, 1);
+  match(unwritable.err, new RegExp(`error: Cannot write to output folder "${file}/run"`));
+  ok(!/epoch/.test(unwritable.out), unwritable.out);
+  const dir = await Deno.makeTempDir();
+  const missing = await task(["--dataset", "cifar10", "--data", `${dir}/none`, "--out", `${dir}/o`]);
+  equal(missing.code, 1);
+  match(
+    missing.err,
+    new RegExp(
+      `${dir}/none/\\{data_batch_1.bin.*${dir}/none/cifar-10-batches-bin/.*cifar-10-binary\\.tar\\.gz`,
+    ),
+  );
+  const data = await toyIdx();
+  const vgg = await task(["--model", "vgg11", "--data", data, "--out", `${dir}/v`]);
+  match(vgg.err, /Model "vgg11" needs 32×32 inputs.*got 8×8/);
+  const bad = await task(["--resume", `${dir}/none`]);
+  match(bad.err, /Invalid checkpoint ".*none\/checkpoint\.safetensors": cannot be read/);
+});
+
+Deno.test("deno task train: killed mid-epoch, the checkpoint on disk loads and --resume finishes the same run", async () => {
+  const data = await toyIdx(), root = await Deno.makeTempDir();
+  const args = ["--data", data, "--epochs", "4", "--batch-size", "16", "--width", "0.5", "--seed", "3"];
+  // The uninterrupted run.
+  const whole = await task([...args, "--out", `${root}/whole`]);
+  equal(whole.code, 0, whole.err);
+  match(whole.out, /epoch 4\/4 .* test loss .* acc/);
+  match(whole.out, /done: final test accuracy [\d.]+% \(epoch 4\), best/);
+  // The same run, killed as soon as epoch 1's checkpoint is on disk (epoch 2 is then running).
+  const ckpt = `${root}/crash/checkpoint.safetensors`;
+  const child = command([...args, "--out", `${root}/crash`]).spawn();
+  for (let i = 0; i < 1200; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    if (await Deno.stat(ckpt).then(() => true, () => false)) break;
+  }
+  child.kill("SIGKILL");
+  const status = await child.status;
+  equal(status.signal, "SIGKILL", "the run ended before it could be killed");
+  const state = (await readCheckpoint(ckpt)).state;
+  ok(state.epoch >= 1 && state.epoch < 4, `checkpoint after epoch ${state.epoch}`);
+  // Training resumes from it and ends with the uninterrupted run's weights.
+  const again = await task(["--resume", `${root}/crash`]);
+  equal(again.code, 0, again.err);
+  match(again.out, new RegExp(`resuming after epoch ${state.epoch}`));
+  match(again.out, /epoch 4\/4/);
+  const a = await loadWeights(`${root}/whole/model.safetensors`, "safetensors");
+  const b = new Map(
+    (await loadWeights(`${root}/crash/model.safetensors`, "safetensors")).map((t) => [t.name, t]),
+  );
+  for (const t of a) deepEqual(b.get(t.name)!.values(), t.values(), t.name);
+  // A finished run resumed again has nothing left to do; other flags are refused with --resume.
+  const extra = await task(["--resume", `${root}/crash`, "--lr", "1"]);
+  match(extra.err, /--resume continues the saved run with its own settings: --lr cannot be given/);
+  const exists = await task([...args, "--out", `${root}/whole`]);
+  match(exists.err, /already holds a run: continue it with --resume/);
+});

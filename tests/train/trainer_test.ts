@@ -1,0 +1,156 @@
+import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
+import { getGpu } from "../../kernels/runtime.ts";
+import { loadWeights } from "../../io/load.ts";
+import { readCheckpoint } from "../../train/checkpoint.ts";
+import { metricsCsv } from "../../train/metrics.ts";
+import { createRun, type TrainConfig } from "../../train/run.ts";
+import { makeSchedule } from "../../train/schedule.ts";
+import { NonFiniteLossError } from "../../train/step.ts";
+import { fit, RUN_FILES } from "../../train/trainer.ts";
+import { toySplits } from "./_toy.ts";
+
+const CONFIG: TrainConfig = {
+  model: "small",
+  dataset: "toy",
+  epochs: 3,
+  batchSize: 16,
+  lr: 0.05,
+  weightDecay: 5e-4,
+  momentum: 0.9,
+  width: 0.5,
+  seed: 7,
+  schedule: "cosine",
+  augment: true,
+};
+
+async function train(out: string, epochs: number, resume = false) {
+  const gpu = await getGpu();
+  const data = toySplits();
+  const run = createRun(gpu, CONFIG, data);
+  const r = await fit({
+    model: run.model,
+    optimizer: run.optimizer,
+    schedule: run.schedule,
+    train: data.train,
+    test: data.test,
+    epochs,
+    batchSize: CONFIG.batchSize,
+    seed: CONFIG.seed,
+    cropPadding: 2,
+    flip: true,
+    stepwise: true,
+    mean: [0.3],
+    std: [0.3],
+    out,
+    config: CONFIG as unknown as Record<string, unknown>,
+    resume: resume ? await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`) : undefined,
+  });
+  run.model.release();
+  run.optimizer.release();
+  return r;
+}
+
+async function tensors(file: string): Promise<Map<string, Float64Array>> {
+  return new Map((await loadWeights(file, "safetensors")).map((t) => [t.name, t.values()]));
+}
+
+Deno.test("resume: 2 epochs straight equal 1 epoch + resume for 1 (weights, momentum, BN statistics, metrics)", async () => {
+  const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
+  const straight = await train(a, 2);
+  const first = await train(b, 1);
+  equal(first.history.length, 1);
+  const resumed = await train(b, 2, true);
+  equal(resumed.history.length, 2);
+  const A = await tensors(`${a}/${RUN_FILES.checkpoint}`), B = await tensors(`${b}/${RUN_FILES.checkpoint}`);
+  deepEqual([...A.keys()].sort(), [...B.keys()].sort());
+  ok([...A.keys()].some((k) => k.startsWith("momentum.")) && A.has("bn1.running_var"));
+  let worst = 0;
+  for (const [name, va] of A) {
+    const vb = B.get(name)!;
+    for (let i = 0; i < va.length; i++) worst = Math.max(worst, Math.abs(va[i] - vb[i]));
+  }
+  // Deterministic kernels and (seed, epoch)-derived batches: the runs agree bit for bit.
+  equal(worst, 0, `largest difference between the runs: ${worst}`);
+  equal(A.get("bn1.num_batches_tracked")![0], 2 * 5);
+  for (const k of ["train_loss", "train_acc", "test_loss", "test_acc", "lr"] as const) {
+    deepEqual(resumed.history.map((m) => m[k]), straight.history.map((m) => m[k]), k);
+  }
+  ok(straight.history[1].train_loss < straight.history[0].train_loss * 1.5, "training diverged");
+  const csv = await Deno.readTextFile(`${b}/${RUN_FILES.metricsCsv}`);
+  equal(csv.trim().split("\n").length, 3);
+  equal((await Deno.readTextFile(`${b}/${RUN_FILES.metricsJsonl}`)).trim().split("\n").length, 2);
+  match(await Deno.readTextFile(`${b}/${RUN_FILES.lossPlot}`), /^<svg[\s\S]*train[\s\S]*test/);
+  match(await Deno.readTextFile(`${b}/${RUN_FILES.accuracyPlot}`), /^<svg/);
+  // The plain weights file is a PyTorch state dict (no optimizer state).
+  const weights = await tensors(`${b}/${RUN_FILES.model}`);
+  ok(weights.has("fc.weight") && ![...weights.keys()].some((k) => k.startsWith("momentum.")));
+});
+
+Deno.test("a NaN loss stops training with the step named and the last good checkpoint intact", async () => {
+  const out = await Deno.makeTempDir();
+  await train(out, 1);
+  const before = await Deno.readFile(`${out}/${RUN_FILES.checkpoint}`);
+  const gpu = await getGpu();
+  const data = toySplits();
+  const run = createRun(gpu, CONFIG, data);
+  const ckpt = await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`);
+  await rejects(
+    fit({
+      model: run.model,
+      optimizer: run.optimizer,
+      schedule: { spec: { kind: "constant", lr: 1e38 }, lrAt: () => 1e38 },
+      train: data.train,
+      test: data.test,
+      epochs: 2,
+      batchSize: 16,
+      seed: 7,
+      out,
+      resume: ckpt,
+    }),
+    (e: Error) => {
+      ok(e instanceof NonFiniteLossError, String(e));
+      match(
+        e.message,
+        /Loss is (NaN|-?Infinity) at step \d+: training stopped \(the last checkpoint is intact/,
+      );
+      ok(e.step >= 5, `step ${e.step}: the resumed run counts on from epoch 1's 5 steps`);
+      return true;
+    },
+  );
+  deepEqual(await Deno.readFile(`${out}/${RUN_FILES.checkpoint}`), before);
+  equal((await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`)).state.epoch, 1);
+  run.model.release();
+  run.optimizer.release();
+});
+
+Deno.test("schedules: cosine as the reference, step, constant; bad parameters are refused", () => {
+  const cos = makeSchedule({ kind: "cosine", lr: 0.1, epochs: 200 });
+  equal(cos.lrAt(0), 0.1);
+  ok(Math.abs(cos.lrAt(100) - 0.05) < 1e-15);
+  ok(Math.abs(cos.lrAt(50) - 0.1 * 0.5 * (1 + Math.cos(Math.PI / 4))) < 1e-15);
+  const step = makeSchedule({ kind: "step", lr: 1, stepSize: 30, gamma: 0.1 });
+  deepEqual([0, 29, 30, 60, 90].map((e) => step.lrAt(e)), [1, 1, 0.1, 0.1 ** 2, 0.1 ** 3]);
+  equal(makeSchedule({ kind: "constant", lr: 0.3 }).lrAt(77), 0.3);
+  throws(() => makeSchedule({ kind: "cosine", lr: -1, epochs: 3 }), /Invalid learning rate -1/);
+  throws(() => makeSchedule({ kind: "cosine", lr: 1, epochs: 0 }), /cosine period/);
+  throws(() => makeSchedule({ kind: "warp" } as never), /Unknown schedule "warp"/);
+});
+
+Deno.test("metrics.csv has one lr column per parameter group", () => {
+  const csv = metricsCsv([
+    {
+      epoch: 1,
+      train_loss: 1,
+      train_acc: 0.5,
+      test_loss: 2,
+      test_acc: 0.25,
+      lr: [0.1, 0.05],
+      seconds: 3,
+      images_per_s: 9,
+    },
+  ]);
+  equal(
+    csv,
+    "epoch,train_loss,train_acc,test_loss,test_acc,lr_0,lr_1,seconds,images_per_s\n1,1,0.5,2,0.25,0.1,0.05,3,9\n",
+  );
+});

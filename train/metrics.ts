@@ -1,0 +1,70 @@
+/**
+ * Per-epoch metrics and their files: `metrics.jsonl` (one JSON object per epoch) and
+ * `metrics.csv` (one row per epoch, a column `lr_<group>` per parameter group). Both are rewritten
+ * whole and atomically after every epoch from the run's history, so a resumed run's files match an
+ * uninterrupted run's.
+ * @module
+ */
+import { writeAtomic } from "./checkpoint.ts";
+
+/** The metrics of one epoch. */
+export interface EpochMetrics {
+  /** Epoch number, from 1. */
+  epoch: number;
+  /** Mean training cross-entropy over the epoch's images (train mode, augmented). */
+  train_loss: number;
+  /** Training accuracy over the epoch, in [0, 1]. */
+  train_acc: number;
+  /** Mean test cross-entropy (eval mode). */
+  test_loss: number;
+  /** Test accuracy, in [0, 1]. */
+  test_acc: number;
+  /** Each parameter group's learning rate during the epoch. */
+  lr: number[];
+  /** Wall-clock seconds of the epoch: training and evaluation (not the files). */
+  seconds: number;
+  /** Training images per second (training steps only). */
+  images_per_s: number;
+}
+
+/**
+ * Formats the history as CSV.
+ * @param history Epochs in order.
+ * @returns CSV text with a header row.
+ */
+export function metricsCsv(history: EpochMetrics[]): string {
+  const groups = Math.max(0, ...history.map((m) => m.lr.length));
+  const head = [
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    ...Array.from({ length: groups }, (_, i) => `lr_${i}`),
+    "seconds",
+    "images_per_s",
+  ];
+  const rows = history.map((m) =>
+    [
+      m.epoch,
+      m.train_loss,
+      m.train_acc,
+      m.test_loss,
+      m.test_acc,
+      ...Array.from({ length: groups }, (_, i) => m.lr[i] ?? ""),
+      m.seconds,
+      m.images_per_s,
+    ].join(",")
+  );
+  return [head.join(","), ...rows].join("\n") + "\n";
+}
+
+/**
+ * Writes `metrics.jsonl` and `metrics.csv` into `dir`, each atomically.
+ * @param dir The output folder.
+ * @param history Epochs in order.
+ */
+export async function writeMetrics(dir: string, history: EpochMetrics[]): Promise<void> {
+  await writeAtomic(`${dir}/metrics.jsonl`, history.map((m) => JSON.stringify(m) + "\n").join(""));
+  await writeAtomic(`${dir}/metrics.csv`, metricsCsv(history));
+}
