@@ -2,7 +2,8 @@
  * BatchNorm2d (NCHW) forward in train and eval mode, and backward — PyTorch's semantics: batch
  * statistics with the biased variance for normalising, running statistics updated with
  * `momentum` (default 0.1) using the unbiased variance, `eps` 1e-5, optional affine γ/β.
- * Per-channel statistics are two-pass (mean, then Σ(x − mean)²) in one workgroup per channel.
+ * Per-channel statistics are two-pass (mean, then Σ(x − mean)²) in one workgroup per channel;
+ * the element-wise parts run one workgroup per block of an (n, c) plane, so no lane divides.
  * @module
  */
 import { requireDtype, requireRank, requireShape } from "./_check.ts";
@@ -15,14 +16,17 @@ import { Tensor } from "./tensor.ts";
 const WG = 256;
 
 // Sums v over channel c's m = N·HW elements into red[0] (pairwise: per-thread partial, then a tree
-// walked by one invocation after one barrier).
+// walked by one invocation after one barrier). Nested loops over (n, hw): no integer division per
+// element (software adapters scalarise it).
 const CHANNEL_SUM = (name: string, expr: string) => `
 fn ${name}(c: u32, t: u32) -> f32 {
   var s = 0.0;
-  let m = p.N * p.HW;
-  for (var e = t; e < m; e += ${WG}u) {
-    let i = ((e / p.HW) * p.C + c) * p.HW + e % p.HW;
-    s += ${expr};
+  for (var n = 0u; n < p.N; n++) {
+    let base = (n * p.C + c) * p.HW;
+    for (var h = t; h < p.HW; h += ${WG}u) {
+      let i = base + h;
+      s += ${expr};
+    }
   }
   red[t] = s;
   workgroupBarrier();
@@ -68,21 +72,117 @@ const GRAD_SUMS = `struct P { groups: u32, N: u32, C: u32, HW: u32 }
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>; // (C, 2): Σdy, Σdy·x̂
-var<workgroup> red: array<f32, ${WG}>;
-var<workgroup> mw: vec2f;
-${CHANNEL_SUM("sdy", "dy[i]")}
-${CHANNEL_SUM("sdyx", "dy[i] * (x[i] - mw.x) * mw.y")}
+var<workgroup> red: array<vec2f, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   let c = wid;
-  if (t == 0u) { mw = vec2f(stats[2u * c], stats[2u * c + 1u]); }
+  let mean = stats[2u * c]; let inv = stats[2u * c + 1u];
+  // Both sums in one pass over (n, hw).
+  var s = vec2f(0.0);
+  for (var n = 0u; n < p.N; n++) {
+    let base = (n * p.C + c) * p.HW;
+    for (var h = t; h < p.HW; h += ${WG}u) {
+      let g = dy[base + h];
+      s += vec2f(g, g * (x[base + h] - mean) * inv);
+    }
+  }
+  red[t] = s;
   workgroupBarrier();
-  let a = sdy(c, t);
-  let b = sdyx(c, t);
-  if (t == 0u) { sums[2u * c] = a; sums[2u * c + 1u] = b; }
+  if (t == 0u) {
+    for (var k = ${WG / 2}u; k > 0u; k >>= 1u) { for (var j = 0u; j < k; j++) { red[j] += red[j + k]; } }
+    sums[2u * c] = red[0].x; sums[2u * c + 1u] = red[0].y;
+  }
 }`;
+
+// Per-channel affine maps over NCHW: each workgroup takes one block of one (n, c) plane, so the
+// channel and its coefficients are uniform (no per-element division); lanes stride by 64 so
+// neighbouring lanes touch neighbouring elements.
+//   apply: y = x·a + b with a = invstd·γ, b = β − mean·a
+//   dx:    dx = dy·a + x·b + k (see batchNormBackward)
+const PLANE = 64;
+const PLANE_HEAD = `struct P { groups: u32, C: u32, HW: u32, blocks: u32, per: u32, affine: u32, f: f32 }
+@group(0) @binding(0) var<uniform> p: P;`;
+const PLANE_LOOP = (body: string) => `
+  let plane = wid / p.blocks; let c = plane % p.C;
+  let start = plane * p.HW + (wid % p.blocks) * p.per * ${PLANE}u;
+  let end = min(start + p.per * ${PLANE}u, (plane + 1u) * p.HW);
+  for (var i = start + lane; i < end; i += ${PLANE}u) { ${body} }`;
+const APPLY = `${PLANE_HEAD}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>; // (C, 2): mean, invstd
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(${PLANE})
+fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
+  ${WID}
+  if (wid >= p.groups) { return; }
+  ${
+  PLANE_LOOP("y[i] = x[i] * a + b;").replace(
+    "let end",
+    `var a = stats[2u * c + 1u]; var b = -stats[2u * c] * a;
+  if (p.affine == 1u) { a *= w[c]; b = b * w[c] + bias[c]; }
+  let end`,
+  )
+}
+}`;
+const DX = `${PLANE_HEAD}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>; // (C, 2): mean, invstd
+@group(0) @binding(4) var<storage, read> sums: array<f32>; // (C, 2): Σdy, Σdy·x̂
+@group(0) @binding(5) var<storage, read> w: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(${PLANE})
+fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
+  ${WID}
+  if (wid >= p.groups) { return; }
+  ${
+  PLANE_LOOP("dx[i] = dy[i] * a + x[i] * b + k;").replace(
+    "let end",
+    `let mean = stats[2u * c]; let inv = stats[2u * c + 1u];
+  var g = inv;
+  if (p.affine == 1u) { g *= w[c]; }
+  // p.f = 1/m: dx = g·(dy − Σdy/m − x̂·Σ(dy·x̂)/m), x̂ = (x − mean)·inv.
+  let s1 = sums[2u * c] * p.f; let s2 = sums[2u * c + 1u] * p.f;
+  let a = g; let b = -g * inv * s2; let k = g * (mean * inv * s2 - s1);
+  let end`,
+  )
+}
+}`;
+
+/** Records a per-plane kernel over x's (N, C, HW) layout. */
+function planeDispatch(
+  rec: Recorder,
+  op: string,
+  kernel: string,
+  code: string,
+  dims: [number, number, number],
+  affine: boolean,
+  f: number,
+  tensors: Tensor[],
+): void {
+  const [N, C, HW] = dims;
+  const per = Math.min(8, Math.ceil(HW / PLANE)), blocks = Math.ceil(HW / (per * PLANE));
+  rec.dispatch({
+    op,
+    kernel,
+    code,
+    groups: N * C * blocks,
+    params: params(C, HW, blocks, per, affine ? 1 : 0, { f }),
+    tensors,
+  });
+}
+
+// A one-element tensor bound where a kernel has no γ/β.
+const PLACEHOLDERS = new WeakMap<Recorder["gpu"], Tensor>();
+function placeholder(rec: Recorder): Tensor {
+  let t = PLACEHOLDERS.get(rec.gpu);
+  if (!t) PLACEHOLDERS.set(rec.gpu, t = new Tensor(rec.gpu, [1], "f32", "batchnorm.no-affine"));
+  return t;
+}
 
 /** BatchNorm parameters and buffers (PyTorch names). */
 export interface BatchNormState {
@@ -164,17 +264,13 @@ export function batchNorm(
     rec.after(() => stats.release());
   }
   const affine = s.weight !== null;
-  recordMap(rec, {
-    op,
-    kernel: affine ? "batchnorm_apply_affine" : "batchnorm_apply",
-    expr: affine
-      ? "(x0[i] - x1[2u * ((i / p.u0) % p.u1)]) * x1[2u * ((i / p.u0) % p.u1) + 1u] * x2[(i / p.u0) % p.u1] + x3[(i / p.u0) % p.u1]"
-      : "(x0[i] - x1[2u * ((i / p.u0) % p.u1)]) * x1[2u * ((i / p.u0) % p.u1) + 1u]",
-    inputs: affine ? [x, stats, s.weight!, s.bias!] : [x, stats],
-    out: y,
-    ints: [HW, C],
-    vec: false,
-  });
+  planeDispatch(rec, op, "batchnorm_apply", APPLY, [N, C, HW], affine, 0, [
+    x,
+    stats,
+    s.weight ?? placeholder(rec),
+    s.bias ?? placeholder(rec),
+    y,
+  ]);
   return { y, saved };
 }
 
@@ -209,19 +305,14 @@ export function batchNormBackward(
   });
   // dx = γ·invstd/m · (m·dy − Σdy − x̂·Σ(dy·x̂)), x̂ = (x − mean)·invstd.
   const dx = new Tensor(rec.gpu, x.shape, "f32", `${op}.dx`);
-  const c = "((i / p.u0) % p.u1)";
-  const xhat = `((x0[i] - x2[2u * ${c}]) * x2[2u * ${c} + 1u])`;
-  const core = `(x1[i] - x3[2u * ${c}] * p.s0 - ${xhat} * x3[2u * ${c} + 1u] * p.s0) * x2[2u * ${c} + 1u]`;
-  recordMap(rec, {
-    op: `${op} backward`,
-    kernel: weight ? "batchnorm_dx_affine" : "batchnorm_dx",
-    expr: weight ? `${core} * x4[${c}]` : core,
-    inputs: weight ? [x, dy, saved, sums, weight] : [x, dy, saved, sums],
-    out: dx,
-    scalars: [1 / (N * HW)],
-    ints: [HW, C],
-    vec: false,
-  });
+  planeDispatch(rec, `${op} backward`, "batchnorm_dx", DX, [N, C, HW], weight !== null, 1 / (N * HW), [
+    x,
+    dy,
+    saved,
+    sums,
+    weight ?? placeholder(rec),
+    dx,
+  ]);
   let dweight: Tensor | null = null, dbias: Tensor | null = null;
   if (weight) {
     dweight = new Tensor(rec.gpu, [C], "f32", `${op}.dweight`);

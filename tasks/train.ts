@@ -25,7 +25,7 @@ const USAGE = `usage: deno task train [options]
                       for fashion-mnist, ./data for the others)
   --epochs N          epochs (default 2 on fashion-mnist, 200 otherwise, as the reference runs)
   --batch-size N      batch size (default 128)
-  --lr X              initial learning rate (default 0.05 for small, 0.1 otherwise)
+  --lr X              initial learning rate (default 0.1, as the reference)
   --wd X              weight decay (default 5e-4)
   --momentum X        momentum (default 0.9)
   --width X           channel multiplier (default 1; small uses widths 8·X, 16·X, 32·X)
@@ -139,7 +139,7 @@ await runMain(async () => {
       data: a.data,
       epochs: num("epochs", a.epochs, dataset === "fashion-mnist" ? 2 : 200, { int: true, min: 1 }),
       batchSize: num("batch-size", a["batch-size"], 128, { int: true, min: 1 }),
-      lr: num("lr", a.lr, model === "small" ? 0.05 : 0.1, { min: 0 }),
+      lr: num("lr", a.lr, 0.1, { min: 0 }),
       weightDecay: num("wd", a.wd, 5e-4, { min: 0 }),
       momentum: num("momentum", a.momentum, 0.9, { min: 0 }),
       width: num("width", a.width, 1, { min: Number.MIN_VALUE }),

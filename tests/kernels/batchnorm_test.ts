@@ -7,7 +7,8 @@ import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
 
 Deno.test("batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64", async () => {
   let seed = 1;
-  for (const shape of [[3, 17, 5, 7], [1, 3, 5, 7], [4, 1, 2, 3], [5, 6]]) {
+  // HW 35, 6, 1 (one block per plane), 130 (3 strides per lane), 667 (two blocks of 8 strides).
+  for (const shape of [[3, 17, 5, 7], [1, 3, 5, 7], [4, 1, 2, 3], [5, 6], [3, 2, 10, 13], [2, 3, 23, 29]]) {
     for (const affine of [true, false]) {
       const [N, C] = shape, HW = shape.length === 4 ? shape[2] * shape[3] : 1;
       const xv = randArray(shape.reduce((p, d) => p * d), seed++, -2, 3);

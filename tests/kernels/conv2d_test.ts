@@ -24,6 +24,9 @@ const CASES: Case[] = [
   { B: 3, C: 4, H: 6, W: 6, O: 8, K: 1, s: 1, p: 0 }, // pointwise → matmul
   { B: 1, C: 3, H: 9, W: 9, O: 20, K: 1, s: 2, p: 0, bias: true },
   { B: 2, C: 5, H: 8, W: 8, O: 33, K: 3, s: 2, p: 1 },
+  // Row tiles of 4, 8, 16 and 32 (M = output channels forward, input channels backward).
+  { B: 2, C: 8, H: 9, W: 9, O: 12, K: 3, s: 2, p: 1 },
+  { B: 2, C: 12, H: 6, W: 7, O: 8, K: 3, s: 1, p: 1, bias: true },
 ];
 
 function tag(c: Case): string {
