@@ -119,12 +119,17 @@ function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
   // Per-lane column decompositions and the B gather, by kind.
   const cols = {
     fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
-      iy[j] = i32(oh * p.sh) - i32(p.ph); ix[j] = i32(ow * p.sw) - i32(p.pw); base[j] = b * p.IC * p.H * p.W;`,
-    data:
-      `let iw = p.iws + (n % p.Wc) * p.sw; let ih = p.ihs + ((n / p.Wc) % p.Hc) * p.sh; let b = n / (p.Wc * p.Hc);
-      iy[j] = i32(ih + p.ph); ix[j] = i32(iw + p.pw); base[j] = b * p.OC * p.OH * p.OW;`,
+      iy[j] = i32(oh * p.sh) - i32(p.ph); ix[j] = i32(ow * p.sw) - i32(p.pw); base[j] = b * p.IC * p.H * p.W;
+      so[j] = (b * p.OC * p.OH + oh) * p.OW + ow;`,
+    // Stride class (qh, qw): the output row that tap qh + ta·sh reads is oy = oyb + r − ta, with
+    // oyb = (ihs + ph − qh)/sh exact — so the gather needs no division.
+    data: `let b = n / (p.Wc * p.Hc); let r = (n / p.Wc) % p.Hc; let cw = n % p.Wc;
+      iy[j] = i32((p.ihs + p.ph - p.qh) / p.sh + r); ix[j] = i32((p.iws + p.pw - p.qw) / p.sw + cw);
+      base[j] = b * p.OC * p.OH * p.OW;
+      so[j] = (b * p.IC * p.H + p.ihs + r * p.sh) * p.W + p.iws + cw * p.sw;`,
     filter: `let kw = n % p.KW; let kh = (n / p.KW) % p.KH; let ic = n / (p.KW * p.KH);
-      iy[j] = i32(kh) - i32(p.ph); ix[j] = i32(kw) - i32(p.pw); base[j] = ic * p.H * p.W;`,
+      iy[j] = i32(kh) - i32(p.ph); ix[j] = i32(kw) - i32(p.pw); base[j] = ic * p.H * p.W;
+      so[j] = n;`,
   }[kind];
   // The K loop: outer index u (ic | oc | batch), then two inner (kh, kw | oh, ow).
   const loop = {
@@ -140,27 +145,18 @@ function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
   const bLoad = {
     fwd: `let y = iy[j] + i32(ka); let x = ix[j] + i32(kb);
           if (y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W) && ok[j]) { bv[j] = X[base[j] + (u * p.H + u32(y)) * p.W + u32(x)]; }`,
-    data: `let ty = iy[j] - i32(ka); let tx = ix[j] - i32(kb);
-          if (ty >= 0 && tx >= 0 && ok[j]) {
-            let oy = u32(ty) / p.sh; let ox = u32(tx) / p.sw;
-            if (oy < p.OH && ox < p.OW) { bv[j] = X[base[j] + (u * p.OH + oy) * p.OW + ox]; }
-          }`,
+    data: `let oy = iy[j] - i32(ta); let ox = ix[j] - i32(tb);
+          if (oy >= 0 && oy < i32(p.OH) && ox >= 0 && ox < i32(p.OW) && ok[j]) { bv[j] = X[base[j] + (u * p.OH + u32(oy)) * p.OW + u32(ox)]; }`,
     filter: `let y = iy[j] + i32(ka * p.sh); let x = ix[j] + i32(kb * p.sw);
           if (y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W) && ok[j]) { bv[j] = X[base[j] + u * p.IC * p.H * p.W + u32(y) * p.W + u32(x)]; }`,
   }[kind];
-  const store = {
-    fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
-        let o = ((b * p.OC + m) * p.OH + oh) * p.OW + ow;`,
-    data:
-      `let iw = p.iws + (n % p.Wc) * p.sw; let ih = p.ihs + ((n / p.Wc) % p.Hc) * p.sh; let b = n / (p.Wc * p.Hc);
-        let o = ((b * p.IC + m) * p.H + ih) * p.W + iw;`,
-    filter: `let o = m * p.N + n;`,
-  }[kind];
+  // Output offset: a per-column part (computed once, so[j]) plus the row times this stride.
+  const rowStride = { fwd: "p.OH * p.OW", data: "p.H * p.W", filter: "p.N" }[kind];
   const XYZW = ["x", "y", "z", "w"];
   const colsUnrolled = Array.from(
     { length: TN },
     (_, j) =>
-      `  var iy${j}: i32; var ix${j}: i32; var base${j}: u32; let ok${j} = n0 + ${j}u < p.N;
+      `  var iy${j}: i32; var ix${j}: i32; var base${j}: u32; var so${j}: u32; let ok${j} = n0 + ${j}u < p.N;
   { let n = min(n0 + ${j}u, p.N - 1u);
     ${cols.replaceAll("[j]", String(j))} }`,
   ).join("\n");
@@ -191,7 +187,7 @@ function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
       Array.from({ length: TN }, (_, j) =>
         `  { let m = m0 + ${i}u; let n = n0 + ${j}u;
     if (m < p.M && n < p.N) {
-      ${store}
+      let o = so${j} + m * ${rowStride};
       var r = c${i}_${j >> 2}.${XYZW[j & 3]};
       if (p.bias == 1u) { r += bias[m]; }
       if (p.acc == 1u) { r += C[cOff + o]; }
@@ -221,12 +217,15 @@ ${
       `  var c${Math.floor(k / (TN / 4))}_${k % (TN / 4)} = vec4f(0.0);`).join("\n")
   }
   for (var u = kA; u < kB; u++) {
-    for (var ka = ${kind === "data" ? "p.qh" : "0u"}; ka < ${loop.a}; ka += ${
-    kind === "data" ? "p.sh" : "1u"
-  }) {
-      for (var kb = ${kind === "data" ? "p.qw" : "0u"}; kb < ${loop.b}; kb += ${
-    kind === "data" ? "p.sw" : "1u"
-  }) {
+${
+    kind === "data"
+      ? `    for (var ta = 0u; p.qh + ta * p.sh < p.KH; ta++) {
+      let ka = p.qh + ta * p.sh;
+      for (var tb = 0u; p.qw + tb * p.sw < p.KW; tb++) {
+        let kb = p.qw + tb * p.sw;`
+      : `    for (var ka = 0u; ka < ${loop.a}; ka++) {
+      for (var kb = 0u; kb < ${loop.b}; kb++) {`
+  }
 ${aRows}
 ${Array.from({ length: TN / 4 }, (_, q) => `        var bv${q} = vec4f(0.0);`).join("\n")}
 ${bUnrolled}
