@@ -3,9 +3,11 @@
  * with hand-written WGSL kernels — heavy-tailed self-regularization (HT-SR) without a
  * Python/CUDA stack.
  *
- * This release holds the GPU runtime, the core kernels, weight-file readers and the layer-wise
- * spectral analyzer ({@link analyze}). Every op records into a {@link Recorder}, which submits the
- * whole step at once; data stays on the GPU until {@link readback}.
+ * This release holds the GPU runtime, the core kernels, weight-file readers, the layer-wise
+ * spectral analyzer ({@link analyze}), the training layers and models, and training runs
+ * ({@link fit}, {@link createRun}, {@link loadDataset}) with checkpoints and resume. Every op
+ * records into a {@link Recorder}, which submits the whole step at once; data stays on the GPU
+ * until {@link readback}.
  *
  * @example
  * ```ts

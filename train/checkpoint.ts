@@ -30,6 +30,13 @@ export interface CheckpointState {
   history: Record<string, unknown>[];
   /** Seconds of training so far (for the summary of a resumed run). */
   elapsed: number;
+  /** The learning-rate schedule's description (checked against the rebuilt run on resume). */
+  schedule?: Record<string, unknown>;
+  /**
+   * Random state: shuffling and augmentation of epoch e are drawn from (seed, e) alone, so the
+   * seed and the next epoch are the whole state.
+   */
+  rng?: { seed: number; nextEpoch: number };
 }
 
 /** A checkpoint that cannot be used: names the file and what is wrong. */

@@ -13,7 +13,13 @@ import { saveModel } from "../models/io.ts";
 import type { Model } from "../models/model.ts";
 import type { SGD } from "../optim/sgd.ts";
 import { trainingPlots } from "../report/train_plots.ts";
-import { type Checkpoint, restoreCheckpoint, saveCheckpoint, writeAtomic } from "./checkpoint.ts";
+import {
+  type Checkpoint,
+  CheckpointError,
+  restoreCheckpoint,
+  saveCheckpoint,
+  writeAtomic,
+} from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
 import { type EpochMetrics, writeMetrics } from "./metrics.ts";
 import { applySchedule, type LrSchedule } from "./schedule.ts";
@@ -110,6 +116,19 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
   const history: EpochMetrics[] = [];
   let start = 0, elapsed = 0;
   if (o.resume) {
+    const saved = JSON.stringify(o.resume.state.schedule ?? o.schedule.spec);
+    if (saved !== JSON.stringify(o.schedule.spec)) {
+      throw new CheckpointError(
+        o.resume.file,
+        `its schedule ${saved} differs from this run's ${JSON.stringify(o.schedule.spec)}`,
+      );
+    }
+    if (o.resume.state.rng && o.resume.state.rng.seed !== seed) {
+      throw new CheckpointError(
+        o.resume.file,
+        `its seed ${o.resume.state.rng.seed} differs from this run's ${seed}`,
+      );
+    }
     restoreCheckpoint(o.resume, model, opt);
     start = o.resume.state.epoch;
     elapsed = o.resume.state.elapsed;
@@ -180,6 +199,8 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         config: o.config ?? {},
         history: history as unknown as Record<string, unknown>[],
         elapsed: elapsed + m.seconds,
+        schedule: o.schedule.spec as unknown as Record<string, unknown>,
+        rng: { seed, nextEpoch: epoch + 1 },
       });
       await saveModel(model, `${o.out}/${RUN_FILES.model}`);
       await writeMetrics(o.out, history);

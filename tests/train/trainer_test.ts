@@ -98,7 +98,8 @@ Deno.test("a NaN loss stops training with the step named and the last good check
     fit({
       model: run.model,
       optimizer: run.optimizer,
-      schedule: { spec: { kind: "constant", lr: 1e38 }, lrAt: () => 1e38 },
+      // The saved schedule's description with an exploding rate.
+      schedule: { spec: run.schedule.spec, lrAt: () => 1e38 },
       train: data.train,
       test: data.test,
       epochs: 2,
@@ -118,7 +119,25 @@ Deno.test("a NaN loss stops training with the step named and the last good check
     },
   );
   deepEqual(await Deno.readFile(`${out}/${RUN_FILES.checkpoint}`), before);
-  equal((await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`)).state.epoch, 1);
+  const state = (await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`)).state;
+  equal(state.epoch, 1);
+  deepEqual(state.rng, { seed: 7, nextEpoch: 1 });
+  deepEqual(state.schedule, { kind: "cosine", lr: 0.05, epochs: 3 });
+  // A checkpoint does not resume into a run with another schedule or seed.
+  const other = {
+    model: run.model,
+    optimizer: run.optimizer,
+    train: data.train,
+    test: data.test,
+    epochs: 2,
+    batchSize: 16,
+    resume: ckpt,
+  };
+  await rejects(
+    fit({ ...other, seed: 7, schedule: makeSchedule({ kind: "constant", lr: 0.05 }) }),
+    /Invalid checkpoint ".*checkpoint\.safetensors": its schedule \{"kind":"cosine","lr":0\.05,"epochs":3\} differs/,
+  );
+  await rejects(fit({ ...other, seed: 8, schedule: run.schedule }), /its seed 7 differs from this run's 8/);
   run.model.release();
   run.optimizer.release();
 });
