@@ -2,6 +2,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { loadWeights } from "../../io/load.ts";
 import { readCheckpoint } from "../../train/checkpoint.ts";
 import { toyIdx } from "./_toy.ts";
+import { matFile, svhnVars } from "../data/_mat.ts";
 
 const TASK = new URL("../../tasks/train.ts", import.meta.url).pathname;
 
@@ -103,4 +104,49 @@ Deno.test("deno task train: killed mid-epoch, the checkpoint on disk loads and -
   match(extra.err, /--resume continues the saved run with its own settings: --lr cannot be given/);
   const exists = await task([...args, "--out", `${root}/whole`]);
   match(exists.err, /already holds a run: continue it with --resume/);
+});
+
+Deno.test("deno task train: CIFAR-10 binaries and SVHN .mat files run through ResNet-18, VGG-11 and WRN", async () => {
+  const root = await Deno.makeTempDir();
+  // CIFAR-10: five training batches of 8 records and a test batch, each record [label][3072 pixels].
+  await Deno.mkdir(`${root}/cifar-10-batches-bin`);
+  const record = (i: number) =>
+    Uint8Array.from({ length: 3073 }, (_, k) => (k === 0 ? i % 10 : (i * 7 + k) % 256));
+  for (
+    const name of [
+      "data_batch_1",
+      "data_batch_2",
+      "data_batch_3",
+      "data_batch_4",
+      "data_batch_5",
+      "test_batch",
+    ]
+  ) {
+    const bytes = new Uint8Array(8 * 3073);
+    for (let i = 0; i < 8; i++) bytes.set(record(i + name.length), i * 3073);
+    await Deno.writeFile(`${root}/cifar-10-batches-bin/${name}.bin`, bytes);
+  }
+  const common = ["--epochs", "1", "--batch-size", "16", "--width", "0.125", "--data", root];
+  const r18 = await task(["--model", "resnet18", "--dataset", "cifar10", ...common, "--out", `${root}/r18`]);
+  equal(r18.code, 0, r18.err);
+  match(r18.out, /resnet18 \([\d,]+ parameters\) on cifar10: 40 train \/ 8 test images 3×32×32/);
+  match(r18.out, /epoch 1\/1 .* img\/s/);
+  const wrn = await task(["--model", "wrn16_8", "--dataset", "cifar10", ...common, "--out", `${root}/wrn`]);
+  equal(wrn.code, 0, wrn.err);
+  // SVHN: train_32x32.mat and test_32x32.mat (zlib-compressed elements, labels 1…10).
+  await Deno.mkdir(`${root}/svhn`);
+  await Deno.writeFile(
+    `${root}/svhn/train_32x32.mat`,
+    await matFile(svhnVars(24, Array.from({ length: 24 }, (_, i) => 1 + (i % 10)), 32, 32), true),
+  );
+  await Deno.writeFile(
+    `${root}/svhn/test_32x32.mat`,
+    await matFile(svhnVars(8, [10, 1, 2, 3, 4, 5, 6, 7], 32, 32), true),
+  );
+  const vgg = await task(["--model", "vgg11", "--dataset", "svhn", ...common, "--out", `${root}/vgg`]);
+  equal(vgg.code, 0, vgg.err);
+  match(vgg.out, /vgg11 .* on svhn: 24 train \/ 8 test images 3×32×32/);
+  const csv = (await Deno.readTextFile(`${root}/vgg/metrics.csv`)).trim().split("\n");
+  equal(csv.length, 2);
+  match(csv[1], /^1,[\d.]+,[\d.]+,[\d.]+,[\d.]+,0\.1,[\d.]+,[\d.]+$/);
 });
