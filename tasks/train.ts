@@ -85,6 +85,24 @@ function epochLine(m: EpochMetrics, epochs: number): string {
     `${m.seconds.toFixed(0)} s  ${m.images_per_s.toFixed(1)} img/s`;
 }
 
+/** The closing lines: best and final accuracy, time, throughput, where the files are. */
+function summary(h: EpochMetrics[], elapsed: number, out: string): void {
+  if (!h.length) return;
+  const best = h.reduce((b, m) => (m.test_acc > b.test_acc ? m : b));
+  const last = h[h.length - 1];
+  const ips = h.reduce((s, m) => s + m.images_per_s, 0) / h.length;
+  console.log(
+    [
+      `done: final test accuracy ${pct(last.test_acc)} (epoch ${last.epoch}), best ${
+        pct(best.test_acc)
+      } (epoch ${best.epoch})`,
+      `  ${elapsed.toFixed(0)} s in all, ${ips.toFixed(1)} training images/s on average`,
+      `  checkpoint ${out}/${RUN_FILES.checkpoint} (resume with --resume ${out}), weights ${out}/${RUN_FILES.model}`,
+      `  metrics ${out}/${RUN_FILES.metricsCsv}, ${out}/${RUN_FILES.metricsJsonl}; plots ${out}/${RUN_FILES.lossPlot}, ${out}/${RUN_FILES.accuracyPlot}`,
+    ].join("\n"),
+  );
+}
+
 await runMain(async () => {
   let a;
   try {
@@ -164,7 +182,16 @@ await runMain(async () => {
       );
     }
   }
-  if (resume) await checkWritable(out);
+  if (resume) {
+    await checkWritable(out);
+    if (resume.state.epoch >= config.epochs) {
+      console.log(
+        `The run in ${out} is complete (${resume.state.epoch} of ${config.epochs} epochs): nothing to resume`,
+      );
+      summary(resume.state.history as unknown as EpochMetrics[], resume.state.elapsed, out);
+      return;
+    }
+  }
 
   let data = await loadDataset(config.dataset, config.data);
   if (config.subset) data = subsetTrain(data, config.subset);
@@ -209,19 +236,5 @@ await runMain(async () => {
     }
     throw e;
   }
-  const h = result.history;
-  if (!h.length) return;
-  const best = h.reduce((b, m) => (m.test_acc > b.test_acc ? m : b));
-  const last = h[h.length - 1];
-  const ips = h.reduce((s, m) => s + m.images_per_s, 0) / h.length;
-  console.log(
-    [
-      `done: final test accuracy ${pct(last.test_acc)} (epoch ${last.epoch}), best ${
-        pct(best.test_acc)
-      } (epoch ${best.epoch})`,
-      `  ${result.elapsed.toFixed(0)} s in all, ${ips.toFixed(1)} training images/s on average`,
-      `  checkpoint ${out}/${RUN_FILES.checkpoint} (resume with --resume ${out}), weights ${out}/${RUN_FILES.model}`,
-      `  metrics ${out}/${RUN_FILES.metricsCsv}, ${out}/${RUN_FILES.metricsJsonl}; plots ${out}/${RUN_FILES.lossPlot}, ${out}/${RUN_FILES.accuracyPlot}`,
-    ].join("\n"),
-  );
+  summary(result.history, result.elapsed, out);
 });

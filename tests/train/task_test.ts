@@ -100,6 +100,9 @@ Deno.test("deno task train: killed mid-epoch, the checkpoint on disk loads and -
   );
   for (const t of a) deepEqual(b.get(t.name)!.values(), t.values(), t.name);
   // A finished run resumed again has nothing left to do; other flags are refused with --resume.
+  const done = await task(["--resume", `${root}/crash`]);
+  equal(done.code, 0, done.err);
+  match(done.out, /is complete \(4 of 4 epochs\): nothing to resume\ndone: final test accuracy/);
   const extra = await task(["--resume", `${root}/crash`, "--lr", "1"]);
   match(extra.err, /--resume continues the saved run with its own settings: --lr cannot be given/);
   const exists = await task([...args, "--out", `${root}/whole`]);
