@@ -173,3 +173,25 @@ Deno.test("metrics.csv has one lr column per parameter group", () => {
     "epoch,train_loss,train_acc,test_loss,test_acc,lr_0,lr_1,seconds,images_per_s\n1,1,0.5,2,0.25,0.1,0.05,3,9\n",
   );
 });
+
+Deno.test("fit(): after the first epochs no GPU buffer or pipeline is created (training and evaluation)", async () => {
+  const gpu = await getGpu();
+  const data = toySplits();
+  const run = createRun(gpu, CONFIG, data);
+  const seen: [number, number][] = [];
+  await fit({
+    ...run.loader,
+    model: run.model,
+    optimizer: run.optimizer,
+    schedule: run.schedule,
+    train: data.train,
+    test: data.test,
+    epochs: 4,
+    batchSize: 16,
+    seed: 1,
+    onEpoch: () => void seen.push([gpu.pool.created, gpu.stats.pipelines]),
+  });
+  deepEqual(seen[3], seen[1], `buffers/pipelines after each epoch: ${JSON.stringify(seen)}`);
+  run.model.release();
+  run.optimizer.release();
+});
