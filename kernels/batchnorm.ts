@@ -12,6 +12,7 @@ import { params } from "./_params.ts";
 import { fmtShape } from "./errors.ts";
 import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
+import { placeholder } from "./_placeholder.ts";
 
 const WG = 256;
 
@@ -176,14 +177,6 @@ function planeDispatch(
   });
 }
 
-// A one-element tensor bound where a kernel has no γ/β.
-const PLACEHOLDERS = new WeakMap<Recorder["gpu"], Tensor>();
-function placeholder(rec: Recorder): Tensor {
-  let t = PLACEHOLDERS.get(rec.gpu);
-  if (!t) PLACEHOLDERS.set(rec.gpu, t = new Tensor(rec.gpu, [1], "f32", "batchnorm.no-affine"));
-  return t;
-}
-
 /** BatchNorm parameters and buffers (PyTorch names). */
 export interface BatchNormState {
   /** γ (C), or null when not affine. */
@@ -267,8 +260,8 @@ export function batchNorm(
   planeDispatch(rec, op, "batchnorm_apply", APPLY, [N, C, HW], affine, 0, [
     x,
     stats,
-    s.weight ?? placeholder(rec),
-    s.bias ?? placeholder(rec),
+    s.weight ?? placeholder(rec.gpu),
+    s.bias ?? placeholder(rec.gpu),
     y,
   ]);
   return { y, saved };
@@ -310,7 +303,7 @@ export function batchNormBackward(
     dy,
     saved,
     sums,
-    weight ?? placeholder(rec),
+    weight ?? placeholder(rec.gpu),
     dx,
   ]);
   let dweight: Tensor | null = null, dbias: Tensor | null = null;

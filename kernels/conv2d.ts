@@ -17,8 +17,8 @@ import { fmtShape } from "./errors.ts";
 import { matmul } from "./matmul.ts";
 import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { sum } from "./reduce.ts";
-import type { Gpu } from "./runtime.ts";
 import { Tensor } from "./tensor.ts";
+import { placeholder } from "./_placeholder.ts";
 
 /** Stride and padding of a convolution. */
 export interface Conv2dOptions {
@@ -235,14 +235,6 @@ ${fmas}
   }
 ${stores}
 }`;
-}
-
-// A one-element tensor bound where a kernel has no bias (a binding cannot alias the output).
-const PLACEHOLDERS = new WeakMap<Gpu, Tensor>();
-function placeholder(gpu: Gpu): Tensor {
-  let t = PLACEHOLDERS.get(gpu);
-  if (!t) PLACEHOLDERS.set(gpu, t = new Tensor(gpu, [1], "f32", "no-bias"));
-  return t;
 }
 
 const SOURCES = new Map<string, string>();
