@@ -26,17 +26,35 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-/** Gunzips when the bytes start with the gzip magic, using the built-in DecompressionStream. */
-export async function maybeGunzip(bytes: Uint8Array, file: string): Promise<Uint8Array> {
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+/**
+ * Decompresses gzip or zlib (`deflate`) bytes with the built-in DecompressionStream.
+ * @param bytes The compressed bytes.
+ * @param format `gzip` or `deflate` (zlib-wrapped).
+ * @param file The file, for errors.
+ * @param what What the bytes are, for errors (e.g. `gzip data`).
+ * @returns The decompressed bytes.
+ * @throws {DataFileError} On corrupt data.
+ */
+export async function decompress(
+  bytes: Uint8Array,
+  format: "gzip" | "deflate",
+  file: string,
+  what: string,
+): Promise<Uint8Array> {
   try {
     const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-      new DecompressionStream("gzip"),
+      new DecompressionStream(format),
     );
     return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (e) {
-    throw new DataFileError(file, `corrupt gzip data: ${(e as Error).message}`);
+    throw new DataFileError(file, `corrupt ${what}: ${(e as Error).message}`);
   }
+}
+
+/** Gunzips when the bytes start with the gzip magic; other bytes are returned as they are. */
+export function maybeGunzip(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return Promise.resolve(bytes);
+  return decompress(bytes, "gzip", file, "gzip data");
 }
 
 /**

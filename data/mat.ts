@@ -8,7 +8,7 @@
  * 225 million pixels would not fit in memory.
  * @module
  */
-import { DataFileError } from "./idx.ts";
+import { DataFileError, decompress } from "./idx.ts";
 
 /** A numeric array from a MAT file. */
 export interface MatArray {
@@ -83,20 +83,6 @@ function readTag(v: DataView, o: number, le: boolean, file: string, where: strin
     bytes,
     next: first === MI_COMPRESSED ? end : o + 8 + Math.ceil(bytes / 8) * 8,
   };
-}
-
-async function inflate(bytes: Uint8Array, file: string, offset: number): Promise<Uint8Array> {
-  try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-      new DecompressionStream("deflate"),
-    );
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (e) {
-    throw new DataFileError(
-      file,
-      `corrupt compressed element at byte offset ${offset}: ${(e as Error).message}`,
-    );
-  }
 }
 
 function readMatrix(
@@ -186,7 +172,12 @@ export async function parseMat(bytes: Uint8Array, file: string): Promise<Map<str
   for (let o = 128; o < bytes.length;) {
     const el = readTag(v, o, le, file, "top level");
     if (el.type === MI_COMPRESSED) {
-      const inner = await inflate(bytes.subarray(el.start, el.start + el.bytes), file, o);
+      const inner = await decompress(
+        bytes.subarray(el.start, el.start + el.bytes),
+        "deflate",
+        file,
+        `compressed element at byte offset ${o}`,
+      );
       const iv = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
       const m = readTag(iv, 0, le, file, `compressed element at byte offset ${o}`);
       if (m.type === MI_MATRIX) {

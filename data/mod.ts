@@ -4,7 +4,7 @@
  * with augmentation and normalisation.
  * @module
  */
-export { DataFileError, maybeGunzip, parseIdx, readIdx } from "./idx.ts";
+export { DataFileError, decompress, maybeGunzip, parseIdx, readIdx } from "./idx.ts";
 export type { IdxArray } from "./idx.ts";
 export { DEBIAN_FASHION_MNIST, loadCifarBin, loadIdxSplits } from "./dataset.ts";
 export type { Dataset, Splits } from "./dataset.ts";

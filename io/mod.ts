@@ -2,6 +2,7 @@
  * Weight files: safetensors (read and write), NumPy `.npy`/`.npz`.
  * @module
  */
+export { writeAtomic } from "./atomic.ts";
 export { detectFormat, loadWeights } from "./load.ts";
 export type { WeightFormat } from "./load.ts";
 export { parseSafetensors, writeSafetensors } from "./safetensors.ts";

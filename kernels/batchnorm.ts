@@ -105,8 +105,11 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
 const PLANE = 64;
 const PLANE_HEAD = `struct P { groups: u32, C: u32, HW: u32, blocks: u32, per: u32, affine: u32, f: f32 }
 @group(0) @binding(0) var<uniform> p: P;`;
-const PLANE_LOOP = (body: string) => `
+// The workgroup's plane and channel, the channel's coefficients (`coeffs`), then `body` for every
+// element of the block.
+const PLANE_LOOP = (coeffs: string, body: string) => `
   let plane = wid / p.blocks; let c = plane % p.C;
+  ${coeffs}
   let start = plane * p.HW + (wid % p.blocks) * p.per * ${PLANE}u;
   let end = min(start + p.per * ${PLANE}u, (plane + 1u) * p.HW);
   for (var i = start + lane; i < end; i += ${PLANE}u) { ${body} }`;
@@ -121,11 +124,10 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   ${
-  PLANE_LOOP("y[i] = x[i] * a + b;").replace(
-    "let end",
+  PLANE_LOOP(
     `var a = stats[2u * c + 1u]; var b = -stats[2u * c] * a;
-  if (p.affine == 1u) { a *= w[c]; b = b * w[c] + bias[c]; }
-  let end`,
+  if (p.affine == 1u) { a *= w[c]; b = b * w[c] + bias[c]; }`,
+    "y[i] = x[i] * a + b;",
   )
 }
 }`;
@@ -141,15 +143,14 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   ${
-  PLANE_LOOP("dx[i] = dy[i] * a + x[i] * b + k;").replace(
-    "let end",
+  PLANE_LOOP(
     `let mean = stats[2u * c]; let inv = stats[2u * c + 1u];
   var g = inv;
   if (p.affine == 1u) { g *= w[c]; }
   // p.f = 1/m: dx = g·(dy − Σdy/m − x̂·Σ(dy·x̂)/m), x̂ = (x − mean)·inv.
   let s1 = sums[2u * c] * p.f; let s2 = sums[2u * c + 1u] * p.f;
-  let a = g; let b = -g * inv * s2; let k = g * (mean * inv * s2 - s1);
-  let end`,
+  let a = g; let b = -g * inv * s2; let k = g * (mean * inv * s2 - s1);`,
+    "dx[i] = dy[i] * a + x[i] * b + k;",
   )
 }
 }`;

@@ -5,6 +5,7 @@
  * @module
  */
 import { loadWeights } from "../io/load.ts";
+import { writeAtomic } from "../io/atomic.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import type { LoadOptions, Model } from "./model.ts";
 
@@ -19,10 +20,7 @@ export async function saveModel(
   path: string,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  const bytes = writeSafetensors(await model.stateDict(), { format: "pt", ...metadata });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  await writeAtomic(path, writeSafetensors(await model.stateDict(), { format: "pt", ...metadata }));
 }
 
 /**

@@ -9,6 +9,7 @@ import { analyze } from "../esd/analyze.ts";
 import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
 import { formatCsv, formatTable } from "../report/table.ts";
 import { WeightFileError } from "../io/tensor.ts";
+import { choice as choiceOf } from "./_args.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `usage: deno task analyze FILE [options]
@@ -27,13 +28,8 @@ const USAGE = `usage: deno task analyze FILE [options]
   --csv FILE              also write the per-layer metrics as CSV
   --plots DIR             write per-layer log-log ESD plots and an alpha chart (SVG) to DIR`;
 
-function choice<T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T {
-  if (value === undefined) return dflt;
-  if (!valid.includes(value as T)) {
-    throw new RangeError(`Invalid --${flag} "${value}": expected one of ${valid.join(", ")}\n${USAGE}`);
-  }
-  return value as T;
-}
+const choice = <T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T =>
+  choiceOf(flag, value, valid, dflt, USAGE);
 
 await runMain(async () => {
   let parsed;

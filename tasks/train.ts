@@ -12,11 +12,11 @@ import { EpochProgress } from "../report/progress.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
 import { createRun, type TrainConfig } from "../train/run.ts";
+import { SCHEDULES } from "../train/schedule.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { fit, RUN_FILES } from "../train/trainer.ts";
+import { choice as choiceOf } from "./_args.ts";
 import { runMain } from "./_main.ts";
-
-const SCHEDULES = ["cosine", "step", "constant"] as const;
 
 const USAGE = `usage: deno task train [options]
   --model NAME        ${MODEL_NAMES.join(" | ")} (default small)
@@ -39,27 +39,25 @@ const USAGE = `usage: deno task train [options]
   --resume DIR        continue the run saved in DIR (its checkpoint decides everything but --data)
   -h, --help          this text`;
 
-const usageError = (msg: string) => new RangeError(`${msg}\n${USAGE}`);
+const choice = <T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T =>
+  choiceOf(flag, value, valid, dflt, USAGE);
 
-function choice(flag: string, value: string | undefined, valid: readonly string[], dflt: string): string {
-  if (value === undefined) return dflt;
-  if (!valid.includes(value)) {
-    throw usageError(`Invalid --${flag} "${value}": expected one of ${valid.join(", ")}`);
-  }
-  return value;
-}
+const usageError = (msg: string) => new RangeError(`${msg}\n${USAGE}`);
 
 function num(
   flag: string,
   value: string | undefined,
   dflt: number,
-  o: { int?: boolean; min: number },
+  o: { int?: boolean; min: number; exclusive?: boolean },
 ): number {
   if (value === undefined) return dflt;
   const v = Number(value);
-  if (value.trim() === "" || !Number.isFinite(v) || (o.int && !Number.isInteger(v)) || v < o.min) {
+  const low = o.exclusive ? v <= o.min : v < o.min;
+  if (value.trim() === "" || !Number.isFinite(v) || (o.int && !Number.isInteger(v)) || low) {
     throw usageError(
-      `Invalid --${flag} "${value}": expected ${o.int ? "an integer" : "a number"} ≥ ${o.min}`,
+      `Invalid --${flag} "${value}": expected ${o.int ? "an integer" : "a number"} ${
+        o.exclusive ? ">" : "≥"
+      } ${o.min}`,
     );
   }
   return v;
@@ -160,7 +158,7 @@ await runMain(async () => {
       lr: num("lr", a.lr, 0.1, { min: 0 }),
       weightDecay: num("wd", a.wd, 5e-4, { min: 0 }),
       momentum: num("momentum", a.momentum, 0.9, { min: 0 }),
-      width: num("width", a.width, 1, { min: Number.MIN_VALUE }),
+      width: num("width", a.width, 1, { min: 0, exclusive: true }),
       seed: num("seed", a.seed, 0, { int: true, min: 0 }),
       subset: a.subset === undefined ? undefined : num("subset", a.subset, 0, { int: true, min: 1 }),
       schedule: choice("schedule", a.schedule, SCHEDULES, "cosine") as TrainConfig["schedule"],

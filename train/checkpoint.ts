@@ -6,7 +6,8 @@
  * from the end of some epoch, even when the process is killed while writing.
  * @module
  */
-import { parseSafetensors, writeSafetensors } from "../io/safetensors.ts";
+import { writeAtomic } from "../io/atomic.ts";
+import { parseSafetensors, type TensorToWrite, writeSafetensors } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Model } from "../models/model.ts";
 import type { SGD } from "../optim/sgd.ts";
@@ -31,12 +32,12 @@ export interface CheckpointState {
   /** Seconds of training so far (for the summary of a resumed run). */
   elapsed: number;
   /** The learning-rate schedule's description (checked against the rebuilt run on resume). */
-  schedule?: Record<string, unknown>;
+  schedule: Record<string, unknown>;
   /**
    * Random state: shuffling and augmentation of epoch e are drawn from (seed, e) alone, so the
    * seed and the next epoch are the whole state.
    */
-  rng?: { seed: number; nextEpoch: number };
+  rng: { seed: number; nextEpoch: number };
 }
 
 /** A checkpoint that cannot be used: names the file and what is wrong. */
@@ -53,31 +54,20 @@ export class CheckpointError extends Error {
 }
 
 /**
- * Writes bytes to `path` atomically: a temporary file in the same folder, then a rename.
- * @param path The destination.
- * @param bytes The content (a string is written as UTF-8).
- */
-export async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  if (typeof bytes === "string") await Deno.writeTextFile(tmp, bytes);
-  else await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
-}
-
-/**
  * Saves model, optimizer and training state into one file, atomically.
  * @param path The checkpoint file (`…/checkpoint.safetensors`).
- * @param model The model.
+ * @param modelState The model's state dict (`await model.stateDict()`, which the caller may also
+ *   write elsewhere without a second readback).
  * @param opt The optimizer.
  * @param state The JSON state.
  */
 export async function saveCheckpoint(
   path: string,
-  model: Model,
+  modelState: TensorToWrite[],
   opt: SGD,
   state: CheckpointState,
 ): Promise<void> {
-  const tensors = [...await model.stateDict(), ...await opt.stateDict()];
+  const tensors = [...modelState, ...await opt.stateDict()];
   await writeAtomic(
     path,
     writeSafetensors(tensors, { format: "pt", [STATE_KEY]: JSON.stringify(state) }),
@@ -124,6 +114,10 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   if (state.version !== 1 || !Number.isInteger(state.epoch) || !Array.isArray(state.history)) {
     throw new CheckpointError(path, `training state version ${state.version} is not supported: expected 1`);
   }
+  const missing = ["config", "schedule", "rng", "lrs"].filter((k) =>
+    typeof state[k as keyof CheckpointState] !== "object"
+  );
+  if (missing.length) throw new CheckpointError(path, `the training state lacks ${missing.join(", ")}`);
   return { state, tensors: parsed.tensors, file: path };
 }
 

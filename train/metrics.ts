@@ -5,7 +5,7 @@
  * uninterrupted run's.
  * @module
  */
-import { writeAtomic } from "./checkpoint.ts";
+import { writeAtomic } from "../io/atomic.ts";
 
 /** The metrics of one epoch. */
 export interface EpochMetrics {

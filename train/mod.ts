@@ -11,13 +11,7 @@ export { evaluate } from "./evaluate.ts";
 export type { EvalResult } from "./evaluate.ts";
 export { applySchedule, makeSchedule, SCHEDULES } from "./schedule.ts";
 export type { LrSchedule, ScheduleSpec } from "./schedule.ts";
-export {
-  CheckpointError,
-  readCheckpoint,
-  restoreCheckpoint,
-  saveCheckpoint,
-  writeAtomic,
-} from "./checkpoint.ts";
+export { CheckpointError, readCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 export type { Checkpoint, CheckpointState } from "./checkpoint.ts";
 export { metricsCsv, writeMetrics } from "./metrics.ts";
 export type { EpochMetrics } from "./metrics.ts";

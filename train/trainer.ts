@@ -9,17 +9,12 @@
 import type { Dataset } from "../data/dataset.ts";
 import { type Batch, batches } from "../data/loader.ts";
 import { upload } from "../kernels/tensor.ts";
-import { saveModel } from "../models/io.ts";
+import { writeAtomic } from "../io/atomic.ts";
+import { writeSafetensors } from "../io/safetensors.ts";
 import type { Model } from "../models/model.ts";
 import type { SGD } from "../optim/sgd.ts";
 import { trainingPlots } from "../report/train_plots.ts";
-import {
-  type Checkpoint,
-  CheckpointError,
-  restoreCheckpoint,
-  saveCheckpoint,
-  writeAtomic,
-} from "./checkpoint.ts";
+import { type Checkpoint, CheckpointError, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
 import { type EpochMetrics, writeMetrics } from "./metrics.ts";
 import { applySchedule, type LrSchedule } from "./schedule.ts";
@@ -116,14 +111,14 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
   const history: EpochMetrics[] = [];
   let start = 0, elapsed = 0;
   if (o.resume) {
-    const saved = JSON.stringify(o.resume.state.schedule ?? o.schedule.spec);
+    const saved = JSON.stringify(o.resume.state.schedule);
     if (saved !== JSON.stringify(o.schedule.spec)) {
       throw new CheckpointError(
         o.resume.file,
         `its schedule ${saved} differs from this run's ${JSON.stringify(o.schedule.spec)}`,
       );
     }
-    if (o.resume.state.rng && o.resume.state.rng.seed !== seed) {
+    if (o.resume.state.rng.seed !== seed) {
       throw new CheckpointError(
         o.resume.file,
         `its seed ${o.resume.state.rng.seed} differs from this run's ${seed}`,
@@ -191,7 +186,8 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
     };
     history.push(m);
     if (o.out) {
-      await saveCheckpoint(`${o.out}/${RUN_FILES.checkpoint}`, model, opt, {
+      const state = await model.stateDict(); // one readback for both files
+      await saveCheckpoint(`${o.out}/${RUN_FILES.checkpoint}`, state, opt, {
         version: 1,
         epoch: epoch + 1,
         optimizerSteps: opt.steps,
@@ -202,7 +198,7 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         schedule: o.schedule.spec as unknown as Record<string, unknown>,
         rng: { seed, nextEpoch: epoch + 1 },
       });
-      await saveModel(model, `${o.out}/${RUN_FILES.model}`);
+      await writeAtomic(`${o.out}/${RUN_FILES.model}`, writeSafetensors(state, { format: "pt" }));
       await writeMetrics(o.out, history);
       const plots = await trainingPlots(history);
       await writeAtomic(`${o.out}/${RUN_FILES.lossPlot}`, plots.loss);
