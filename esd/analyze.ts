@@ -16,7 +16,7 @@ import {
   type MetricOptions,
   summarize,
 } from "./metrics.ts";
-import type { PowerLawFit } from "./plfit.ts";
+import { checkFitOptions, type PowerLawFit } from "./plfit.ts";
 import { fitPowerLawsGpu } from "./plfit_gpu.ts";
 import { farmsGroups, type FarmsOptions } from "./farms.ts";
 import { jensenShannon, shuffled } from "./mp.ts";
@@ -117,6 +117,7 @@ export async function analyze(
     : Array.isArray(source)
     ? source
     : namedTensors(source instanceof Map ? [...source] : Object.entries(source));
+  checkFitOptions({ method: options.fit, xminPos: options.xminPos }, "analyze");
   const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
   const mats: LayerMatrices[] = [];
   for (const t of tensors) {
@@ -150,21 +151,19 @@ export async function analyze(
   const minEvals = options.minEvals ?? 10;
   const inputs = flat.map((_, k) => (eigs[k] ? fitInput(eigs[k]!.evals, options).used : null));
   const fittable = inputs.map((u, k) =>
-    u !== null && u.length >= Math.max(2, minEvals) && u[Math.floor(u.length / 2)] > 0 &&
+    u !== null && u.length >= Math.max(2, minEvals) && u[u.length - 1] > 0 &&
     !(options.convention === "ww" && Math.min(flat[k].rows, flat[k].cols) > (options.maxEvals ?? 15000))
   );
   const fits: (PowerLawFit | undefined)[] = flat.map(() => undefined);
   if ((options.fitDevice ?? "gpu") === "gpu") {
+    // The same eigenvalues as the float64 fit, zeros included: they count in N (the median's
+    // index) exactly as they do there.
     const idx = fittable.flatMap((ok, k) => (ok ? [k] : []));
-    const done = await fitPowerLawsGpu(gpu, idx.map((k) => inputs[k]!.filter((v) => v > 0)), {
+    const done = await fitPowerLawsGpu(gpu, idx.map((k) => inputs[k]!), {
       method: options.fit,
       xminPos: options.xminPos,
     });
-    idx.forEach((k, n) => {
-      // The GPU fit ran on the positive eigenvalues; re-index into `used` (zeros come first).
-      const zeros = inputs[k]!.length - inputs[k]!.filter((v) => v > 0).length;
-      fits[k] = { ...done[n], index: done[n].index + zeros };
-    });
+    idx.forEach((k, n) => fits[k] = done[n]);
   }
   let at = 0;
   const layers = mats.map((m, li): LayerRow => {
@@ -178,7 +177,12 @@ export async function analyze(
     const first = at;
     const parts = groups[li].map(() => eigs[at++]);
     if (m.nonFinite) return layerMetrics(base, [], options, "not analysed: weights contain NaN or Infinity");
-    if (m.allZero) return layerMetrics(base, [], options, "not analysed: all weights are zero");
+    if (m.allZero) {
+      // Every eigenvalue is exactly 0: the count, λmax and Σλ are known; only the fit is not.
+      const row = layerMetrics(base, new Float64Array(m.slices.length * Math.min(m.rows, m.cols)), options);
+      row.warning = "not analysed: all weights are zero";
+      return row;
+    }
     if (parts.length === 0) {
       return layerMetrics(base, [], options, "not analysed: too small for FARMS blocks");
     }

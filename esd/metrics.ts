@@ -157,7 +157,12 @@ export function layerMetrics(
     return emptyRow(base, used.length, `not analysed: M = ${base.M} is above max_evals ${maxEvals}`);
   }
   const lmax = all[all.length - 1] ?? 0;
-  if (!(lmax > 0)) return emptyRow(base, used.length, "not analysed: all eigenvalues are zero");
+  if (!(lmax > 0)) {
+    const row = emptyRow(base, used.length, "not analysed: all eigenvalues are zero");
+    row.lambda_max = row.spectral_norm = row.norm = 0;
+    row.matrix_rank = 0;
+    return row;
+  }
   const row = emptyRow(base, used.length, "");
   let sum = 0, sumPos = 0;
   for (const v of used) sum += v;

@@ -65,17 +65,6 @@ export function fitAt(
   return { alpha, xmin, xmax: sorted[N - 1], D, index: i, n };
 }
 
-function bestOf(sorted: ArrayLike<number>, candidates: number[]): PowerLawFit | null {
-  const suffix = suffixLogs(sorted);
-  let best: PowerLawFit | null = null;
-  for (const i of candidates) {
-    const f = fitAt(sorted, i, suffix);
-    const D = f.alpha > 1 && Number.isFinite(f.alpha) ? f.D : 1;
-    if (!best || D < best.D) best = { ...f, D };
-  }
-  return best;
-}
-
 /** Left edge of the most populated bin of a 100-bin histogram of log10 λ (λ > 0), as a value. */
 export function histogramPeak(sorted: ArrayLike<number>, bins = 100): number {
   const logs = Array.from(sorted).filter((v) => v > 0).map(Math.log10);
@@ -89,12 +78,96 @@ export function histogramPeak(sorted: ArrayLike<number>, bins = 100): number {
   return 10 ** (lo + best * w);
 }
 
+/** A validated range of xmin candidates `[i0, i1)` over ascending eigenvalues. */
+export interface CandidateRange {
+  /** First candidate index. */
+  i0: number;
+  /** One past the last candidate (≤ N − 1). */
+  i1: number;
+}
+
+/** The fit methods, for validation and help texts. */
+export const FIT_METHODS: readonly FitMethod[] = ["median", "mid", "gof", "peak"];
+
 /**
- * Fits a power law to ascending, positive eigenvalues.
- * @param sorted Eigenvalues, ascending, all > 0 (filter zeros first), at least 2.
+ * Checks fit options: a known method and, for `median`/`mid`, `xminPos ≥ 1`.
+ * @param options The options.
+ * @param where Who asks (starts the error message).
+ * @returns The method and position with defaults filled in.
+ * @throws {RangeError} On an unknown method or a bad `xminPos`.
+ */
+export function checkFitOptions(
+  options: FitOptions = {},
+  where = "fitPowerLaw",
+): { method: FitMethod; xminPos: number } {
+  const { method = "median", xminPos = 2 } = options;
+  if (!FIT_METHODS.includes(method)) {
+    throw new RangeError(`${where}: unknown fit method "${method}": expected median, mid, gof or peak`);
+  }
+  if (!(xminPos >= 1) || !Number.isFinite(xminPos)) {
+    throw new RangeError(`${where}: xminPos must be a number ≥ 1, got ${xminPos}`);
+  }
+  return { method, xminPos };
+}
+
+/**
+ * The xmin candidates a method searches, shared by the float64 and the GPU fits.
+ * - `median`/`mid`: the one index ⌊N/xminPos⌋ (at most N − 2), even when its eigenvalue is 0 —
+ *   the reference then has no alpha (ln 0), and neither do we.
+ * - `gof`: every index from the first positive eigenvalue to N − 2. A zero xmin makes the
+ *   reference's alpha NaN and its D 1, so such candidates can never win; skipping them is the same
+ *   choice without the NaNs.
+ * - `peak`: the positive candidates with 0.95·p ≤ λ_i ≤ 1.5·p (p from {@link histogramPeak}); if
+ *   none, all of `gof`'s.
+ * @param sorted Ascending eigenvalues (zeros allowed), at least 2.
+ * @param options Method and position.
+ * @returns The candidate range.
+ * @throws {RangeError} With fewer than 2 eigenvalues or bad options.
+ */
+export function xminCandidates(sorted: ArrayLike<number>, options: FitOptions = {}): CandidateRange {
+  const { method, xminPos } = checkFitOptions(options);
+  const N = sorted.length;
+  if (N < 2) throw new RangeError(`fitPowerLaw: needs at least 2 eigenvalues, got ${N}`);
+  if (method === "median" || method === "mid") {
+    const i = Math.min(N - 2, Math.floor(N / xminPos));
+    return { i0: i, i1: i + 1 };
+  }
+  let first = 0;
+  while (first < N - 2 && !(sorted[first] > 0)) first++;
+  const all = { i0: first, i1: N - 1 };
+  if (method === "gof") return all;
+  const p = histogramPeak(sorted);
+  let i0 = first;
+  while (i0 < N - 1 && sorted[i0] < 0.95 * p) i0++;
+  let i1 = i0;
+  while (i1 < N - 1 && sorted[i1] <= 1.5 * p) i1++;
+  return i1 > i0 ? { i0, i1 } : all;
+}
+
+/**
+ * The best of a candidate range given each candidate's alpha and D (as the reference: D counts
+ * only where alpha > 1, else 1; the first minimum wins, like `argmin`).
+ * @param alpha alpha of candidates i0, i0 + 1, …
+ * @param D KS distance of the same candidates.
+ * @returns The offset of the best candidate in the range.
+ */
+export function bestCandidate(alpha: ArrayLike<number>, D: ArrayLike<number>): number {
+  let best = 0, bestD = Infinity;
+  for (let c = 0; c < D.length; c++) {
+    const d = alpha[c] > 1 && Number.isFinite(alpha[c]) && Number.isFinite(D[c]) ? D[c] : 1;
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+/**
+ * Fits a power law to ascending eigenvalues.
+ * @param sorted Eigenvalues, ascending, ≥ 0, at least 2. Zeros may be kept (TempBalance's
+ *   default): they count in N but are never xmin, except for a `median`/`mid` index that falls on
+ *   one, which gives alpha NaN (no fit) as in the reference.
  * @param options xmin choice.
  * @returns The fit.
- * @throws {RangeError} With fewer than 2 eigenvalues.
+ * @throws {RangeError} With fewer than 2 eigenvalues, an unknown method, or xminPos < 1.
  * @example
  * ```ts
  * import { fitPowerLaw } from "./plfit.ts";
@@ -102,20 +175,10 @@ export function histogramPeak(sorted: ArrayLike<number>, bins = 100): number {
  * ```
  */
 export function fitPowerLaw(sorted: ArrayLike<number>, options: FitOptions = {}): PowerLawFit {
-  const { method = "median", xminPos = 2 } = options;
-  const N = sorted.length;
-  if (N < 2) throw new RangeError(`fitPowerLaw: needs at least 2 eigenvalues, got ${N}`);
-  if (method === "median" || method === "mid") {
-    if (!(xminPos >= 1)) throw new RangeError(`fitPowerLaw: xminPos must be ≥ 1, got ${xminPos}`);
-    return fitAt(sorted, Math.min(N - 2, Math.floor(N / xminPos)));
-  }
-  let candidates = Array.from({ length: N - 1 }, (_, i) => i);
-  if (method === "peak") {
-    const p = histogramPeak(sorted);
-    const inRange = candidates.filter((i) => sorted[i] >= 0.95 * p && sorted[i] <= 1.5 * p);
-    if (inRange.length) candidates = inRange;
-  } else if (method !== "gof") {
-    throw new RangeError(`fitPowerLaw: unknown method "${method}": expected median, mid, gof or peak`);
-  }
-  return bestOf(sorted, candidates)!;
+  const { i0, i1 } = xminCandidates(sorted, options);
+  const suffix = suffixLogs(sorted);
+  const fits: PowerLawFit[] = [];
+  for (let i = i0; i < i1; i++) fits.push(fitAt(sorted, i, suffix));
+  const f = fits[bestCandidate(fits.map((x) => x.alpha), fits.map((x) => x.D))];
+  return i1 - i0 > 1 && !(f.alpha > 1) ? { ...f, D: 1 } : f;
 }

@@ -48,5 +48,5 @@ Deno.test("histogramPeak() returns the left edge of the fullest log bin; bad inp
   const p = histogramPeak(x);
   assertNear("peak", [Math.log10(p)], [0.99], 1e-9, 0); // bins of 0.03 decades: 10 falls in bin 33
   throws(() => fitPowerLaw([1]), /needs at least 2 eigenvalues, got 1/);
-  throws(() => fitPowerLaw([1, 2, 3], { method: "nope" as "gof" }), /unknown method "nope"/);
+  throws(() => fitPowerLaw([1, 2, 3], { method: "nope" as "gof" }), /unknown fit method "nope"/);
 });
