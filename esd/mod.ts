@@ -13,8 +13,16 @@ export { layerMatrices } from "./matrices.ts";
 export type { Convention, LayerMatrices, Layout, MatrixOptions } from "./matrices.ts";
 export { EVALS_THRESH, layerMetrics, METRIC_COLUMNS, summarize } from "./metrics.ts";
 export type { LayerRow, MetricOptions } from "./metrics.ts";
-export { fitAt, fitPowerLaw, histogramPeak } from "./plfit.ts";
-export type { FitMethod, FitOptions, PowerLawFit } from "./plfit.ts";
+export {
+  bestCandidate,
+  checkFitOptions,
+  FIT_METHODS,
+  fitAt,
+  fitPowerLaw,
+  histogramPeak,
+  xminCandidates,
+} from "./plfit.ts";
+export type { CandidateRange, FitMethod, FitOptions, PowerLawFit } from "./plfit.ts";
 export { fitMp, jensenShannon, shuffled } from "./mp.ts";
 export type { MpFit } from "./mp.ts";
 export { fitPowerLawsGpu } from "./plfit_gpu.ts";

@@ -33,11 +33,26 @@ export async function loadWeights(
   source: string | Uint8Array,
   format?: WeightFormat,
 ): Promise<WeightTensor[]> {
+  return (await loadWeightFile(source, format)).tensors;
+}
+
+/**
+ * Reads the tensors of a weight file in storage order (safetensors by data offset, npz by member
+ * order), and the safetensors `__metadata__` (empty for other formats).
+ * @param source A path, or the file's bytes.
+ * @param format Override the detected format.
+ * @returns Tensors and metadata.
+ * @throws {WeightFileError} When the file is missing or malformed.
+ */
+export async function loadWeightFile(
+  source: string | Uint8Array,
+  format?: WeightFormat,
+): Promise<{ tensors: WeightTensor[]; metadata: Record<string, string> }> {
   const file = typeof source === "string" ? source : "<bytes>";
   if (
     typeof source === "string" && (format === "tfjs" || (!format && source.toLowerCase().endsWith(".json")))
   ) {
-    return await loadTfjs(source);
+    return { tensors: await loadTfjs(source), metadata: {} };
   }
   let bytes: Uint8Array;
   if (typeof source === "string") {
@@ -53,8 +68,8 @@ export async function loadWeights(
   const f = format ?? detectFormat(bytes, file);
   if (f === "npy") {
     const name = file.split("/").pop()!.replace(/\.npy$/i, "") || "array";
-    return [parseNpy(bytes, name, file)];
+    return { tensors: [parseNpy(bytes, name, file)], metadata: {} };
   }
-  if (f === "npz") return parseNpz(bytes, file);
-  return parseSafetensors(bytes, file).tensors;
+  if (f === "npz") return { tensors: parseNpz(bytes, file), metadata: {} };
+  return parseSafetensors(bytes, file);
 }

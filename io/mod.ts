@@ -3,7 +3,7 @@
  * @module
  */
 export { writeAtomic } from "./atomic.ts";
-export { detectFormat, loadWeights } from "./load.ts";
+export { detectFormat, loadWeightFile, loadWeights } from "./load.ts";
 export type { WeightFormat } from "./load.ts";
 export { parseSafetensors, writeSafetensors } from "./safetensors.ts";
 export type { TensorToWrite } from "./safetensors.ts";

@@ -10,7 +10,7 @@ import { writeSafetensors } from "../io/safetensors.ts";
 import type { LoadOptions, Model } from "./model.ts";
 
 /**
- * Writes the model's state dict to `path` atomically.
+ * Writes the model's state dict to `path` atomically, with its module order in the metadata.
  * @param model The model.
  * @param path Destination `.safetensors` file.
  * @param metadata Optional string metadata for the header.
@@ -20,7 +20,10 @@ export async function saveModel(
   path: string,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  await writeAtomic(path, writeSafetensors(await model.stateDict(), { format: "pt", ...metadata }));
+  await writeAtomic(
+    path,
+    writeSafetensors(await model.stateDict(), { format: "pt", ...model.metadata(), ...metadata }),
+  );
 }
 
 /**

@@ -23,7 +23,7 @@ export type { ResNetOptions } from "./resnet.ts";
 export { VGG } from "./vgg.ts";
 export type { VggDepth } from "./vgg.ts";
 export { WideBlock, WideResNet } from "./wrn.ts";
-export { Model, predict } from "./model.ts";
+export { Model, MODULE_ORDER_KEY, predict } from "./model.ts";
 export type { LoadOptions } from "./model.ts";
 export { loadModel, saveModel } from "./io.ts";
 export { buildNetwork, MODEL_NAMES } from "./zoo.ts";

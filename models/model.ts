@@ -31,6 +31,13 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/**
+ * The safetensors `__metadata__` key under which our writers store module order: a JSON array (as
+ * a string) of module names, depth-first, as PyTorch's `named_modules()` lists them. A state dict
+ * alone does not carry it (writers may sort names: `fc` before `layer1`).
+ */
+export const MODULE_ORDER_KEY = "module_order";
+
 /** Options of {@link Model.loadStateDict}. */
 export interface LoadOptions {
   /** Every parameter and buffer must be present and nothing extra (default true, as PyTorch). */
@@ -113,6 +120,15 @@ export class Model {
     const ctx: StepContext = { rec, train: true };
     const dx = this.root.backward(dy, ctx);
     rec.after(() => dx.release());
+  }
+
+  /**
+   * Metadata for saved state dicts: `{module_order: "[...]"}`, every named module but the root,
+   * in module order.
+   * @returns String metadata for `writeSafetensors`.
+   */
+  metadata(): Record<string, string> {
+    return { [MODULE_ORDER_KEY]: JSON.stringify(this.modules.map((m) => m.name).filter((n) => n)) };
   }
 
   /** Names and shapes of everything in the state dict, in model order. */

@@ -1,6 +1,17 @@
 /**
- * Optimizers: SGD with parameter groups.
+ * Optimizers and layer-wise learning rates: SGD with parameter groups, and the TempBalance
+ * scheduler (with its plan, assignment functions and a dry run on state-dict files).
  * @module
  */
 export { SGD } from "./sgd.ts";
 export type { ParamGroup, ParamGroupSpec, SgdOptions } from "./sgd.ts";
+export { layerRates, measureLayers, TB_METRICS, TempBalance, tempBalanceDefaults } from "./tempbalance.ts";
+export type { TbLayerRate, TbMetric, TempBalanceOptions } from "./tempbalance.ts";
+export { assignRates, TB_ASSIGNS } from "./tb_assign.ts";
+export type { TbAssign } from "./tb_assign.ts";
+export { esdSize, planTempBalance } from "./tb_plan.ts";
+export type { PlanOptions, TbGroup, TbLayer, TbPlan } from "./tb_plan.ts";
+export { BUFFER_SUFFIXES, modulesOfModel, modulesOfStateDict } from "./tb_modules.ts";
+export type { ModuleInfo, ModuleKind } from "./tb_modules.ts";
+export { tempBalanceDryRun } from "./tb_file.ts";
+export type { TbDryRun } from "./tb_file.ts";

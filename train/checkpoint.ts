@@ -13,7 +13,7 @@ import type { Model } from "../models/model.ts";
 import type { SGD } from "../optim/sgd.ts";
 
 /** The metadata key of the JSON training state. */
-const STATE_KEY = "tempbalance.train_state";
+export const STATE_KEY = "tempbalance.train_state";
 
 /** The JSON part of a checkpoint. */
 export interface CheckpointState {
@@ -60,17 +60,19 @@ export class CheckpointError extends Error {
  *   write elsewhere without a second readback).
  * @param opt The optimizer.
  * @param state The JSON state.
+ * @param metadata More header metadata (the model's module order).
  */
 export async function saveCheckpoint(
   path: string,
   modelState: TensorToWrite[],
   opt: SGD,
   state: CheckpointState,
+  metadata: Record<string, string> = {},
 ): Promise<void> {
   const tensors = [...modelState, ...await opt.stateDict()];
   await writeAtomic(
     path,
-    writeSafetensors(tensors, { format: "pt", [STATE_KEY]: JSON.stringify(state) }),
+    writeSafetensors(tensors, { format: "pt", ...metadata, [STATE_KEY]: JSON.stringify(state) }),
   );
 }
 

@@ -197,8 +197,11 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         elapsed: elapsed + m.seconds,
         schedule: o.schedule.spec as unknown as Record<string, unknown>,
         rng: { seed, nextEpoch: epoch + 1 },
-      });
-      await writeAtomic(`${o.out}/${RUN_FILES.model}`, writeSafetensors(state, { format: "pt" }));
+      }, model.metadata());
+      await writeAtomic(
+        `${o.out}/${RUN_FILES.model}`,
+        writeSafetensors(state, { format: "pt", ...model.metadata() }),
+      );
       await writeMetrics(o.out, history);
       const plots = await trainingPlots(history);
       await writeAtomic(`${o.out}/${RUN_FILES.lossPlot}`, plots.loss);

@@ -1,0 +1,130 @@
+/**
+ * The module list TempBalance works on: every module that owns parameters, in module order
+ * (PyTorch's `named_modules()`), with its kind. Module order decides which layers are "first" and
+ * "last" and which BatchNorm follows which conv, so it must be the network's, never names sorted.
+ * - From a {@link Model} of ours: its module tree, depth-first.
+ * - From a state-dict file: a safetensors `__metadata__.module_order` (a JSON array of module
+ *   names, stored as a string) when present; otherwise the order the tensors are stored in
+ *   (safetensors by data offset, npz by member order). A module's kind is read from its tensors:
+ *   `running_mean`/`running_var` → BatchNorm; a rank-4 `weight` → Conv2d; rank 2 → Linear.
+ * @module
+ */
+import { WeightFileError, type WeightTensor } from "../io/tensor.ts";
+import { BatchNorm2d, Conv2d, Linear } from "../models/layers.ts";
+import { type Model, MODULE_ORDER_KEY } from "../models/model.ts";
+import { Module } from "../models/module.ts";
+
+/** A module's kind, as TempBalance sees it. */
+export type ModuleKind = "conv" | "linear" | "bn" | "other";
+
+/** One module: its qualified name, kind and parameters. */
+export interface ModuleInfo {
+  /** Qualified name (`layer1.0.conv1`). */
+  name: string;
+  /** Conv2d, Linear, BatchNorm or anything else. */
+  kind: ModuleKind;
+  /** Its trainable tensors' full names (`layer1.0.conv1.weight`), in declaration order. */
+  params: string[];
+  /** The weight's shape (Conv2d/Linear). */
+  weightShape?: number[];
+}
+
+/** Buffers that are not trained (no learning rate). */
+export const BUFFER_SUFFIXES = ["running_mean", "running_var", "num_batches_tracked"] as const;
+
+/**
+ * The parameter-owning modules of a model of ours (or of a module tree), in module order.
+ * @param model The model, or the root of a module tree (no GPU needed).
+ * @returns The modules.
+ */
+export function modulesOfModel(model: Model | Module): ModuleInfo[] {
+  const all = model instanceof Module ? model.modules("") : model.modules;
+  return all.filter((m) => m.paramSpecs().length).map((m) => {
+    const kind: ModuleKind = m instanceof Conv2d
+      ? "conv"
+      : m instanceof Linear
+      ? "linear"
+      : m instanceof BatchNorm2d
+      ? "bn"
+      : "other";
+    const specs = m.paramSpecs();
+    const w = specs.find((s) => s.name === "weight");
+    return {
+      name: m.name,
+      kind,
+      params: specs.map((s) => m.qualified(s.name)),
+      weightShape: kind === "conv" || kind === "linear" ? w?.shape : undefined,
+    };
+  });
+}
+
+function splitName(name: string): [string, string] {
+  const dot = name.lastIndexOf(".");
+  return dot < 0 ? ["", name] : [name.slice(0, dot), name.slice(dot + 1)];
+}
+
+/**
+ * The modules of a state dict read from a file, in module order.
+ * @param tensors The tensors in storage order (as the readers return them).
+ * @param metadata The safetensors `__metadata__` (if any).
+ * @param file The file's name, for errors.
+ * @returns The modules owning at least one floating tensor that is not a BatchNorm buffer.
+ * @throws {WeightFileError} When `module_order` is not a JSON array of strings.
+ */
+export function modulesOfStateDict(
+  tensors: WeightTensor[],
+  metadata: Record<string, string> = {},
+  file = "<bytes>",
+): ModuleInfo[] {
+  const byModule = new Map<string, WeightTensor[]>();
+  for (const t of tensors) {
+    const [mod] = splitName(t.name);
+    if (!byModule.has(mod)) byModule.set(mod, []);
+    byModule.get(mod)!.push(t);
+  }
+  let names = [...byModule.keys()];
+  const raw = metadata[MODULE_ORDER_KEY];
+  if (raw !== undefined) {
+    let order: unknown;
+    try {
+      order = JSON.parse(raw);
+    } catch {
+      order = null;
+    }
+    if (!Array.isArray(order) || !order.every((x) => typeof x === "string")) {
+      throw new WeightFileError(
+        "safetensors",
+        file,
+        `__metadata__.${MODULE_ORDER_KEY} is ${
+          JSON.stringify(raw.slice(0, 80))
+        }: expected a JSON array of module names`,
+      );
+    }
+    // Listed modules in the listed order; any others after them, in storage order.
+    const rank = new Map(order.map((n, i) => [n, i]));
+    names = names.map((n, i) => [n, rank.get(n) ?? order.length + i] as const).sort((a, b) => a[1] - b[1])
+      .map(([n]) => n);
+  }
+  const out: ModuleInfo[] = [];
+  for (const name of names) {
+    const ts = byModule.get(name)!;
+    const local = (t: WeightTensor) => splitName(t.name)[1];
+    const params = ts.filter((t) => t.isFloat && !BUFFER_SUFFIXES.includes(local(t) as "running_mean"));
+    if (!params.length) continue;
+    const w = ts.find((t) => local(t) === "weight");
+    const kind: ModuleKind = ts.some((t) => local(t) === "running_mean" || local(t) === "running_var")
+      ? "bn"
+      : w && w.isFloat && w.shape.length === 4
+      ? "conv"
+      : w && w.isFloat && w.shape.length === 2
+      ? "linear"
+      : "other";
+    out.push({
+      name,
+      kind,
+      params: params.map((t) => t.name),
+      weightShape: kind === "conv" || kind === "linear" ? w!.shape : undefined,
+    });
+  }
+  return out;
+}

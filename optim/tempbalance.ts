@@ -1,0 +1,313 @@
+/**
+ * TempBalance: layer-wise learning rates from each layer's heavy-tailed exponent. Every epoch the
+ * ESD of each Conv2d/Linear weight is measured (TempBalance convention: conv slices × sqrt(0.5),
+ * zeros kept, Hill fit at the median), and each tuned layer — with the BatchNorm tied to it — gets
+ * a rate in `[lrMinRatio, lrMaxRatio] × η` from its metric, η being the globally scheduled rate:
+ * under-trained layers (high alpha) learn faster. Used like PyTorch's `lr_scheduler`: build the
+ * optimizer from {@link TempBalance.buildParamGroups}, then call {@link TempBalance.step} once per
+ * epoch after train/test with the epoch's untuned rate, as the reference does.
+ * Ref: Zhou et al., "Temperature Balancing, Layer-wise Weight Analysis, and Neural Network
+ * Training", NeurIPS 2023 (https://github.com/YefanZhou/TempBalance).
+ * @module
+ */
+import { analyze } from "../esd/analyze.ts";
+import type { EigSolver } from "../esd/eigs.ts";
+import { checkFitOptions, type FitMethod } from "../esd/plfit.ts";
+import { readback } from "../kernels/tensor.ts";
+import type { WeightTensor } from "../io/tensor.ts";
+import type { Model } from "../models/model.ts";
+import type { ParamGroupSpec, SGD } from "./sgd.ts";
+import { assignRates, TB_ASSIGNS, type TbAssign } from "./tb_assign.ts";
+import { type ModuleInfo, modulesOfModel } from "./tb_modules.ts";
+import { type PlanOptions, planTempBalance, type TbPlan } from "./tb_plan.ts";
+
+/** The per-layer metric TempBalance ranks layers by. */
+export type TbMetric = "alpha" | "spectral_norm" | "alphahat";
+
+/** The metrics, for validation and help texts. */
+export const TB_METRICS: readonly TbMetric[] = ["alpha", "spectral_norm", "alphahat"];
+
+/** Options of {@link TempBalance}, with the reference's defaults. */
+export interface TempBalanceOptions extends PlanOptions {
+  /** Metric (default `alpha`). */
+  metric?: TbMetric;
+  /** xmin choice of the fit (default `median`). */
+  fit?: FitMethod;
+  /** `median`/`mid`: xmin index ⌊N / xminPos⌋ (default 2). */
+  xminPos?: number;
+  /** Conv slices are multiplied by sqrt(convNorm) (default 0.5). */
+  convNorm?: number;
+  /** Drop eigenvalues ≤ 1e-5 before fitting (default false). */
+  filterZeros?: boolean;
+  /** Assignment function (default `linear`, the reference's `tb_linear_map`). */
+  assign?: TbAssign;
+  /** Lower end of the rate range, × the untuned rate (default 0.5). */
+  lrMinRatio?: number;
+  /** Upper end (default 1.5). */
+  lrMaxRatio?: number;
+  /** Eigenvalue solver (default `auto`). */
+  solver?: EigSolver;
+  /** Where the fits run (default `gpu`). */
+  fitDevice?: "gpu" | "cpu";
+  /** Where warnings go (default `console.warn`). */
+  onWarning?: (message: string) => void;
+}
+
+/** One layer's measurement and rate at the last step. */
+export interface TbLayerRate {
+  /** The weight's name. */
+  name: string;
+  /** The metric (null where it could not be measured). */
+  metric: number | null;
+  /** alpha, spectral norm and alphahat as measured. */
+  alpha: number | null;
+  /** λmax of the layer's ESD. */
+  spectral_norm: number | null;
+  /** alpha · log10(λmax). */
+  alphahat: number | null;
+  /** Eigenvalues in its ESD. */
+  num_evals: number;
+  /** Whether TempBalance sets its rate. */
+  tuned: boolean;
+  /** The rate it trains with. */
+  lr: number;
+}
+
+/**
+ * Checks options and fills in the defaults.
+ * @param o The options.
+ * @returns The options with every default.
+ * @throws {RangeError} Naming the option: an unknown metric/fit/assign/batchnorm type, a ratio
+ *   that is negative or not finite, `lrMinRatio > lrMaxRatio`, `eigsThresh < 1`, `xminPos < 1`,
+ *   `convNorm ≤ 0`.
+ */
+export function tempBalanceDefaults(
+  o: TempBalanceOptions = {},
+): Required<Omit<TempBalanceOptions, "onWarning">> {
+  const d = {
+    metric: o.metric ?? "alpha",
+    fit: o.fit ?? "median",
+    xminPos: o.xminPos ?? 2,
+    convNorm: o.convNorm ?? 0.5,
+    filterZeros: o.filterZeros ?? false,
+    assign: o.assign ?? "linear",
+    lrMinRatio: o.lrMinRatio ?? 0.5,
+    lrMaxRatio: o.lrMaxRatio ?? 1.5,
+    removeFirstLayer: o.removeFirstLayer ?? true,
+    removeLastLayer: o.removeLastLayer ?? true,
+    eigsThresh: o.eigsThresh ?? 50,
+    batchnorm: o.batchnorm ?? true,
+    batchnormType: o.batchnormType ?? "name",
+    solver: o.solver ?? "auto",
+    fitDevice: o.fitDevice ?? "gpu",
+  } as const;
+  const bad = (what: string) => new RangeError(`TempBalance: ${what}`);
+  if (!TB_METRICS.includes(d.metric)) {
+    throw bad(`unknown metric "${d.metric}": expected ${TB_METRICS.join(", ")}`);
+  }
+  if (!TB_ASSIGNS.includes(d.assign)) {
+    throw bad(`unknown assign function "${d.assign}": expected ${TB_ASSIGNS.join(", ")}`);
+  }
+  if (d.batchnormType !== "name" && d.batchnormType !== "order") {
+    throw bad(`unknown batchnormType "${d.batchnormType}": expected name or order`);
+  }
+  checkFitOptions({ method: d.fit, xminPos: d.xminPos }, "TempBalance");
+  for (const k of ["lrMinRatio", "lrMaxRatio"] as const) {
+    if (!(d[k] >= 0) || !Number.isFinite(d[k])) throw bad(`${k} must be a finite number ≥ 0, got ${d[k]}`);
+  }
+  if (d.lrMinRatio > d.lrMaxRatio) {
+    throw bad(`lrMinRatio ${d.lrMinRatio} is greater than lrMaxRatio ${d.lrMaxRatio}`);
+  }
+  if (!(Number.isInteger(d.eigsThresh) && d.eigsThresh >= 1)) {
+    throw bad(`eigsThresh must be an integer ≥ 1, got ${d.eigsThresh}`);
+  }
+  if (!(d.convNorm > 0) || !Number.isFinite(d.convNorm)) throw bad(`convNorm must be > 0, got ${d.convNorm}`);
+  if (d.solver !== "auto" && d.solver !== "gpu" && d.solver !== "cpu") {
+    throw bad(`unknown solver "${d.solver}": expected auto, gpu or cpu`);
+  }
+  return d as Required<Omit<TempBalanceOptions, "onWarning">>;
+}
+
+/** alpha, spectral norm and alphahat of each named weight (TempBalance convention), in order. */
+export async function measureLayers(
+  weights: WeightTensor[],
+  o: Required<Omit<TempBalanceOptions, "onWarning">>,
+): Promise<{ alpha: number | null; spectral_norm: number | null; alphahat: number | null }[]> {
+  const { layers } = await analyze(weights, {
+    convention: "tb",
+    layout: "torch",
+    convNorm: o.convNorm,
+    fit: o.fit,
+    xminPos: o.xminPos,
+    filterZeros: o.filterZeros,
+    minEvals: 2,
+    solver: o.solver,
+    fitDevice: o.fitDevice,
+  });
+  return layers.map((r) => ({ alpha: r.alpha, spectral_norm: r.spectral_norm, alphahat: r.alphahat }));
+}
+
+/**
+ * The rate of every layer of a plan from its measured metrics: tuned layers with a finite metric
+ * share the assignment function; untuned layers, and tuned ones whose metric is NaN or null (a
+ * warning names each), train at the untuned rate.
+ * @param plan The plan.
+ * @param metrics One metric per plan layer (null: not measurable).
+ * @param lr The untuned rate η.
+ * @param o The options.
+ * @param warn Where warnings go.
+ * @returns One rate per plan layer.
+ */
+export function layerRates(
+  plan: TbPlan,
+  metrics: (number | null)[],
+  lr: number,
+  o: Pick<TempBalanceOptions, "assign" | "lrMinRatio" | "lrMaxRatio">,
+  warn: (m: string) => void = console.warn,
+): number[] {
+  const idx = plan.layers.flatMap((l, i) => {
+    if (!l.tuned) return [];
+    const m = metrics[i];
+    if (m === null || !Number.isFinite(m)) {
+      warn(`TempBalance: layer "${l.weight}" has metric ${m}: it keeps the untuned rate ${lr}`);
+      return [];
+    }
+    return [i];
+  });
+  const rates = plan.layers.map(() => lr);
+  const r = assignRates(idx.map((i) => metrics[i]!), lr, o.assign, o.lrMinRatio, o.lrMaxRatio);
+  idx.forEach((i, k) => rates[i] = r[k]);
+  return rates;
+}
+
+/**
+ * The TempBalance scheduler over a model of ours.
+ * @example
+ * ```ts
+ * import { getGpu, Model, SGD, smallResNet, TempBalance } from "../mod.ts";
+ * const model = new Model(await getGpu(), smallResNet({ classes: 10, inChannels: 1 }), 0);
+ * const tb = new TempBalance(model, { eigsThresh: 10 });
+ * const opt = new SGD(model.arena, await tb.buildParamGroups(0.1), { lr: 0.1, momentum: 0.9 });
+ * // … one epoch of training and testing, then:
+ * await tb.step(opt, 0.09);
+ * console.log(tb.getLastLr());
+ * ```
+ */
+export class TempBalance {
+  /** The options with defaults filled in. */
+  readonly options: Required<Omit<TempBalanceOptions, "onWarning">>;
+  /** Layers, tuned or not, and the optimizer's groups. */
+  readonly plan: TbPlan;
+  /** The model's parameter-owning modules in module order. */
+  readonly modules: ModuleInfo[];
+  /** Every layer's metric and rate at the last measurement (empty before the first). */
+  lastLayers: TbLayerRate[] = [];
+  #model: Model;
+  #warn: (m: string) => void;
+  #lr = NaN;
+
+  /**
+   * Plans the scheduler (no ESD yet).
+   * @param model The model.
+   * @param options The options (reference defaults).
+   * @throws {RangeError} On a bad option, or when no layer is left to tune.
+   */
+  constructor(model: Model, options: TempBalanceOptions = {}) {
+    this.options = tempBalanceDefaults(options);
+    this.#warn = options.onWarning ?? ((m) => console.warn(m));
+    this.#model = model;
+    this.modules = modulesOfModel(model);
+    this.plan = planTempBalance(this.modules, this.options);
+  }
+
+  /**
+   * Measures every layer on the model's current weights and computes its rate.
+   * @param lr The untuned rate.
+   * @returns Every layer's metric and rate (also kept as {@link TempBalance.lastLayers}).
+   */
+  async measure(lr: number): Promise<TbLayerRate[]> {
+    const params = this.plan.layers.map((l) => this.#model.arena.get(l.weight)!);
+    const values = await readback(this.#model.gpu, ...params.map((p) => p.value));
+    const weights = params.map((p, i): WeightTensor => ({
+      name: p.name,
+      dtype: "F32",
+      shape: [...p.value.shape],
+      isFloat: true,
+      values: () => Float64Array.from(values[i]),
+    }));
+    const measured = await measureLayers(weights, this.options);
+    const metrics = measured.map((m) => m[this.options.metric]);
+    const rates = layerRates(this.plan, metrics, lr, this.options, this.#warn);
+    this.#lr = lr;
+    this.lastLayers = this.plan.layers.map((l, i) => ({
+      name: l.weight,
+      metric: metrics[i] !== null && Number.isFinite(metrics[i]) ? metrics[i] : null,
+      ...measured[i],
+      num_evals: l.numEvals,
+      tuned: l.tuned,
+      lr: rates[i],
+    }));
+    return this.lastLayers;
+  }
+
+  /**
+   * Measures the model and returns the optimizer's parameter groups: one per tuned layer and per
+   * BatchNorm tied to one, at their rates, then every other parameter at `lr`.
+   * @param lr The untuned (initial) rate.
+   * @returns Groups for {@link SGD}.
+   */
+  async buildParamGroups(lr: number): Promise<ParamGroupSpec[]> {
+    await this.measure(lr);
+    return this.groupSpecs(lr);
+  }
+
+  /**
+   * The groups' structure with the last measured rates (or `lr` everywhere before any
+   * measurement), without measuring.
+   * @param lr The untuned rate.
+   * @returns Groups for {@link SGD}.
+   */
+  groupSpecs(lr: number): ParamGroupSpec[] {
+    const rate = this.#rateByModule(lr);
+    return this.plan.groups.map((g) => ({
+      params: g.params.map((n) => this.#model.arena.get(n)!),
+      lr: g.layer === null ? lr : rate.get(g.layer) ?? lr,
+    }));
+  }
+
+  /**
+   * One TempBalance step: measures every layer and sets each group's rate; `untunedLr` is the
+   * epoch's globally scheduled rate (e.g. cosine annealing's).
+   * @param optimizer An optimizer built from {@link TempBalance.buildParamGroups} or
+   *   {@link TempBalance.groupSpecs}.
+   * @param untunedLr The untuned rate.
+   * @throws {RangeError} When the optimizer's groups are not this plan's.
+   */
+  async step(optimizer: SGD, untunedLr: number): Promise<void> {
+    const groups = optimizer.paramGroups;
+    if (
+      groups.length !== this.plan.groups.length ||
+      groups.some((g, i) => g.params.length !== this.plan.groups[i].params.length)
+    ) {
+      throw new RangeError(
+        `TempBalance.step: the optimizer has ${groups.length} groups, not the plan's ${this.plan.groups.length}: build it from buildParamGroups()`,
+      );
+    }
+    await this.measure(untunedLr);
+    const rate = this.#rateByModule(untunedLr);
+    this.plan.groups.forEach((g, i) => groups[i].lr = g.layer === null ? untunedLr : rate.get(g.layer)!);
+  }
+
+  /** Each group's rate after the last step (the untuned group last). */
+  getLastLr(): number[] {
+    const lr = this.#lr;
+    const rate = this.#rateByModule(lr);
+    return this.plan.groups.map((g) => (g.layer === null ? lr : rate.get(g.layer) ?? lr));
+  }
+
+  #rateByModule(lr: number): Map<string, number> {
+    const m = new Map<string, number>();
+    this.plan.layers.forEach((l, i) => m.set(l.module, this.lastLayers[i]?.lr ?? lr));
+    return m;
+  }
+}
