@@ -7,10 +7,12 @@
 import { fill } from "../kernels/fill.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { sgdChunks, sgdUpdate } from "../kernels/sgd.ts";
+import { SpectralReg } from "../kernels/spectral_reg.ts";
 import { readback, Tensor, upload } from "../kernels/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
+import type { Optimizer } from "./optimizer.ts";
 
 /** A parameter group as given to {@link SGD}. */
 export interface ParamGroupSpec {
@@ -58,6 +60,21 @@ export interface SgdOptions {
   weightDecay?: number;
   /** Nesterov (default false). */
   nesterov?: boolean;
+  /**
+   * Spectral-norm regularisation (the reference's `SGDSNR`): before the update, every weight with
+   * more than one dimension gains sg·σ₁·uᵀv in its gradient (`kernels/spectral_reg.ts`).
+   */
+  spectralReg?: SnrOptions;
+}
+
+/** Options of SGD's spectral-norm regularisation. */
+export interface SnrOptions {
+  /** The strength sg (the reference's `--sg`; 0 turns it off). */
+  sg: number;
+  /** Power iterations per step (default 5, as the reference). */
+  iterations?: number;
+  /** Seed of the start vectors (default 0). */
+  seed?: number;
 }
 
 /**
@@ -73,7 +90,7 @@ export interface SgdOptions {
  * await rec.submit();
  * ```
  */
-export class SGD {
+export class SGD implements Optimizer {
   /** The groups, in order. */
   readonly paramGroups: ParamGroup[];
   /** Steps taken. */
@@ -81,6 +98,7 @@ export class SGD {
   #arena: ParameterArena;
   #momentum: Tensor;
   #chunks: Tensor[];
+  #snr: { reg: SpectralReg; sg: number; iterations: number; seed: number } | null = null;
 
   /**
    * Creates the optimizer and its zeroed momentum buffers.
@@ -128,6 +146,27 @@ export class SGD {
       return group;
     });
     const gpu = arena.values.gpu;
+    const snr = defaults.spectralReg;
+    if (snr && snr.sg !== 0) {
+      const iterations = snr.iterations ?? 5;
+      if (!(snr.sg > 0) || !Number.isFinite(snr.sg)) {
+        throw new RangeError(`SGD: spectralReg.sg must be ≥ 0, got ${snr.sg}`);
+      }
+      if (!(Number.isInteger(iterations) && iterations >= 1)) {
+        throw new RangeError(`SGD: spectralReg.iterations must be an integer ≥ 1, got ${iterations}`);
+      }
+      const weights = this.paramGroups.flatMap((g) => g.params).filter((p) => p.value.shape.length > 1)
+        .sort((a, b) => a.offset - b.offset);
+      this.#snr = {
+        reg: new SpectralReg(
+          gpu,
+          weights.map((p) => ({ offset: p.offset, m: p.value.shape[0], n: p.value.size / p.value.shape[0] })),
+        ),
+        sg: snr.sg,
+        iterations,
+        seed: snr.seed ?? 0,
+      };
+    }
     this.#momentum = new Tensor(gpu, arena.values.shape, "f32", "sgd.momentum");
     this.#chunks = this.paramGroups.map((g) =>
       upload(
@@ -151,6 +190,10 @@ export class SGD {
    */
   step(rec: Recorder): void {
     if (this.steps === 0) fill(rec, this.#momentum, 0);
+    if (this.#snr) {
+      const { reg, sg, iterations, seed } = this.#snr;
+      reg.record(rec, this.#arena.values, this.#arena.grads, { sg, iterations, seed, step: this.steps });
+    }
     this.paramGroups.forEach((g, i) => {
       if (!g.params.length) return;
       sgdUpdate(rec, this.#arena.values, this.#arena.grads, this.#momentum, this.#chunks[i], {
@@ -214,5 +257,6 @@ export class SGD {
   release(): void {
     this.#momentum.release();
     for (const c of this.#chunks) c.release();
+    this.#snr?.reg.release();
   }
 }

@@ -10,7 +10,7 @@ import { writeAtomic } from "../io/atomic.ts";
 import { parseSafetensors, type TensorToWrite, writeSafetensors } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Model } from "../models/model.ts";
-import type { SGD } from "../optim/sgd.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
 
 /** The metadata key of the JSON training state. */
 export const STATE_KEY = "tempbalance.train_state";
@@ -65,7 +65,7 @@ export class CheckpointError extends Error {
 export async function saveCheckpoint(
   path: string,
   modelState: TensorToWrite[],
-  opt: SGD,
+  opt: Optimizer,
   state: CheckpointState,
   metadata: Record<string, string> = {},
 ): Promise<void> {
@@ -130,7 +130,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
  * @param opt The optimizer (same groups).
  * @throws {CheckpointError} Listing missing or wrong-shaped tensors.
  */
-export function restoreCheckpoint(ckpt: Checkpoint, model: Model, opt: SGD): void {
+export function restoreCheckpoint(ckpt: Checkpoint, model: Model, opt: Optimizer): void {
   const modelTensors = ckpt.tensors.filter((t) => !t.name.startsWith("momentum."));
   try {
     model.loadStateDict(modelTensors);

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Model } from "../models/model.ts";
-import type { SGD } from "../optim/sgd.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
 
 /** A per-epoch learning-rate schedule. */
 export interface LrSchedule {
@@ -19,7 +19,7 @@ export interface LrSchedule {
    * Sets the optimizer's group rates before the first step of `epoch`. When absent, every group
    * gets `lrAt(epoch)` scaled by its initial rate relative to the first group's.
    */
-  apply?(opt: SGD, epoch: number, model: Model): void | Promise<void>;
+  apply?(opt: Optimizer, epoch: number, model: Model): void | Promise<void>;
 }
 
 /** The serialisable description of a schedule. */
@@ -73,7 +73,7 @@ export function makeSchedule(spec: ScheduleSpec): LrSchedule {
  */
 export async function applySchedule(
   schedule: LrSchedule,
-  opt: SGD,
+  opt: Optimizer,
   epoch: number,
   model: Model,
 ): Promise<void> {

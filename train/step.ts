@@ -7,7 +7,7 @@ import { crossEntropy } from "../kernels/cross_entropy.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import { readback, type Tensor } from "../kernels/tensor.ts";
 import type { Model } from "../models/model.ts";
-import type { SGD } from "../optim/sgd.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
 
 /** A non-finite loss: names the step, so the run can stop with the last good checkpoint intact. */
 export class NonFiniteLossError extends Error {
@@ -50,7 +50,7 @@ export interface StepResult {
  */
 export async function trainStep(
   model: Model,
-  opt: SGD,
+  opt: Optimizer,
   x: Tensor,
   labels: Tensor,
   step: number,

@@ -12,7 +12,7 @@ import { upload } from "../kernels/tensor.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import type { Model } from "../models/model.ts";
-import type { SGD } from "../optim/sgd.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
 import { trainingPlots } from "../report/train_plots.ts";
 import { type Checkpoint, CheckpointError, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
@@ -41,7 +41,7 @@ export interface TrainOptions {
   /** The model. */
   model: Model;
   /** The optimizer over the model's arena. */
-  optimizer: SGD;
+  optimizer: Optimizer;
   /** The learning-rate schedule. */
   schedule: LrSchedule;
   /** Training split. */
