@@ -13,6 +13,7 @@ import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
 import type { Optimizer } from "./optimizer.ts";
+import { makeGroups } from "./_groups.ts";
 
 /** A parameter group as given to {@link SGD}. */
 export interface ParamGroupSpec {
@@ -108,43 +109,7 @@ export class SGD implements Optimizer {
    */
   constructor(arena: ParameterArena, groups: ParamGroupSpec[], defaults: SgdOptions) {
     this.#arena = arena;
-    const seen = new Set<string>();
-    this.paramGroups = groups.map((g, gi) => {
-      for (const p of g.params) {
-        if (seen.has(p.name)) {
-          throw new RangeError(`SGD: parameter "${p.name}" appears in more than one group (group ${gi})`);
-        }
-        if (arena.get(p.name) !== p) {
-          throw new RangeError(`SGD: parameter "${p.name}" of group ${gi} is not in the optimizer's arena`);
-        }
-        seen.add(p.name);
-      }
-      const group: ParamGroup = {
-        params: g.params,
-        lr: g.lr ?? defaults.lr,
-        initialLr: g.lr ?? defaults.lr,
-        momentum: g.momentum ?? defaults.momentum ?? 0,
-        dampening: g.dampening ?? defaults.dampening ?? 0,
-        weightDecay: g.weightDecay ?? defaults.weightDecay ?? 0,
-        nesterov: g.nesterov ?? defaults.nesterov ?? false,
-      };
-      for (
-        const [k, v] of [["lr", group.lr], ["momentum", group.momentum], [
-          "weightDecay",
-          group.weightDecay,
-        ]] as const
-      ) {
-        if (!(v >= 0) || !Number.isFinite(v)) {
-          throw new RangeError(`SGD: group ${gi} has ${k} ${v}: expected a finite number ≥ 0`);
-        }
-      }
-      if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
-        throw new RangeError(
-          `SGD: group ${gi}: nesterov momentum requires a momentum > 0 and zero dampening`,
-        );
-      }
-      return group;
-    });
+    this.paramGroups = makeGroups("SGD", arena, groups, defaults);
     const gpu = arena.values.gpu;
     const snr = defaults.spectralReg;
     if (snr && snr.sg !== 0) {

@@ -12,11 +12,13 @@
  */
 import { analyze } from "../esd/analyze.ts";
 import type { EigSolver } from "../esd/eigs.ts";
+import type { FarmsOptions } from "../esd/farms.ts";
 import { checkFitOptions, type FitMethod } from "../esd/plfit.ts";
 import { readback } from "../kernels/tensor.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Model } from "../models/model.ts";
-import type { ParamGroupSpec, SGD } from "./sgd.ts";
+import type { ParamGroupSpec } from "./sgd.ts";
+import type { Optimizer } from "./optimizer.ts";
 import { assignRates, TB_ASSIGNS, type TbAssign } from "./tb_assign.ts";
 import { type ModuleInfo, modulesOfModel } from "./tb_modules.ts";
 import { type PlanOptions, planTempBalance, type TbPlan } from "./tb_plan.ts";
@@ -49,6 +51,11 @@ export interface TempBalanceOptions extends PlanOptions {
   solver?: EigSolver;
   /** Where the fits run (default `gpu`). */
   fitDevice?: "gpu" | "cpu";
+  /**
+   * Measure each layer by FARMS (fixed-aspect-ratio submatrices; `true` for its defaults) instead
+   * of its whole ESD — FARMS-driven TempBalance. Default false.
+   */
+  farms?: boolean | FarmsOptions;
   /** Where warnings go (default `console.warn`). */
   onWarning?: (message: string) => void;
 }
@@ -100,6 +107,7 @@ export function tempBalanceDefaults(
     batchnormType: o.batchnormType ?? "name",
     solver: o.solver ?? "auto",
     fitDevice: o.fitDevice ?? "gpu",
+    farms: o.farms ?? false,
   } as const;
   const bad = (what: string) => new RangeError(`TempBalance: ${what}`);
   if (!TB_METRICS.includes(d.metric)) {
@@ -143,6 +151,7 @@ export async function measureLayers(
     minEvals: 2,
     solver: o.solver,
     fitDevice: o.fitDevice,
+    farms: o.farms,
   });
   return layers.map((r) => ({ alpha: r.alpha, spectral_norm: r.spectral_norm, alphahat: r.alphahat }));
 }
@@ -205,6 +214,10 @@ export class TempBalance {
   #model: Model;
   #warn: (m: string) => void;
   #lr = NaN;
+  #measured: {
+    key: number;
+    values: { alpha: number | null; spectral_norm: number | null; alphahat: number | null }[];
+  } | null = null;
 
   /**
    * Plans the scheduler (no ESD yet).
@@ -223,19 +236,25 @@ export class TempBalance {
   /**
    * Measures every layer on the model's current weights and computes its rate.
    * @param lr The untuned rate.
+   * @param key When given and equal to the last call's key, the weights are known unchanged (e.g.
+   *   the optimizer's step count) and the last measurement is reused.
    * @returns Every layer's metric and rate (also kept as {@link TempBalance.lastLayers}).
    */
-  async measure(lr: number): Promise<TbLayerRate[]> {
-    const params = this.plan.layers.map((l) => this.#model.arena.get(l.weight)!);
-    const values = await readback(this.#model.gpu, ...params.map((p) => p.value));
-    const weights = params.map((p, i): WeightTensor => ({
-      name: p.name,
-      dtype: "F32",
-      shape: [...p.value.shape],
-      isFloat: true,
-      values: () => Float64Array.from(values[i]),
-    }));
-    const measured = await measureLayers(weights, this.options);
+  async measure(lr: number, key?: number): Promise<TbLayerRate[]> {
+    let measured = key !== undefined && this.#measured?.key === key ? this.#measured.values : null;
+    if (!measured) {
+      const params = this.plan.layers.map((l) => this.#model.arena.get(l.weight)!);
+      const values = await readback(this.#model.gpu, ...params.map((p) => p.value));
+      const weights = params.map((p, i): WeightTensor => ({
+        name: p.name,
+        dtype: "F32",
+        shape: [...p.value.shape],
+        isFloat: true,
+        values: () => Float64Array.from(values[i]),
+      }));
+      measured = await measureLayers(weights, this.options);
+      this.#measured = key === undefined ? null : { key, values: measured };
+    }
     const metrics = measured.map((m) => m[this.options.metric]);
     const rates = layerRates(this.plan, metrics, lr, this.options, this.#warn);
     this.#lr = lr;
@@ -283,7 +302,7 @@ export class TempBalance {
    * @param untunedLr The untuned rate.
    * @throws {RangeError} When the optimizer's groups are not this plan's.
    */
-  async step(optimizer: SGD, untunedLr: number): Promise<void> {
+  async step(optimizer: Optimizer, untunedLr: number): Promise<void> {
     const groups = optimizer.paramGroups;
     if (
       groups.length !== this.plan.groups.length ||
@@ -293,7 +312,7 @@ export class TempBalance {
         `TempBalance.step: the optimizer has ${groups.length} groups, not the plan's ${this.plan.groups.length}: build it from buildParamGroups()`,
       );
     }
-    await this.measure(untunedLr);
+    await this.measure(untunedLr, optimizer.steps);
     const rate = this.#rateByModule(untunedLr);
     this.plan.groups.forEach((g, i) => groups[i].lr = g.layer === null ? untunedLr : rate.get(g.layer)!);
   }

@@ -20,16 +20,46 @@ export interface LrSchedule {
    * gets `lrAt(epoch)` scaled by its initial rate relative to the first group's.
    */
   apply?(opt: Optimizer, epoch: number, model: Model): void | Promise<void>;
+  /**
+   * Sets the rates before each step of an epoch but its first (when defined): layer-wise
+   * schedulers that act within epochs (Model Balancing's ESD every few steps, TempBalance's ratios
+   * under a stepwise global rate).
+   * @param opt The optimizer.
+   * @param epoch The fractional epoch `e + step/steps`.
+   * @param step The optimizer's step count (global).
+   * @param model The model.
+   */
+  applyStep?(opt: Optimizer, epoch: number, step: number, model: Model): void | Promise<void>;
 }
 
 /** The serialisable description of a schedule. */
 export type ScheduleSpec =
   | { kind: "cosine"; lr: number; epochs: number }
   | { kind: "step"; lr: number; stepSize: number; gamma: number }
-  | { kind: "constant"; lr: number };
+  | { kind: "constant"; lr: number }
+  | { kind: "sgdr"; lr: number; t0: number; tMult: number };
 
-/** The schedule kinds. */
+/** The schedule kinds `deno task train --schedule` offers (SGDR comes with `--method sgdr`). */
 export const SCHEDULES = ["cosine", "step", "constant"] as const;
+
+/**
+ * SGDR's rate (PyTorch's `CosineAnnealingWarmRestarts`, η_min = 0, stepped once per epoch): with
+ * T_cur epochs into a cycle of T_i epochs, `lr0·(1 + cos(π·T_cur/T_i))/2`; cycles last T_0,
+ * T_0·T_mult, T_0·T_mult², … epochs, so the rate restarts at epochs T_0, T_0(1 + T_mult), ….
+ * @param lr The initial rate.
+ * @param t0 The first cycle's length in epochs (≥ 1).
+ * @param tMult The cycle growth factor (integer ≥ 1).
+ * @param epoch The epoch (0-based; fractional within an epoch).
+ * @returns The rate.
+ */
+export function sgdrRate(lr: number, t0: number, tMult: number, epoch: number): number {
+  let tCur = epoch, ti = t0;
+  while (tCur >= ti) {
+    tCur -= ti;
+    ti *= tMult;
+  }
+  return lr * 0.5 * (1 + Math.cos(Math.PI * tCur / ti));
+}
 
 function check(name: string, v: number, min: number, integer = false): void {
   if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
@@ -44,7 +74,7 @@ function check(name: string, v: number, min: number, integer = false): void {
  * @throws {RangeError} On a non-finite or negative rate, T < 1, step size < 1.
  */
 export function makeSchedule(spec: ScheduleSpec): LrSchedule {
-  if (!SCHEDULES.includes(spec.kind)) {
+  if (![...SCHEDULES, "sgdr"].includes(spec.kind)) {
     throw new RangeError(
       `Unknown schedule "${(spec as { kind: string }).kind}": expected one of ${SCHEDULES.join(", ")}`,
     );
@@ -54,6 +84,10 @@ export function makeSchedule(spec: ScheduleSpec): LrSchedule {
     case "cosine":
       check("cosine period (epochs)", spec.epochs, 1, true);
       return { spec, lrAt: (e) => spec.lr * 0.5 * (1 + Math.cos(Math.PI * e / spec.epochs)) };
+    case "sgdr":
+      check("SGDR T_0 (epochs)", spec.t0, 1, true);
+      check("SGDR T_mult", spec.tMult, 1, true);
+      return { spec, lrAt: (e) => sgdrRate(spec.lr, spec.t0, spec.tMult, e) };
     case "step":
       check("step size (epochs)", spec.stepSize, 1, true);
       check("step gamma", spec.gamma, 0);

@@ -1,0 +1,89 @@
+/**
+ * Parameter groups shared by the optimizers: validation (each parameter in one group, all from the
+ * optimizer's arena, finite non-negative hyper-parameters) and the chunk tables their fused kernels
+ * walk — (arena offset, length ≤ 1024, tensor index, 0) per chunk, one table per group.
+ * @module
+ */
+import type { Gpu } from "../kernels/runtime.ts";
+import { type Tensor, upload } from "../kernels/tensor.ts";
+import type { Parameter, ParameterArena } from "../models/params.ts";
+import type { ParamGroup, ParamGroupSpec } from "./sgd.ts";
+
+/** Elements per chunk of a fused optimizer kernel. */
+export const CHUNK = 1024;
+
+/**
+ * Builds and checks live groups.
+ * @param who The optimizer's name (starts error messages).
+ * @param arena The arena every parameter must come from.
+ * @param groups The group specs.
+ * @param d Defaults for unset hyper-parameters.
+ * @returns The groups.
+ * @throws {RangeError} On a parameter in two groups or from another arena, or a bad value.
+ */
+export function makeGroups(
+  who: string,
+  arena: ParameterArena,
+  groups: ParamGroupSpec[],
+  d: { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean },
+): ParamGroup[] {
+  const seen = new Set<string>();
+  return groups.map((g, gi) => {
+    for (const p of g.params) {
+      if (seen.has(p.name)) {
+        throw new RangeError(`${who}: parameter "${p.name}" appears in more than one group (group ${gi})`);
+      }
+      if (arena.get(p.name) !== p) {
+        throw new RangeError(`${who}: parameter "${p.name}" of group ${gi} is not in the optimizer's arena`);
+      }
+      seen.add(p.name);
+    }
+    const group: ParamGroup = {
+      params: g.params,
+      lr: g.lr ?? d.lr,
+      initialLr: g.lr ?? d.lr,
+      momentum: g.momentum ?? d.momentum ?? 0,
+      dampening: g.dampening ?? d.dampening ?? 0,
+      weightDecay: g.weightDecay ?? d.weightDecay ?? 0,
+      nesterov: g.nesterov ?? d.nesterov ?? false,
+    };
+    for (
+      const [k, v] of [["lr", group.lr], ["momentum", group.momentum], [
+        "weightDecay",
+        group.weightDecay,
+      ]] as const
+    ) {
+      if (!(v >= 0) || !Number.isFinite(v)) {
+        throw new RangeError(`${who}: group ${gi} has ${k} ${v}: expected a finite number ≥ 0`);
+      }
+    }
+    if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
+      throw new RangeError(
+        `${who}: group ${gi}: nesterov momentum requires a momentum > 0 and zero dampening`,
+      );
+    }
+    return group;
+  });
+}
+
+/**
+ * Uploads one chunk table per group: (offset, length, tensor index, 0) u32 rows, where the tensor
+ * index is the parameter's position in `order`.
+ * @param gpu The GPU.
+ * @param groups The groups.
+ * @param order The parameters in the order their per-tensor statistics are stored.
+ * @returns One table per group (a dummy row for an empty group).
+ */
+export function chunkTables(gpu: Gpu, groups: ParamGroup[], order: Parameter[]): Tensor[] {
+  const index = new Map(order.map((p, i) => [p.name, i]));
+  return groups.map((g) => {
+    const rows: number[] = [];
+    for (const p of g.params) {
+      for (let k = 0; k < p.value.size; k += CHUNK) {
+        rows.push(p.offset + k, Math.min(CHUNK, p.value.size - k), index.get(p.name)!, 0);
+      }
+    }
+    if (!rows.length) rows.push(0, 0, 0, 0);
+    return upload(gpu, Uint32Array.from(rows), [rows.length], "u32", "optim.chunks");
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * LAMB, as the TempBalance reference's `lars_optim.LAMB` (global gradient-norm clipping to 1,
+ * Adam moments without bias correction, layer-wise trust ratio ‖w‖/‖u‖ when weight decay is on),
+ * fused on the GPU.
+ * @module
+ */
+import { lambApply, lambMoments } from "../kernels/lamb.ts";
+import type { Recorder } from "../kernels/recorder.ts";
+import type { ParameterArena } from "../models/params.ts";
+import { FusedOptimizer } from "./_fused.ts";
+import type { ParamGroupSpec } from "./sgd.ts";
+
+/** Options of {@link LAMB}: the reference's defaults. */
+export interface LambOptions {
+  /** Learning rate (the reference's CIFAR-100 runs use 0.01). */
+  lr: number;
+  /** Weight decay (default 0). */
+  weightDecay?: number;
+  /** β₁ (default 0.9). */
+  beta1?: number;
+  /** β₂ (default 0.999). */
+  beta2?: number;
+  /** eps (default 1e-6). */
+  eps?: number;
+  /** Global gradient-norm clip (default 1). */
+  maxNorm?: number;
+}
+
+/**
+ * Layer-wise adaptive moments.
+ * @example
+ * ```ts
+ * import { getGpu, LAMB, ParameterArena } from "../mod.ts";
+ * const arena = new ParameterArena(await getGpu(), [{ name: "fc.weight", shape: [10, 4] }]);
+ * const opt = new LAMB(arena, [{ params: arena.params }], { lr: 0.01, weightDecay: 5e-4 });
+ * ```
+ */
+export class LAMB extends FusedOptimizer {
+  /** Constants. */
+  readonly hyper: { beta1: number; beta2: number; eps: number; maxNorm: number };
+
+  /**
+   * @param arena The parameters' arena.
+   * @param groups The groups.
+   * @param o Defaults and constants.
+   * @throws {RangeError} On β outside [0, 1), eps < 0 or maxNorm ≤ 0 (as the reference), or bad groups.
+   */
+  constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: LambOptions) {
+    super("LAMB", arena, groups, { lr: o.lr, weightDecay: o.weightDecay ?? 0 }, [
+      "optim.exp_avg",
+      "optim.exp_avg_sq",
+    ]);
+    this.hyper = {
+      beta1: o.beta1 ?? 0.9,
+      beta2: o.beta2 ?? 0.999,
+      eps: o.eps ?? 1e-6,
+      maxNorm: o.maxNorm ?? 1,
+    };
+    for (const k of ["beta1", "beta2"] as const) {
+      const b = this.hyper[k];
+      if (!(b >= 0 && b < 1)) throw new RangeError(`LAMB: ${k} must be in [0, 1), got ${b}`);
+    }
+    if (!(this.hyper.eps >= 0)) throw new RangeError(`LAMB: eps must be ≥ 0, got ${this.hyper.eps}`);
+    if (!(this.hyper.maxNorm > 0)) {
+      throw new RangeError(`LAMB: maxNorm must be > 0, got ${this.hyper.maxNorm}`);
+    }
+  }
+
+  /** Records the gradient norms, moments, update norms and the step. */
+  step(rec: Recorder): void {
+    this.zeroStateOnFirstStep(rec);
+    const { values, grads } = this.arena;
+    const stats = this.tensorStats, T = this.order.length;
+    stats.record(rec, grads, values, values); // Σg² per tensor → the global clip
+    this.paramGroups.forEach((g, i) => {
+      if (!g.params.length) return;
+      lambMoments(
+        rec,
+        values,
+        grads,
+        this.state.get("optim.exp_avg")!,
+        this.state.get("optim.exp_avg_sq")!,
+        this.chunks[i],
+        stats.stats,
+        T,
+        {
+          ...this.hyper,
+          weightDecay: g.weightDecay,
+        },
+      );
+    });
+    stats.record(rec, values, grads, grads); // Σw², Σu² per tensor → trust ratios
+    this.paramGroups.forEach((g, i) => {
+      if (g.params.length) lambApply(rec, values, grads, this.chunks[i], stats.stats, g.lr, g.weightDecay);
+    });
+    this.steps++;
+  }
+}
