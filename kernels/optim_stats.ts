@@ -48,6 +48,7 @@ export class SegmentStats {
   #segs: Tensor;
 
   /**
+   * Uploads the segment table and allocates the sums.
    * @param gpu The GPU.
    * @param segments (offset, length) of each segment in the arena.
    * @throws {RangeError} With no segments, or one longer than 256·LOOP_CAP elements.

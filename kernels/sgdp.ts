@@ -197,4 +197,4 @@ export function sgdpApply(
 }
 
 /** Rows a tensor may have for {@link sgdpDecide}'s loop. */
-export const SGDP_MAX_ROWS = LOOP_CAP;
+export const SGDP_MAX_ROWS: number = LOOP_CAP;

@@ -7,7 +7,7 @@
 import { lambApply, lambMoments } from "../kernels/lamb.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import type { ParameterArena } from "../models/params.ts";
-import { FusedOptimizer } from "./_fused.ts";
+import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 
 /** Options of {@link LAMB}: the reference's defaults. */
@@ -40,6 +40,7 @@ export class LAMB extends FusedOptimizer {
   readonly hyper: { beta1: number; beta2: number; eps: number; maxNorm: number };
 
   /**
+   * Creates the optimizer and its zeroed moment buffers.
    * @param arena The parameters' arena.
    * @param groups The groups.
    * @param o Defaults and constants.

@@ -7,7 +7,7 @@
 import { larsUpdate } from "../kernels/lars.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import type { ParameterArena } from "../models/params.ts";
-import { FusedOptimizer } from "./_fused.ts";
+import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 
 /** Options of {@link LARS}: the reference's defaults. */
@@ -40,6 +40,7 @@ export class LARS extends FusedOptimizer {
   readonly eps: number;
 
   /**
+   * Creates the optimizer and its zeroed momentum buffers.
    * @param arena The parameters' arena.
    * @param groups The groups.
    * @param o Defaults and LARS's constants.

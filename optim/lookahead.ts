@@ -42,6 +42,7 @@ export class Lookahead implements Optimizer {
   #slow: Tensor;
 
   /**
+   * Wraps an optimizer.
    * @param arena The arena the inner optimizer updates.
    * @param inner The inner optimizer.
    * @param o k and α.

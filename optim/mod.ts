@@ -15,3 +15,16 @@ export { BUFFER_SUFFIXES, modulesOfModel, modulesOfStateDict } from "./tb_module
 export type { ModuleInfo, ModuleKind } from "./tb_modules.ts";
 export { tempBalanceDryRun } from "./tb_file.ts";
 export type { TbDryRun } from "./tb_file.ts";
+export type { Optimizer } from "./optimizer.ts";
+export type { SnrOptions } from "./sgd.ts";
+export { LARS } from "./lars.ts";
+export type { LarsOptions } from "./lars.ts";
+export { LAMB } from "./lamb.ts";
+export type { LambOptions } from "./lamb.ts";
+export { SGDP } from "./sgdp.ts";
+export type { SgdpOptions } from "./sgdp.ts";
+export { Lookahead } from "./lookahead.ts";
+export type { LookaheadOptions } from "./lookahead.ts";
+export { blockIndex, ModelBalancing, sigmoidRates } from "./model_balancing.ts";
+export type { ModelBalancingOptions } from "./model_balancing.ts";
+export { FusedOptimizer } from "./fused.ts";

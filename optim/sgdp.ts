@@ -8,7 +8,7 @@ import type { Recorder } from "../kernels/recorder.ts";
 import { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "../kernels/sgdp.ts";
 import { Tensor, upload } from "../kernels/tensor.ts";
 import type { ParameterArena } from "../models/params.ts";
-import { FusedOptimizer } from "./_fused.ts";
+import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 
 /** Options of {@link SGDP}: AdamP's defaults. */
@@ -49,6 +49,7 @@ export class SGDP extends FusedOptimizer {
   #decision: Tensor;
 
   /**
+   * Creates the optimizer, its momentum buffers and its per-channel tables.
    * @param arena The parameters' arena.
    * @param groups The groups.
    * @param o Defaults and constants.

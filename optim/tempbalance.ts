@@ -241,6 +241,30 @@ export class TempBalance {
    * @returns Every layer's metric and rate (also kept as {@link TempBalance.lastLayers}).
    */
   async measure(lr: number, key?: number): Promise<TbLayerRate[]> {
+    const measured = await this.layerMetrics(key);
+    const metrics = measured.map((m) => m[this.options.metric]);
+    const rates = layerRates(this.plan, metrics, lr, this.options, this.#warn);
+    this.#lr = lr;
+    this.lastLayers = this.plan.layers.map((l, i) => ({
+      name: l.weight,
+      metric: metrics[i] !== null && Number.isFinite(metrics[i]) ? metrics[i] : null,
+      ...measured[i],
+      num_evals: l.numEvals,
+      tuned: l.tuned,
+      lr: rates[i],
+    }));
+    return this.lastLayers;
+  }
+
+  /**
+   * alpha, spectral norm and alphahat of every plan layer on the model's current weights.
+   * @param key When given and equal to the last call's key, the weights are known unchanged (e.g.
+   *   the optimizer's step count) and the last measurement is returned without a new ESD.
+   * @returns One entry per plan layer.
+   */
+  async layerMetrics(
+    key?: number,
+  ): Promise<{ alpha: number | null; spectral_norm: number | null; alphahat: number | null }[]> {
     let measured = key !== undefined && this.#measured?.key === key ? this.#measured.values : null;
     if (!measured) {
       const params = this.plan.layers.map((l) => this.#model.arena.get(l.weight)!);
@@ -255,18 +279,7 @@ export class TempBalance {
       measured = await measureLayers(weights, this.options);
       this.#measured = key === undefined ? null : { key, values: measured };
     }
-    const metrics = measured.map((m) => m[this.options.metric]);
-    const rates = layerRates(this.plan, metrics, lr, this.options, this.#warn);
-    this.#lr = lr;
-    this.lastLayers = this.plan.layers.map((l, i) => ({
-      name: l.weight,
-      metric: metrics[i] !== null && Number.isFinite(metrics[i]) ? metrics[i] : null,
-      ...measured[i],
-      num_evals: l.numEvals,
-      tuned: l.tuned,
-      lr: rates[i],
-    }));
-    return this.lastLayers;
+    return measured;
   }
 
   /**

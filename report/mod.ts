@@ -6,3 +6,5 @@ export { formatCsv, formatTable } from "./table.ts";
 export { alphaPlot, esdPlot, plotFileName } from "./plots.ts";
 export { trainingPlots } from "./train_plots.ts";
 export { EpochProgress } from "./progress.ts";
+export { layerHeatmap, layerLines } from "./layer_plots.ts";
+export type { LayerPoint } from "./layer_plots.ts";

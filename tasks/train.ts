@@ -15,6 +15,7 @@ import { createRun, type TrainConfig } from "../train/run.ts";
 import { SCHEDULES } from "../train/schedule.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { fit, RUN_FILES } from "../train/trainer.ts";
+import { METHOD_PARAMS, METHODS, resolveMethod } from "../train/methods.ts";
 import { choice as choiceOf } from "./_args.ts";
 import { runMain } from "./_main.ts";
 
@@ -35,9 +36,23 @@ const USAGE = `usage: deno task train [options]
   --lr-update WHEN    epoch (the reference) | step (the schedule at fractional epochs, so short runs
                       anneal within an epoch); default step on fashion-mnist, epoch otherwise
   --no-augment        no random crop / flip
+  --method NAME       ${METHODS.join(" | ")} (default cal: SGD + the schedule)
   --out DIR           output folder (default runs/<model>-<dataset>-<time>)
   --resume DIR        continue the run saved in DIR (its checkpoint decides everything but --data)
-  -h, --help          this text`;
+  -h, --help          this text
+method options (each only with the methods named; defaults are the reference code's):
+${methodHelp()}`;
+
+function methodHelp(): string {
+  return Object.entries(METHOD_PARAMS).map(([flag, p]) => {
+    const d = typeof p.default === "object"
+      ? Object.entries(p.default).map(([m, v]) => `${v} (${m})`).join(", ")
+      : String(p.default);
+    const kind = Array.isArray(p.kind) ? p.kind.join("|") : p.kind === "bool" ? "" : "X";
+    return `  --${flag}${kind ? ` ${kind}` : ""}`.padEnd(38) +
+      `${p.help}; default ${d} [${p.methods.join(", ")}]`;
+  }).join("\n");
+}
 
 const choice = <T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T =>
   choiceOf(flag, value, valid, dflt, USAGE);
@@ -79,8 +94,16 @@ const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 function epochLine(m: EpochMetrics, epochs: number): string {
   return `epoch ${m.epoch}/${epochs}  train loss ${m.train_loss.toFixed(4)} acc ${pct(m.train_acc)}  ` +
-    `test loss ${m.test_loss.toFixed(4)} acc ${pct(m.test_acc)}  lr ${m.lr[0].toPrecision(3)}  ` +
-    `${m.seconds.toFixed(0)} s  ${m.images_per_s.toFixed(1)} img/s`;
+    `test loss ${m.test_loss.toFixed(4)} acc ${pct(m.test_acc)}  lr ${lrRange(m.lr)}  ` +
+    `${m.seconds.toFixed(0)} s  ${m.images_per_s.toFixed(1)} img/s` +
+    (m.esd_seconds
+      ? `  ESD ${m.esd_seconds.toFixed(1)} s (${(100 * m.esd_seconds / m.seconds).toFixed(1)}%)`
+      : "");
+}
+
+function lrRange(lr: number[]): string {
+  const lo = Math.min(...lr), hi = Math.max(...lr);
+  return lo === hi ? lo.toPrecision(3) : `${lo.toPrecision(3)}–${hi.toPrecision(3)}`;
 }
 
 /** The closing lines: best and final accuracy, time, throughput, where the files are. */
@@ -89,12 +112,14 @@ function summary(h: EpochMetrics[], elapsed: number, out: string): void {
   const best = h.reduce((b, m) => (m.test_acc > b.test_acc ? m : b));
   const last = h[h.length - 1];
   const ips = h.reduce((s, m) => s + m.images_per_s, 0) / h.length;
+  const esd = h.reduce((s, m) => s + (m.esd_seconds ?? 0), 0), secs = h.reduce((s, m) => s + m.seconds, 0);
   console.log(
     [
       `done: final test accuracy ${pct(last.test_acc)} (epoch ${last.epoch}), best ${
         pct(best.test_acc)
       } (epoch ${best.epoch})`,
-      `  ${elapsed.toFixed(0)} s in all, ${ips.toFixed(1)} training images/s on average`,
+      `  ${elapsed.toFixed(0)} s in all, ${ips.toFixed(1)} training images/s on average` +
+      (esd ? `, ${esd.toFixed(1)} s (${(100 * esd / secs).toFixed(1)}%) measuring layer spectra` : ""),
       `  checkpoint ${out}/${RUN_FILES.checkpoint} (resume with --resume ${out}), weights ${out}/${RUN_FILES.model}`,
       `  metrics ${out}/${RUN_FILES.metricsCsv}, ${out}/${RUN_FILES.metricsJsonl}; plots ${out}/${RUN_FILES.lossPlot}, ${out}/${RUN_FILES.accuracyPlot}`,
     ].join("\n"),
@@ -102,9 +127,9 @@ function summary(h: EpochMetrics[], elapsed: number, out: string): void {
 }
 
 await runMain(async () => {
-  let a;
+  let raw: Record<string, string | boolean | undefined>;
   try {
-    a = parseArgs({
+    raw = parseArgs({
       options: {
         model: { type: "string" },
         dataset: { type: "string" },
@@ -122,20 +147,28 @@ await runMain(async () => {
         "lr-update": { type: "string" },
         out: { type: "string" },
         resume: { type: "string" },
+        method: { type: "string" },
         help: { type: "boolean", short: "h" },
+        ...Object.fromEntries(
+          Object.entries(METHOD_PARAMS).map((
+            [k, p],
+          ) => [k, { type: p.kind === "bool" ? "boolean" : "string" } as const]),
+        ),
       },
-    }).values;
+    }).values as Record<string, string | boolean | undefined>;
   } catch (e) {
     throw usageError((e as Error).message);
   }
-  if (a.help) {
+  // Booleans are read from `raw`; every other flag is a string.
+  const a = raw as Record<string, string | undefined>;
+  if (raw.help) {
     console.log(USAGE);
     return;
   }
   let config: TrainConfig, out: string;
   const resume = a.resume ? await readCheckpoint(`${a.resume}/${RUN_FILES.checkpoint}`) : undefined;
   if (resume) {
-    const fixed = Object.keys(a).filter((k) => !["resume", "data"].includes(k));
+    const fixed = Object.keys(raw).filter((k) => raw[k] !== undefined && !["resume", "data"].includes(k));
     if (fixed.length) {
       throw usageError(
         `--resume continues the saved run with its own settings: --${
@@ -149,6 +182,13 @@ await runMain(async () => {
   } else {
     const model = choice("model", a.model, MODEL_NAMES, "small");
     const dataset = choice("dataset", a.dataset, DATASET_NAMES, "fashion-mnist");
+    const given = Object.fromEntries(Object.keys(METHOD_PARAMS).map((k) => [k, raw[k]]));
+    let method;
+    try {
+      method = resolveMethod(a.method ?? "cal", given);
+    } catch (e) {
+      throw usageError((e as Error).message);
+    }
     config = {
       model,
       dataset,
@@ -162,7 +202,9 @@ await runMain(async () => {
       seed: num("seed", a.seed, 0, { int: true, min: 0 }),
       subset: a.subset === undefined ? undefined : num("subset", a.subset, 0, { int: true, min: 1 }),
       schedule: choice("schedule", a.schedule, SCHEDULES, "cosine") as TrainConfig["schedule"],
-      augment: !a["no-augment"],
+      augment: raw["no-augment"] !== true,
+      method: method.method,
+      methodOptions: method.options,
       stepwise: choice(
         "lr-update",
         a["lr-update"],
@@ -201,9 +243,9 @@ await runMain(async () => {
       run.model.arena.params.reduce((s, p) => s + p.value.size, 0).toLocaleString("en")
     } parameters) on ${config.dataset}: ${t.count} train / ${data.test.count} test images ` +
       `${t.channels}×${t.height}×${t.width}, ${config.epochs} epochs, batch ${config.batchSize}, ` +
-      `lr ${config.lr} (${config.schedule}, per ${
-        config.stepwise ? "step" : "epoch"
-      }), ${gpu.description} → ${out}`,
+      `method ${config.method ?? "cal"}, lr ${config.lr} (${
+        config.method === "sgdr" ? "sgdr" : config.schedule
+      }, per ${config.stepwise ? "step" : "epoch"}), ${gpu.description} → ${out}`,
   );
   const bar = new EpochProgress();
   let result;
@@ -212,6 +254,8 @@ await runMain(async () => {
       model: run.model,
       optimizer: run.optimizer,
       schedule: run.schedule,
+      monitor: run.monitor,
+      esdClock: run.esdClock,
       train: t,
       test: data.test,
       epochs: config.epochs,

@@ -38,6 +38,8 @@ export interface CheckpointState {
    * seed and the next epoch are the whole state.
    */
   rng: { seed: number; nextEpoch: number };
+  /** The schedule's own state where the weights do not determine it (Model Balancing's block metrics). */
+  scheduleState?: unknown;
 }
 
 /** A checkpoint that cannot be used: names the file and what is wrong. */
@@ -131,7 +133,8 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
  * @throws {CheckpointError} Listing missing or wrong-shaped tensors.
  */
 export function restoreCheckpoint(ckpt: Checkpoint, model: Model, opt: Optimizer): void {
-  const modelTensors = ckpt.tensors.filter((t) => !t.name.startsWith("momentum."));
+  // Optimizer state is named `momentum.<param>` or `optim.<kind>.<param>`; the rest is the model's.
+  const modelTensors = ckpt.tensors.filter((t) => !/^(momentum|optim)\./.test(t.name));
   try {
     model.loadStateDict(modelTensors);
     opt.loadStateDict(ckpt.tensors, ckpt.state.optimizerSteps);

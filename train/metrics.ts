@@ -25,6 +25,8 @@ export interface EpochMetrics {
   seconds: number;
   /** Training images per second (training steps only). */
   images_per_s: number;
+  /** Seconds of the epoch spent measuring layer spectra (TempBalance steps, the layer monitor). */
+  esd_seconds?: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export function metricsCsv(history: EpochMetrics[]): string {
     ...Array.from({ length: groups }, (_, i) => `lr_${i}`),
     "seconds",
     "images_per_s",
+    "esd_seconds",
   ];
   const rows = history.map((m) =>
     [
@@ -54,6 +57,7 @@ export function metricsCsv(history: EpochMetrics[]): string {
       ...Array.from({ length: groups }, (_, i) => m.lr[i] ?? ""),
       m.seconds,
       m.images_per_s,
+      m.esd_seconds ?? "",
     ].join(",")
   );
   return [head.join(","), ...rows].join("\n") + "\n";

@@ -1,7 +1,8 @@
 /**
- * A training run from its configuration: the network by name, SGD with one group, the schedule,
- * the data set's normalisation and augmentation. `deno task train` and the resume path both go
- * through {@link createRun}, so a checkpoint's config rebuilds exactly the run that wrote it.
+ * A training run from its configuration: the network by name, the method's optimizer, parameter
+ * groups and schedule (`methods.ts`), the data set's normalisation and augmentation. `deno task
+ * train` and the resume path both go through {@link createRun}, so a checkpoint's config rebuilds
+ * exactly the run that wrote it.
  * @module
  */
 import { DATASET_DEFAULTS, type DatasetName } from "../data/registry.ts";
@@ -9,7 +10,25 @@ import type { Splits } from "../data/dataset.ts";
 import type { Gpu } from "../kernels/runtime.ts";
 import { Model } from "../models/model.ts";
 import { buildNetwork } from "../models/zoo.ts";
-import { SGD } from "../optim/sgd.ts";
+import { LAMB } from "../optim/lamb.ts";
+import { LARS } from "../optim/lars.ts";
+import { Lookahead } from "../optim/lookahead.ts";
+import { ModelBalancing } from "../optim/model_balancing.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
+import { type ParamGroupSpec, SGD } from "../optim/sgd.ts";
+import { SGDP } from "../optim/sgdp.ts";
+import { TempBalance, type TempBalanceOptions } from "../optim/tempbalance.ts";
+import type { FitMethod } from "../esd/plfit.ts";
+import type { EigSolver } from "../esd/eigs.ts";
+import {
+  EsdClock,
+  type LayerMonitor,
+  modelBalancingMonitor,
+  modelBalancingSchedule,
+  tempBalanceMonitor,
+  tempBalanceSchedule,
+} from "./layer_schedules.ts";
+import { type MethodName, type MethodOptions, resolveMethod, TB_METHODS } from "./methods.ts";
 import { type LrSchedule, makeSchedule } from "./schedule.ts";
 import type { TrainOptions } from "./trainer.ts";
 
@@ -43,18 +62,53 @@ export interface TrainConfig {
   augment: boolean;
   /** Update the rate every step from the fractional epoch (default false: once per epoch, as the reference). */
   stepwise?: boolean;
+  /** The training method (default `cal`). */
+  method?: MethodName;
+  /** The method's options by flag name (missing ones take their defaults). */
+  methodOptions?: MethodOptions;
 }
 
 /** The parts of a run. */
 export interface Run {
   /** The model. */
   model: Model;
-  /** SGD over all parameters. */
-  optimizer: SGD;
-  /** The schedule. */
+  /** The method's optimizer. */
+  optimizer: Optimizer;
+  /** The schedule (layer-wise for the TempBalance family). */
   schedule: LrSchedule;
+  /** Measures every layer at the end of each epoch (absent when the model has no layer to measure). */
+  monitor?: LayerMonitor;
+  /** Seconds the run spent in ESDs (TempBalance steps and the monitor). */
+  esdClock: EsdClock;
+  /** The method and its resolved options. */
+  method: { name: MethodName; options: MethodOptions };
   /** Loader settings for {@link fit}. */
   loader: Pick<TrainOptions, "cropPadding" | "flip" | "mean" | "std" | "stepwise">;
+}
+
+/** TempBalance's options from a method's resolved options. */
+function tbOptions(m: MethodName, o: MethodOptions): TempBalanceOptions {
+  const tb: TempBalanceOptions = {
+    metric: o["tb-metric"] as TempBalanceOptions["metric"],
+    fit: o["tb-fit"] as FitMethod,
+    xminPos: o["tb-xmin-pos"] as number,
+    convNorm: o["tb-conv-norm"] as number,
+    filterZeros: o["tb-filter-zeros"] as boolean,
+    solver: o["tb-solver"] as EigSolver,
+  };
+  if (m === "tb-sigmoid") return tb;
+  return {
+    ...tb,
+    assign: o["tb-assign"] as TempBalanceOptions["assign"],
+    lrMinRatio: o["tb-lr-min-ratio"] as number,
+    lrMaxRatio: o["tb-lr-max-ratio"] as number,
+    batchnorm: o["tb-bn"] !== "none",
+    batchnormType: o["tb-bn"] === "order" ? "order" : "name",
+    removeFirstLayer: !o["tb-keep-first"],
+    removeLastLayer: !o["tb-keep-last"],
+    eigsThresh: o["tb-eigs-thresh"] as number,
+    farms: m === "tb-farms" ? { q: o["farms-q"] as number } : false,
+  };
 }
 
 /**
@@ -63,9 +117,11 @@ export interface Run {
  * @param c The configuration.
  * @param data The splits (for classes, channels and size).
  * @returns The run's parts.
+ * @throws {RangeError} On an unknown method, a bad option, or a model TempBalance cannot tune.
  */
 export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
   const t = data.train;
+  const { method, options: mo } = resolveMethod(c.method ?? "cal", c.methodOptions ?? {});
   const net = buildNetwork(c.model, {
     classes: t.classes,
     inChannels: t.channels,
@@ -73,25 +129,122 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
     width: c.width,
   });
   const model = new Model(gpu, net, c.seed);
-  const optimizer = new SGD(model.arena, [{ params: model.arena.params }], {
-    lr: c.lr,
-    momentum: c.momentum,
-    weightDecay: c.weightDecay,
-  });
-  const schedule = makeSchedule(
-    c.schedule === "cosine"
+  const clock = new EsdClock();
+  const warn = (m: string) => console.warn(`warning: ${m}`);
+  const tb = TB_METHODS.includes(method)
+    ? new TempBalance(model, { ...tbOptions(method, mo), onWarning: warn })
+    : null;
+  const mb = method === "tb-sigmoid"
+    ? new ModelBalancing(model, {
+      ...tbOptions(method, mo),
+      tau: mo["mb-tau"] as number,
+      sigmoidMin: mo["mb-sigmoid-min"] as number,
+      sigmoidMax: mo["mb-sigmoid-max"] as number,
+    }, warn)
+    : null;
+  const groups: ParamGroupSpec[] = tb?.groupSpecs(c.lr) ?? mb?.groupSpecs(c.lr) ??
+    [{ params: model.arena.params }];
+  const sgd = (extra: Partial<ConstructorParameters<typeof SGD>[2]> = {}) =>
+    new SGD(model.arena, groups, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay, ...extra });
+  let optimizer: Optimizer;
+  switch (method) {
+    case "snr":
+    case "tb-snr":
+      optimizer = sgd({
+        spectralReg: { sg: mo.sg as number, iterations: mo["snr-iterations"] as number, seed: c.seed },
+      });
+      break;
+    case "lars":
+      optimizer = new LARS(model.arena, groups, {
+        lr: c.lr,
+        momentum: mo["lars-momentum"] as number,
+        weightDecay: c.weightDecay,
+        eeta: mo["lars-eeta"] as number,
+        eps: mo["lars-eps"] as number,
+      });
+      break;
+    case "lamb":
+      optimizer = new LAMB(model.arena, groups, {
+        lr: c.lr,
+        weightDecay: c.weightDecay,
+        beta1: mo["lamb-beta1"] as number,
+        beta2: mo["lamb-beta2"] as number,
+        eps: mo["lamb-eps"] as number,
+        maxNorm: mo["lamb-max-norm"] as number,
+      });
+      break;
+    case "lookahead":
+      optimizer = new Lookahead(model.arena, sgd(), {
+        k: mo["look-k"] as number,
+        alpha: mo["look-alpha"] as number,
+      });
+      break;
+    case "sgdp":
+    case "tb-sgdp":
+      optimizer = new SGDP(model.arena, groups, {
+        lr: c.lr,
+        momentum: c.momentum,
+        weightDecay: c.weightDecay,
+        delta: mo["sgdp-delta"] as number,
+        wdRatio: mo["sgdp-wd-ratio"] as number,
+        eps: mo["sgdp-eps"] as number,
+      });
+      break;
+    default:
+      optimizer = sgd();
+  }
+  const base = makeSchedule(
+    method === "sgdr"
+      ? { kind: "sgdr", lr: c.lr, t0: mo["sgdr-t0"] as number, tMult: mo["sgdr-t-mult"] as number }
+      : c.schedule === "cosine"
       ? { kind: "cosine", lr: c.lr, epochs: c.epochs }
       : c.schedule === "step"
       ? { kind: "step", lr: c.lr, stepSize: Math.max(1, Math.round(c.epochs * 0.3)), gamma: 0.1 }
       : { kind: "constant", lr: c.lr },
   );
+  const stepwise = c.stepwise ?? false;
+  let schedule: LrSchedule = base, monitor: LayerMonitor | undefined;
+  if (tb) {
+    schedule = tempBalanceSchedule(base, tb, stepwise, clock);
+    monitor = tempBalanceMonitor(tb, clock);
+  } else if (mb) {
+    // The reference's esd_interval: min(interval, max(1, batches per epoch // 10)).
+    const steps = Math.ceil(t.count / c.batchSize);
+    schedule = modelBalancingSchedule(
+      base,
+      mb,
+      Math.min(mo["mb-interval"] as number, Math.max(1, Math.floor(steps / 10))),
+      clock,
+    );
+    monitor = modelBalancingMonitor(mb, clock);
+  } else {
+    try {
+      const watch = new TempBalance(model, {
+        removeFirstLayer: false,
+        removeLastLayer: false,
+        eigsThresh: 1,
+        onWarning: () => {},
+      });
+      monitor = tempBalanceMonitor(watch, clock, false);
+    } catch {
+      monitor = undefined; // no Conv2d/Linear layer: nothing to measure
+    }
+  }
   const d = DATASET_DEFAULTS[c.dataset as DatasetName];
   const loader = {
     mean: d?.mean,
     std: d?.std,
     cropPadding: c.augment ? d?.cropPadding ?? 0 : 0,
     flip: c.augment ? d?.flip ?? false : false,
-    stepwise: c.stepwise ?? false,
+    stepwise,
   };
-  return { model, optimizer, schedule, loader };
+  return {
+    model,
+    optimizer,
+    schedule,
+    monitor,
+    esdClock: clock,
+    method: { name: method, options: mo },
+    loader,
+  };
 }

@@ -30,6 +30,10 @@ export interface LrSchedule {
    * @param model The model.
    */
   applyStep?(opt: Optimizer, epoch: number, step: number, model: Model): void | Promise<void>;
+  /** State that the weights do not determine (saved in checkpoints; JSON). */
+  state?(): unknown;
+  /** Restores {@link LrSchedule.state}. */
+  loadState?(state: unknown): void;
 }
 
 /** The serialisable description of a schedule. */

@@ -14,6 +14,8 @@ import { writeSafetensors } from "../io/safetensors.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { trainingPlots } from "../report/train_plots.ts";
+import { layerHeatmap, layerLines } from "../report/layer_plots.ts";
+import type { EsdClock, LayerLog, LayerMonitor } from "./layer_schedules.ts";
 import { type Checkpoint, CheckpointError, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
 import { type EpochMetrics, writeMetrics } from "./metrics.ts";
@@ -80,6 +82,10 @@ export interface TrainOptions {
   onStep?: (p: StepProgress) => void;
   /** Called after every epoch, once its files are written. */
   onEpoch?: (m: EpochMetrics) => void | Promise<void>;
+  /** Measures every layer after each epoch: `layers.jsonl` and the per-layer plots. */
+  monitor?: LayerMonitor;
+  /** Where the schedule and monitor count ESD seconds (reported per epoch as `esd_seconds`). */
+  esdClock?: EsdClock;
 }
 
 /** The outcome of a run. */
@@ -98,7 +104,30 @@ export const RUN_FILES = {
   metricsCsv: "metrics.csv",
   lossPlot: "loss.svg",
   accuracyPlot: "accuracy.svg",
+  layersJsonl: "layers.jsonl",
+  layerAlphaPlot: "layers_alpha.svg",
+  layerLrPlot: "layers_lr.svg",
 } as const;
+
+/** One line of `layers.jsonl`: a layer's metric after an epoch and the rate it trained with. */
+export interface LayerEpoch extends LayerLog {
+  /** Epoch, from 1. */
+  epoch: number;
+  /** The learning rate of the layer's weight during the epoch. */
+  lr: number;
+}
+
+async function readLayerLog(file: string, upTo: number): Promise<LayerEpoch[]> {
+  try {
+    const text = await Deno.readTextFile(file);
+    return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as LayerEpoch).filter((r) =>
+      r.epoch <= upTo
+    );
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
 
 /**
  * Trains for the remaining epochs.
@@ -125,14 +154,16 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       );
     }
     restoreCheckpoint(o.resume, model, opt);
+    o.schedule.loadState?.(o.resume.state.scheduleState);
     start = o.resume.state.epoch;
     elapsed = o.resume.state.elapsed;
     history.push(...o.resume.state.history as unknown as EpochMetrics[]);
   }
   const norm = { mean: o.mean, std: o.std };
+  const layerLog = o.out && o.monitor ? await readLayerLog(`${o.out}/${RUN_FILES.layersJsonl}`, start) : [];
   const shape = (b: Batch) => [b.size, train.channels, train.height, train.width];
   for (let epoch = start; epoch < o.epochs; epoch++) {
-    const t0 = performance.now();
+    const t0 = performance.now(), esd0 = o.esdClock?.seconds ?? 0;
     await applySchedule(o.schedule, opt, epoch, model);
     const lr = opt.getLastLr();
     const it = batches(train, epoch, {
@@ -147,7 +178,9 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
     let next = it.next(), seen = 0, lossSum = 0, correct = 0, step = 0, trainMs = 0;
     while (!next.done) {
       const b = next.value, ts = performance.now();
-      if (o.stepwise && !o.schedule.apply && step > 0) {
+      if (step > 0 && o.schedule.applyStep) {
+        await o.schedule.applyStep(opt, epoch + step / steps, opt.steps, model);
+      } else if (o.stepwise && !o.schedule.apply && step > 0) {
         await applySchedule(o.schedule, opt, epoch + step / steps, model);
       }
       const x = upload(model.gpu, b.x, shape(b), "f32", "train.x");
@@ -174,6 +207,16 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       }
     }
     const ev = await evaluate(model, test, { batchSize: o.evalBatchSize ?? 500, ...norm });
+    if (o.monitor && o.out) {
+      // Each layer's metric after the epoch (a TempBalance step at the next epoch's start reuses
+      // this measurement) and the rate its weight trained with.
+      const rateOf = new Map(
+        opt.paramGroups.flatMap((g, i) => g.params.map((p) => [p.name, lr[i]] as const)),
+      );
+      for (const r of await o.monitor.measure(opt.steps)) {
+        layerLog.push({ epoch: epoch + 1, ...r, lr: rateOf.get(r.layer) ?? NaN });
+      }
+    }
     const m: EpochMetrics = {
       epoch: epoch + 1,
       train_loss: lossSum / seen,
@@ -183,6 +226,7 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       lr,
       seconds: (performance.now() - t0) / 1000,
       images_per_s: seen / (trainMs / 1000),
+      esd_seconds: (o.esdClock?.seconds ?? 0) - esd0,
     };
     history.push(m);
     if (o.out) {
@@ -197,6 +241,7 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         elapsed: elapsed + m.seconds,
         schedule: o.schedule.spec as unknown as Record<string, unknown>,
         rng: { seed, nextEpoch: epoch + 1 },
+        scheduleState: o.schedule.state?.(),
       }, model.metadata());
       await writeAtomic(
         `${o.out}/${RUN_FILES.model}`,
@@ -206,6 +251,23 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       const plots = await trainingPlots(history);
       await writeAtomic(`${o.out}/${RUN_FILES.lossPlot}`, plots.loss);
       await writeAtomic(`${o.out}/${RUN_FILES.accuracyPlot}`, plots.accuracy);
+      if (layerLog.length) {
+        await writeAtomic(
+          `${o.out}/${RUN_FILES.layersJsonl}`,
+          layerLog.map((r) => JSON.stringify(r) + "\n").join(""),
+        );
+        const pts = (k: "metric" | "lr") =>
+          layerLog.map((r) => ({ epoch: r.epoch, layer: r.layer, value: r[k] }));
+        const metricName = layerLog.some((r) => r.metric !== r.alpha) ? "TempBalance metric" : "alpha";
+        await writeAtomic(
+          `${o.out}/${RUN_FILES.layerAlphaPlot}`,
+          await layerHeatmap(pts("metric"), `${metricName} per layer after each epoch`, metricName),
+        );
+        await writeAtomic(
+          `${o.out}/${RUN_FILES.layerLrPlot}`,
+          await layerLines(pts("lr"), "learning rate per layer", "learning rate"),
+        );
+      }
     }
     elapsed += m.seconds;
     await o.onEpoch?.(m);

@@ -23,14 +23,16 @@ const CONFIG: TrainConfig = {
   augment: true,
 };
 
-async function train(out: string, epochs: number, resume = false) {
+async function train(out: string, epochs: number, resume = false, config = CONFIG) {
   const gpu = await getGpu();
   const data = toySplits();
-  const run = createRun(gpu, CONFIG, data);
+  const run = createRun(gpu, config, data);
   const r = await fit({
     model: run.model,
     optimizer: run.optimizer,
     schedule: run.schedule,
+    monitor: run.monitor,
+    esdClock: run.esdClock,
     train: data.train,
     test: data.test,
     epochs,
@@ -42,7 +44,7 @@ async function train(out: string, epochs: number, resume = false) {
     mean: [0.3],
     std: [0.3],
     out,
-    config: CONFIG as unknown as Record<string, unknown>,
+    config: config as unknown as Record<string, unknown>,
     resume: resume ? await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`) : undefined,
   });
   run.model.release();
@@ -84,6 +86,44 @@ Deno.test("resume: 2 epochs straight equal 1 epoch + resume for 1 (weights, mome
   // The plain weights file is a PyTorch state dict (no optimizer state).
   const weights = await tensors(`${b}/${RUN_FILES.model}`);
   ok(weights.has("fc.weight") && ![...weights.keys()].some((k) => k.startsWith("momentum.")));
+});
+
+Deno.test("resume continues every layer-wise and stateful method bit for bit (TB, Model Balancing, LAMB, Lookahead, SGDP, SNR)", async () => {
+  const methods: [TrainConfig["method"], Record<string, number | string | boolean>][] = [
+    ["tb", { "tb-eigs-thresh": 10 }],
+    ["tb-sigmoid", { "mb-interval": 3 }],
+    ["lamb", {}],
+    ["lookahead", { "look-k": 2 }],
+    ["sgdp", {}],
+    ["snr", { sg: 0.05 }],
+  ];
+  for (const [method, methodOptions] of methods) {
+    const config = { ...CONFIG, method, methodOptions };
+    const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
+    const straight = await train(a, 2, false, config);
+    await train(b, 1, false, config);
+    const resumed = await train(b, 2, true, config);
+    const A = await tensors(`${a}/${RUN_FILES.checkpoint}`),
+      B = await tensors(`${b}/${RUN_FILES.checkpoint}`);
+    deepEqual([...A.keys()].sort(), [...B.keys()].sort(), method);
+    for (const [name, va] of A) {
+      const vb = B.get(name)!;
+      ok(va.every((x, i) => x === vb[i]), `${method}: ${name} differs after resume`);
+    }
+    deepEqual(
+      resumed.history.map((m) => [m.train_loss, m.test_acc, m.lr]),
+      straight.history.map((m) => [m.train_loss, m.test_acc, m.lr]),
+      method,
+    );
+    // layers.jsonl: every layer after each epoch, the same in both runs.
+    const la = await Deno.readTextFile(`${a}/${RUN_FILES.layersJsonl}`),
+      lb = await Deno.readTextFile(`${b}/${RUN_FILES.layersJsonl}`);
+    equal(lb, la, `${method}: layers.jsonl`);
+    const rows = la.trim().split("\n").map((l) => JSON.parse(l));
+    equal(rows.length, 2 * 10, `${method}: 10 Conv2d/Linear layers × 2 epochs`);
+    deepEqual(Object.keys(rows[0]).sort(), ["alpha", "epoch", "layer", "lr", "metric", "tuned"]);
+    match(await Deno.readTextFile(`${a}/${RUN_FILES.layerAlphaPlot}`), /^<svg/);
+  }
 });
 
 Deno.test("a NaN loss stops training with the step named and the last good checkpoint intact", async () => {
@@ -170,7 +210,8 @@ Deno.test("metrics.csv has one lr column per parameter group", () => {
   ]);
   equal(
     csv,
-    "epoch,train_loss,train_acc,test_loss,test_acc,lr_0,lr_1,seconds,images_per_s\n1,1,0.5,2,0.25,0.1,0.05,3,9\n",
+    "epoch,train_loss,train_acc,test_loss,test_acc,lr_0,lr_1,seconds,images_per_s,esd_seconds\n" +
+      "1,1,0.5,2,0.25,0.1,0.05,3,9,\n",
   );
 });
 

@@ -34,6 +34,7 @@ export abstract class FusedOptimizer implements Optimizer {
   readonly #who: string;
 
   /**
+   * Validates the groups and allocates tables, statistics and state.
    * @param who The optimizer's name, for errors.
    * @param arena The arena.
    * @param groups Group specs.
