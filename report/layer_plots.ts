@@ -35,7 +35,7 @@ export function layerHeatmap(points: LayerPoint[], title: string, legend: string
     mark: "rect",
     encoding: {
       x: { field: "epoch", type: "ordinal", title: "epoch" },
-      y: { field: "layer", type: "ordinal", title: null, sort: layers },
+      y: { field: "layer", type: "ordinal", title: null, sort: layers, axis: { labelLimit: 320 } },
       color: { field: "value", type: "quantitative", title: legend, scale: { scheme: "viridis" } },
       tooltip: [{ field: "layer" }, { field: "epoch" }, { field: "value" }],
     },

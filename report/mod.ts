@@ -8,3 +8,12 @@ export { trainingPlots } from "./train_plots.ts";
 export { EpochProgress } from "./progress.ts";
 export { layerHeatmap, layerLines } from "./layer_plots.ts";
 export type { LayerPoint } from "./layer_plots.ts";
+export {
+  accuracyBands,
+  finalAlphaPlot,
+  meanStd,
+  resultsCsv,
+  resultsMarkdown,
+  summarizeRuns,
+} from "./compare.ts";
+export type { MethodSummary, RunRecord } from "./compare.ts";
