@@ -26,3 +26,5 @@ export type { CandidateRange, FitMethod, FitOptions, PowerLawFit } from "./plfit
 export { fitMp, jensenShannon, shuffled } from "./mp.ts";
 export type { MpFit } from "./mp.ts";
 export { fitPowerLawsGpu } from "./plfit_gpu.ts";
+export { liveLayerMetrics } from "./live.ts";
+export type { LiveMetrics } from "./live.ts";

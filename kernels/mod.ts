@@ -57,3 +57,4 @@ export { lambApply, lambMoments } from "./lamb.ts";
 export type { LambHyper } from "./lamb.ts";
 export { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "./sgdp.ts";
 export { lookaheadSync } from "./lookahead.ts";
+export { logRelative, packSlices } from "./esd_live.ts";

@@ -36,6 +36,11 @@ export interface JacobiSvdOptions {
   tol?: number;
   /** Sweeps recorded per submit between convergence checks (default 2). */
   sweepsPerCheck?: number;
+  /**
+   * Leave the squared norms on the GPU: each result's `tensor` (batch, c) is recorded into its
+   * `rec`, which the caller continues and submits (and `values` is empty). Default false.
+   */
+  keepOnGpu?: boolean;
 }
 
 /** The result of {@link jacobiSvd}. */
@@ -44,6 +49,10 @@ export interface JacobiSvdResult {
   values: Float32Array;
   /** Per matrix: the sweep after which nothing was left to rotate, or −1 if not converged. */
   sweeps: number[];
+  /** With `keepOnGpu`: the squared row norms, (batch, c), not yet computed until `rec` is submitted. */
+  tensor?: Tensor;
+  /** With `keepOnGpu`: the open recorder holding the last work (continue it, then submit). */
+  rec?: Recorder;
 }
 
 const B = 4; // rows per block; a pair is 8 rows
@@ -112,6 +121,7 @@ function source(): string {
 @group(0) @binding(1) var<storage, read_write> X: array<vec4f>;
 @group(0) @binding(2) var<storage, read> sched: array<u32>;
 @group(0) @binding(3) var<storage, read_write> sig: array<atomic<u32>>;
+@group(0) @binding(4) var<storage, read> fro: array<f32>;
 var<workgroup> part: array<f32, ${E * 8}>;
 @compute @workgroup_size(8)
 fn main(${WID_ARGS}, @builtin(local_invocation_index) l: u32) {
@@ -136,10 +146,13 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) l: u32) {
     const sum = [...Array(8).keys()].map((q) => `part[${q * E + e}u]`).join(" + ");
     L.push(`  var a${a}_${b} = ${sum};`);
   });
-  // Significance: any off-diagonal entry above tol relative to its pivots.
+  // Significance: any off-diagonal entry above tol relative to its pivots and above the matrix's
+  // round-off floor. NOTE: without the floor, rows that are zero in exact arithmetic (rank-deficient
+  // layers) carry float32 noise that no rotation makes relatively orthogonal, and never converge.
   const offs = pairs.filter(([a, b]) => a !== b).map(([a, b]) =>
-    `abs(a${a}_${b}) > p.tol * sqrt(a${a}_${a}) * sqrt(a${b}_${b})`
+    `(abs(a${a}_${b}) > p.tol * sqrt(a${a}_${a}) * sqrt(a${b}_${b}) && abs(a${a}_${b}) > floor)`
   );
+  L.push(`  let floor = 1e-12 * fro[mat];`);
   L.push(`  let significant = ${offs.join(" ||\n    ")};`);
   L.push(`  if (!significant) { return; }`);
   L.push(`  if (l == 0u) { atomicAdd(&sig[p.soff + mat], 1u); }`);
@@ -228,8 +241,11 @@ export async function jacobiSvdMany(
       sig: upload(gpu, new Uint32Array(batch * sweepsPerCheck), [batch * sweepsPerCheck], "u32", "svd.sig"),
       sweeps: new Array<number>(batch).fill(-1),
       done: false,
+      fro: null as Tensor | null,
     };
   });
+  // Each matrix's ‖X‖²_F, for the significance floor.
+  for (const j of jobs) j.fro = sumSquares(rec, j.x.view(0, [j.batch, j.c * j.r]), { axis: 1 });
   for (let s0 = 0; s0 < maxSweeps && jobs.some((j) => !j.done); s0 += sweepsPerCheck) {
     const n = Math.min(sweepsPerCheck, maxSweeps - s0);
     const live = jobs.filter((j) => !j.done);
@@ -243,7 +259,7 @@ export async function jacobiSvdMany(
             code: CODE,
             groups: j.batch * (j.nb / 2),
             params: params(j.r / 4, j.c, j.nb, t, { f: tol }, s * j.batch),
-            tensors: [j.x, j.sched, j.sig],
+            tensors: [j.x, j.sched, j.sig, j.fro!],
           });
         }
       }
@@ -263,11 +279,16 @@ export async function jacobiSvdMany(
     rec = new Recorder(gpu);
   }
   const norms = jobs.map((j) => sumSquares(rec, j.x, { axis: 2 }));
+  if (options.keepOnGpu) {
+    rec.after(() => jobs.forEach((j) => (j.sched.release(), j.sig.release(), j.fro!.release())));
+    return jobs.map((j, k) => ({ values: new Float32Array(0), sweeps: j.sweeps, tensor: norms[k], rec }));
+  }
   await rec.submit();
   const values = await readback(gpu, ...norms);
   for (const j of jobs) {
     j.sched.release();
     j.sig.release();
+    j.fro!.release();
   }
   for (const t of norms) t.release();
   return jobs.map((j, k) => ({ values: values[k] as Float32Array, sweeps: j.sweeps }));

@@ -11,6 +11,7 @@
  * @module
  */
 import { analyze } from "../esd/analyze.ts";
+import { liveLayerMetrics } from "../esd/live.ts";
 import type { EigSolver } from "../esd/eigs.ts";
 import type { FarmsOptions } from "../esd/farms.ts";
 import { checkFitOptions, type FitMethod } from "../esd/plfit.ts";
@@ -56,6 +57,14 @@ export interface TempBalanceOptions extends PlanOptions {
    * of its whole ESD — FARMS-driven TempBalance. Default false.
    */
   farms?: boolean | FarmsOptions;
+  /**
+   * Where a model's ESD runs: `live` — on the weights in the parameter arena, only alpha and λmax
+   * read back (`esd/live.ts`; median/mid fits, no FARMS or filterZeros); `readback` — the weights
+   * read back and analysed as a file would be (any fit; eigenvalues by `solver`); `auto` (default)
+   * — live on hardware adapters, readback on software ones, where the float64 CPU eigensolver is
+   * measured faster than the GPU Jacobi (see `esd/eigs.ts`).
+   */
+  esd?: "auto" | "live" | "readback";
   /** Where warnings go (default `console.warn`). */
   onWarning?: (message: string) => void;
 }
@@ -108,6 +117,7 @@ export function tempBalanceDefaults(
     solver: o.solver ?? "auto",
     fitDevice: o.fitDevice ?? "gpu",
     farms: o.farms ?? false,
+    esd: o.esd ?? "auto",
   } as const;
   const bad = (what: string) => new RangeError(`TempBalance: ${what}`);
   if (!TB_METRICS.includes(d.metric)) {
@@ -130,6 +140,14 @@ export function tempBalanceDefaults(
     throw bad(`eigsThresh must be an integer ≥ 1, got ${d.eigsThresh}`);
   }
   if (!(d.convNorm > 0) || !Number.isFinite(d.convNorm)) throw bad(`convNorm must be > 0, got ${d.convNorm}`);
+  if (d.esd !== "auto" && d.esd !== "live" && d.esd !== "readback") {
+    throw bad(`unknown esd path "${d.esd}": expected auto, live or readback`);
+  }
+  if (d.esd === "live" && (!(d.fit === "median" || d.fit === "mid") || d.farms || d.filterZeros)) {
+    throw bad(
+      `esd "live" runs the median/mid fit on whole layers only: not fit ${d.fit}, farms or filterZeros`,
+    );
+  }
   if (d.solver !== "auto" && d.solver !== "gpu" && d.solver !== "cpu") {
     throw bad(`unknown solver "${d.solver}": expected auto, gpu or cpu`);
   }
@@ -266,6 +284,25 @@ export class TempBalance {
     key?: number,
   ): Promise<{ alpha: number | null; spectral_norm: number | null; alphahat: number | null }[]> {
     let measured = key !== undefined && this.#measured?.key === key ? this.#measured.values : null;
+    if (!measured && this.#live()) {
+      const params = this.plan.layers.map((l) => this.#model.arena.get(l.weight)!);
+      const live = await liveLayerMetrics(
+        this.#model.gpu,
+        params.map((p) => p.value),
+        this.options as {
+          convNorm: number;
+          fit: "median" | "mid";
+          xminPos: number;
+        },
+      );
+      live.forEach((m, i) => {
+        if (!m.converged) {
+          this.#warn(`TempBalance: the eigenvalue solver did not converge on "${params[i].name}"`);
+        }
+      });
+      measured = live.map(({ alpha, spectral_norm, alphahat }) => ({ alpha, spectral_norm, alphahat }));
+      this.#measured = key === undefined ? null : { key, values: measured };
+    }
     if (!measured) {
       const params = this.plan.layers.map((l) => this.#model.arena.get(l.weight)!);
       const values = await readback(this.#model.gpu, ...params.map((p) => p.value));
@@ -335,6 +372,15 @@ export class TempBalance {
     const lr = this.#lr;
     const rate = this.#rateByModule(lr);
     return this.plan.groups.map((g) => (g.layer === null ? lr : rate.get(g.layer) ?? lr));
+  }
+
+  /** Whether this scheduler measures on the live weights (see {@link TempBalanceOptions.esd}). */
+  #live(): boolean {
+    const o = this.options;
+    if (o.esd !== "auto") return o.esd === "live";
+    return !this.#model.gpu.isSoftware && (o.fit === "median" || o.fit === "mid") && !o.farms &&
+      !o.filterZeros &&
+      o.solver !== "cpu";
   }
 
   #rateByModule(lr: number): Map<string, number> {
