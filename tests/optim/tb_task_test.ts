@@ -152,6 +152,31 @@ Deno.test("deno task tempbalance: nothing left to tune and bad options exit 1 wi
     equal(r.code, 1, `${args}: ${r.err}`);
     match(r.err, re);
   }
+  // NaN weights in a tuned layer: it keeps the untuned rate and a warning names it.
+  const nanFile = `${dir}/nan.safetensors`;
+  const w2 = new Array(8 * 8 * 9).fill(0).map((_, i) => Math.cos(i));
+  w2[5] = NaN;
+  await Deno.writeFile(
+    nanFile,
+    writeSafetensors([
+      { name: "conv1.weight", shape: [8, 3, 3, 3], data: new Array(216).fill(0).map((_, i) => Math.sin(i)) },
+      { name: "conv2.weight", shape: [8, 8, 3, 3], data: w2 },
+      {
+        name: "conv3.weight",
+        shape: [8, 8, 3, 3],
+        data: new Array(576).fill(0).map((_, i) => Math.sin(i * 0.3)),
+      },
+      { name: "fc.weight", shape: [10, 8], data: new Array(80).fill(0).map((_, i) => Math.sin(i * 3)) },
+    ]),
+  );
+  const nan = await task([nanFile, "--lr", "0.1", "--json"]);
+  equal(nan.code, 0, nan.err);
+  match(
+    nan.err,
+    /warning: TempBalance: layer "conv2\.weight" has metric null: it keeps the untuned rate 0\.1/,
+  );
+  const nanRun = JSON.parse(nan.out);
+  deepEqual(nanRun.layers[1], { name: "conv2.weight", metric: null, num_evals: 72, tuned: true, lr: 0.1 });
   const missing = await task([`${dir}/nope.safetensors`, "--lr", "0.1"]);
   equal(missing.code, 1);
   match(missing.err, /nope\.safetensors.*no such file/);
