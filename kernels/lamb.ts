@@ -9,56 +9,38 @@
  * @module
  */
 import { params } from "./_params.ts";
-import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { chunkedKernel } from "./_chunked.ts";
+import { LOOP_CAP, type Recorder } from "./recorder.ts";
 import type { Tensor } from "./tensor.ts";
 
-const MOMENTS =
-  `struct P { groups: u32, tensors: u32, beta1: f32, beta2: f32, eps: f32, wd: f32, maxNorm: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-@group(0) @binding(5) var<storage, read> chunks: array<vec4u>;
-@group(0) @binding(6) var<storage, read> stats: array<vec4f>;
-@compute @workgroup_size(256)
-fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
-  ${WID}
-  if (wid >= p.groups) { return; }
-  var total = 0.0;
+const MOMENTS = chunkedKernel({
+  fields: "tensors: u32, beta1: f32, beta2: f32, eps: f32, wd: f32, maxNorm: f32",
+  bindings: [
+    "w: read array<f32>",
+    "g: read_write array<f32>",
+    "m: read_write array<f32>",
+    "v: read_write array<f32>",
+    "stats: read array<vec4f>",
+  ],
+  prelude: `var total = 0.0;
   for (var k = 0u; k < p.tensors; k++) { total += stats[k].x; }
-  let c = min(1.0, p.maxNorm / (sqrt(total) + 1e-6));
-  let ch = chunks[wid];
-  for (var k = t; k < ch.y; k += 256u) {
-    let i = ch.x + k;
-    let gi = c * g[i];
+  let c = min(1.0, p.maxNorm / (sqrt(total) + 1e-6));`,
+  body: `let gi = c * g[i];
     let mi = p.beta1 * m[i] + (1.0 - p.beta1) * gi;
     let vi = p.beta2 * v[i] + (1.0 - p.beta2) * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    g[i] = mi / (sqrt(vi) + p.eps) + p.wd * w[i];
-  }
-}`;
+    g[i] = mi / (sqrt(vi) + p.eps) + p.wd * w[i];`,
+});
 
-const APPLY = `struct P { groups: u32, lr: f32, wd: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> u: array<f32>;
-@group(0) @binding(3) var<storage, read> chunks: array<vec4u>;
-@group(0) @binding(4) var<storage, read> stats: array<vec4f>;
-@compute @workgroup_size(256)
-fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
-  ${WID}
-  if (wid >= p.groups) { return; }
-  let ch = chunks[wid];
-  let st = stats[ch.z];
+const APPLY = chunkedKernel({
+  fields: "lr: f32, wd: f32",
+  bindings: ["w: read_write array<f32>", "u: read array<f32>", "stats: read array<vec4f>"],
+  prelude: `let st = stats[ch.z];
   let wn = sqrt(st.x); let un = sqrt(st.y);
-  let trust = select(1.0, wn / un, p.wd != 0.0 && wn > 0.0 && un > 0.0);
-  for (var k = t; k < ch.y; k += 256u) {
-    let i = ch.x + k;
-    w[i] = w[i] - p.lr * trust * u[i];
-  }
-}`;
+  let trust = select(1.0, wn / un, p.wd != 0.0 && wn > 0.0 && un > 0.0);`,
+  body: `w[i] = w[i] - p.lr * trust * u[i];`,
+});
 
 /** Constants of LAMB's moment pass. */
 export interface LambHyper {
@@ -106,7 +88,7 @@ export function lambMoments(
     params: params(tensors, { f: h.beta1 }, { f: h.beta2 }, { f: h.eps }, { f: h.weightDecay }, {
       f: h.maxNorm,
     }),
-    tensors: [values, grads, m, v, chunks, stats],
+    tensors: [values, grads, m, v, stats, chunks],
   });
 }
 
@@ -135,6 +117,6 @@ export function lambApply(
     code: APPLY,
     groups: chunks.size / 4,
     params: params({ f: lr }, { f: weightDecay }),
-    tensors: [values, update, chunks, stats],
+    tensors: [values, update, stats, chunks],
   });
 }

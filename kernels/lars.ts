@@ -8,36 +8,30 @@
  * @module
  */
 import { params } from "./_params.ts";
-import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { chunkedKernel } from "./_chunked.ts";
+import type { Recorder } from "./recorder.ts";
 import type { Tensor } from "./tensor.ts";
 
-const CODE = `struct P { groups: u32, lr: f32, momentum: f32, wd: f32, eeta: f32, eps: f32, first: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read> chunks: array<vec4u>;
-@group(0) @binding(5) var<storage, read> stats: array<vec4f>;
-@compute @workgroup_size(256)
-fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
-  ${WID}
-  if (wid >= p.groups) { return; }
-  let ch = chunks[wid];
-  let st = stats[ch.z];
+const CODE = chunkedKernel({
+  fields: "lr: f32, momentum: f32, wd: f32, eeta: f32, eps: f32, first: u32",
+  bindings: [
+    "w: read_write array<f32>",
+    "g: read array<f32>",
+    "v: read_write array<f32>",
+    "stats: read array<vec4f>",
+  ],
+  prelude: `let st = stats[ch.z];
   let wn = sqrt(st.x); let gn = sqrt(st.y);
-  let trust = clamp(select(1.0, p.eeta * wn / (gn + p.wd * wn + p.eps), wn > 0.0 && gn > 0.0), 0.0, 50.0);
-  for (var k = t; k < ch.y; k += 256u) {
-    let i = ch.x + k;
-    var d = clamp(g[i] + p.wd * w[i], -10.0, 10.0);
+  let trust = clamp(select(1.0, p.eeta * wn / (gn + p.wd * wn + p.eps), wn > 0.0 && gn > 0.0), 0.0, 50.0);`,
+  body: `var d = clamp(g[i] + p.wd * w[i], -10.0, 10.0);
     if (p.momentum != 0.0) {
       var buf = d;
       if (p.first == 0u) { buf = p.momentum * v[i] + d; }
       v[i] = buf;
       d = buf;
     }
-    w[i] = w[i] - p.lr * trust * d;
-  }
-}`;
+    w[i] = w[i] - p.lr * trust * d;`,
+});
 
 /** Hyper-parameters of one LARS update. */
 export interface LarsHyper {
@@ -87,6 +81,6 @@ export function larsUpdate(
       { f: h.eps },
       h.first ? 1 : 0,
     ),
-    tensors: [values, grads, momentum, chunks, stats],
+    tensors: [values, grads, momentum, stats, chunks],
   });
 }

@@ -13,24 +13,15 @@
  * @module
  */
 import { params } from "./_params.ts";
+import { chunkedKernel } from "./_chunked.ts";
 import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import type { Tensor } from "./tensor.ts";
 
-const MOMENTUM = `struct P { groups: u32, momentum: f32, dampening: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
-@group(0) @binding(3) var<storage, read> chunks: array<vec4u>;
-@compute @workgroup_size(256)
-fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
-  ${WID}
-  if (wid >= p.groups) { return; }
-  let ch = chunks[wid];
-  for (var k = t; k < ch.y; k += 256u) {
-    let i = ch.x + k;
-    v[i] = p.momentum * v[i] + (1.0 - p.dampening) * g[i];
-  }
-}`;
+const MOMENTUM = chunkedKernel({
+  fields: "momentum: f32, dampening: f32",
+  bindings: ["g: read array<f32>", "v: read_write array<f32>"],
+  body: `v[i] = p.momentum * v[i] + (1.0 - p.dampening) * g[i];`,
+});
 
 // tensors[k] = (rowLen, firstRow, numRows, 0); decision[k] = (mode, ‖w‖ + eps, Σwg, Σwv) — the
 // layer sums are used by mode 2 (by layer); mode 1 (by channel) reads the row sums.
@@ -62,32 +53,25 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   decision[k] = vec4f(0.0);
 }`;
 
-const APPLY =
-  `struct P { groups: u32, lr: f32, momentum: f32, wd: f32, wdRatio: f32, eps: f32, nesterov: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> chunks: array<vec4u>;
-@group(0) @binding(5) var<storage, read> tensors: array<vec4u>;
-@group(0) @binding(6) var<storage, read> offsets: array<u32>;
-@group(0) @binding(7) var<storage, read> rows: array<vec4f>;
-@group(0) @binding(8) var<storage, read> decision: array<vec4f>;
-@compute @workgroup_size(256)
-fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
-  ${WID}
-  if (wid >= p.groups) { return; }
-  let ch = chunks[wid];
-  let info = tensors[ch.z];
+const APPLY = chunkedKernel({
+  fields: "lr: f32, momentum: f32, wd: f32, wdRatio: f32, eps: f32, nesterov: u32",
+  bindings: [
+    "w: read_write array<f32>",
+    "g: read array<f32>",
+    "v: read array<f32>",
+    "tensors: read array<vec4u>",
+    "offsets: read array<u32>",
+    "rows: read array<vec4f>",
+    "decision: read array<vec4f>",
+  ],
+  prelude: `let info = tensors[ch.z];
   let dec = decision[ch.z];
   let mode = u32(dec.x + 0.5);
   let nest = p.nesterov == 1u;
   let ratio = select(1.0, p.wdRatio, mode != 0u);
   let shrink = select(1.0, 1.0 - p.lr * p.wd * ratio / (1.0 - p.momentum), p.wd > 0.0);
-  let base = offsets[ch.z];
-  for (var k = t; k < ch.y; k += 256u) {
-    let i = ch.x + k;
-    let wi = w[i];
+  let base = offsets[ch.z];`,
+  body: `let wi = w[i];
     var d = select(v[i], g[i] + p.momentum * v[i], nest);
     if (mode == 1u) {
       let s = rows[info.y + (i - base) / info.x];
@@ -98,9 +82,8 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
       let dot = select(dec.w, dec.z + p.momentum * dec.w, nest);
       d = d - wi / dec.y * (dot / dec.y);
     }
-    w[i] = wi * shrink - p.lr * d;
-  }
-}`;
+    w[i] = wi * shrink - p.lr * d;`,
+});
 
 /**
  * Records SGDP's momentum pass for one group.
@@ -187,11 +170,11 @@ export function sgdpApply(
       arena.values,
       arena.grads,
       arena.momentum,
-      tables.chunks,
       tables.tensors,
       tables.offsets,
       tables.rows,
       tables.decision,
+      tables.chunks,
     ],
   });
 }

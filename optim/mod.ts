@@ -5,7 +5,14 @@
  */
 export { SGD } from "./sgd.ts";
 export type { ParamGroup, ParamGroupSpec, SgdOptions } from "./sgd.ts";
-export { layerRates, measureLayers, TB_METRICS, TempBalance, tempBalanceDefaults } from "./tempbalance.ts";
+export {
+  layerRates,
+  measureLayers,
+  readWeights,
+  TB_METRICS,
+  TempBalance,
+  tempBalanceDefaults,
+} from "./tempbalance.ts";
 export type { TbLayerRate, TbMetric, TempBalanceOptions } from "./tempbalance.ts";
 export { assignRates, TB_ASSIGNS } from "./tb_assign.ts";
 export type { TbAssign } from "./tb_assign.ts";

@@ -14,10 +14,8 @@
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
-import { measureLayers, tempBalanceDefaults, type TempBalanceOptions } from "./tempbalance.ts";
+import { measureLayers, readWeights, tempBalanceDefaults, type TempBalanceOptions } from "./tempbalance.ts";
 import { modulesOfModel } from "./tb_modules.ts";
-import { readback } from "../kernels/tensor.ts";
-import type { WeightTensor } from "../io/tensor.ts";
 
 /** Options of {@link ModelBalancing}: the reference's defaults. */
 export interface ModelBalancingOptions extends
@@ -156,15 +154,10 @@ export class ModelBalancing {
   /** Measures every layer and each block's mean metric. */
   async measure(): Promise<void> {
     const params = this.lastLayers.map((l) => this.#model.arena.get(l.name)!);
-    const values = await readback(this.#model.gpu, ...params.map((p) => p.value));
-    const weights = params.map((p, i): WeightTensor => ({
-      name: p.name,
-      dtype: "F32",
-      shape: [...p.value.shape],
-      isFloat: true,
-      values: () => Float64Array.from(values[i]),
-    }));
-    const measured = await measureLayers(weights, tempBalanceDefaults(this.options));
+    const measured = await measureLayers(
+      await readWeights(this.#model, params),
+      tempBalanceDefaults(this.options),
+    );
     measured.forEach((m, i) => {
       const v = m[this.options.metric];
       this.lastLayers[i].metric = v !== null && Number.isFinite(v) ? v : null;

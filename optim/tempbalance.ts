@@ -18,6 +18,7 @@ import { checkFitOptions, type FitMethod } from "../esd/plfit.ts";
 import { readback } from "../kernels/tensor.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Model } from "../models/model.ts";
+import type { Parameter } from "../models/params.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 import type { Optimizer } from "./optimizer.ts";
 import { assignRates, TB_ASSIGNS, type TbAssign } from "./tb_assign.ts";
@@ -175,6 +176,23 @@ export async function measureLayers(
 }
 
 /**
+ * Reads parameters back from the GPU (one readback) as weight tensors for {@link measureLayers}.
+ * @param model The model.
+ * @param params Its parameters to read.
+ * @returns The tensors, PyTorch layout.
+ */
+export async function readWeights(model: Model, params: Parameter[]): Promise<WeightTensor[]> {
+  const values = await readback(model.gpu, ...params.map((p) => p.value));
+  return params.map((p, i): WeightTensor => ({
+    name: p.name,
+    dtype: "F32",
+    shape: [...p.value.shape],
+    isFloat: true,
+    values: () => Float64Array.from(values[i]),
+  }));
+}
+
+/**
  * The rate of every layer of a plan from its measured metrics: tuned layers with a finite metric
  * share the assignment function; untuned layers, and tuned ones whose metric is NaN or null (a
  * warning names each), train at the untuned rate.
@@ -305,15 +323,7 @@ export class TempBalance {
     }
     if (!measured) {
       const params = this.plan.layers.map((l) => this.#model.arena.get(l.weight)!);
-      const values = await readback(this.#model.gpu, ...params.map((p) => p.value));
-      const weights = params.map((p, i): WeightTensor => ({
-        name: p.name,
-        dtype: "F32",
-        shape: [...p.value.shape],
-        isFloat: true,
-        values: () => Float64Array.from(values[i]),
-      }));
-      measured = await measureLayers(weights, this.options);
+      measured = await measureLayers(await readWeights(this.#model, params), this.options);
       this.#measured = key === undefined ? null : { key, values: measured };
     }
     return measured;

@@ -20,3 +20,32 @@ export function choice<T extends string>(
   }
   return value as T;
 }
+
+/**
+ * Runs a flag parser, turning its error into a `TypeError` followed by the usage text.
+ * @param parse The parser call (`() => parseArgs({...})`).
+ * @param usage The task's usage text.
+ * @returns What the parser returned.
+ */
+export function parsed<T>(parse: () => T, usage: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new TypeError(`${(e as Error).message}\n${usage}`);
+  }
+}
+
+/**
+ * The one weight file a task takes, or null after printing the usage for `--help`.
+ * @throws {TypeError} Unless exactly one file is given.
+ */
+export function oneFile(positionals: string[], help: boolean | undefined, usage: string): string | null {
+  if (help) {
+    console.log(usage);
+    return null;
+  }
+  if (positionals.length !== 1) {
+    throw new TypeError(`Expected one weight file, got ${positionals.length}\n${usage}`);
+  }
+  return positionals[0];
+}

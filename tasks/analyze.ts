@@ -9,7 +9,7 @@ import { analyze } from "../esd/analyze.ts";
 import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
 import { formatCsv, formatTable } from "../report/table.ts";
 import { WeightFileError } from "../io/tensor.ts";
-import { choice as choiceOf } from "./_args.ts";
+import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `usage: deno task analyze FILE [options]
@@ -32,9 +32,8 @@ const choice = <T extends string>(flag: string, value: string | undefined, valid
   choiceOf(flag, value, valid, dflt, USAGE);
 
 await runMain(async () => {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const { values: v, positionals } = parsed(() =>
+    parseArgs({
       allowPositionals: true,
       options: {
         fit: { type: "string" },
@@ -52,23 +51,14 @@ await runMain(async () => {
         plots: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
-    });
-  } catch (e) {
-    throw new TypeError(`${(e as Error).message}\n${USAGE}`);
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (positionals.length !== 1) {
-    throw new TypeError(`Expected one weight file, got ${positionals.length}\n${USAGE}`);
-  }
+    }), USAGE);
+  const file = oneFile(positionals, v.help, USAGE);
+  if (file === null) return;
   const xminPos = v["xmin-pos"] === undefined ? 2 : Number(v["xmin-pos"]);
   if (!(xminPos >= 1)) throw new RangeError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
   const farmsQ = v["farms-q"] === undefined ? 1 : Number(v["farms-q"]);
   if (!(farmsQ > 0)) throw new RangeError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
-  const result = await analyze(positionals[0], {
+  const result = await analyze(file, {
     fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
     xminPos,
     convention: choice("convention", v.convention, ["tb", "ww"] as const, "tb"),
@@ -85,7 +75,7 @@ await runMain(async () => {
   if (result.layers.length === 0) {
     throw new WeightFileError(
       "weight",
-      positionals[0],
+      file,
       "no Conv2d (rank 4) or Linear (rank 2) floating-point tensors found",
     );
   }

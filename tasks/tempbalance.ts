@@ -9,7 +9,7 @@ import { FIT_METHODS } from "../esd/plfit.ts";
 import { tempBalanceDryRun } from "../optim/tb_file.ts";
 import { TB_ASSIGNS } from "../optim/tb_assign.ts";
 import { TB_METRICS } from "../optim/tempbalance.ts";
-import { choice as choiceOf } from "./_args.ts";
+import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `usage: deno task tempbalance FILE --lr X [options]
@@ -45,9 +45,8 @@ function num(flag: string, v: string | undefined, dflt: number): number {
 }
 
 await runMain(async () => {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const { values: v, positionals } = parsed(() =>
+    parseArgs({
       allowPositionals: true,
       options: {
         lr: { type: "string" },
@@ -67,18 +66,9 @@ await runMain(async () => {
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
-    });
-  } catch (e) {
-    throw new TypeError(`${(e as Error).message}\n${USAGE}`);
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (positionals.length !== 1) {
-    throw new TypeError(`Expected one weight file, got ${positionals.length}\n${USAGE}`);
-  }
+    }), USAGE);
+  const file = oneFile(positionals, v.help, USAGE);
+  if (file === null) return;
   if (v.lr === undefined) {
     throw new RangeError(`Missing --lr: the untuned learning rate is required\n${USAGE}`);
   }
@@ -93,7 +83,7 @@ await runMain(async () => {
   if (lrMinRatio > lrMaxRatio) {
     throw new RangeError(`Invalid --lr-min-ratio ${lrMinRatio}: greater than --lr-max-ratio ${lrMaxRatio}`);
   }
-  const run = await tempBalanceDryRun(positionals[0], lr, {
+  const run = await tempBalanceDryRun(file, lr, {
     metric: choice("metric", v.metric, TB_METRICS, "alpha"),
     fit: choice("fit", v.fit, FIT_METHODS, "median"),
     xminPos: num("xmin-pos", v["xmin-pos"], 2),

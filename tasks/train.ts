@@ -1,6 +1,7 @@
 /**
- * `deno task train [options]`: trains a network on a data set with SGD and a cosine schedule,
- * evaluating, logging and checkpointing every epoch. With no flags: the small ResNet on
+ * `deno task train [options]`: trains a network on a data set with a method (`--method`: SGD with
+ * cosine annealing by default, TempBalance, or a baseline), evaluating, logging (metrics and every
+ * layer's alpha and rate) and checkpointing every epoch. With no flags: the small ResNet on
  * Fashion-MNIST (Debian's `dataset-fashion-mnist`) for 2 epochs.
  * @module
  */
