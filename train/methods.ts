@@ -117,6 +117,12 @@ export const METHOD_PARAMS: Record<string, MethodParam> = {
   "tb-conv-norm": { methods: TB_FIT, kind: "number", min: 0, default: 0.5, help: "conv slices × sqrt(this)" },
   "tb-filter-zeros": { methods: TB_FIT, kind: "bool", default: false, help: "drop eigenvalues ≤ 1e-5" },
   "tb-solver": { methods: TB_FIT, kind: ["auto", "gpu", "cpu"], default: "auto", help: "eigenvalue solver" },
+  "tb-esd": {
+    methods: TB_ALL,
+    kind: ["auto", "live", "readback"],
+    default: "auto",
+    help: "ESD on live GPU weights or by readback",
+  },
   "tb-assign": {
     methods: TB_ALL,
     kind: ["linear", "sqrt", "log2", "step"],

@@ -108,6 +108,7 @@ function tbOptions(m: MethodName, o: MethodOptions): TempBalanceOptions {
     removeLastLayer: !o["tb-keep-last"],
     eigsThresh: o["tb-eigs-thresh"] as number,
     farms: m === "tb-farms" ? { q: o["farms-q"] as number } : false,
+    esd: o["tb-esd"] as TempBalanceOptions["esd"],
   };
 }
 
