@@ -66,7 +66,7 @@ export function layerLines(points: LayerPoint[], title: string, y: string): Prom
         type: "nominal",
         title: "layer",
         sort: layers,
-        legend: layers.length > 24 ? null : {},
+        legend: layers.length > 24 ? null : { labelLimit: 320 },
       },
     },
   });
