@@ -114,6 +114,7 @@ export function tempBalanceMonitor(tb: TempBalance, clock: EsdClock, tuning = tr
  * @param mb The block scheduler.
  * @param interval ESD every this many optimizer steps.
  * @param clock Where ESD time is counted.
+ * @param stepwise The global rate at fractional epochs (else the epoch's rate for all its steps).
  * @returns The schedule (its state is the last block metrics, so a resume continues exactly).
  */
 export function modelBalancingSchedule(
@@ -121,10 +122,11 @@ export function modelBalancingSchedule(
   mb: ModelBalancing,
   interval: number,
   clock: EsdClock,
+  stepwise = false,
 ): LrSchedule & { state(): unknown; loadState(s: unknown): void } {
   const update = async (opt: Optimizer, epoch: number, step: number) => {
     if (step % interval === 0 || !mb.lastMetrics.length) await clock.time(() => mb.measure());
-    mb.apply(opt, base.lrAt(epoch));
+    mb.apply(opt, base.lrAt(stepwise ? epoch : Math.floor(epoch)));
   };
   return {
     spec: base.spec,

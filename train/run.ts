@@ -216,6 +216,7 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
       mb,
       Math.min(mo["mb-interval"] as number, Math.max(1, Math.floor(steps / 10))),
       clock,
+      stepwise,
     );
     monitor = modelBalancingMonitor(mb, clock);
   } else {
