@@ -126,6 +126,34 @@ Deno.test("resume continues every layer-wise and stateful method bit for bit (TB
   }
 });
 
+Deno.test("every other method trains an epoch end to end: LARS, SGDR, TB+SNR, TB+SGDP, FARMS-driven TB, CAL", async () => {
+  const methods: [TrainConfig["method"], Record<string, number | string | boolean>][] = [
+    ["lars", {}],
+    ["sgdr", { "sgdr-t0": 1 }],
+    ["tb-snr", { "tb-eigs-thresh": 10 }],
+    ["tb-sgdp", { "tb-eigs-thresh": 10 }],
+    ["tb-farms", { "tb-eigs-thresh": 10 }],
+    ["cal", {}],
+  ];
+  for (const [method, methodOptions] of methods) {
+    const out = await Deno.makeTempDir();
+    const r = await train(out, 1, false, {
+      ...CONFIG,
+      method,
+      methodOptions,
+      lr: method === "lars" ? 2 : CONFIG.lr,
+    });
+    ok(Number.isFinite(r.history[0].train_loss), `${method}: loss ${r.history[0].train_loss}`);
+    const rows = (await Deno.readTextFile(`${out}/${RUN_FILES.layersJsonl}`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    equal(rows.length, 10, method);
+    const tuned = rows.filter((x) => x.tuned).length;
+    ok(method!.startsWith("tb") ? tuned > 0 : tuned === 0, `${method}: ${tuned} tuned layers`);
+    if (method!.startsWith("tb")) ok(new Set(r.history[0].lr).size > 1, `${method}: one rate for all groups`);
+  }
+});
+
 Deno.test("a NaN loss stops training with the step named and the last good checkpoint intact", async () => {
   const out = await Deno.makeTempDir();
   await train(out, 1);
