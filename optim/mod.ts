@@ -1,19 +1,17 @@
 /**
- * Optimizers and layer-wise learning rates: SGD with parameter groups, and the TempBalance
- * scheduler (with its plan, assignment functions and a dry run on state-dict files).
+ * Optimizers and layer-wise learning rates: SGD with parameter groups (and spectral-norm
+ * regularisation), LARS, LAMB, SGDP and Lookahead fused on the GPU; the TempBalance scheduler (its
+ * options, plan, measurements, assignment functions and a dry run on state-dict files) and Model
+ * Balancing.
  * @module
  */
 export { SGD } from "./sgd.ts";
 export type { ParamGroup, ParamGroupSpec, SgdOptions } from "./sgd.ts";
-export {
-  layerRates,
-  measureLayers,
-  readWeights,
-  TB_METRICS,
-  TempBalance,
-  tempBalanceDefaults,
-} from "./tempbalance.ts";
-export type { TbLayerRate, TbMetric, TempBalanceOptions } from "./tempbalance.ts";
+export { TempBalance } from "./tempbalance.ts";
+export type { TbLayerRate } from "./tempbalance.ts";
+export { layerRates, measureLayers, readWeights } from "./tb_measure.ts";
+export { TB_METRICS, tempBalanceDefaults } from "./tb_options.ts";
+export type { TbMetric, TempBalanceOptions } from "./tb_options.ts";
 export { assignRates, TB_ASSIGNS } from "./tb_assign.ts";
 export type { TbAssign } from "./tb_assign.ts";
 export { esdSize, planTempBalance } from "./tb_plan.ts";

@@ -14,7 +14,8 @@
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
-import { measureLayers, readWeights, tempBalanceDefaults, type TempBalanceOptions } from "./tempbalance.ts";
+import { measureLayers, readWeights } from "./tb_measure.ts";
+import { tempBalanceDefaults, type TempBalanceOptions } from "./tb_options.ts";
 import { modulesOfModel } from "./tb_modules.ts";
 
 /** Options of {@link ModelBalancing}: the reference's defaults. */

@@ -6,7 +6,8 @@
  */
 import { loadWeightFile, type WeightFormat } from "../io/load.ts";
 import { WeightFileError } from "../io/tensor.ts";
-import { layerRates, measureLayers, tempBalanceDefaults, type TempBalanceOptions } from "./tempbalance.ts";
+import { layerRates, measureLayers } from "./tb_measure.ts";
+import { tempBalanceDefaults, type TempBalanceOptions } from "./tb_options.ts";
 import { BUFFER_SUFFIXES, modulesOfStateDict } from "./tb_modules.ts";
 import { planTempBalance } from "./tb_plan.ts";
 

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { FIT_METHODS } from "../esd/plfit.ts";
 import { tempBalanceDryRun } from "../optim/tb_file.ts";
 import { TB_ASSIGNS } from "../optim/tb_assign.ts";
-import { TB_METRICS } from "../optim/tempbalance.ts";
+import { TB_METRICS } from "../optim/tb_options.ts";
 import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
 import { runMain } from "./_main.ts";
 

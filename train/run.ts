@@ -17,7 +17,8 @@ import { ModelBalancing } from "../optim/model_balancing.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { type ParamGroupSpec, SGD } from "../optim/sgd.ts";
 import { SGDP } from "../optim/sgdp.ts";
-import { TempBalance, type TempBalanceOptions } from "../optim/tempbalance.ts";
+import { TempBalance } from "../optim/tempbalance.ts";
+import type { TempBalanceOptions } from "../optim/tb_options.ts";
 import type { FitMethod } from "../esd/plfit.ts";
 import type { EigSolver } from "../esd/eigs.ts";
 import {
