@@ -51,6 +51,7 @@ export async function liveLayerMetrics(
       `liveLayerMetrics: fit "${method}" needs the ESD on the CPU: only median and mid run live`,
     );
   }
+  if (!weights.length) return [];
   const convNorm = o.convNorm ?? 0.5;
   const rec0 = new Recorder(gpu);
   const layers = weights.map((w) => {

@@ -52,6 +52,12 @@ Deno.test("liveLayerMetrics(): alpha and λmax of GPU-resident weights match flo
     ok(got[k].converged, name);
   });
   for (const t of ts) t.release();
+  equal((await liveLayerMetrics(gpu, [])).length, 0);
+  // All-zero weights: λmax 0, no alpha.
+  const zero = upload(gpu, new Float32Array(8 * 8 * 9), [8, 8, 3, 3]);
+  const [z] = await liveLayerMetrics(gpu, [zero]);
+  zero.release();
+  ok(z.spectral_norm === 0 && z.alpha === null && z.converged, JSON.stringify(z));
   await rejects(
     () => liveLayerMetrics(gpu, [], { fit: "gof" as "median" }),
     /fit "gof" needs the ESD on the CPU/,
