@@ -191,6 +191,32 @@ export class TempBalance {
     this.plan.groups.forEach((g, i) => groups[i].lr = g.layer === null ? untunedLr : rate.get(g.layer)!);
   }
 
+  /**
+   * The scheduler's state, as PyTorch schedulers' `state_dict()`: the last untuned rate and every
+   * layer's last measurement and rate (the rates themselves are recomputed from the weights at each
+   * step, so a resumed run needs none of it; it is kept for inspection and logs).
+   * @returns A JSON-serialisable object.
+   */
+  stateDict(): { lr: number; layers: TbLayerRate[] } {
+    return { lr: this.#lr, layers: this.lastLayers.map((l) => ({ ...l })) };
+  }
+
+  /**
+   * Restores {@link TempBalance.stateDict}.
+   * @param state The saved state.
+   * @throws {RangeError} When its layers are not this plan's.
+   */
+  loadStateDict(state: { lr: number; layers: TbLayerRate[] }): void {
+    const names = this.plan.layers.map((l) => l.weight);
+    if (state.layers.length && state.layers.map((l) => l.name).join() !== names.join()) {
+      throw new RangeError(
+        `TempBalance.loadStateDict: the saved layers are not this model's (${names.length} layers)`,
+      );
+    }
+    this.#lr = state.lr;
+    this.lastLayers = state.layers.map((l) => ({ ...l }));
+  }
+
   /** Each group's rate after the last step (the untuned group last). */
   getLastLr(): number[] {
     const lr = this.#lr;

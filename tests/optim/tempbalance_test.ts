@@ -275,6 +275,10 @@ Deno.test("planted heavy-tailed layers of a real model get the rates their alpha
   equal(opt.paramGroups[g + 1].lr, by["layer2.0.conv1.weight"].lr); // layer2.0.bn1
   equal(opt.paramGroups[opt.paramGroups.length - 1].lr, 0.1);
   deepEqual(tb.getLastLr(), opt.getLastLr());
+  // state_dict round trip: another scheduler reports the same rates.
+  const other = new TempBalance(model, { onWarning: () => {} });
+  other.loadStateDict(JSON.parse(JSON.stringify(tb.stateDict())));
+  deepEqual(other.getLastLr(), tb.getLastLr());
   // An optimizer with other groups is refused.
   const plain = new SGD(model.arena, [{ params: model.arena.params }], { lr: 0.1 });
   await rejects(() => tb.step(plain, 0.1), /the optimizer has 1 groups, not the plan's/);
