@@ -123,6 +123,7 @@ function summary(h: EpochMetrics[], elapsed: number, out: string): void {
       (esd ? `, ${esd.toFixed(1)} s (${(100 * esd / secs).toFixed(1)}%) measuring layer spectra` : ""),
       `  checkpoint ${out}/${RUN_FILES.checkpoint} (resume with --resume ${out}), weights ${out}/${RUN_FILES.model}`,
       `  metrics ${out}/${RUN_FILES.metricsCsv}, ${out}/${RUN_FILES.metricsJsonl}; plots ${out}/${RUN_FILES.lossPlot}, ${out}/${RUN_FILES.accuracyPlot}`,
+      `  layers ${out}/${RUN_FILES.layersJsonl}; plots ${out}/${RUN_FILES.layerAlphaPlot}, ${out}/${RUN_FILES.layerLrPlot}`,
     ].join("\n"),
   );
 }
