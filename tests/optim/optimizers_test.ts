@@ -1,4 +1,4 @@
-import { equal, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import { lambStepRef, larsStepRef, sgdpStepRef } from "../../kernels/reference_optim.ts";
 import { LAMB } from "../../optim/lamb.ts";
 import { LARS } from "../../optim/lars.ts";
@@ -7,7 +7,7 @@ import { SGD } from "../../optim/sgd.ts";
 import { SGDP } from "../../optim/sgdp.ts";
 import { ParameterArena } from "../../models/params.ts";
 import { compareOptimizer } from "./_harness.ts";
-import { gpu } from "../_helpers.ts";
+import { gpu, randArray } from "../_helpers.ts";
 
 // Odd shapes: a conv, a bias, a linear spanning two 1024-chunks, a 1×N and an N×1.
 const SHAPES = [[6, 4, 3, 3], [5], [40, 30], [1, 7], [9, 1]];
@@ -85,6 +85,32 @@ Deno.test("SGDP matches AdamP's SGDP in float64: channel and layer projections, 
       );
     }
   }
+});
+
+Deno.test("the SGDP test data reach both projections: by channel and by layer", () => {
+  // The first step's decisions for the data compareOptimizer draws (seeds 7 and 8, δ = 1.5), in float64.
+  const dot = (x: Float32Array, y: Float32Array) => x.reduce((s, v, i) => s + v * y[i], 0);
+  const modes = new Set<number>();
+  for (const seed of [7, 8]) {
+    SHAPES.forEach((shape, k) => {
+      if (shape.length < 2) return;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const p = randArray(n, seed * 100 + k), g = randArray(n, seed * 1000 + k);
+      for (const [mode, rows] of [[1, shape[0]], [2, 1]]) {
+        const len = n / rows;
+        let max = 0;
+        for (let r = 0; r < rows; r++) {
+          const a = p.subarray(r * len, (r + 1) * len), b = g.subarray(r * len, (r + 1) * len);
+          max = Math.max(max, Math.abs(dot(a, b)) / Math.sqrt(dot(a, a) * dot(b, b)));
+        }
+        if (max < 1.5 / Math.sqrt(len)) {
+          modes.add(mode);
+          break;
+        }
+      }
+    });
+  }
+  deepEqual([...modes].sort(), [1, 2]);
 });
 
 Deno.test("Lookahead's slow weights: synchronised after steps 1, k+1, 2k+1 as torch_optimizer's", async () => {
