@@ -58,3 +58,4 @@ export type { LambHyper } from "./lamb.ts";
 export { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "./sgdp.ts";
 export { lookaheadSync } from "./lookahead.ts";
 export { logRelative, packSlices } from "./esd_live.ts";
+export { sphereRescale, sphereRescaleRows } from "./sphere.ts";

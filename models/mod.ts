@@ -28,3 +28,6 @@ export type { LoadOptions } from "./model.ts";
 export { loadModel, saveModel } from "./io.ts";
 export { buildNetwork, MODEL_NAMES } from "./zoo.ts";
 export type { ModelName, ZooOptions } from "./zoo.ts";
+export { ConvNetSI, FixedNormLinear } from "./convnet_si.ts";
+export type { ConvNetSIOptions } from "./convnet_si.ts";
+export { checkScaleInvariant, siParameters } from "./si.ts";

@@ -1,13 +1,14 @@
 /**
  * The architectures `deno task train --model` offers, by name, with a width multiplier: the small
  * ResNet (Fashion-MNIST default), CIFAR ResNet-18/34, VGG-11/16/19 with BatchNorm, WRN-16-8 and
- * WRN-28-10.
+ * WRN-28-10, and the scale-invariant ConvNetSI / ConvNetSIAf (width 32·w, last layer at norm 10).
  * @module
  */
 import type { Module } from "./module.ts";
 import { resnet18, resnet34, smallResNet } from "./resnet.ts";
 import { VGG } from "./vgg.ts";
 import { WideResNet } from "./wrn.ts";
+import { ConvNetSI } from "./convnet_si.ts";
 
 /** Model names. */
 export const MODEL_NAMES = [
@@ -19,6 +20,8 @@ export const MODEL_NAMES = [
   "vgg19",
   "wrn16_8",
   "wrn28_10",
+  "convnet-si",
+  "convnet-si-af",
 ] as const;
 
 /** A model name. */
@@ -70,6 +73,15 @@ export function buildNetwork(name: string, o: ZooOptions): Module {
       const [depth, k] = name === "wrn16_8" ? [16, 8] : [28, 10];
       return new WideResNet(depth, Math.max(1, Math.round(k * width)), common);
     }
+    case "convnet-si":
+    case "convnet-si-af":
+      return new ConvNetSI({
+        classes: o.classes,
+        inChannels: o.inChannels,
+        size: o.size,
+        channels: Math.max(1, Math.round(32 * width)),
+        affine: name === "convnet-si-af",
+      });
     default:
       throw new RangeError(`Unknown model "${name}": expected one of ${MODEL_NAMES.join(", ")}`);
   }

@@ -33,3 +33,5 @@ export type { LookaheadOptions } from "./lookahead.ts";
 export { blockIndex, ModelBalancing, sigmoidRates } from "./model_balancing.ts";
 export type { ModelBalancingOptions } from "./model_balancing.ts";
 export { FusedOptimizer } from "./fused.ts";
+export { SphereSGD } from "./sphere.ts";
+export type { SphereOptions } from "./sphere.ts";

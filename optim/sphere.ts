@@ -1,0 +1,191 @@
+/**
+ * Training scale-invariant (SI) weights on the sphere at a fixed effective learning rate (ELR), as
+ * "Training Scale-Invariant Neural Networks on the Sphere Can Happen in Three Regimes" (Kodryan et
+ * al., NeurIPS 2022, `train.py` with `--fix_elr`):
+ * - `elr`: ρ0² = ‖w_SI‖² at the start (all SI tensors jointly), the SI group's rate is `elr·ρ0²`,
+ *   and after every plain SGD step all SI tensors are multiplied by the one factor ρ0/‖w_SI‖, so
+ *   the ELR `lr/‖w_SI‖²` stays `elr`. Per filter (`perFilter`, the reference's `fix_all_elr`):
+ *   every output channel is brought back to ρ_f = sqrt(ρ0²/filters) instead.
+ * - `lr` (fixed learning rate): plain SGD with weight decay, no projection; the ELR then drifts
+ *   with ‖w_SI‖.
+ * Non-SI parameters (the last layer, affine BN parameters) train at `noninvLr` (default 0: frozen,
+ * as the reference's fully scale-invariant runs). Everything runs in the training step's submit.
+ * @module
+ */
+import { SegmentStats } from "../kernels/optim_stats.ts";
+import type { Recorder } from "../kernels/recorder.ts";
+import { sphereRescale, sphereRescaleRows } from "../kernels/sphere.ts";
+import { readback, type Tensor, upload } from "../kernels/tensor.ts";
+import type { TensorToWrite } from "../io/safetensors.ts";
+import type { WeightTensor } from "../io/tensor.ts";
+import type { Parameter, ParameterArena } from "../models/params.ts";
+import { chunkTables } from "./_groups.ts";
+import type { Optimizer } from "./optimizer.ts";
+import { type ParamGroup, SGD } from "./sgd.ts";
+
+/** Options of {@link SphereSGD}: exactly one of `elr` and `lr`. */
+export interface SphereOptions {
+  /** Fixed effective learning rate (> 0): train on the sphere. */
+  elr?: number;
+  /** Fixed learning rate (> 0): train in the whole space, with `weightDecay`. */
+  lr?: number;
+  /** Weight decay of the SI group in `lr` mode (default 0; none on the sphere). */
+  weightDecay?: number;
+  /** Momentum (default 0). */
+  momentum?: number;
+  /** Rate of the non-SI parameters (default 0: frozen). */
+  noninvLr?: number;
+  /** Keep every filter's norm instead of the joint one (default false). */
+  perFilter?: boolean;
+}
+
+/** Σw² of each tensor and of each of its rows, in float64 from one readback. */
+async function sumsOfSquares(params: Parameter[]): Promise<{ total: number; rows: number }> {
+  if (!params.length) return { total: 0, rows: 0 };
+  const values = await readback(params[0].value.gpu, ...params.map((p) => p.value));
+  let total = 0;
+  for (const v of values) for (const x of v) total += x * x;
+  return { total, rows: params.reduce((s, p) => s + p.value.shape[0], 0) };
+}
+
+/** SGD on the sphere for scale-invariant weights. */
+export class SphereSGD implements Optimizer {
+  /** The plain SGD underneath: group 0 the SI tensors, group 1 the rest. */
+  readonly inner: SGD;
+  /** `elr` (on the sphere) or `lr` (whole space). */
+  readonly mode: "elr" | "lr";
+  /** The SI norm kept: joint ρ0, or each filter's ρ_f with `perFilter`. */
+  readonly rho0: number;
+  /** The SI group's learning rate. */
+  readonly siLr: number;
+  /** The SI tensors. */
+  readonly si: Parameter[];
+  #arena: ParameterArena;
+  #stats: SegmentStats;
+  #chunks: Tensor;
+  #tensors: Tensor | null;
+
+  /**
+   * Builds the optimizer from the SI tensors' current norm (see {@link SphereSGD.create}).
+   * @param arena The parameters' arena.
+   * @param si The scale-invariant tensors.
+   * @param o Mode and rates.
+   * @param siNormSq ‖w_SI‖² now (all SI tensors jointly).
+   * @throws {RangeError} Unless exactly one of elr and lr is a positive number, or on other bad values.
+   */
+  constructor(arena: ParameterArena, si: Parameter[], o: SphereOptions, siNormSq: number) {
+    const { elr, lr, weightDecay = 0, momentum = 0, noninvLr = 0, perFilter = false } = o;
+    if ((elr === undefined) === (lr === undefined)) {
+      throw new RangeError("SphereSGD: give exactly one of elr (on the sphere) and lr (fixed learning rate)");
+    }
+    const rate = elr ?? lr!;
+    if (!(rate > 0) || !Number.isFinite(rate)) {
+      throw new RangeError(
+        `SphereSGD: ${elr !== undefined ? "elr" : "lr"} must be a number > 0, got ${rate}`,
+      );
+    }
+    if (!si.length) throw new RangeError("SphereSGD: no scale-invariant tensor given");
+    if (!(siNormSq > 0)) {
+      throw new RangeError(`SphereSGD: the SI tensors' norm is ${Math.sqrt(siNormSq)}: expected > 0`);
+    }
+    this.mode = elr !== undefined ? "elr" : "lr";
+    this.si = si;
+    this.#arena = arena;
+    const filters = si.reduce((s, p) => s + p.value.shape[0], 0);
+    this.rho0 = Math.sqrt(perFilter ? siNormSq / filters : siNormSq);
+    this.siLr = elr !== undefined ? elr * siNormSq : lr!;
+    const siNames = new Set(si.map((p) => p.name));
+    const others = arena.params.filter((p) => !siNames.has(p.name));
+    this.inner = new SGD(arena, [
+      { params: si, lr: this.siLr, weightDecay: this.mode === "lr" ? weightDecay : 0 },
+      { params: others, lr: noninvLr, weightDecay: 0 },
+    ], { lr: this.siLr, momentum });
+    const gpu = arena.values.gpu;
+    const order = [...si].sort((a, b) => a.offset - b.offset);
+    this.#chunks = chunkTables(gpu, [this.inner.paramGroups[0]], order)[0];
+    if (perFilter) {
+      const segs: [number, number][] = [], info: number[] = [];
+      for (const p of order) {
+        const rowLen = p.value.size / p.value.shape[0];
+        info.push(rowLen, segs.length, p.offset, 0);
+        for (let r = 0; r < p.value.shape[0]; r++) segs.push([p.offset + r * rowLen, rowLen]);
+      }
+      this.#stats = new SegmentStats(gpu, segs);
+      this.#tensors = upload(gpu, Uint32Array.from(info), [info.length], "u32", "sphere.tensors");
+    } else {
+      this.#stats = new SegmentStats(gpu, order.map((p) => [p.offset, p.value.size]));
+      this.#tensors = null;
+    }
+  }
+
+  /**
+   * Builds the optimizer, reading the SI tensors' norm from the GPU.
+   * @param arena The parameters' arena.
+   * @param si The scale-invariant tensors (see `siParameters`).
+   * @param o Mode and rates.
+   * @returns The optimizer.
+   */
+  static async create(arena: ParameterArena, si: Parameter[], o: SphereOptions): Promise<SphereSGD> {
+    return new SphereSGD(arena, si, o, (await sumsOfSquares(si)).total);
+  }
+
+  /** The groups: SI first, then the rest. */
+  get paramGroups(): ParamGroup[] {
+    return this.inner.paramGroups;
+  }
+
+  /** Steps taken. */
+  get steps(): number {
+    return this.inner.steps;
+  }
+  set steps(n: number) {
+    this.inner.steps = n;
+  }
+
+  /** Records the SGD step and, on the sphere, the projection back to ρ0. */
+  step(rec: Recorder): void {
+    this.inner.step(rec);
+    if (this.mode !== "elr") return;
+    const values = this.#arena.values;
+    this.#stats.record(rec, values, values, values);
+    if (this.#tensors) {
+      sphereRescaleRows(rec, values, this.#chunks, this.#stats.stats, this.#tensors, this.rho0);
+    } else sphereRescale(rec, values, this.#chunks, this.#stats.stats, this.#stats.count, this.rho0);
+  }
+
+  /**
+   * The effective learning rate in force, `lr_SI/‖w_SI‖²`, from the current weights.
+   * @returns The ELR.
+   */
+  async elrInForce(): Promise<number> {
+    const { total } = await sumsOfSquares(this.si);
+    return this.inner.paramGroups[0].lr / total;
+  }
+
+  /** The momentum buffers (the SGD's). */
+  stateDict(): Promise<TensorToWrite[]> {
+    return this.inner.stateDict();
+  }
+
+  /**
+   * Restores the momentum buffers.
+   * @param tensors The checkpoint's tensors.
+   * @param steps The step count at the time of saving.
+   */
+  loadStateDict(tensors: WeightTensor[], steps: number): void {
+    this.inner.loadStateDict(tensors, steps);
+  }
+
+  /** The groups' rates. */
+  getLastLr(): number[] {
+    return this.inner.getLastLr();
+  }
+
+  /** Frees tables, sums and the SGD's buffers. */
+  release(): void {
+    this.inner.release();
+    this.#stats.release();
+    this.#chunks.release();
+    this.#tensors?.release();
+  }
+}
