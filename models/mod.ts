@@ -31,3 +31,5 @@ export type { ModelName, ZooOptions } from "./zoo.ts";
 export { ConvNetSI, FixedNormLinear } from "./convnet_si.ts";
 export type { ConvNetSIOptions } from "./convnet_si.ts";
 export { checkScaleInvariant, siParameters } from "./si.ts";
+export { PreActBlockSI, ResNet18SI } from "./resnet_si.ts";
+export type { ResNet18SIOptions } from "./resnet_si.ts";

@@ -1,7 +1,7 @@
 /**
  * The architectures `deno task train --model` offers, by name, with a width multiplier: the small
  * ResNet (Fashion-MNIST default), CIFAR ResNet-18/34, VGG-11/16/19 with BatchNorm, WRN-16-8 and
- * WRN-28-10, and the scale-invariant ConvNetSI / ConvNetSIAf (width 32·w, last layer at norm 10).
+ * WRN-28-10, and the scale-invariant ConvNetSI / ConvNetSIAf (width 32·w) and ResNet18SI (64·w), last layers at norm 10.
  * @module
  */
 import type { Module } from "./module.ts";
@@ -9,6 +9,7 @@ import { resnet18, resnet34, smallResNet } from "./resnet.ts";
 import { VGG } from "./vgg.ts";
 import { WideResNet } from "./wrn.ts";
 import { ConvNetSI } from "./convnet_si.ts";
+import { ResNet18SI } from "./resnet_si.ts";
 
 /** Model names. */
 export const MODEL_NAMES = [
@@ -22,6 +23,7 @@ export const MODEL_NAMES = [
   "wrn28_10",
   "convnet-si",
   "convnet-si-af",
+  "resnet18-si",
 ] as const;
 
 /** A model name. */
@@ -81,6 +83,12 @@ export function buildNetwork(name: string, o: ZooOptions): Module {
         size: o.size,
         channels: Math.max(1, Math.round(32 * width)),
         affine: name === "convnet-si-af",
+      });
+    case "resnet18-si":
+      return new ResNet18SI({
+        classes: o.classes,
+        inChannels: o.inChannels,
+        channels: Math.max(1, Math.round(64 * width)),
       });
     default:
       throw new RangeError(`Unknown model "${name}": expected one of ${MODEL_NAMES.join(", ")}`);

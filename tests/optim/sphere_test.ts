@@ -3,6 +3,7 @@ import { Recorder } from "../../kernels/recorder.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { fill } from "../../kernels/fill.ts";
 import { ConvNetSI } from "../../models/convnet_si.ts";
+import { ResNet18SI } from "../../models/resnet_si.ts";
 import { Model } from "../../models/model.ts";
 import { ParameterArena } from "../../models/params.ts";
 import { checkScaleInvariant, siParameters } from "../../models/si.ts";
@@ -51,6 +52,31 @@ Deno.test("ConvNetSI: the loss is unchanged when the SI weights are scaled by 3.
     const na = Math.hypot(...gradsA[i]), nb = Math.hypot(...gradsB[i]);
     ok(Math.abs(nb * 3.7 - na) <= 1e-3 * na, `${p.name}: ‖∇‖ ${na} vs scaled ${nb}·3.7`);
   });
+  for (const t of [x, y]) t.release();
+  frozen.release();
+  model.release();
+});
+
+Deno.test("ResNet18SI: every convolution is SI, jointly: the loss is unchanged when all of them are scaled by 3.7", async () => {
+  const model = new Model(gpu, new ResNet18SI({ classes: 10, inChannels: 1, channels: 4 }), 6);
+  const si = siParameters(model);
+  equal(si.length, 20); // stem, 16 block convs, 3 shortcut convs
+  ok(
+    si.some((p) => p.name === "layer2.0.shortcut.1.weight") && si.every((p) => !p.name.startsWith("linear")),
+  );
+  const { x, y } = batch(6, 2);
+  const frozen = new SGD(model.arena, [{ params: model.arena.params, lr: 0 }], { lr: 0 });
+  const a = await trainStep(model, frozen, x, y, 0);
+  const values = await readback(gpu, ...si.map((p) => p.value));
+  si.forEach((p, i) =>
+    gpu.device.queue.writeBuffer(
+      p.value.buffer,
+      p.value.byteOffset,
+      Float32Array.from(values[i], (v) => v * 3.7),
+    )
+  );
+  const b = await trainStep(model, frozen, x, y, 1);
+  ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(a.loss), `loss ${a.loss} vs scaled ${b.loss}`);
   for (const t of [x, y]) t.release();
   frozen.release();
   model.release();
