@@ -83,3 +83,36 @@ export function sphereRescaleRows(
     tensors: [values, rows, tensors, chunks],
   });
 }
+
+const ACCUMULATE = `struct P { groups: u32, count: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> stats: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> acc: array<f32>;
+@compute @workgroup_size(1)
+fn main() {
+  var g = 0.0; var w = 0.0;
+  for (var k = 0u; k < p.count; k++) { g += stats[k].x; w += stats[k].y; }
+  acc[0] += sqrt(g);
+  acc[1] += sqrt(g) * sqrt(w);
+  acc[2] += sqrt(w);
+}`;
+
+/**
+ * Records one step's contribution to the epoch means: ‖∇_SI‖, ‖∇_SI‖·‖w_SI‖ (the effective
+ * gradient norm) and ‖w_SI‖, added into `acc[0..3)`.
+ * @param rec The recorder.
+ * @param stats Per-SI-tensor (Σg², Σw², …), `count` of them.
+ * @param count SI tensors.
+ * @param acc The three running sums.
+ */
+export function sphereAccumulate(rec: Recorder, stats: Tensor, count: number, acc: Tensor): void {
+  if (count > LOOP_CAP) throw new RangeError(`sphereAccumulate: ${count} tensors, more than ${LOOP_CAP}`);
+  rec.dispatch({
+    op: `sphereAccumulate (${count} tensors)`,
+    kernel: "sphere_accumulate",
+    code: ACCUMULATE,
+    groups: 1,
+    params: params(count),
+    tensors: [stats, acc],
+  });
+}

@@ -56,6 +56,8 @@ export class Model {
   readonly modules: Module[];
   /** The GPU. */
   readonly gpu: Gpu;
+  /** Σw² of each parameter as initialised (float64), e.g. for the sphere's ρ0 without a readback. */
+  readonly initialSumSquares: Map<string, number> = new Map();
 
   /**
    * Builds the arena, binds the parameters and initialises them (PyTorch's defaults) with a
@@ -79,6 +81,9 @@ export class Model {
       s.init(v, random);
       const p = this.arena.params[i];
       gpu.device.queue.writeBuffer(p.value.buffer, p.value.byteOffset, v);
+      let sq = 0;
+      for (const x of v) sq += x * x;
+      this.initialSumSquares.set(p.name, sq);
     });
     this.batchNorms = this.modules.filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
     // A convolution that reads the input batch directly (reached from the root through first

@@ -33,4 +33,9 @@ export interface Optimizer {
   getLastLr(): number[];
   /** Frees its GPU buffers. */
   release(): void;
+  /**
+   * Metrics the optimizer gathered over the epoch (then reset), merged into the epoch's metrics —
+   * the sphere optimizer's `si_norm`, `si_grad_norm`, `eff_grad_norm`, `elr`.
+   */
+  epochMetrics?(): Promise<Record<string, number>>;
 }

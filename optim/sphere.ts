@@ -14,8 +14,8 @@
  */
 import { SegmentStats } from "../kernels/optim_stats.ts";
 import type { Recorder } from "../kernels/recorder.ts";
-import { sphereRescale, sphereRescaleRows } from "../kernels/sphere.ts";
-import { readback, type Tensor, upload } from "../kernels/tensor.ts";
+import { sphereAccumulate, sphereRescale, sphereRescaleRows } from "../kernels/sphere.ts";
+import { readback, Tensor, upload } from "../kernels/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
@@ -64,6 +64,9 @@ export class SphereSGD implements Optimizer {
   #stats: SegmentStats;
   #chunks: Tensor;
   #tensors: Tensor | null;
+  #perTensor: SegmentStats;
+  #acc: Tensor;
+  #accSteps = 0;
 
   /**
    * Builds the optimizer from the SI tensors' current norm (see {@link SphereSGD.create}).
@@ -116,6 +119,11 @@ export class SphereSGD implements Optimizer {
       this.#stats = new SegmentStats(gpu, order.map((p) => [p.offset, p.value.size]));
       this.#tensors = null;
     }
+    this.#perTensor = perFilter
+      ? new SegmentStats(gpu, order.map((p) => [p.offset, p.value.size]))
+      : this.#stats;
+    this.#acc = new Tensor(gpu, [4], "f32", "sphere.acc");
+    gpu.device.queue.writeBuffer(this.#acc.buffer, this.#acc.byteOffset, new Float32Array(4));
   }
 
   /**
@@ -144,9 +152,13 @@ export class SphereSGD implements Optimizer {
 
   /** Records the SGD step and, on the sphere, the projection back to ρ0. */
   step(rec: Recorder): void {
+    const { values, grads } = this.#arena;
+    // The epoch's gradient metrics, from this step's gradient and the weights it applies to.
+    this.#perTensor.record(rec, grads, values, values);
+    sphereAccumulate(rec, this.#perTensor.stats, this.#perTensor.count, this.#acc);
+    this.#accSteps++;
     this.inner.step(rec);
     if (this.mode !== "elr") return;
-    const values = this.#arena.values;
     this.#stats.record(rec, values, values, values);
     if (this.#tensors) {
       sphereRescaleRows(rec, values, this.#chunks, this.#stats.stats, this.#tensors, this.rho0);
@@ -160,6 +172,30 @@ export class SphereSGD implements Optimizer {
   async elrInForce(): Promise<number> {
     const { total } = await sumsOfSquares(this.si);
     return this.inner.paramGroups[0].lr / total;
+  }
+
+  /**
+   * The means over the steps since the last call (then reset): ‖∇_SI‖, the effective gradient norm
+   * ‖∇_SI‖·‖w_SI‖ and ‖w_SI‖ (each at the step's weights), and the ELR in force now.
+   * @returns The epoch's SI metrics.
+   */
+  async epochStats(): Promise<{ siGradNorm: number; effGradNorm: number; siNorm: number; elr: number }> {
+    const [acc] = await readback(this.#arena.values.gpu, this.#acc);
+    const n = Math.max(1, this.#accSteps);
+    this.#accSteps = 0;
+    this.#acc.gpu.device.queue.writeBuffer(this.#acc.buffer, this.#acc.byteOffset, new Float32Array(4));
+    return {
+      siGradNorm: acc[0] / n,
+      effGradNorm: acc[1] / n,
+      siNorm: acc[2] / n,
+      elr: await this.elrInForce(),
+    };
+  }
+
+  /** {@link SphereSGD.epochStats} under the metric names the trainer logs. */
+  async epochMetrics(): Promise<Record<string, number>> {
+    const s = await this.epochStats();
+    return { si_norm: s.siNorm, si_grad_norm: s.siGradNorm, eff_grad_norm: s.effGradNorm, elr: s.elr };
   }
 
   /** The momentum buffers (the SGD's). */
@@ -187,5 +223,7 @@ export class SphereSGD implements Optimizer {
     this.#stats.release();
     this.#chunks.release();
     this.#tensors?.release();
+    if (this.#perTensor !== this.#stats) this.#perTensor.release();
+    this.#acc.release();
   }
 }

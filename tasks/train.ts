@@ -38,6 +38,11 @@ const USAGE = `usage: deno task train [options]
                       anneal within an epoch); default step on fashion-mnist, epoch otherwise
   --no-augment        no random crop / flip
   --method NAME       ${METHODS.join(" | ")} (default cal: SGD + the schedule)
+  --elr X             train the scale-invariant weights on the sphere at this fixed effective learning
+                      rate (models convnet-si, convnet-si-af, resnet18-si; constant schedule)
+  --fixed-lr X        …or at this fixed learning rate with --wd, no projection (the ELR drifts)
+  --per-filter        on the sphere, keep every filter's norm instead of the joint one
+  --noninv-lr X       rate of the non-scale-invariant parameters on the sphere (default 0: frozen)
   --out DIR           output folder (default runs/<model>-<dataset>-<time>)
   --resume DIR        continue the run saved in DIR (its checkpoint decides everything but --data)
   -h, --help          this text
@@ -102,6 +107,35 @@ function epochLine(m: EpochMetrics, epochs: number): string {
       : "");
 }
 
+/** The sphere settings from the flags (undefined when training normally). */
+function sphereConfig(
+  a: Record<string, string | undefined>,
+  raw: Record<string, string | boolean | undefined>,
+): TrainConfig["sphere"] {
+  const elr = a.elr, fixed = a["fixed-lr"];
+  if (elr === undefined && fixed === undefined) {
+    if (raw["per-filter"] || a["noninv-lr"] !== undefined) {
+      throw usageError("--per-filter and --noninv-lr train on the sphere: give --elr X (or --fixed-lr X)");
+    }
+    return undefined;
+  }
+  if (elr !== undefined && fixed !== undefined) {
+    throw usageError("Give one of --elr and --fixed-lr, not both");
+  }
+  const positive = (flag: string, v: string) => {
+    const x = Number(v);
+    if (v.trim() === "" || !(x > 0) || !Number.isFinite(x)) {
+      throw usageError(`Invalid --${flag} "${v}": expected a number > 0`);
+    }
+    return x;
+  };
+  return {
+    ...(elr !== undefined ? { elr: positive("elr", elr) } : { lr: positive("fixed-lr", fixed!) }),
+    perFilter: raw["per-filter"] === true,
+    noninvLr: num("noninv-lr", a["noninv-lr"], 0, { min: 0 }),
+  };
+}
+
 function lrRange(lr: number[]): string {
   const lo = Math.min(...lr), hi = Math.max(...lr);
   return lo === hi ? lo.toPrecision(3) : `${lo.toPrecision(3)}–${hi.toPrecision(3)}`;
@@ -150,6 +184,10 @@ await runMain(async () => {
         out: { type: "string" },
         resume: { type: "string" },
         method: { type: "string" },
+        elr: { type: "string" },
+        "fixed-lr": { type: "string" },
+        "per-filter": { type: "boolean" },
+        "noninv-lr": { type: "string" },
         help: { type: "boolean", short: "h" },
         ...Object.fromEntries(
           Object.entries(METHOD_PARAMS).map((
@@ -207,6 +245,7 @@ await runMain(async () => {
       augment: raw["no-augment"] !== true,
       method: method.method,
       methodOptions: method.options,
+      sphere: sphereConfig(a, raw),
       stepwise: choice(
         "lr-update",
         a["lr-update"],
@@ -245,9 +284,15 @@ await runMain(async () => {
       run.model.arena.params.reduce((s, p) => s + p.value.size, 0).toLocaleString("en")
     } parameters) on ${config.dataset}: ${t.count} train / ${data.test.count} test images ` +
       `${t.channels}×${t.height}×${t.width}, ${config.epochs} epochs, batch ${config.batchSize}, ` +
-      `method ${config.method ?? "cal"}, lr ${config.lr} (${
-        config.method === "sgdr" ? "sgdr" : config.schedule
-      }, per ${config.stepwise ? "step" : "epoch"}), ${gpu.description} → ${out}`,
+      `${
+        config.sphere
+          ? config.sphere.elr !== undefined
+            ? `on the sphere at ELR ${config.sphere.elr}${config.sphere.perFilter ? " (per filter)" : ""}`
+            : `fixed lr ${config.sphere.lr}, wd ${config.weightDecay}`
+          : `method ${config.method ?? "cal"}, lr ${config.lr} (${
+            config.method === "sgdr" ? "sgdr" : config.schedule
+          }, per ${config.stepwise ? "step" : "epoch"})`
+      }, ${gpu.description} → ${out}`,
   );
   const bar = new EpochProgress();
   let result;

@@ -27,7 +27,18 @@ export interface EpochMetrics {
   images_per_s: number;
   /** Seconds of the epoch spent measuring layer spectra (TempBalance steps, the layer monitor). */
   esd_seconds?: number;
+  /** On the sphere: mean ‖w_SI‖ over the epoch's steps. */
+  si_norm?: number;
+  /** On the sphere: mean ‖∇_SI‖ over the epoch's mini-batches. */
+  si_grad_norm?: number;
+  /** On the sphere: mean effective gradient norm ‖∇_SI‖·‖w_SI‖. */
+  eff_grad_norm?: number;
+  /** On the sphere: the effective learning rate in force at the epoch's end. */
+  elr?: number;
 }
+
+/** The optional per-epoch columns, in CSV order. */
+const EXTRA = ["si_norm", "si_grad_norm", "eff_grad_norm", "elr"] as const;
 
 /**
  * Formats the history as CSV.
@@ -36,6 +47,7 @@ export interface EpochMetrics {
  */
 export function metricsCsv(history: EpochMetrics[]): string {
   const groups = Math.max(0, ...history.map((m) => m.lr.length));
+  const extra = EXTRA.filter((k) => history.some((m) => m[k] !== undefined));
   const head = [
     "epoch",
     "train_loss",
@@ -46,6 +58,7 @@ export function metricsCsv(history: EpochMetrics[]): string {
     "seconds",
     "images_per_s",
     "esd_seconds",
+    ...extra,
   ];
   const rows = history.map((m) =>
     [
@@ -58,6 +71,7 @@ export function metricsCsv(history: EpochMetrics[]): string {
       m.seconds,
       m.images_per_s,
       m.esd_seconds ?? "",
+      ...extra.map((k) => m[k] ?? ""),
     ].join(",")
   );
   return [head.join(","), ...rows].join("\n") + "\n";

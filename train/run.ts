@@ -17,6 +17,8 @@ import { ModelBalancing } from "../optim/model_balancing.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { type ParamGroupSpec, SGD } from "../optim/sgd.ts";
 import { SGDP } from "../optim/sgdp.ts";
+import { SphereSGD } from "../optim/sphere.ts";
+import { siParameters } from "../models/si.ts";
 import { TempBalance } from "../optim/tempbalance.ts";
 import type { TempBalanceOptions } from "../optim/tb_options.ts";
 import type { FitMethod } from "../esd/plfit.ts";
@@ -67,6 +69,12 @@ export interface TrainConfig {
   method?: MethodName;
   /** The method's options by flag name (missing ones take their defaults). */
   methodOptions?: MethodOptions;
+  /**
+   * Train the scale-invariant weights on the sphere at a fixed ELR (`elr`), or at a fixed learning
+   * rate with the weight decay (`lr`); non-SI parameters at `noninvLr` (default 0: frozen). The
+   * schedule is then constant and the method must be `cal`.
+   */
+  sphere?: { elr?: number; lr?: number; perFilter?: boolean; noninvLr?: number };
 }
 
 /** The parts of a run. */
@@ -85,6 +93,52 @@ export interface Run {
   method: { name: MethodName; options: MethodOptions };
   /** Loader settings for {@link fit}. */
   loader: Pick<TrainOptions, "cropPadding" | "flip" | "mean" | "std" | "stepwise">;
+}
+
+/** The loader settings of a configuration. */
+function loaderOf(c: TrainConfig): Run["loader"] {
+  const d = DATASET_DEFAULTS[c.dataset as DatasetName];
+  return {
+    mean: d?.mean,
+    std: d?.std,
+    cropPadding: c.augment ? d?.cropPadding ?? 0 : 0,
+    flip: c.augment ? d?.flip ?? false : false,
+    stepwise: c.stepwise ?? false,
+  };
+}
+
+/** A run on the sphere: SphereSGD over the model's SI weights, a constant schedule. */
+function sphereRun(model: Model, c: TrainConfig, method: MethodName, mo: MethodOptions): Run {
+  if (method !== "cal") {
+    throw new RangeError(
+      `Training on the sphere (--elr / --fixed-lr) uses its own optimizer: not --method ${method}`,
+    );
+  }
+  const si = siParameters(model);
+  if (!si.length) {
+    throw new RangeError(
+      `Model "${c.model}" has no scale-invariant weights (a bias-free Conv2d followed by a BatchNorm2d): use convnet-si, convnet-si-af or resnet18-si`,
+    );
+  }
+  const s = c.sphere!;
+  const normSq = si.reduce((t, p) => t + model.initialSumSquares.get(p.name)!, 0);
+  const optimizer = new SphereSGD(model.arena, si, {
+    elr: s.elr,
+    lr: s.lr,
+    weightDecay: c.weightDecay,
+    momentum: c.momentum,
+    noninvLr: s.noninvLr ?? 0,
+    perFilter: s.perFilter ?? false,
+  }, normSq);
+  const schedule = makeSchedule({ kind: "constant", lr: optimizer.siLr });
+  return {
+    model,
+    optimizer,
+    schedule,
+    esdClock: new EsdClock(),
+    method: { name: method, options: mo },
+    loader: loaderOf(c),
+  };
 }
 
 /** TempBalance's options from a method's resolved options. */
@@ -144,6 +198,7 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
       sigmoidMax: mo["mb-sigmoid-max"] as number,
     }, warn)
     : null;
+  if (c.sphere) return sphereRun(model, c, method, mo);
   const groups: ParamGroupSpec[] = tb?.groupSpecs(c.lr) ?? mb?.groupSpecs(c.lr) ??
     [{ params: model.arena.params }];
   const sgd = (extra: Partial<ConstructorParameters<typeof SGD>[2]> = {}) =>
@@ -233,14 +288,7 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
       monitor = undefined; // no Conv2d/Linear layer: nothing to measure
     }
   }
-  const d = DATASET_DEFAULTS[c.dataset as DatasetName];
-  const loader = {
-    mean: d?.mean,
-    std: d?.std,
-    cropPadding: c.augment ? d?.cropPadding ?? 0 : 0,
-    flip: c.augment ? d?.flip ?? false : false,
-    stepwise,
-  };
+  const loader = loaderOf(c);
   return {
     model,
     optimizer,

@@ -206,6 +206,7 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         y.release();
       }
     }
+    const extra = await opt.epochMetrics?.() ?? {};
     const ev = await evaluate(model, test, { batchSize: o.evalBatchSize ?? 500, ...norm });
     if (o.monitor && o.out) {
       // Each layer's metric after the epoch (a TempBalance step at the next epoch's start reuses
@@ -227,6 +228,7 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       seconds: (performance.now() - t0) / 1000,
       images_per_s: seen / (trainMs / 1000),
       esd_seconds: (o.esdClock?.seconds ?? 0) - esd0,
+      ...extra,
     };
     history.push(m);
     if (o.out) {
