@@ -17,3 +17,5 @@ export {
   summarizeRuns,
 } from "./compare.ts";
 export type { MethodSummary, RunRecord } from "./compare.ts";
+export { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "./regimes.ts";
+export type { Regime, RegimeRow, RegimeSeries } from "./regimes.ts";

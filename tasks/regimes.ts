@@ -1,0 +1,150 @@
+/**
+ * `deno task regimes --elrs 1e-5,1e-4,1e-3,1e-2,1e-1 [--model convnet-si|convnet-si-af|resnet18-si]
+ * [--width C] [--dataset NAME] [--data DIR] [--epochs N] [--subset N] [--per-filter]
+ * [--fixed-lr X --wd X] [--seed N] [--batch-size N] --out DIR`: one training run per ELR on the
+ * sphere through `deno task train` (finished runs kept, interrupted ones resumed), then the plots,
+ * `regimes.csv` and `regimes.md` in DIR.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { writeAtomic } from "../io/atomic.ts";
+import { readCheckpoint } from "../train/checkpoint.ts";
+import type { EpochMetrics } from "../train/metrics.ts";
+import { RUN_FILES } from "../train/trainer.ts";
+import { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "../report/regimes.ts";
+import { parsed } from "./_args.ts";
+import { runMain } from "./_main.ts";
+
+const USAGE = `usage: deno task regimes --elrs X1,X2,… --out DIR [options]
+  --elrs LIST        effective learning rates, one run each (default 1e-5,1e-4,1e-3,1e-2,1e-1)
+  --model NAME       convnet-si (default) | convnet-si-af | resnet18-si
+  --width C          base channels (default 32 for the ConvNets, 64 for ResNet18SI)
+  --dataset NAME     default fashion-mnist; --data DIR where its files are
+  --epochs N         default 20;  --subset N  train on the first N images
+  --per-filter       keep every filter's norm instead of the joint one
+  --fixed-lr X       train in the whole space at this learning rate with --wd (the ELR drifts; the
+                     runs are then labelled by X)
+  --wd X             weight decay with --fixed-lr (default 5e-4)
+  --seed N, --batch-size N
+  --out DIR          runs go to DIR/elr_<X>; plots, regimes.csv and regimes.md to DIR (required)
+Runs use no augmentation and a constant rate, as the reference; the non-scale-invariant last layer
+stays fixed at norm 10.`;
+
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+await runMain(async () => {
+  const { values: v } = parsed(() =>
+    parseArgs({
+      options: {
+        elrs: { type: "string" },
+        model: { type: "string" },
+        width: { type: "string" },
+        dataset: { type: "string" },
+        data: { type: "string" },
+        epochs: { type: "string" },
+        subset: { type: "string" },
+        "per-filter": { type: "boolean" },
+        "fixed-lr": { type: "string" },
+        wd: { type: "string" },
+        seed: { type: "string" },
+        "batch-size": { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }), USAGE);
+  if (v.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!v.out) throw new RangeError(`Missing --out DIR\n${USAGE}`);
+  const model = v.model ?? "convnet-si";
+  if (!["convnet-si", "convnet-si-af", "resnet18-si"].includes(model)) {
+    throw new RangeError(
+      `Invalid --model "${model}": expected convnet-si, convnet-si-af or resnet18-si\n${USAGE}`,
+    );
+  }
+  const raw = (v["fixed-lr"] ?? v.elrs ?? "1e-5,1e-4,1e-3,1e-2,1e-1").split(",").map((s) => s.trim());
+  const rates = raw.map(Number);
+  rates.forEach((x, i) => {
+    if (!(x > 0) || !Number.isFinite(x)) {
+      throw new RangeError(
+        `Invalid ${v["fixed-lr"] ? "--fixed-lr" : "--elrs"} value "${
+          raw[i]
+        }": every rate must be a number > 0`,
+      );
+    }
+  });
+  const base = model === "resnet18-si" ? 64 : 32;
+  const width = v.width === undefined ? 1 : Number(v.width) / base;
+  if (!(width > 0)) throw new RangeError(`Invalid --width "${v.width}": expected a number of channels > 0`);
+  const common = [
+    `--model=${model}`,
+    `--width=${width}`,
+    `--epochs=${v.epochs ?? 20}`,
+    "--no-augment",
+    "--schedule=constant",
+    "--momentum=0",
+    ...(v.dataset ? [`--dataset=${v.dataset}`] : []),
+    ...(v.data ? [`--data=${v.data}`] : []),
+    ...(v.subset ? [`--subset=${v.subset}`] : []),
+    ...(v.seed ? [`--seed=${v.seed}`] : []),
+    ...(v["batch-size"] ? [`--batch-size=${v["batch-size"]}`] : []),
+    ...(v["per-filter"] ? ["--per-filter"] : []),
+    ...(v["fixed-lr"] ? [`--wd=${v.wd ?? 5e-4}`] : ["--wd=0"]),
+  ];
+  const train = new URL("./train.ts", import.meta.url).pathname;
+  const runs: { elr: number; h: EpochMetrics[] }[] = [];
+  let classes = 10, title = "";
+  for (const [i, rate] of rates.entries()) {
+    const dir = `${v.out}/${v["fixed-lr"] ? "lr" : "elr"}_${raw[i]}`;
+    const ckpt = `${dir}/${RUN_FILES.checkpoint}`;
+    let args: string[];
+    if (await exists(ckpt)) {
+      const state = (await readCheckpoint(ckpt)).state;
+      if (state.epoch >= (state.config.epochs as number)) {
+        console.log(`== ${raw[i]}: finished (${state.epoch} epochs), kept`);
+        args = [];
+      } else {
+        console.log(`== ${raw[i]}: resuming after epoch ${state.epoch}`);
+        args = ["--resume", dir, ...(v.data ? [`--data=${v.data}`] : [])];
+      }
+    } else {
+      console.log(`== ${v["fixed-lr"] ? "lr" : "ELR"} ${raw[i]}`);
+      args = [...common, v["fixed-lr"] ? `--fixed-lr=${rate}` : `--elr=${rate}`, `--out=${dir}`];
+    }
+    if (args.length) {
+      const { code } = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", train, ...args] })
+        .output();
+      // A diverging ELR whose loss turns NaN stops its run: a result to record, not a failure.
+      if (code !== 0) {
+        console.log(`== ${raw[i]}: stopped early (exit ${code}); recorded with the epochs it finished`);
+      }
+    }
+    const metrics = `${dir}/${RUN_FILES.metricsJsonl}`;
+    const h = !await exists(metrics)
+      ? []
+      : (await Deno.readTextFile(metrics)).split("\n").filter((l) => l.trim()).map((l) =>
+        JSON.parse(l) as EpochMetrics
+      );
+    runs.push({ elr: rate, h });
+    if (!title && await exists(ckpt)) {
+      const c = (await readCheckpoint(ckpt)).state.config;
+      classes = (c.classes as number | undefined) ?? 10;
+      title = `${c.model} (width ${Math.round(base * (c.width as number))}) on ${c.dataset}${
+        c.subset ? ` (first ${c.subset} images)` : ""
+      }, ${c.epochs} epochs, batch ${c.batchSize}, ${
+        v["fixed-lr"] ? "fixed lr + wd" : "fixed ELR on the sphere"
+      }`;
+    }
+  }
+  const rows = runs.map((r) => classifyRun(r.elr, r.h, classes));
+  const plots = await regimePlots(runs, rows);
+  await writeAtomic(`${v.out}/train_loss.svg`, plots.trainLoss);
+  await writeAtomic(`${v.out}/test_error.svg`, plots.testError);
+  await writeAtomic(`${v.out}/eff_grad_norm.svg`, plots.effGradNorm);
+  await writeAtomic(`${v.out}/phase.svg`, plots.phase);
+  await writeAtomic(`${v.out}/regimes.csv`, regimesCsv(rows));
+  const md = regimesMarkdown(rows, title);
+  await writeAtomic(`${v.out}/regimes.md`, md);
+  console.log(`\n${md}\nplots: ${v.out}/train_loss.svg, test_error.svg, eff_grad_norm.svg, phase.svg`);
+});
