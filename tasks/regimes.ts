@@ -113,8 +113,11 @@ await runMain(async () => {
       args = [...common, v["fixed-lr"] ? `--fixed-lr=${rate}` : `--elr=${rate}`, `--out=${dir}`];
     }
     if (args.length) {
-      const { code } = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", train, ...args] })
-        .output();
+      const { code } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", train, ...args],
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
       // A diverging ELR whose loss turns NaN stops its run: a result to record, not a failure.
       if (code !== 0) {
         console.log(`== ${raw[i]}: stopped early (exit ${code}); recorded with the epochs it finished`);
