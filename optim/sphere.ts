@@ -19,6 +19,8 @@ import { readback, Tensor, upload } from "../kernels/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
+import type { Model } from "../models/model.ts";
+import { checkScaleInvariant, siParameters } from "../models/si.ts";
 import { chunkTables } from "./_groups.ts";
 import type { Optimizer } from "./optimizer.ts";
 import { type ParamGroup, SGD } from "./sgd.ts";
@@ -135,6 +137,25 @@ export class SphereSGD implements Optimizer {
    */
   static async create(arena: ParameterArena, si: Parameter[], o: SphereOptions): Promise<SphereSGD> {
     return new SphereSGD(arena, si, o, (await sumsOfSquares(si)).total);
+  }
+
+  /**
+   * Builds the optimizer for a model: its scale-invariant weights (all of them, or the named ones,
+   * each checked to be SI), the norm read from the GPU.
+   * @param model The model.
+   * @param o Mode and rates.
+   * @param names Parameter names for the SI group (default: every SI weight of the model).
+   * @returns The optimizer.
+   * @throws {RangeError} Naming a parameter that is not scale-invariant, or when the model has none.
+   */
+  static async forModel(model: Model, o: SphereOptions, names?: string[]): Promise<SphereSGD> {
+    const si = names ? checkScaleInvariant(model, names) : siParameters(model);
+    if (!si.length) {
+      throw new RangeError(
+        "SphereSGD: the model has no scale-invariant weight (a bias-free Conv2d followed by a BatchNorm2d)",
+      );
+    }
+    return await SphereSGD.create(model.arena, si, o);
   }
 
   /** The groups: SI first, then the rest. */

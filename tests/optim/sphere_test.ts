@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { Recorder } from "../../kernels/recorder.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { fill } from "../../kernels/fill.ts";
@@ -175,5 +175,17 @@ Deno.test("SphereSGD and the SI check refuse bad input with the option or parame
     /Parameter "linear_layers\.2\.weight" is not scale-invariant: only the weight of a bias-free Conv2d followed by a BatchNorm2d/,
   );
   equal(checkScaleInvariant(model, ["conv_layers.3.weight"])[0].name, "conv_layers.3.weight");
+  model.release();
+});
+
+Deno.test("SphereSGD.forModel() refuses a non-SI parameter in the SI group, naming it", async () => {
+  const model = new Model(gpu, new ConvNetSI({ classes: 10, inChannels: 1, size: 28, channels: 4 }), 5);
+  await rejects(
+    () => SphereSGD.forModel(model, { elr: 1e-3 }, ["conv_layers.0.weight", "linear_layers.2.bias"]),
+    /Parameter "linear_layers\.2\.bias" is not scale-invariant/,
+  );
+  const opt = await SphereSGD.forModel(model, { elr: 1e-3 });
+  equal(opt.si.length, 4);
+  opt.release();
   model.release();
 });
