@@ -7,7 +7,7 @@
  * Rule (epochs E, last-quarter means; chance = 1/classes):
  * - divergence: the final test accuracy is within 0.05 of chance;
  * - convergence: the train loss is still falling — its mean over the last quarter of epochs is
- *   below 0.7 × its mean over the quarter before;
+ *   below 0.9 × its mean over the quarter before (falling by more than 10% a quarter);
  * - chaotic equilibrium: otherwise (the loss has settled on a plateau above 0).
  * Ref: Kodryan et al., NeurIPS 2022 (Figure 1 and §5).
  * @module
@@ -73,7 +73,7 @@ export function classifyRun(elr: number, h: EpochMetrics[], classes: number): Re
       }%) with train loss ${fin.train_loss.toPrecision(3)}`,
     };
   }
-  if (before.length && lossLast < 0.7 * lossBefore) {
+  if (before.length && lossLast < 0.9 * lossBefore) {
     return {
       ...row,
       regime: "convergence",
@@ -113,7 +113,7 @@ export function regimesMarkdown(rows: RegimeRow[], title: string): string {
     ),
     "",
     "Rule: divergence when the final test accuracy is within 5 points of chance; convergence when the",
-    "train loss is still falling (last-quarter mean < 0.7 × the quarter before); otherwise chaotic",
+    "train loss is still falling (last-quarter mean < 0.9 × the quarter before); otherwise chaotic",
     "equilibrium (a plateau above 0).",
     "",
     ...rows.map((r) => `- ELR ${r.elr}: **${r.regime}** — ${r.why}.`),
