@@ -33,3 +33,4 @@ export type { ConvNetSIOptions } from "./convnet_si.ts";
 export { checkScaleInvariant, siParameters } from "./si.ts";
 export { PreActBlockSI, ResNet18SI } from "./resnet_si.ts";
 export type { ResNet18SIOptions } from "./resnet_si.ts";
+export { PreActBlock } from "./preact.ts";

@@ -12,7 +12,7 @@ import type { WeightTensor } from "../io/tensor.ts";
 import { BatchNorm2d, Conv2d } from "./layers.ts";
 import type { Module, StepContext } from "./module.ts";
 import { ResidualBlock } from "./resnet.ts";
-import { WideBlock } from "./wrn.ts";
+import { PreActBlock } from "./preact.ts";
 import { ParameterArena } from "./params.ts";
 
 /**
@@ -91,7 +91,7 @@ export class Model {
     let first: Module = root;
     while (
       !(first instanceof Conv2d) && first.children().length && !(first instanceof ResidualBlock) &&
-      !(first instanceof WideBlock)
+      !(first instanceof PreActBlock)
     ) {
       first = first.children()[0][1];
     }

@@ -7,26 +7,14 @@
  * Names: `conv1`, `layerN.M.bn1|conv1|bn2|conv2|shortcut.0|shortcut.1`, `bn`, `linear`.
  * @module
  */
-import { add } from "../kernels/binary.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { FixedNormLinear } from "./convnet_si.ts";
-import { addGrads, BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
+import { BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
+import { PreActBlock } from "./preact.ts";
 import { Module, Sequential, type StepContext } from "./module.ts";
 
-/** The scale-invariant pre-activation block. */
-export class PreActBlockSI extends Module {
-  /** BN before conv1. */
-  readonly bn1: BatchNorm2d;
-  /** ReLU after bn1. */
-  readonly relu1: ReLU = new ReLU();
-  /** First convolution (carries the stride). */
-  readonly conv1: Conv2d;
-  /** BN before conv2. */
-  readonly bn2: BatchNorm2d;
-  /** ReLU after bn2. */
-  readonly relu2: ReLU = new ReLU();
-  /** Second convolution. */
-  readonly conv2: Conv2d;
+/** The scale-invariant pre-activation block (BN without affine; BN + 1×1 conv shortcut). */
+export class PreActBlockSI extends PreActBlock {
   /** BN + 1×1 conv on relu(bn1(x)) where the shape changes. */
   readonly shortcut: Sequential | null;
 
@@ -37,14 +25,17 @@ export class PreActBlockSI extends Module {
    * @param stride Stride.
    */
   constructor(inC: number, outC: number, stride: number) {
-    super();
-    this.bn1 = new BatchNorm2d(inC, false);
-    this.conv1 = new Conv2d(inC, outC, 3, stride, 1, false);
-    this.bn2 = new BatchNorm2d(outC, false);
-    this.conv2 = new Conv2d(outC, outC, 3, 1, 1, false);
-    this.shortcut = stride !== 1 || inC !== outC
+    const sc = stride !== 1 || inC !== outC
       ? new Sequential(new BatchNorm2d(inC, false), new Conv2d(inC, outC, 1, stride, 0, false))
       : null;
+    super(
+      new BatchNorm2d(inC, false),
+      new Conv2d(inC, outC, 3, stride, 1, false),
+      new BatchNorm2d(outC, false),
+      new Conv2d(outC, outC, 3, 1, 1, false),
+      sc,
+    );
+    this.shortcut = sc;
   }
 
   /** bn1, conv1, bn2, conv2, shortcut — the reference's order. */
@@ -55,40 +46,6 @@ export class PreActBlockSI extends Module {
     ]];
     if (this.shortcut) c.push(["shortcut", this.shortcut]);
     return c;
-  }
-
-  /** conv2(relu(bn2(conv1(o)))) + (x or shortcut(o)), o = relu(bn1(x)). */
-  forward(x: Tensor, ctx: StepContext): Tensor {
-    const a = this.bn1.forward(x, ctx);
-    const o = this.relu1.forward(a, ctx);
-    const h1 = this.conv1.forward(o, ctx);
-    const b = this.bn2.forward(h1, ctx);
-    const o2 = this.relu2.forward(b, ctx);
-    const h = this.conv2.forward(o2, ctx);
-    const sc = this.shortcut ? this.shortcut.forward(o, ctx) : x;
-    add(ctx.rec, h, sc, h);
-    if (!ctx.train) ctx.rec.after(() => [a, o, h1, b, o2].forEach((t) => t.release()));
-    if (sc !== x) ctx.rec.after(() => sc.release());
-    return h;
-  }
-
-  /** Both branches; the shortcut's gradient joins at o (projection) or at x (identity). */
-  backward(dy: Tensor, ctx: StepContext): Tensor {
-    const release = (t: Tensor) => ctx.rec.after(() => t.release());
-    const g2 = this.conv2.backward(dy, ctx);
-    const gb = this.relu2.backward(g2, ctx);
-    release(g2);
-    const gh1 = this.bn2.backward(gb, ctx);
-    release(gb);
-    let go = this.conv1.backward(gh1, ctx);
-    release(gh1);
-    if (this.shortcut) go = addGrads(ctx.rec, go, this.shortcut.backward(dy, ctx));
-    const ga = this.relu1.backward(go, ctx);
-    release(go);
-    const gx = this.bn1.backward(ga, ctx);
-    release(ga);
-    if (this.shortcut) return gx;
-    return add(ctx.rec, gx, dy, gx);
   }
 }
 

@@ -6,25 +6,13 @@
  * Ref: Zagoruyko & Komodakis, "Wide Residual Networks", BMVC 2016.
  * @module
  */
-import { add } from "../kernels/binary.ts";
 import type { Tensor } from "../kernels/tensor.ts";
-import { addGrads, BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
+import { BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
+import { PreActBlock } from "./preact.ts";
 import { Module, Sequential, type StepContext } from "./module.ts";
 
 /** The pre-activation wide block: BN-ReLU-conv-BN-ReLU-conv, plus the input (or its projection). */
-export class WideBlock extends Module {
-  /** BN before the first conv. */
-  readonly bn1: BatchNorm2d;
-  /** ReLU after bn1. */
-  readonly relu1: ReLU = new ReLU();
-  /** First convolution (carries the stride). */
-  readonly conv1: Conv2d;
-  /** BN before the second conv. */
-  readonly bn2: BatchNorm2d;
-  /** ReLU after bn2. */
-  readonly relu2: ReLU = new ReLU();
-  /** Second convolution. */
-  readonly conv2: Conv2d;
+export class WideBlock extends PreActBlock {
   /** 1×1 projection of relu(bn1(x)) when the shape changes. */
   readonly convShortcut: Conv2d | null;
 
@@ -35,12 +23,15 @@ export class WideBlock extends Module {
    * @param stride Stride.
    */
   constructor(inC: number, outC: number, stride: number) {
-    super();
-    this.bn1 = new BatchNorm2d(inC);
-    this.conv1 = new Conv2d(inC, outC, 3, stride, 1, false);
-    this.bn2 = new BatchNorm2d(outC);
-    this.conv2 = new Conv2d(outC, outC, 3, 1, 1, false);
-    this.convShortcut = inC !== outC || stride !== 1 ? new Conv2d(inC, outC, 1, stride, 0, false) : null;
+    const sc = inC !== outC || stride !== 1 ? new Conv2d(inC, outC, 1, stride, 0, false) : null;
+    super(
+      new BatchNorm2d(inC),
+      new Conv2d(inC, outC, 3, stride, 1, false),
+      new BatchNorm2d(outC),
+      new Conv2d(outC, outC, 3, 1, 1, false),
+      sc,
+    );
+    this.convShortcut = sc;
   }
 
   /** bn1, conv1, bn2, conv2, convShortcut. */
@@ -51,40 +42,6 @@ export class WideBlock extends Module {
     ]];
     if (this.convShortcut) c.push(["convShortcut", this.convShortcut]);
     return c;
-  }
-
-  /** conv2(relu(bn2(conv1(o)))) + (x or convShortcut(o)), o = relu(bn1(x)). */
-  forward(x: Tensor, ctx: StepContext): Tensor {
-    const a = this.bn1.forward(x, ctx);
-    const o = this.relu1.forward(a, ctx);
-    const h1 = this.conv1.forward(o, ctx);
-    const b = this.bn2.forward(h1, ctx);
-    const o2 = this.relu2.forward(b, ctx);
-    const h = this.conv2.forward(o2, ctx);
-    const sc = this.convShortcut ? this.convShortcut.forward(o, ctx) : x;
-    add(ctx.rec, h, sc, h);
-    if (!ctx.train) ctx.rec.after(() => [a, o, h1, b, o2].forEach((t) => t.release()));
-    if (sc !== x) ctx.rec.after(() => sc.release());
-    return h;
-  }
-
-  /** Both branches; the shortcut's gradient joins at o (projection) or at x (identity). */
-  backward(dy: Tensor, ctx: StepContext): Tensor {
-    const release = (t: Tensor) => ctx.rec.after(() => t.release());
-    const g2 = this.conv2.backward(dy, ctx);
-    const gb = this.relu2.backward(g2, ctx);
-    release(g2);
-    const gh1 = this.bn2.backward(gb, ctx);
-    release(gb);
-    let go = this.conv1.backward(gh1, ctx);
-    release(gh1);
-    if (this.convShortcut) go = addGrads(ctx.rec, go, this.convShortcut.backward(dy, ctx));
-    const ga = this.relu1.backward(go, ctx);
-    release(go);
-    const gx = this.bn1.backward(ga, ctx);
-    release(ga);
-    if (this.convShortcut) return gx;
-    return add(ctx.rec, gx, dy, gx);
   }
 }
 
