@@ -49,3 +49,18 @@ export function oneFile(positionals: string[], help: boolean | undefined, usage:
   }
   return positionals[0];
 }
+
+/**
+ * Runs `deno task train` with these flags in a child process, its output on this terminal.
+ * @param args The flags.
+ * @returns The child's exit code.
+ */
+export async function runTrain(args: string[]): Promise<number> {
+  const train = new URL("./train.ts", import.meta.url).pathname;
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", train, ...args],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return code;
+}

@@ -17,6 +17,7 @@ import {
   summarizeRuns,
 } from "../report/compare.ts";
 import { writeAtomic } from "../io/atomic.ts";
+import { runTrain } from "./_args.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `usage: deno task compare --methods M1,M2,… --seeds S1,S2,… --out DIR [train flags]
@@ -104,7 +105,6 @@ await runMain(async () => {
     }
   } else await writeAtomic(recordFile, record);
 
-  const train = new URL("./train.ts", import.meta.url).pathname;
   const dataFlag = forward.find(([k]) => k === "data");
   for (const method of methods) {
     for (const seed of seeds) {
@@ -131,11 +131,7 @@ await runMain(async () => {
           `--out=${dir}`,
         ];
       }
-      const { code } = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", train, ...args],
-        stdout: "inherit",
-        stderr: "inherit",
-      }).output();
+      const code = await runTrain(args);
       if (code !== 0) {
         throw new RangeError(
           `The run ${method} seed ${seed} failed (exit ${code}): rerun compare to resume it`,

@@ -12,7 +12,7 @@ import { readCheckpoint } from "../train/checkpoint.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
 import { RUN_FILES } from "../train/trainer.ts";
 import { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "../report/regimes.ts";
-import { parsed } from "./_args.ts";
+import { parsed, runTrain } from "./_args.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `usage: deno task regimes --elrs X1,X2,… --out DIR [options]
@@ -92,7 +92,6 @@ await runMain(async () => {
     ...(v["per-filter"] ? ["--per-filter"] : []),
     ...(v["fixed-lr"] ? [`--wd=${v.wd ?? 5e-4}`] : ["--wd=0"]),
   ];
-  const train = new URL("./train.ts", import.meta.url).pathname;
   const runs: { elr: number; h: EpochMetrics[] }[] = [];
   let classes = 10, title = "";
   for (const [i, rate] of rates.entries()) {
@@ -113,11 +112,7 @@ await runMain(async () => {
       args = [...common, v["fixed-lr"] ? `--fixed-lr=${rate}` : `--elr=${rate}`, `--out=${dir}`];
     }
     if (args.length) {
-      const { code } = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", train, ...args],
-        stdout: "inherit",
-        stderr: "inherit",
-      }).output();
+      const code = await runTrain(args);
       // A diverging ELR whose loss turns NaN stops its run: a result to record, not a failure.
       if (code !== 0) {
         console.log(`== ${raw[i]}: stopped early (exit ${code}); recorded with the epochs it finished`);

@@ -5,7 +5,7 @@ import { fill } from "../../kernels/fill.ts";
 import { ConvNetSI } from "../../models/convnet_si.ts";
 import { ResNet18SI } from "../../models/resnet_si.ts";
 import { Model } from "../../models/model.ts";
-import { ParameterArena } from "../../models/params.ts";
+import { type Parameter, ParameterArena } from "../../models/params.ts";
 import { checkScaleInvariant, siParameters } from "../../models/si.ts";
 import { SGD } from "../../optim/sgd.ts";
 import { SphereSGD } from "../../optim/sphere.ts";
@@ -17,6 +17,32 @@ function batch(n: number, seed: number) {
   const x = upload(gpu, randArray(n * 28 * 28, seed), [n, 1, 28, 28]);
   const y = upload(gpu, Array.from({ length: n }, (_, i) => i % 10), [n], "i32");
   return { x, y };
+}
+
+/**
+ * Loss and SI gradients of one batch (a frozen step), then again with the SI weights × 3.7.
+ * NOTE: BatchNorm's eps (1e-5, as PyTorch and the reference) makes the invariance inexact by about
+ * eps/var (~2e-5 of the loss here).
+ */
+async function scaledPair(model: Model, si: Parameter[], seed: number) {
+  const { x, y } = batch(6, seed);
+  const frozen = new SGD(model.arena, [{ params: model.arena.params, lr: 0 }], { lr: 0 });
+  const a = await trainStep(model, frozen, x, y, 0);
+  const gradsA = await readback(gpu, ...si.map((p) => p.grad));
+  const values = await readback(gpu, ...si.map((p) => p.value));
+  si.forEach((p, i) =>
+    gpu.device.queue.writeBuffer(
+      p.value.buffer,
+      p.value.byteOffset,
+      Float32Array.from(values[i], (v) => v * 3.7),
+    )
+  );
+  const b = await trainStep(model, frozen, x, y, 1);
+  const gradsB = await readback(gpu, ...si.map((p) => p.grad));
+  for (const t of [x, y]) t.release();
+  frozen.release();
+  ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(a.loss), `loss ${a.loss} vs scaled ${b.loss}`);
+  return { gradsA, gradsB };
 }
 
 Deno.test("ConvNetSI: the loss is unchanged when the SI weights are scaled by 3.7, and their gradient shrinks by 3.7", async () => {
@@ -31,29 +57,11 @@ Deno.test("ConvNetSI: the loss is unchanged when the SI weights are scaled by 3.
   // The last layer starts at norm 10.
   const [fc] = await readback(gpu, model.arena.get("linear_layers.2.weight")!.value);
   ok(Math.abs(Math.hypot(...fc) - 10) < 1e-4, `last layer norm ${Math.hypot(...fc)}`);
-  const { x, y } = batch(6, 1);
-  const frozen = new SGD(model.arena, [{ params: model.arena.params, lr: 0 }], { lr: 0 });
-  const a = await trainStep(model, frozen, x, y, 0);
-  const gradsA = await readback(gpu, ...si.map((p) => p.grad));
-  const values = await readback(gpu, ...si.map((p) => p.value));
-  si.forEach((p, i) =>
-    gpu.device.queue.writeBuffer(
-      p.value.buffer,
-      p.value.byteOffset,
-      Float32Array.from(values[i], (v) => v * 3.7),
-    )
-  );
-  const b = await trainStep(model, frozen, x, y, 1);
-  const gradsB = await readback(gpu, ...si.map((p) => p.grad));
-  // NOTE: BatchNorm's eps (1e-5, as PyTorch and the reference) makes the invariance inexact by
-  // about eps/var; here that is ~2e-5 of the loss.
-  ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(a.loss), `loss ${a.loss} vs scaled ${b.loss}`);
+  const { gradsA, gradsB } = await scaledPair(model, si, 1);
   si.forEach((p, i) => {
     const na = Math.hypot(...gradsA[i]), nb = Math.hypot(...gradsB[i]);
     ok(Math.abs(nb * 3.7 - na) <= 1e-3 * na, `${p.name}: ‖∇‖ ${na} vs scaled ${nb}·3.7`);
   });
-  for (const t of [x, y]) t.release();
-  frozen.release();
   model.release();
 });
 
@@ -64,21 +72,7 @@ Deno.test("ResNet18SI: every convolution is SI, jointly: the loss is unchanged w
   ok(
     si.some((p) => p.name === "layer2.0.shortcut.1.weight") && si.every((p) => !p.name.startsWith("linear")),
   );
-  const { x, y } = batch(6, 2);
-  const frozen = new SGD(model.arena, [{ params: model.arena.params, lr: 0 }], { lr: 0 });
-  const a = await trainStep(model, frozen, x, y, 0);
-  const values = await readback(gpu, ...si.map((p) => p.value));
-  si.forEach((p, i) =>
-    gpu.device.queue.writeBuffer(
-      p.value.buffer,
-      p.value.byteOffset,
-      Float32Array.from(values[i], (v) => v * 3.7),
-    )
-  );
-  const b = await trainStep(model, frozen, x, y, 1);
-  ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(a.loss), `loss ${a.loss} vs scaled ${b.loss}`);
-  for (const t of [x, y]) t.release();
-  frozen.release();
+  await scaledPair(model, si, 2);
   model.release();
 });
 
