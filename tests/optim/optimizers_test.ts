@@ -1,4 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { lambStepRef, larsStepRef, sgdpStepRef } from "../../kernels/reference_optim.ts";
 import { LAMB } from "../../optim/lamb.ts";
 import { LARS } from "../../optim/lars.ts";
@@ -132,4 +132,35 @@ Deno.test("Lookahead's slow weights: synchronised after steps 1, k+1, 2k+1 as to
     { steps: 8 },
   );
   equal(count, 8);
+});
+
+Deno.test("SegmentStats: per-segment sums match float64 across 16384-element chunks, odd and empty segments", async () => {
+  const { SegmentStats } = await import("../../kernels/optim_stats.ts");
+  const { upload, readback } = await import("../../kernels/tensor.ts");
+  const n = 50000;
+  const a = randArray(n, 1), b = randArray(n, 2), c = randArray(n, 3);
+  const segs: [number, number][] = [[0, 40000], [40000, 7], [40007, 0], [40064, 9936]];
+  const st = new SegmentStats(gpu, segs);
+  const [ta, tb, tc] = [a, b, c].map((v) => upload(gpu, v, [n]));
+  const rec = new (await import("../../kernels/recorder.ts")).Recorder(gpu);
+  st.record(rec, ta, tb, tc);
+  await rec.submit();
+  const [got] = await readback(gpu, st.stats);
+  segs.forEach(([o, len], s) => {
+    const want = [0, 0, 0, 0];
+    for (let i = o; i < o + len; i++) {
+      want[0] += a[i] * a[i];
+      want[1] += b[i] * b[i];
+      want[2] += a[i] * b[i];
+      want[3] += a[i] * c[i];
+    }
+    want.forEach((w, k) =>
+      ok(
+        Math.abs(got[4 * s + k] - w) <= 1e-4 * Math.max(1, Math.abs(w)),
+        `segment ${s} sum ${k}: ${got[4 * s + k]} vs ${w}`,
+      )
+    );
+  });
+  for (const t of [ta, tb, tc]) t.release();
+  st.release();
 });
