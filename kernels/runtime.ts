@@ -167,10 +167,33 @@ export function getGpu(options: GpuOptions = {}): Promise<Gpu> {
   return shared;
 }
 
+/**
+ * Mesa's drivers probe Wayland while the adapter is requested, and libwayland prints
+ * `error: XDG_RUNTIME_DIR is invalid or not set in the environment.` (twice) when the variable is
+ * unset: a harmless message that reads like a failure. Where it is unset (a bare shell, CI, a
+ * container) and this is Deno with env/write permission, point it at a private directory of ours
+ * before the adapter is requested. A variable the user set is never touched.
+ */
+function quietWayland(): void {
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  if (!deno?.env || deno.build?.os !== "linux") return;
+  try {
+    if (deno.env.get("XDG_RUNTIME_DIR")) return;
+    const uid = typeof deno.uid === "function" ? deno.uid() : null;
+    const dir = `/tmp/tempbalance-xdg-${uid ?? "user"}`;
+    deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // No permission (env or write): the message stays, nothing else changes.
+  }
+}
+
 async function createGpu(options: GpuOptions): Promise<Gpu> {
   if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
     throw new GpuUnavailableError("this runtime has no navigator.gpu (WebGPU)");
   }
+  quietWayland();
   const adapter = await navigator.gpu.requestAdapter({
     powerPreference: options.powerPreference,
   });

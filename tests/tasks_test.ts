@@ -1,17 +1,11 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { writeSafetensors } from "../io/safetensors.ts";
 import { randArray } from "./_helpers.ts";
+import { runTask, taskFile } from "./_task.ts";
 
 async function task(args: string[]): Promise<{ code: number; out: string; err: string[] }> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../tasks/analyze.ts", import.meta.url).pathname, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { code, stdout, stderr } = await cmd.output();
-  const err = new TextDecoder().decode(stderr).split("\n").filter((l) => l && !/XDG_RUNTIME_DIR/.test(l));
-  return { code, out: new TextDecoder().decode(stdout), err };
+  const r = await runTask(taskFile("analyze"), args);
+  return { code: r.code, out: r.out, err: r.err.split("\n").filter((l) => l) };
 }
 
 Deno.test("deno task analyze prints a table, JSON named as stored, and CSV; bad input exits 1 with one line", async () => {

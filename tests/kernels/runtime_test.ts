@@ -8,6 +8,7 @@ import { relu } from "../../kernels/relu.ts";
 import { Gpu } from "../../kernels/runtime.ts";
 import { readback, Tensor, upload } from "../../kernels/tensor.ts";
 import { assertClose, gpu } from "../_helpers.ts";
+import { runTask, taskFile } from "../_task.ts";
 
 Deno.test("foldGrid() keeps every dimension within the limit and covers every workgroup", () => {
   for (const n of [1, 65535, 65536, 131071, 1e6, 4294836225, 65535 ** 2 + 1]) {
@@ -114,14 +115,12 @@ Deno.test("a lost device turns the next submit and readback into errors naming t
 });
 
 Deno.test("no WebGPU adapter: a task prints one line saying what to install and exits 1", async () => {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../tasks/info.ts", import.meta.url).pathname],
-    env: { DENO_WEBGPU_BACKEND: "vulkan", VK_ICD_FILENAMES: "/nonexistent.json", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
+  const r = await runTask(taskFile("info"), [], {
+    DENO_WEBGPU_BACKEND: "vulkan",
+    VK_ICD_FILENAMES: "/nonexistent.json",
   });
-  const { code, stderr } = await cmd.output();
-  const err = new TextDecoder().decode(stderr).split("\n").filter((l) => l && !/XDG_RUNTIME_DIR/.test(l));
+  const err = r.err.split("\n").filter((l) => l);
+  const code = r.code;
   equal(code, 1);
   equal(err.length, 1, `expected one line, got:\n${err.join("\n")}`);
   match(err[0], /^error: No WebGPU adapter found: .*mesa-vulkan-drivers/);

@@ -7,17 +7,11 @@ import { ResNet } from "../../models/resnet.ts";
 import { TempBalance } from "../../optim/tempbalance.ts";
 import { zipSync } from "fflate";
 import { assertNear, gpu } from "../_helpers.ts";
+import { runTask, taskFile, type TaskOutput } from "../_task.ts";
 
-async function task(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../tasks/tempbalance.ts", import.meta.url).pathname, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { code, stdout, stderr } = await cmd.output();
-  const err = new TextDecoder().decode(stderr).split("\n").filter((l) => l && !/XDG_RUNTIME_DIR/.test(l));
-  return { code, out: new TextDecoder().decode(stdout), err: err.join("\n") };
+async function task(args: string[]): Promise<TaskOutput> {
+  const r = await runTask(taskFile("tempbalance"), args);
+  return { ...r, err: r.err.trimEnd() };
 }
 
 Deno.test("deno task tempbalance --json: every parameter's rate, as the scheduler on the live model gives", async () => {

@@ -3,6 +3,7 @@ import { METHODS, resolveMethod } from "../../train/methods.ts";
 import { makeSchedule, sgdrRate } from "../../train/schedule.ts";
 import { blockIndex, sigmoidRates } from "../../optim/model_balancing.ts";
 import { toyIdx } from "./_toy.ts";
+import { runTask, type TaskOutput } from "../_task.ts";
 import { readCheckpoint, STATE_KEY } from "../../train/checkpoint.ts";
 import { parseSafetensors, writeSafetensors } from "../../io/safetensors.ts";
 
@@ -70,14 +71,8 @@ Deno.test("resolveMethod(): defaults per method, and options of other methods or
 const TASK = new URL("../../tasks/train.ts", import.meta.url).pathname;
 const COMPARE = new URL("../../tasks/compare.ts", import.meta.url).pathname;
 
-async function run(file: string, args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", file, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+function run(file: string, args: string[]): Promise<TaskOutput> {
+  return runTask(file, args);
 }
 
 Deno.test("deno task train: a method flag given to another method, or an unknown method, exits 1 naming it", async () => {

@@ -2,6 +2,7 @@ import { equal, match, ok } from "node:assert/strict";
 import { classifyRun, regimesCsv } from "../../report/regimes.ts";
 import type { EpochMetrics } from "../../train/metrics.ts";
 import { toyIdx } from "./_toy.ts";
+import { runTask } from "../_task.ts";
 
 const epoch = (e: number, loss: number, acc: number, eff = 10): EpochMetrics => ({
   epoch: e,
@@ -38,9 +39,6 @@ Deno.test("deno task regimes: one run per ELR on the sphere, then plots, regimes
   const data = await toyIdx(), out = await Deno.makeTempDir();
   const task = new URL("../../tasks/regimes.ts", import.meta.url).pathname;
   const args = [
-    "run",
-    "-A",
-    task,
     "--elrs",
     "1e-3,1",
     "--width",
@@ -55,13 +53,7 @@ Deno.test("deno task regimes: one run per ELR on the sphere, then plots, regimes
     out,
   ];
   const run = async () => {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+    return await runTask(task, args);
   };
   const first = await run();
   equal(first.code, 0, first.err);
@@ -90,10 +82,7 @@ Deno.test("deno task regimes: one run per ELR on the sphere, then plots, regimes
   ok(Math.abs(cfg.elr - 1e-3) < 1e-8, `ELR in force ${cfg.elr}`);
   const again = await run();
   equal((again.out.match(/finished \(2 epochs\), kept/g) ?? []).length, 2);
-  const bad = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", task, "--elrs", "1e-3,-1", "--out", out],
-    stderr: "piped",
-  }).output();
+  const bad = await runTask(task, ["--elrs", "1e-3,-1", "--out", out]);
   equal(bad.code, 1);
-  match(new TextDecoder().decode(bad.stderr), /Invalid --elrs value "-1": every rate must be a number > 0/);
+  match(bad.err, /Invalid --elrs value "-1": every rate must be a number > 0/);
 });

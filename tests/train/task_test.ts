@@ -3,24 +3,22 @@ import { loadWeights } from "../../io/load.ts";
 import { readCheckpoint } from "../../train/checkpoint.ts";
 import { toyIdx } from "./_toy.ts";
 import { matFile, svhnVars } from "../data/_mat.ts";
+import { bareEnv, runTask, type TaskOutput } from "../_task.ts";
 
 const TASK = new URL("../../tasks/train.ts", import.meta.url).pathname;
 
 function command(args: string[]) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", TASK, ...args],
-    env: { NO_COLOR: "1" },
+    env: bareEnv(),
+    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   });
 }
 
-async function task(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { code, stdout, stderr } = await command(args).output();
-  const err = new TextDecoder().decode(stderr).split("\n").filter((l) => !/XDG_RUNTIME_DIR/.test(l)).join(
-    "\n",
-  );
-  return { code, out: new TextDecoder().decode(stdout), err };
+function task(args: string[]): Promise<TaskOutput> {
+  return runTask(TASK, args);
 }
 
 Deno.test("deno task train: unknown flags and values print the usage with the valid choices, exit 1", async () => {

@@ -1,0 +1,2 @@
+import { matmul } from "../mod.ts";
+console.log(typeof matmul);
