@@ -23,7 +23,7 @@ import { Recorder } from "../kernels/recorder.ts";
 import { getGpu } from "../kernels/runtime.ts";
 import { jacobiSvd } from "../kernels/svd_jacobi.ts";
 import { upload } from "../kernels/tensor.ts";
-import { runMain } from "../tasks/_main.ts";
+import { runMain } from "../cli/main.ts";
 import { median } from "./_measure.ts";
 import { jaxEigvalsh } from "./_jaxjs.ts";
 import { fmaPeak } from "./_ours.ts";

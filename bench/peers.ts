@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { getGpu } from "../kernels/runtime.ts";
 import { printRows, type Row } from "./_rows.ts";
-import { runMain } from "../tasks/_main.ts";
+import { runMain } from "../cli/main.ts";
 import { fmaPeak, type MatmulShape, oursMatmul, runtimeCosts } from "./_ours.ts";
 import { initTfjs, tfjsConv, tfjsMatmul } from "./_tfjs.ts";
 import { tfjsTrainThroughput } from "./_tfjs_train.ts";

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { analyze } from "../esd/analyze.ts";
-import { runMain } from "../tasks/_main.ts";
+import { runMain } from "../cli/main.ts";
 
 const PKG = "@vladmandic/face-api@1.7.15";
 const MANIFEST = "package/model/face_recognition_model-weights_manifest.json";

@@ -4,9 +4,10 @@
  * Ref: http://yann.lecun.com/exdb/mnist/ (file format section).
  * @module
  */
+import { UserError } from "../kernels/errors.ts";
 
 /** A malformed or missing data file: names the file (and the byte offset when known). */
-export class DataFileError extends Error {
+export class DataFileError extends UserError {
   /**
    * Builds the message.
    * @param file The file.

@@ -5,7 +5,8 @@
  * normalisation, producing float32 NCHW batches ready to upload.
  * @module
  */
-import { mulberry32 } from "../models/model.ts";
+import { OptionError } from "../kernels/errors.ts";
+import { mulberry32 } from "../util/random.ts";
 import type { Dataset } from "./dataset.ts";
 
 /** Options of {@link batches}. */
@@ -62,7 +63,7 @@ export function epochOrder(count: number, epoch: number, seed: number, shuffle: 
 export function* batches(ds: Dataset, epoch: number, o: LoaderOptions): Generator<Batch> {
   const { batchSize, shuffle = true, seed = 0, dropLast = false, cropPadding = 0, flip = false } = o;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`Invalid batch size ${batchSize}: expected an integer ≥ 1`);
+    throw new OptionError(`Invalid batch size ${batchSize}: expected an integer ≥ 1`);
   }
   const { channels: C, height: H, width: W } = ds;
   const mean = o.mean ?? new Array(C).fill(0), std = o.std ?? new Array(C).fill(1);

@@ -5,6 +5,7 @@
  * valid — not for digits or clothing).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { DEBIAN_FASHION_MNIST, loadCifarBin, loadIdxSplits, type Splits } from "./dataset.ts";
 import { DataFileError } from "./idx.ts";
 import { loadTinyImageNet } from "./image_folder.ts";
@@ -147,7 +148,7 @@ export async function loadDataset(name: string, dataDir?: string): Promise<Split
       return { train, test };
     }
     default:
-      throw new RangeError(`Unknown data set "${name}": expected one of ${DATASET_NAMES.join(", ")}`);
+      throw new OptionError(`Unknown data set "${name}": expected one of ${DATASET_NAMES.join(", ")}`);
   }
 }
 
@@ -159,7 +160,7 @@ export async function loadDataset(name: string, dataDir?: string): Promise<Split
  * @throws {RangeError} When `n` is not an integer ≥ 1.
  */
 export function subsetTrain(splits: Splits, n: number): Splits {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`Invalid subset ${n}: expected an integer ≥ 1`);
+  if (!Number.isInteger(n) || n < 1) throw new OptionError(`Invalid subset ${n}: expected an integer ≥ 1`);
   const t = splits.train, k = Math.min(n, t.count), img = t.channels * t.height * t.width;
   return {
     train: { ...t, count: k, images: t.images.subarray(0, k * img), labels: t.labels.subarray(0, k) },

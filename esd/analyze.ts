@@ -2,10 +2,11 @@
  * `analyze()`: WeightWatcher-style layer-wise spectral diagnosis of a model's weights, on the GPU.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { getGpu } from "../kernels/runtime.ts";
-import { Model } from "../models/model.ts";
 import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
+import type { TensorToWrite } from "../io/safetensors.ts";
 import { type EigSolver, layerEigenvalues } from "./eigs.ts";
 import { type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
 import {
@@ -58,7 +59,7 @@ function namedTensors(entries: [string, NamedArray][]): WeightTensor[] {
   return entries.map(([name, a]) => {
     const n = a.shape.reduce((p, d) => p * d, 1);
     if (!Array.isArray(a.shape) || a.data?.length !== n) {
-      throw new TypeError(
+      throw new OptionError(
         `Tensor "${name}": ${a.data?.length} values do not fill shape [${a.shape}] (${n} expected)`,
       );
     }
@@ -84,10 +85,24 @@ export interface AnalyzeResult {
 }
 
 /**
+ * A model whose weights live elsewhere (on the GPU): anything with PyTorch's `state_dict()`, such
+ * as our `Model`. Its float32 tensors are analyzed.
+ */
+export interface StateDictSource {
+  /** Reads every parameter and buffer, with PyTorch's names. */
+  stateDict(): Promise<TensorToWrite[]>;
+}
+
+function isStateDictSource(s: unknown): s is StateDictSource {
+  return typeof s === "object" && s !== null && !Array.isArray(s) && !(s instanceof Map) &&
+    typeof (s as { stateDict?: unknown }).stateDict === "function";
+}
+
+/**
  * Analyses every Conv2d (rank-4) and Linear (rank-2) floating-point weight: ESD, power-law fit,
  * and WeightWatcher's metrics. Other tensors (biases, BatchNorm, integers) are skipped.
  * @param source A weight file path, its bytes, tensors, a map of names to `{shape, data}`, or a
- *   {@link Model} of ours (its parameters are read back from the GPU).
+ *   {@link StateDictSource} such as our `Model` (its parameters are read back from the GPU).
  * @param options Convention, fit, filtering, solver.
  * @returns Rows named by the tensors' names, and a summary.
  * @example
@@ -101,10 +116,16 @@ export interface AnalyzeResult {
  * ```
  */
 export async function analyze(
-  source: string | Uint8Array | WeightTensor[] | Map<string, NamedArray> | Record<string, NamedArray> | Model,
+  source:
+    | string
+    | Uint8Array
+    | WeightTensor[]
+    | Map<string, NamedArray>
+    | Record<string, NamedArray>
+    | StateDictSource,
   options: AnalyzeOptions = {},
 ): Promise<AnalyzeResult> {
-  const tensors = source instanceof Model
+  const tensors = isStateDictSource(source)
     ? (await source.stateDict()).filter((t) => (t.dtype ?? "F32") === "F32").map((t): WeightTensor => ({
       name: t.name,
       dtype: "F32",

@@ -11,6 +11,7 @@
  *   ~6n³ flops a sweep for ~12 sweeps, where Householder + QL spends ~(4/3)n³ in all.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import { eigvalshRef } from "../kernels/reference.ts";
@@ -48,7 +49,7 @@ function groupByShape(gpu: Gpu, layers: LayerMatrices[]): Group[] {
     const c = Math.min(l.rows, l.cols), r = Math.max(l.rows, l.cols);
     const bytes = 4 * Math.max(paddedRows(c) * Math.ceil(r / 4) * 4, l.rows * l.cols, c * c);
     if (bytes > limit) {
-      throw new RangeError(
+      throw new OptionError(
         `Layer "${l.name}": a ${l.rows}×${l.cols} slice needs ${bytes} bytes on the GPU, more than this ` +
           `device's maxStorageBufferBindingSize (${limit})`,
       );

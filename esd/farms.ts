@@ -13,6 +13,7 @@
  * Ref: the FARMS paper's reference code (net_esd_estimator_farms, fixed_sampling).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { LayerMatrices } from "./matrices.ts";
 
 /** FARMS options. */
@@ -40,7 +41,7 @@ function sub(m: Float64Array, cols: number, r0: number, c0: number, nr: number, 
  */
 export function farmsGroups(m: LayerMatrices, options: FarmsOptions = {}): LayerMatrices[] {
   const { q = 1, grid = 9, windowRows = 100 } = options;
-  if (!(q > 0)) throw new RangeError(`FARMS: aspect ratio q must be > 0, got ${q}`);
+  if (!(q > 0)) throw new OptionError(`FARMS: aspect ratio q must be > 0, got ${q}`);
   const group = (slices: Float64Array[], rows: number, cols: number): LayerMatrices => ({
     ...m,
     slices,

@@ -11,6 +11,7 @@
  * histogram); the others need the sorted ESD on the CPU.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { logRelative, packSlices } from "../kernels/esd_live.ts";
 import { powerLawScan } from "../kernels/plfit.ts";
 import { Recorder } from "../kernels/recorder.ts";
@@ -47,7 +48,7 @@ export async function liveLayerMetrics(
 ): Promise<LiveMetrics[]> {
   const { method, xminPos } = checkFitOptions({ method: o.fit, xminPos: o.xminPos }, "liveLayerMetrics");
   if (method !== "median" && method !== "mid") {
-    throw new RangeError(
+    throw new OptionError(
       `liveLayerMetrics: fit "${method}" needs the ESD on the CPU: only median and mid run live`,
     );
   }
@@ -56,7 +57,7 @@ export async function liveLayerMetrics(
   const rec0 = new Recorder(gpu);
   const layers = weights.map((w) => {
     if (w.shape.length !== 2 && w.shape.length !== 4) {
-      throw new RangeError(
+      throw new OptionError(
         `liveLayerMetrics: weight "${w.name}" has shape [${w.shape}]: expected rank 2 or 4`,
       );
     }

@@ -4,7 +4,7 @@
  * @module
  */
 export { analyze } from "./analyze.ts";
-export type { AnalyzeOptions, AnalyzeResult, NamedArray } from "./analyze.ts";
+export type { AnalyzeOptions, AnalyzeResult, NamedArray, StateDictSource } from "./analyze.ts";
 export { farmsGroups } from "./farms.ts";
 export type { FarmsOptions } from "./farms.ts";
 export { layerEigenvalues } from "./eigs.ts";

@@ -14,6 +14,7 @@
  * Ref: Clauset, Shalizi & Newman, "Power-law distributions in empirical data", SIAM Rev. 51 (2009).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 
 /** How xmin is chosen. */
 export type FitMethod = "median" | "mid" | "gof" | "peak";
@@ -102,10 +103,10 @@ export function checkFitOptions(
 ): { method: FitMethod; xminPos: number } {
   const { method = "median", xminPos = 2 } = options;
   if (!FIT_METHODS.includes(method)) {
-    throw new RangeError(`${where}: unknown fit method "${method}": expected median, mid, gof or peak`);
+    throw new OptionError(`${where}: unknown fit method "${method}": expected median, mid, gof or peak`);
   }
   if (!(xminPos >= 1) || !Number.isFinite(xminPos)) {
-    throw new RangeError(`${where}: xminPos must be a number ≥ 1, got ${xminPos}`);
+    throw new OptionError(`${where}: xminPos must be a number ≥ 1, got ${xminPos}`);
   }
   return { method, xminPos };
 }
@@ -127,7 +128,7 @@ export function checkFitOptions(
 export function xminCandidates(sorted: ArrayLike<number>, options: FitOptions = {}): CandidateRange {
   const { method, xminPos } = checkFitOptions(options);
   const N = sorted.length;
-  if (N < 2) throw new RangeError(`fitPowerLaw: needs at least 2 eigenvalues, got ${N}`);
+  if (N < 2) throw new OptionError(`fitPowerLaw: needs at least 2 eigenvalues, got ${N}`);
   if (method === "median" || method === "mid") {
     const i = Math.min(N - 2, Math.floor(N / xminPos));
     return { i0: i, i1: i + 1 };

@@ -7,6 +7,7 @@
  * reference) but are never xmin.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { powerLawScan } from "../kernels/plfit.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import type { Gpu } from "../kernels/runtime.ts";
@@ -40,7 +41,7 @@ export async function fitPowerLawsGpu(
   const jobs = esds.map((e) => {
     const sorted = Float64Array.from(e, (v) => Math.max(0, v)).sort();
     const N = sorted.length;
-    if (N < 2) throw new RangeError(`fitPowerLawsGpu: needs at least 2 eigenvalues, got ${N}`);
+    if (N < 2) throw new OptionError(`fitPowerLawsGpu: needs at least 2 eigenvalues, got ${N}`);
     const { i0, i1 } = xminCandidates(sorted, options);
     if (!(sorted[i0] > 0)) return { sorted, i0, scan: null };
     // NOTE: logs relative to λmax are ≤ 0 and of modest size even for λ around 1e±300, where

@@ -6,6 +6,7 @@
  * Ref: https://github.com/huggingface/safetensors (format description).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { floatToHalf, halfToFloat, numel, WeightFileError, type WeightTensor } from "./tensor.ts";
 
 const SIZES: Record<string, number> = {
@@ -191,7 +192,7 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<str
     const dtype = t.dtype ?? "F32";
     const n = numel(t.shape);
     if (t.data.length !== n) {
-      throw new RangeError(`Tensor "${t.name}": ${t.data.length} values for shape [${t.shape}]`);
+      throw new OptionError(`Tensor "${t.name}": ${t.data.length} values for shape [${t.shape}]`);
     }
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + n * SIZES[dtype]] };
     offset += n * SIZES[dtype];

@@ -3,6 +3,7 @@
  * shape, and values decoded on demand to float64.
  * @module
  */
+import { UserError } from "../kernels/errors.ts";
 
 /** A tensor read from a weight file. */
 export interface WeightTensor {
@@ -21,7 +22,7 @@ export interface WeightTensor {
 }
 
 /** A malformed or unreadable weight file: names the file, the tensor, and what was expected. */
-export class WeightFileError extends Error {
+export class WeightFileError extends UserError {
   /**
    * Builds the message `Invalid <format> file "<file>": <detail>`.
    * @param format `safetensors`, `npy`, `npz` or `tfjs`.

@@ -4,8 +4,36 @@
  * @module
  */
 
+/**
+ * An error in what the user controls: a flag or option value, a file, the machine's set-up. Its
+ * message says what was wrong and what was expected, so tasks print it alone, without a stack;
+ * any other error is a bug of ours and keeps its stack.
+ */
+export class UserError extends Error {
+  /**
+   * Builds the error.
+   * @param message What was wrong and what was expected.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+/** A bad option or argument value, e.g. `Invalid --lr "fast": expected a number ≥ 0`. */
+export class OptionError extends UserError {
+  /**
+   * Builds the error.
+   * @param message The option, its value and what was expected.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "OptionError";
+  }
+}
+
 /** No WebGPU adapter could be found (no driver, or Deno built without WebGPU). */
-export class GpuUnavailableError extends Error {
+export class GpuUnavailableError extends UserError {
   /**
    * Builds the message with the install hint.
    * @param detail What was looked for and what was found.

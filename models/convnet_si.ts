@@ -10,6 +10,7 @@
  * (the reference trains fully SI networks with initScale 10 and the last layer frozen).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU } from "./layers.ts";
 import { Module, type ParamSpec, Sequential, type StepContext } from "./module.ts";
@@ -78,7 +79,7 @@ export class ConvNetSI extends Module {
     super();
     const { classes = 10, inChannels = 3, size = 32, channels: c = 32, affine = false, initScale = 10 } = o;
     const left = Math.floor(Math.floor(Math.floor(size / 2) / 2) / 2);
-    if (left < 1) throw new RangeError(`ConvNetSI needs inputs of at least 8×8, got ${size}×${size}`);
+    if (left < 1) throw new OptionError(`ConvNetSI needs inputs of at least 8×8, got ${size}×${size}`);
     const conv = (
       i: number,
       out: number,

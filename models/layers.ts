@@ -48,6 +48,11 @@ export class Conv2d extends Module {
    * batch, whose gradient nobody needs (its backward then returns a one-element placeholder).
    */
   inputGrad: boolean = true;
+
+  /** The input is the network's: backward skips dL/dx. */
+  override readsNetworkInput(): void {
+    this.inputGrad = false;
+  }
   #saved: Tensor | null = null;
   /**
    * Creates the module.

@@ -4,32 +4,16 @@
  * with PyTorch's names and layouts.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import type { Gpu } from "../kernels/runtime.ts";
 import { readback, type Tensor, upload } from "../kernels/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
-import { BatchNorm2d, Conv2d } from "./layers.ts";
+import { BatchNorm2d } from "./layers.ts";
 import type { Module, StepContext } from "./module.ts";
-import { ResidualBlock } from "./resnet.ts";
-import { PreActBlock } from "./preact.ts";
 import { ParameterArena } from "./params.ts";
-
-/**
- * Mulberry32: a small, fast seeded generator of floats in [0, 1).
- * @param seed The seed.
- * @returns The generator.
- */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../util/random.ts";
 
 /**
  * The safetensors `__metadata__` key under which our writers store module order: a JSON array (as
@@ -86,16 +70,8 @@ export class Model {
       this.initialSumSquares.set(p.name, sq);
     });
     this.batchNorms = this.modules.filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
-    // A convolution that reads the input batch directly (reached from the root through first
-    // children only, outside any branching block) has an input gradient nobody uses: skip it.
-    let first: Module = root;
-    while (
-      !(first instanceof Conv2d) && first.children().length && !(first instanceof ResidualBlock) &&
-      !(first instanceof PreActBlock)
-    ) {
-      first = first.children()[0][1];
-    }
-    if (first instanceof Conv2d) first.inputGrad = false;
+    // The layer that reads the input batch need not compute the batch's gradient.
+    root.readsNetworkInput();
     for (const bn of this.batchNorms) {
       const init = new Float32Array(2 * bn.channels);
       init.fill(1, bn.channels);
@@ -208,7 +184,7 @@ export class Model {
         unexpected.length && strict ? `unexpected: ${unexpected.join(", ")}` : "",
         wrong.length ? `wrong shape: ${wrong.join("; ")}` : "",
       ].filter((s) => s);
-      throw new TypeError(`Cannot load state dict: ${parts.join(" | ")}`);
+      throw new OptionError(`Cannot load state dict: ${parts.join(" | ")}`);
     }
     const bnByName = new Map(this.batchNorms.map((b) => [b.name, b]));
     const runningNew = new Map<BatchNorm2d, Float32Array<ArrayBuffer>>();

@@ -49,6 +49,17 @@ export abstract class Module {
     return [];
   }
 
+  /**
+   * Told by the model when this module reads the network's input batch, whose gradient nobody
+   * needs. A chain passes it to its first child (which reads the input first); a convolution then
+   * skips computing dL/dx. A module that reads its input in more than one place (a residual
+   * block) overrides this to do nothing.
+   */
+  readsNetworkInput(): void {
+    const c = this.children();
+    if (c.length) c[0][1].readsNetworkInput();
+  }
+
   /** Parameters declared by this module itself (not its children). */
   paramSpecs(): ParamSpec[] {
     return [];

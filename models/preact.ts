@@ -34,6 +34,9 @@ export abstract class PreActBlock extends Module {
     super();
   }
 
+  /** The input feeds the shortcut too: every gradient is kept. */
+  override readsNetworkInput(): void {}
+
   /** conv2(relu(bn2(conv1(o)))) + (x or projection(o)), o = relu(bn1(x)). */
   forward(x: Tensor, ctx: StepContext): Tensor {
     const a = this.bn1.forward(x, ctx);

@@ -23,6 +23,9 @@ export abstract class ResidualBlock extends Module {
   /** The main path's layers, in order. */
   abstract mainPath(): Module[];
 
+  /** The input feeds the shortcut too: every gradient is kept. */
+  override readsNetworkInput(): void {}
+
   /** relu(main(x) + shortcut(x)). */
   forward(x: Tensor, ctx: StepContext): Tensor {
     let h = x;

@@ -5,6 +5,7 @@
  * as in pre-activation ResNets). Biases and linear layers are not.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { BatchNorm2d, Conv2d, Linear } from "./layers.ts";
 import type { Model } from "./model.ts";
 import type { Parameter } from "./params.ts";
@@ -38,7 +39,7 @@ export function checkScaleInvariant(model: Model, names: string[]): Parameter[] 
     const p = si.get(n);
     if (p) return p;
     const known = model.arena.get(n);
-    throw new RangeError(
+    throw new OptionError(
       known
         ? `Parameter "${n}" is not scale-invariant: only the weight of a bias-free Conv2d followed by a BatchNorm2d is (SI here: ${
           [...si.keys()].join(", ") || "none"

@@ -6,6 +6,7 @@
  * Ref: Zagoruyko & Komodakis, "Wide Residual Networks", BMVC 2016.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
 import { PreActBlock } from "./preact.ts";
@@ -69,7 +70,7 @@ export class WideResNet extends Module {
   constructor(depth: number, k: number, options: { classes?: number; inChannels?: number } = {}) {
     super();
     if ((depth - 4) % 6 !== 0 || depth < 10) {
-      throw new RangeError(`WideResNet: depth ${depth} must be 6n + 4 (10, 16, 22, 28, …)`);
+      throw new OptionError(`WideResNet: depth ${depth} must be 6n + 4 (10, 16, 22, 28, …)`);
     }
     const { classes = 10, inChannels = 3 } = options;
     const n = (depth - 4) / 6, widths = [16 * k, 32 * k, 64 * k];

@@ -4,6 +4,7 @@
  * WRN-28-10, and the scale-invariant ConvNetSI / ConvNetSIAf (width 32·w) and ResNet18SI (64·w), last layers at norm 10.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { Module } from "./module.ts";
 import { resnet18, resnet34, smallResNet } from "./resnet.ts";
 import { VGG } from "./vgg.ts";
@@ -51,7 +52,7 @@ export interface ZooOptions {
 export function buildNetwork(name: string, o: ZooOptions): Module {
   const width = o.width ?? 1;
   if (!(width > 0) || !Number.isFinite(width)) {
-    throw new RangeError(`Invalid width ${width}: expected a number > 0`);
+    throw new OptionError(`Invalid width ${width}: expected a number > 0`);
   }
   const common = { classes: o.classes, inChannels: o.inChannels, width };
   switch (name as ModelName) {
@@ -65,7 +66,7 @@ export function buildNetwork(name: string, o: ZooOptions): Module {
     case "vgg16":
     case "vgg19":
       if (o.size !== 32) {
-        throw new RangeError(
+        throw new OptionError(
           `Model "${name}" needs 32×32 inputs (five 2×2 poolings down to the 1×1 its classifier takes), got ${o.size}×${o.size}`,
         );
       }
@@ -91,6 +92,6 @@ export function buildNetwork(name: string, o: ZooOptions): Module {
         channels: Math.max(1, Math.round(64 * width)),
       });
     default:
-      throw new RangeError(`Unknown model "${name}": expected one of ${MODEL_NAMES.join(", ")}`);
+      throw new OptionError(`Unknown model "${name}": expected one of ${MODEL_NAMES.join(", ")}`);
   }
 }

@@ -4,6 +4,7 @@
  * walk — (arena offset, length ≤ 1024, tensor index, 0) per chunk, one table per group.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { Gpu } from "../kernels/runtime.ts";
 import { type Tensor, upload } from "../kernels/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
@@ -31,10 +32,10 @@ export function makeGroups(
   return groups.map((g, gi) => {
     for (const p of g.params) {
       if (seen.has(p.name)) {
-        throw new RangeError(`${who}: parameter "${p.name}" appears in more than one group (group ${gi})`);
+        throw new OptionError(`${who}: parameter "${p.name}" appears in more than one group (group ${gi})`);
       }
       if (arena.get(p.name) !== p) {
-        throw new RangeError(`${who}: parameter "${p.name}" of group ${gi} is not in the optimizer's arena`);
+        throw new OptionError(`${who}: parameter "${p.name}" of group ${gi} is not in the optimizer's arena`);
       }
       seen.add(p.name);
     }
@@ -54,11 +55,11 @@ export function makeGroups(
       ]] as const
     ) {
       if (!(v >= 0) || !Number.isFinite(v)) {
-        throw new RangeError(`${who}: group ${gi} has ${k} ${v}: expected a finite number ≥ 0`);
+        throw new OptionError(`${who}: group ${gi} has ${k} ${v}: expected a finite number ≥ 0`);
       }
     }
     if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
-      throw new RangeError(
+      throw new OptionError(
         `${who}: group ${gi}: nesterov momentum requires a momentum > 0 and zero dampening`,
       );
     }

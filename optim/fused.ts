@@ -4,6 +4,7 @@
  * step count. Subclasses record their kernels in `step`.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { fill } from "../kernels/fill.ts";
 import { SegmentStats } from "../kernels/optim_stats.ts";
 import type { Recorder } from "../kernels/recorder.ts";
@@ -89,7 +90,7 @@ export abstract class FusedOptimizer implements Optimizer {
    */
   loadStateDict(tensors: WeightTensor[], steps: number): void {
     if (!(Number.isInteger(steps) && steps >= 0)) {
-      throw new RangeError(`Cannot load ${this.#who} state: steps ${steps} is not an integer ≥ 0`);
+      throw new OptionError(`Cannot load ${this.#who} state: steps ${steps} is not an integer ≥ 0`);
     }
     const given = new Map(tensors.map((t) => [t.name, t]));
     const bad: string[] = [];
@@ -104,7 +105,7 @@ export abstract class FusedOptimizer implements Optimizer {
       }
       buf.gpu.device.queue.writeBuffer(buf.buffer, buf.byteOffset, host);
     }
-    if (steps > 0 && bad.length) throw new TypeError(`Cannot load ${this.#who} state: ${bad.join("; ")}`);
+    if (steps > 0 && bad.length) throw new OptionError(`Cannot load ${this.#who} state: ${bad.join("; ")}`);
     this.steps = steps;
   }
 

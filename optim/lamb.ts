@@ -4,6 +4,7 @@
  * fused on the GPU.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { lambApply, lambMoments } from "../kernels/lamb.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import type { ParameterArena } from "../models/params.ts";
@@ -59,11 +60,11 @@ export class LAMB extends FusedOptimizer {
     };
     for (const k of ["beta1", "beta2"] as const) {
       const b = this.hyper[k];
-      if (!(b >= 0 && b < 1)) throw new RangeError(`LAMB: ${k} must be in [0, 1), got ${b}`);
+      if (!(b >= 0 && b < 1)) throw new OptionError(`LAMB: ${k} must be in [0, 1), got ${b}`);
     }
-    if (!(this.hyper.eps >= 0)) throw new RangeError(`LAMB: eps must be ≥ 0, got ${this.hyper.eps}`);
+    if (!(this.hyper.eps >= 0)) throw new OptionError(`LAMB: eps must be ≥ 0, got ${this.hyper.eps}`);
     if (!(this.hyper.maxNorm > 0)) {
-      throw new RangeError(`LAMB: maxNorm must be > 0, got ${this.hyper.maxNorm}`);
+      throw new OptionError(`LAMB: maxNorm must be > 0, got ${this.hyper.maxNorm}`);
     }
   }
 

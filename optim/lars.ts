@@ -4,6 +4,7 @@
  * dispatch per group.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { larsUpdate } from "../kernels/lars.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import type { ParameterArena } from "../models/params.ts";
@@ -53,9 +54,9 @@ export class LARS extends FusedOptimizer {
     this.eeta = o.eeta ?? 1e-3;
     this.eps = o.eps ?? 1e-5;
     if (!(this.eeta > 0 && this.eeta <= 1)) {
-      throw new RangeError(`LARS: eeta must be in (0, 1], got ${this.eeta}`);
+      throw new OptionError(`LARS: eeta must be in (0, 1], got ${this.eeta}`);
     }
-    if (!(this.eps > 0)) throw new RangeError(`LARS: eps must be > 0, got ${this.eps}`);
+    if (!(this.eps > 0)) throw new OptionError(`LARS: eps must be > 0, got ${this.eps}`);
   }
 
   /** Records norms and the update. */

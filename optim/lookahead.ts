@@ -4,6 +4,7 @@
  * `α·fast + (1 − α)·slow` and the slow weights follow them.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { lookaheadSync } from "../kernels/lookahead.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { readback, Tensor } from "../kernels/tensor.ts";
@@ -52,10 +53,10 @@ export class Lookahead implements Optimizer {
     this.k = o.k ?? 5;
     this.alpha = o.alpha ?? 0.8;
     if (!(Number.isInteger(this.k) && this.k >= 1)) {
-      throw new RangeError(`Lookahead: k must be an integer ≥ 1, got ${this.k}`);
+      throw new OptionError(`Lookahead: k must be an integer ≥ 1, got ${this.k}`);
     }
     if (!(this.alpha >= 0 && this.alpha <= 1)) {
-      throw new RangeError(`Lookahead: alpha must be in [0, 1], got ${this.alpha}`);
+      throw new OptionError(`Lookahead: alpha must be in [0, 1], got ${this.alpha}`);
     }
     this.inner = inner;
     this.#arena = arena;
@@ -110,7 +111,7 @@ export class Lookahead implements Optimizer {
       if (!t) bad.push(`optim.slow.${p.name}: missing`);
       else host.set(t.values(), p.offset);
     }
-    if (steps > 0 && bad.length) throw new TypeError(`Cannot load Lookahead state: ${bad.join("; ")}`);
+    if (steps > 0 && bad.length) throw new OptionError(`Cannot load Lookahead state: ${bad.join("; ")}`);
     this.#slow.gpu.device.queue.writeBuffer(this.#slow.buffer, this.#slow.byteOffset, host);
   }
 

@@ -11,6 +11,7 @@
  * (https://github.com/ZihangHLiu/ModelBalancing, `get_layer_temps`).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
@@ -106,11 +107,11 @@ export class ModelBalancing {
     };
     for (const k of ["tau", "sigmoidMin", "sigmoidMax"] as const) {
       if (!(o[k] >= 0) || !Number.isFinite(o[k])) {
-        throw new RangeError(`ModelBalancing: ${k} must be ≥ 0, got ${o[k]}`);
+        throw new OptionError(`ModelBalancing: ${k} must be ≥ 0, got ${o[k]}`);
       }
     }
     if (!(Number.isInteger(o.interval) && o.interval >= 1)) {
-      throw new RangeError(`ModelBalancing: interval must be an integer ≥ 1, got ${o.interval}`);
+      throw new OptionError(`ModelBalancing: interval must be an integer ≥ 1, got ${o.interval}`);
     }
     this.options = o;
     this.#model = model;
@@ -119,7 +120,7 @@ export class ModelBalancing {
     const layers = mods.filter((m) => m.kind === "conv" || m.kind === "linear");
     this.blocks = [...new Set(layers.map((l) => blockIndex(l.name)).filter((b): b is number => b !== null))];
     if (!this.blocks.length) {
-      throw new RangeError(
+      throw new OptionError(
         `ModelBalancing: no layer is left to tune: no Conv2d/Linear name has a block index (<name>.<N>.<rest>): ${
           layers.map((l) => l.name).join(", ")
         }`,

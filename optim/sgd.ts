@@ -4,6 +4,7 @@
  * parameters' chunks of the arena. Change `paramGroups[i].lr` between steps (schedulers do).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { fill } from "../kernels/fill.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { sgdChunks, sgdUpdate } from "../kernels/sgd.ts";
@@ -115,10 +116,10 @@ export class SGD implements Optimizer {
     if (snr && snr.sg !== 0) {
       const iterations = snr.iterations ?? 5;
       if (!(snr.sg > 0) || !Number.isFinite(snr.sg)) {
-        throw new RangeError(`SGD: spectralReg.sg must be ≥ 0, got ${snr.sg}`);
+        throw new OptionError(`SGD: spectralReg.sg must be ≥ 0, got ${snr.sg}`);
       }
       if (!(Number.isInteger(iterations) && iterations >= 1)) {
-        throw new RangeError(`SGD: spectralReg.iterations must be an integer ≥ 1, got ${iterations}`);
+        throw new OptionError(`SGD: spectralReg.iterations must be an integer ≥ 1, got ${iterations}`);
       }
       const weights = this.paramGroups.flatMap((g) => g.params).filter((p) => p.value.shape.length > 1)
         .sort((a, b) => a.offset - b.offset);
@@ -204,9 +205,9 @@ export class SGD implements Optimizer {
         bad.push(`momentum.${p.name}: expected [${p.value.shape}], got [${t.shape}]`);
       } else host.set(t.values(), p.offset);
     }
-    if (steps > 0 && bad.length) throw new TypeError(`Cannot load optimizer state: ${bad.join("; ")}`);
+    if (steps > 0 && bad.length) throw new OptionError(`Cannot load optimizer state: ${bad.join("; ")}`);
     if (!(Number.isInteger(steps) && steps >= 0)) {
-      throw new RangeError(`Cannot load optimizer state: steps ${steps} is not an integer ≥ 0`);
+      throw new OptionError(`Cannot load optimizer state: steps ${steps} is not an integer ≥ 0`);
     }
     const m = this.#momentum;
     m.gpu.device.queue.writeBuffer(m.buffer, m.byteOffset, host);

@@ -3,6 +3,7 @@
  * projection decision and the projected, decoupled-decay step, all in the training step's submit.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { SegmentStats } from "../kernels/optim_stats.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "../kernels/sgdp.ts";
@@ -66,12 +67,12 @@ export class SGDP extends FusedOptimizer {
     this.hyper = { eps: o.eps ?? 1e-8, delta: o.delta ?? 0.1, wdRatio: o.wdRatio ?? 0.1 };
     for (const [k, v] of Object.entries(this.hyper)) {
       if (!(v >= 0) || !Number.isFinite(v)) {
-        throw new RangeError(`SGDP: ${k} must be a finite number ≥ 0, got ${v}`);
+        throw new OptionError(`SGDP: ${k} must be a finite number ≥ 0, got ${v}`);
       }
     }
     for (const g of this.paramGroups) {
       if (g.weightDecay > 0 && g.momentum >= 1) {
-        throw new RangeError(`SGDP: momentum ${g.momentum} with weight decay divides by 1 − momentum ≤ 0`);
+        throw new OptionError(`SGDP: momentum ${g.momentum} with weight decay divides by 1 − momentum ≤ 0`);
       }
     }
     const gpu = arena.values.gpu;
@@ -81,7 +82,7 @@ export class SGDP extends FusedOptimizer {
       if (shape.length > 1) {
         const rowLen = p.value.size / shape[0];
         if (shape[0] > SGDP_MAX_ROWS) {
-          throw new RangeError(`SGDP: "${p.name}" has ${shape[0]} rows, more than ${SGDP_MAX_ROWS}`);
+          throw new OptionError(`SGDP: "${p.name}" has ${shape[0]} rows, more than ${SGDP_MAX_ROWS}`);
         }
         info.push(rowLen, segs.length, shape[0], 0);
         for (let r = 0; r < shape[0]; r++) segs.push([p.offset + r * rowLen, rowLen]);

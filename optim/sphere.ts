@@ -12,6 +12,7 @@
  * as the reference's fully scale-invariant runs). Everything runs in the training step's submit.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { SegmentStats } from "../kernels/optim_stats.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { sphereAccumulate, sphereRescale, sphereRescaleRows } from "../kernels/sphere.ts";
@@ -81,17 +82,19 @@ export class SphereSGD implements Optimizer {
   constructor(arena: ParameterArena, si: Parameter[], o: SphereOptions, siNormSq: number) {
     const { elr, lr, weightDecay = 0, momentum = 0, noninvLr = 0, perFilter = false } = o;
     if ((elr === undefined) === (lr === undefined)) {
-      throw new RangeError("SphereSGD: give exactly one of elr (on the sphere) and lr (fixed learning rate)");
+      throw new OptionError(
+        "SphereSGD: give exactly one of elr (on the sphere) and lr (fixed learning rate)",
+      );
     }
     const rate = elr ?? lr!;
     if (!(rate > 0) || !Number.isFinite(rate)) {
-      throw new RangeError(
+      throw new OptionError(
         `SphereSGD: ${elr !== undefined ? "elr" : "lr"} must be a number > 0, got ${rate}`,
       );
     }
-    if (!si.length) throw new RangeError("SphereSGD: no scale-invariant tensor given");
+    if (!si.length) throw new OptionError("SphereSGD: no scale-invariant tensor given");
     if (!(siNormSq > 0)) {
-      throw new RangeError(`SphereSGD: the SI tensors' norm is ${Math.sqrt(siNormSq)}: expected > 0`);
+      throw new OptionError(`SphereSGD: the SI tensors' norm is ${Math.sqrt(siNormSq)}: expected > 0`);
     }
     this.mode = elr !== undefined ? "elr" : "lr";
     this.si = si;
@@ -151,7 +154,7 @@ export class SphereSGD implements Optimizer {
   static async forModel(model: Model, o: SphereOptions, names?: string[]): Promise<SphereSGD> {
     const si = names ? checkScaleInvariant(model, names) : siParameters(model);
     if (!si.length) {
-      throw new RangeError(
+      throw new OptionError(
         "SphereSGD: the model has no scale-invariant weight (a bias-free Conv2d followed by a BatchNorm2d)",
       );
     }

@@ -13,6 +13,7 @@
  * Training", NeurIPS 2023.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 
 /** How metrics map to rates. */
 export type TbAssign = "linear" | "sqrt" | "log2" | "step";
@@ -66,7 +67,7 @@ export function assignRates(
       return out;
     }
     default:
-      throw new RangeError(
+      throw new OptionError(
         `Unknown TempBalance assign function "${assign}": expected ${TB_ASSIGNS.join(", ")}`,
       );
   }

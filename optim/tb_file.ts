@@ -4,6 +4,7 @@
  * without training. Module order comes from the file ({@link modulesOfStateDict}).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { loadWeightFile, type WeightFormat } from "../io/load.ts";
 import { WeightFileError } from "../io/tensor.ts";
 import { layerRates, measureLayers } from "./tb_measure.ts";
@@ -51,7 +52,7 @@ export async function tempBalanceDryRun(
   format?: WeightFormat,
 ): Promise<TbDryRun> {
   if (!(lr > 0) || !Number.isFinite(lr)) {
-    throw new RangeError(`Invalid learning rate ${lr}: expected a number > 0`);
+    throw new OptionError(`Invalid learning rate ${lr}: expected a number > 0`);
   }
   const o = tempBalanceDefaults(options);
   const file = typeof source === "string" ? source : "<bytes>";

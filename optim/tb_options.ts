@@ -3,6 +3,7 @@
  * BatchNorm tying, and where the ESD runs — with the reference's defaults, checked in one place.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { EigSolver } from "../esd/eigs.ts";
 import type { FarmsOptions } from "../esd/farms.ts";
 import { checkFitOptions, type FitMethod } from "../esd/plfit.ts";
@@ -84,7 +85,7 @@ export function tempBalanceDefaults(
     farms: o.farms ?? false,
     esd: o.esd ?? "auto",
   } as const;
-  const bad = (what: string) => new RangeError(`TempBalance: ${what}`);
+  const bad = (what: string) => new OptionError(`TempBalance: ${what}`);
   if (!TB_METRICS.includes(d.metric)) {
     throw bad(`unknown metric "${d.metric}": expected ${TB_METRICS.join(", ")}`);
   }

@@ -13,6 +13,7 @@
  *    tuned layer; then one group with every other parameter at the untuned rate.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { ModuleInfo } from "./tb_modules.ts";
 
 /** One Conv2d/Linear layer in the plan. */
@@ -102,7 +103,7 @@ export function planTempBalance(modules: ModuleInfo[], options: PlanOptions = {}
     const why = layers.length
       ? layers.map((l) => `${l.module} (${l.reason})`).join(", ")
       : "the model has no Conv2d or Linear layer";
-    throw new RangeError(`TempBalance: no layer is left to tune: ${why}`);
+    throw new OptionError(`TempBalance: no layer is left to tune: ${why}`);
   }
   const byModule = new Map(layers.map((l) => [l.module, l]));
   const tiedTo = new Map<string, TbLayer>();

@@ -10,6 +10,7 @@
  * Training", NeurIPS 2023 (https://github.com/YefanZhou/TempBalance).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { liveLayerMetrics } from "../esd/live.ts";
 import type { Model } from "../models/model.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
@@ -182,7 +183,7 @@ export class TempBalance {
       groups.length !== this.plan.groups.length ||
       groups.some((g, i) => g.params.length !== this.plan.groups[i].params.length)
     ) {
-      throw new RangeError(
+      throw new OptionError(
         `TempBalance.step: the optimizer has ${groups.length} groups, not the plan's ${this.plan.groups.length}: build it from buildParamGroups()`,
       );
     }
@@ -209,7 +210,7 @@ export class TempBalance {
   loadStateDict(state: { lr: number; layers: TbLayerRate[] }): void {
     const names = this.plan.layers.map((l) => l.weight);
     if (state.layers.length && state.layers.map((l) => l.name).join() !== names.join()) {
-      throw new RangeError(
+      throw new OptionError(
         `TempBalance.loadStateDict: the saved layers are not this model's (${names.length} layers)`,
       );
     }

@@ -3,7 +3,10 @@
  * @module
  */
 import type { EpochMetrics } from "../train/metrics.ts";
+import { type LayerEpoch, RUN_FILES } from "../train/trainer.ts";
+import { writeAtomic } from "../io/atomic.ts";
 import { render } from "./_render.ts";
+import { layerHeatmap, layerLines } from "./layer_plots.ts";
 
 function curves(history: EpochMetrics[], keys: [keyof EpochMetrics, string][], title: string, y: string) {
   const values = history.flatMap((m) => keys.map(([k, series]) => ({ epoch: m.epoch, value: m[k], series })));
@@ -42,4 +45,33 @@ export async function trainingPlots(history: EpochMetrics[]): Promise<{ loss: st
       "accuracy",
     ),
   };
+}
+
+/**
+ * Draws a run's plots into its output folder (the `plots` hook of `fit`): `loss.svg` and
+ * `accuracy.svg`, and from the per-layer log `layers_alpha.svg` (the metric per layer and epoch)
+ * and `layers_lr.svg` (each layer's learning rate).
+ * @param out The output folder.
+ * @param history Every epoch's metrics so far.
+ * @param layers The per-layer log so far.
+ */
+export async function writeRunPlots(
+  out: string,
+  history: EpochMetrics[],
+  layers: LayerEpoch[],
+): Promise<void> {
+  const plots = await trainingPlots(history);
+  await writeAtomic(`${out}/${RUN_FILES.lossPlot}`, plots.loss);
+  await writeAtomic(`${out}/${RUN_FILES.accuracyPlot}`, plots.accuracy);
+  if (!layers.length) return;
+  const pts = (k: "metric" | "lr") => layers.map((r) => ({ epoch: r.epoch, layer: r.layer, value: r[k] }));
+  const metricName = layers.some((r) => r.metric !== r.alpha) ? "TempBalance metric" : "alpha";
+  await writeAtomic(
+    `${out}/${RUN_FILES.layerAlphaPlot}`,
+    await layerHeatmap(pts("metric"), `${metricName} per layer after each epoch`, metricName),
+  );
+  await writeAtomic(
+    `${out}/${RUN_FILES.layerLrPlot}`,
+    await layerLines(pts("lr"), "learning rate per layer", "learning rate"),
+  );
 }

@@ -2,6 +2,7 @@
  * Flag values shared by the tasks: a choice among named values, with the usage text on error.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 
 /**
  * Returns `value` if it is one of `valid`, `dflt` when absent.
@@ -16,7 +17,7 @@ export function choice<T extends string>(
 ): T {
   if (value === undefined) return dflt;
   if (!valid.includes(value as T)) {
-    throw new RangeError(`Invalid --${flag} "${value}": expected one of ${valid.join(", ")}\n${usage}`);
+    throw new OptionError(`Invalid --${flag} "${value}": expected one of ${valid.join(", ")}\n${usage}`);
   }
   return value as T;
 }
@@ -31,7 +32,7 @@ export function parsed<T>(parse: () => T, usage: string): T {
   try {
     return parse();
   } catch (e) {
-    throw new TypeError(`${(e as Error).message}\n${usage}`);
+    throw new OptionError(`${(e as Error).message}\n${usage}`);
   }
 }
 
@@ -45,7 +46,7 @@ export function oneFile(positionals: string[], help: boolean | undefined, usage:
     return null;
   }
   if (positionals.length !== 1) {
-    throw new TypeError(`Expected one weight file, got ${positionals.length}\n${usage}`);
+    throw new OptionError(`Expected one weight file, got ${positionals.length}\n${usage}`);
   }
   return positionals[0];
 }

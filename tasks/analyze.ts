@@ -4,13 +4,14 @@
  * [--csv FILE] [--plots DIR]`
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { parseArgs } from "node:util";
 import { analyze } from "../esd/analyze.ts";
 import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
 import { formatCsv, formatTable } from "../report/table.ts";
 import { WeightFileError } from "../io/tensor.ts";
 import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
-import { runMain } from "./_main.ts";
+import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task analyze FILE [options]
   FILE                    a .safetensors, .npy or .npz weight file, or a tfjs model.json / weights manifest
@@ -55,9 +56,9 @@ await runMain(async () => {
   const file = oneFile(positionals, v.help, USAGE);
   if (file === null) return;
   const xminPos = v["xmin-pos"] === undefined ? 2 : Number(v["xmin-pos"]);
-  if (!(xminPos >= 1)) throw new RangeError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
+  if (!(xminPos >= 1)) throw new OptionError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
   const farmsQ = v["farms-q"] === undefined ? 1 : Number(v["farms-q"]);
-  if (!(farmsQ > 0)) throw new RangeError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
+  if (!(farmsQ > 0)) throw new OptionError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
   const result = await analyze(file, {
     fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
     xminPos,

@@ -4,6 +4,7 @@
  * writes `DIR/results.md`, `DIR/results.csv`, `DIR/accuracy.svg` and `DIR/final_alpha.svg`.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
 import { METHOD_PARAMS, type MethodName, METHODS } from "../train/methods.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
@@ -18,7 +19,7 @@ import {
 } from "../report/compare.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { runTrain } from "./_args.ts";
-import { runMain } from "./_main.ts";
+import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task compare --methods M1,M2,… --seeds S1,S2,… --out DIR [train flags]
   --methods LIST   methods to compare (${METHODS.join(", ")}); default tb,cal,snr
@@ -39,12 +40,12 @@ function tokens(args: string[]): [string, string | null][] {
   const out: [string, string | null][] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (!a.startsWith("--")) throw new RangeError(`Unexpected argument "${a}"\n${USAGE}`);
+    if (!a.startsWith("--")) throw new OptionError(`Unexpected argument "${a}"\n${USAGE}`);
     const eq = a.indexOf("=");
     if (eq > 0) out.push([a.slice(2, eq), a.slice(eq + 1)]);
     else if (BOOLEAN.has(a.slice(2)) || a === "--help") out.push([a.slice(2), null]);
     else {
-      if (i + 1 >= args.length) throw new RangeError(`Missing value for ${a}\n${USAGE}`);
+      if (i + 1 >= args.length) throw new OptionError(`Missing value for ${a}\n${USAGE}`);
       out.push([a.slice(2), args[++i]]);
     }
   }
@@ -69,26 +70,26 @@ await runMain(async () => {
   for (const [k, v] of pairs) {
     if (k === "methods" || k === "seeds" || k === "out") own.set(k, v!);
     else if (k === "method" || k === "seed" || k === "resume") {
-      throw new RangeError(`--${k} is set by compare for each run: use --methods / --seeds\n${USAGE}`);
+      throw new OptionError(`--${k} is set by compare for each run: use --methods / --seeds\n${USAGE}`);
     } else forward.push([k, v]);
   }
   const out = own.get("out");
-  if (!out) throw new RangeError(`Missing --out DIR\n${USAGE}`);
+  if (!out) throw new OptionError(`Missing --out DIR\n${USAGE}`);
   const methods = (own.get("methods") ?? "tb,cal,snr").split(",").map((m) => m.trim()).filter((m) => m);
   for (const m of methods) {
     if (!METHODS.includes(m as MethodName)) {
-      throw new RangeError(`Unknown method "${m}" in --methods: expected ${METHODS.join(", ")}`);
+      throw new OptionError(`Unknown method "${m}" in --methods: expected ${METHODS.join(", ")}`);
     }
   }
   const seeds = (own.get("seeds") ?? "43,37,13").split(",").map((s) => Number(s.trim()));
   if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new RangeError(`Invalid --seeds "${own.get("seeds")}": expected integers ≥ 0, comma-separated`);
+    throw new OptionError(`Invalid --seeds "${own.get("seeds")}": expected integers ≥ 0, comma-separated`);
   }
   // A method option must apply to at least one method; it goes only to those.
   for (const [k] of forward) {
     const p = METHOD_PARAMS[k];
     if (p && !methods.some((m) => p.methods.includes(m as MethodName))) {
-      throw new RangeError(
+      throw new OptionError(
         `Option --${k} applies to --method ${p.methods.join(", ")}: none of --methods ${methods.join(",")}`,
       );
     }
@@ -99,7 +100,7 @@ await runMain(async () => {
   if (await exists(recordFile)) {
     const prev = await Deno.readTextFile(recordFile);
     if (JSON.stringify(JSON.parse(prev)) !== JSON.stringify(JSON.parse(record))) {
-      throw new RangeError(
+      throw new OptionError(
         `"${out}" holds runs made with other train flags (${prev.replace(/\s+/g, " ")}): use another --out`,
       );
     }
@@ -133,7 +134,7 @@ await runMain(async () => {
       }
       const code = await runTrain(args);
       if (code !== 0) {
-        throw new RangeError(
+        throw new OptionError(
           `The run ${method} seed ${seed} failed (exit ${code}): rerun compare to resume it`,
         );
       }

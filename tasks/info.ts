@@ -3,7 +3,7 @@
  * @module
  */
 import { getGpu } from "../kernels/runtime.ts";
-import { runMain } from "./_main.ts";
+import { runMain } from "../cli/main.ts";
 
 await runMain(async () => {
   const gpu = await getGpu();

@@ -6,6 +6,7 @@
  * `regimes.csv` and `regimes.md` in DIR.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { parseArgs } from "node:util";
 import { writeAtomic } from "../io/atomic.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
@@ -13,7 +14,7 @@ import type { EpochMetrics } from "../train/metrics.ts";
 import { RUN_FILES } from "../train/trainer.ts";
 import { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "../report/regimes.ts";
 import { parsed, runTrain } from "./_args.ts";
-import { runMain } from "./_main.ts";
+import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task regimes --elrs X1,X2,… --out DIR [options]
   --elrs LIST        effective learning rates, one run each (default 1e-5,1e-4,1e-3,1e-2,1e-1)
@@ -56,10 +57,10 @@ await runMain(async () => {
     console.log(USAGE);
     return;
   }
-  if (!v.out) throw new RangeError(`Missing --out DIR\n${USAGE}`);
+  if (!v.out) throw new OptionError(`Missing --out DIR\n${USAGE}`);
   const model = v.model ?? "convnet-si";
   if (!["convnet-si", "convnet-si-af", "resnet18-si"].includes(model)) {
-    throw new RangeError(
+    throw new OptionError(
       `Invalid --model "${model}": expected convnet-si, convnet-si-af or resnet18-si\n${USAGE}`,
     );
   }
@@ -67,7 +68,7 @@ await runMain(async () => {
   const rates = raw.map(Number);
   rates.forEach((x, i) => {
     if (!(x > 0) || !Number.isFinite(x)) {
-      throw new RangeError(
+      throw new OptionError(
         `Invalid ${v["fixed-lr"] ? "--fixed-lr" : "--elrs"} value "${
           raw[i]
         }": every rate must be a number > 0`,
@@ -76,7 +77,7 @@ await runMain(async () => {
   });
   const base = model === "resnet18-si" ? 64 : 32;
   const width = v.width === undefined ? 1 : Number(v.width) / base;
-  if (!(width > 0)) throw new RangeError(`Invalid --width "${v.width}": expected a number of channels > 0`);
+  if (!(width > 0)) throw new OptionError(`Invalid --width "${v.width}": expected a number of channels > 0`);
   const common = [
     `--model=${model}`,
     `--width=${width}`,

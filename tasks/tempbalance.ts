@@ -4,13 +4,14 @@
  * [--keep-first] [--keep-last] [--eigs-thresh N] [--json]`: a TempBalance dry run on a checkpoint.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { parseArgs } from "node:util";
 import { FIT_METHODS } from "../esd/plfit.ts";
 import { tempBalanceDryRun } from "../optim/tb_file.ts";
 import { TB_ASSIGNS } from "../optim/tb_assign.ts";
 import { TB_METRICS } from "../optim/tb_options.ts";
 import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
-import { runMain } from "./_main.ts";
+import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task tempbalance FILE --lr X [options]
   FILE                    a PyTorch-style state dict: .safetensors or .npz (convs OIHW)
@@ -39,7 +40,7 @@ function num(flag: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   const x = Number(v);
   if (v.trim() === "" || !Number.isFinite(x)) {
-    throw new RangeError(`Invalid --${flag} "${v}": expected a number`);
+    throw new OptionError(`Invalid --${flag} "${v}": expected a number`);
   }
   return x;
 }
@@ -70,18 +71,18 @@ await runMain(async () => {
   const file = oneFile(positionals, v.help, USAGE);
   if (file === null) return;
   if (v.lr === undefined) {
-    throw new RangeError(`Missing --lr: the untuned learning rate is required\n${USAGE}`);
+    throw new OptionError(`Missing --lr: the untuned learning rate is required\n${USAGE}`);
   }
   const lr = num("lr", v.lr, NaN);
-  if (!(lr > 0)) throw new RangeError(`Invalid --lr "${v.lr}": expected a number > 0`);
+  if (!(lr > 0)) throw new OptionError(`Invalid --lr "${v.lr}": expected a number > 0`);
   const eigsThresh = num("eigs-thresh", v["eigs-thresh"], 50);
   if (!(Number.isInteger(eigsThresh) && eigsThresh >= 1)) {
-    throw new RangeError(`Invalid --eigs-thresh "${v["eigs-thresh"]}": expected an integer ≥ 1`);
+    throw new OptionError(`Invalid --eigs-thresh "${v["eigs-thresh"]}": expected an integer ≥ 1`);
   }
   const lrMinRatio = num("lr-min-ratio", v["lr-min-ratio"], 0.5);
   const lrMaxRatio = num("lr-max-ratio", v["lr-max-ratio"], 1.5);
   if (lrMinRatio > lrMaxRatio) {
-    throw new RangeError(`Invalid --lr-min-ratio ${lrMinRatio}: greater than --lr-max-ratio ${lrMaxRatio}`);
+    throw new OptionError(`Invalid --lr-min-ratio ${lrMinRatio}: greater than --lr-max-ratio ${lrMaxRatio}`);
   }
   const run = await tempBalanceDryRun(file, lr, {
     metric: choice("metric", v.metric, TB_METRICS, "alpha"),

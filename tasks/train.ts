@@ -5,11 +5,13 @@
  * Fashion-MNIST (Debian's `dataset-fashion-mnist`) for 2 epochs.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { parseArgs } from "node:util";
 import { DATASET_NAMES, loadDataset, subsetTrain } from "../data/registry.ts";
 import { getGpu } from "../kernels/runtime.ts";
 import { MODEL_NAMES } from "../models/zoo.ts";
 import { EpochProgress } from "../report/progress.ts";
+import { writeRunPlots } from "../report/train_plots.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
 import { createRun, type TrainConfig } from "../train/run.ts";
@@ -18,7 +20,7 @@ import { NonFiniteLossError } from "../train/step.ts";
 import { fit, RUN_FILES } from "../train/trainer.ts";
 import { METHOD_PARAMS, METHODS, resolveMethod } from "../train/methods.ts";
 import { choice as choiceOf } from "./_args.ts";
-import { runMain } from "./_main.ts";
+import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task train [options]
   --model NAME        ${MODEL_NAMES.join(" | ")} (default small)
@@ -63,7 +65,7 @@ function methodHelp(): string {
 const choice = <T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T =>
   choiceOf(flag, value, valid, dflt, USAGE);
 
-const usageError = (msg: string) => new RangeError(`${msg}\n${USAGE}`);
+const usageError = (msg: string) => new OptionError(`${msg}\n${USAGE}`);
 
 function num(
   flag: string,
@@ -92,7 +94,7 @@ async function checkWritable(dir: string): Promise<void> {
     await Deno.writeTextFile(probe, "");
     await Deno.remove(probe);
   } catch (e) {
-    throw new RangeError(`Cannot write to output folder "${dir}": ${(e as Error).message}`);
+    throw new OptionError(`Cannot write to output folder "${dir}": ${(e as Error).message}`);
   }
 }
 
@@ -310,6 +312,7 @@ await runMain(async () => {
       seed: config.seed,
       ...run.loader,
       out,
+      plots: writeRunPlots,
       config: config as unknown as Record<string, unknown>,
       resume,
       onStep: (p) => bar.update(p.epoch, p.step, p.steps, p.meanLoss, p.imagesPerSecond),

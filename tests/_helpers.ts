@@ -4,7 +4,7 @@
  * @module
  */
 import { getGpu, type Gpu } from "../kernels/runtime.ts";
-import { mulberry32 } from "../models/model.ts";
+import { mulberry32 } from "../util/random.ts";
 import { readback, type Tensor } from "../kernels/tensor.ts";
 
 /** The one GPU all tests share. */

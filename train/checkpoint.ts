@@ -6,6 +6,7 @@
  * from the end of some epoch, even when the process is killed while writing.
  * @module
  */
+import { UserError } from "../kernels/errors.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { parseSafetensors, type TensorToWrite, writeSafetensors } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
@@ -43,7 +44,7 @@ export interface CheckpointState {
 }
 
 /** A checkpoint that cannot be used: names the file and what is wrong. */
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   /**
    * Builds the message.
    * @param file The checkpoint's path.

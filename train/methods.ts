@@ -16,6 +16,7 @@
  * training arguments, FARMS' configs).
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 
 /** The methods. */
 export const METHODS = [
@@ -186,15 +187,15 @@ export function resolveMethod(
   given: Record<string, string | number | boolean | undefined> = {},
 ): { method: MethodName; options: MethodOptions } {
   if (!METHODS.includes(method as MethodName)) {
-    throw new RangeError(`Unknown method "${method}": expected one of ${METHODS.join(", ")}`);
+    throw new OptionError(`Unknown method "${method}": expected one of ${METHODS.join(", ")}`);
   }
   const m = method as MethodName;
   for (const [k, v] of Object.entries(given)) {
     if (v === undefined) continue;
     const spec = METHOD_PARAMS[k];
-    if (!spec) throw new RangeError(`Unknown method option --${k}`);
+    if (!spec) throw new OptionError(`Unknown method option --${k}`);
     if (!spec.methods.includes(m)) {
-      throw new RangeError(
+      throw new OptionError(
         `Option --${k} applies to --method ${spec.methods.join(", ")}, not to --method ${m}`,
       );
     }
@@ -217,11 +218,11 @@ function parseValue(
   if (spec.kind === "bool") {
     if (typeof raw === "boolean") return raw;
     if (raw === "true" || raw === "false") return raw === "true";
-    throw new RangeError(`Invalid --${flag} "${raw}": expected true or false`);
+    throw new OptionError(`Invalid --${flag} "${raw}": expected true or false`);
   }
   if (Array.isArray(spec.kind)) {
     if (!spec.kind.includes(String(raw))) {
-      throw new RangeError(`Invalid --${flag} "${raw}": expected one of ${spec.kind.join(", ")}`);
+      throw new OptionError(`Invalid --${flag} "${raw}": expected one of ${spec.kind.join(", ")}`);
     }
     return String(raw);
   }
@@ -231,7 +232,7 @@ function parseValue(
     (typeof raw === "string" && raw.trim() === "") || !Number.isFinite(v) || (int && !Number.isInteger(v)) ||
     v < (spec.min ?? -Infinity)
   ) {
-    throw new RangeError(
+    throw new OptionError(
       `Invalid --${flag} "${raw}": expected ${int ? "an integer" : "a number"} ≥ ${spec.min}`,
     );
   }

@@ -5,6 +5,7 @@
  * exactly the run that wrote it.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import { DATASET_DEFAULTS, type DatasetName } from "../data/registry.ts";
 import type { Splits } from "../data/dataset.ts";
 import type { Gpu } from "../kernels/runtime.ts";
@@ -110,13 +111,13 @@ function loaderOf(c: TrainConfig): Run["loader"] {
 /** A run on the sphere: SphereSGD over the model's SI weights, a constant schedule. */
 function sphereRun(model: Model, c: TrainConfig, method: MethodName, mo: MethodOptions): Run {
   if (method !== "cal") {
-    throw new RangeError(
+    throw new OptionError(
       `Training on the sphere (--elr / --fixed-lr) uses its own optimizer: not --method ${method}`,
     );
   }
   const si = siParameters(model);
   if (!si.length) {
-    throw new RangeError(
+    throw new OptionError(
       `Model "${c.model}" has no scale-invariant weights (a bias-free Conv2d followed by a BatchNorm2d): use convnet-si, convnet-si-af or resnet18-si`,
     );
   }

@@ -6,6 +6,7 @@
  * `apply`, which gets the model and the epoch's global rate.
  * @module
  */
+import { OptionError } from "../kernels/errors.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 
@@ -67,7 +68,7 @@ export function sgdrRate(lr: number, t0: number, tMult: number, epoch: number): 
 
 function check(name: string, v: number, min: number, integer = false): void {
   if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-    throw new RangeError(`Invalid ${name} ${v}: expected ${integer ? "an integer" : "a number"} ≥ ${min}`);
+    throw new OptionError(`Invalid ${name} ${v}: expected ${integer ? "an integer" : "a number"} ≥ ${min}`);
   }
 }
 
@@ -79,7 +80,7 @@ function check(name: string, v: number, min: number, integer = false): void {
  */
 export function makeSchedule(spec: ScheduleSpec): LrSchedule {
   if (![...SCHEDULES, "sgdr"].includes(spec.kind)) {
-    throw new RangeError(
+    throw new OptionError(
       `Unknown schedule "${(spec as { kind: string }).kind}": expected one of ${SCHEDULES.join(", ")}`,
     );
   }

@@ -3,6 +3,7 @@
  * command buffer and submitted once; only the loss and the correct count are read back.
  * @module
  */
+import { UserError } from "../kernels/errors.ts";
 import { crossEntropy } from "../kernels/cross_entropy.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import { readback, type Tensor } from "../kernels/tensor.ts";
@@ -10,7 +11,7 @@ import type { Model } from "../models/model.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 
 /** A non-finite loss: names the step, so the run can stop with the last good checkpoint intact. */
-export class NonFiniteLossError extends Error {
+export class NonFiniteLossError extends UserError {
   /**
    * Builds the message.
    * @param step The step whose loss was not finite.

@@ -13,8 +13,6 @@ import { writeAtomic } from "../io/atomic.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
-import { trainingPlots } from "../report/train_plots.ts";
-import { layerHeatmap, layerLines } from "../report/layer_plots.ts";
 import type { EsdClock, LayerLog, LayerMonitor } from "./layer_schedules.ts";
 import { type Checkpoint, CheckpointError, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./evaluate.ts";
@@ -82,11 +80,25 @@ export interface TrainOptions {
   onStep?: (p: StepProgress) => void;
   /** Called after every epoch, once its files are written. */
   onEpoch?: (m: EpochMetrics) => void | Promise<void>;
-  /** Measures every layer after each epoch: `layers.jsonl` and the per-layer plots. */
+  /**
+   * Draws the run's plots after each epoch's files are written, e.g. `writeRunPlots` of the
+   * `report` module (the tasks pass it): `loss.svg`, `accuracy.svg` and, with a monitor, the
+   * per-layer plots. Without it no plot is drawn (and no plotting package is loaded).
+   */
+  plots?: RunPlotter;
+  /** Measures every layer after each epoch: `layers.jsonl` (and, with `plots`, its plots). */
   monitor?: LayerMonitor;
   /** Where the schedule and monitor count ESD seconds (reported per epoch as `esd_seconds`). */
   esdClock?: EsdClock;
 }
+
+/**
+ * Draws a run's plots into its output folder.
+ * @param out The output folder.
+ * @param history Every epoch's metrics so far.
+ * @param layers The per-layer log so far (empty without a monitor).
+ */
+export type RunPlotter = (out: string, history: EpochMetrics[], layers: LayerEpoch[]) => Promise<void>;
 
 /** The outcome of a run. */
 export interface TrainResult {
@@ -250,26 +262,13 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         writeSafetensors(state, { format: "pt", ...model.metadata() }),
       );
       await writeMetrics(o.out, history);
-      const plots = await trainingPlots(history);
-      await writeAtomic(`${o.out}/${RUN_FILES.lossPlot}`, plots.loss);
-      await writeAtomic(`${o.out}/${RUN_FILES.accuracyPlot}`, plots.accuracy);
       if (layerLog.length) {
         await writeAtomic(
           `${o.out}/${RUN_FILES.layersJsonl}`,
           layerLog.map((r) => JSON.stringify(r) + "\n").join(""),
         );
-        const pts = (k: "metric" | "lr") =>
-          layerLog.map((r) => ({ epoch: r.epoch, layer: r.layer, value: r[k] }));
-        const metricName = layerLog.some((r) => r.metric !== r.alpha) ? "TempBalance metric" : "alpha";
-        await writeAtomic(
-          `${o.out}/${RUN_FILES.layerAlphaPlot}`,
-          await layerHeatmap(pts("metric"), `${metricName} per layer after each epoch`, metricName),
-        );
-        await writeAtomic(
-          `${o.out}/${RUN_FILES.layerLrPlot}`,
-          await layerLines(pts("lr"), "learning rate per layer", "learning rate"),
-        );
       }
+      await o.plots?.(o.out, history, layerLog);
     }
     elapsed += m.seconds;
     await o.onEpoch?.(m);

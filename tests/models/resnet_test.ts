@@ -134,3 +134,24 @@ Deno.test("saveModel()/loadModel() round-trip through a safetensors file; WRN-16
   equal(count(r18), 11173962); // torchvision-style CIFAR ResNet-18
   r18.release();
 });
+
+Deno.test("only a convolution that reads the input batch first skips dL/dx (Module.readsNetworkInput)", async () => {
+  const { Bottleneck } = await import("../../models/resnet.ts");
+  const { Sequential } = await import("../../models/module.ts");
+  const { BatchNorm2d, Conv2d, GlobalAvgPool, Linear } = await import("../../models/layers.ts");
+  const { ResNet18SI } = await import("../../models/resnet_si.ts");
+  const skipped = (root: import("../../models/module.ts").Module) => {
+    const model = new Model(gpu, root, 1);
+    const names = model.modules.filter((m) => m instanceof Conv2d && !m.inputGrad).map((m) => m.name);
+    model.release();
+    return names;
+  };
+  deepEqual(skipped(new ResNet([1, 1], [4, 8], { classes: 3, inChannels: 3 })), ["conv1"]);
+  deepEqual(skipped(new WideResNet(10, 1, { classes: 3 })), ["conv1"]);
+  deepEqual(skipped(new ResNet18SI({ channels: 4 })), ["conv1"]);
+  // A residual block reads its input twice (main path and shortcut): every gradient is kept.
+  deepEqual(skipped(new Sequential(new Bottleneck(3, 2, 2), new GlobalAvgPool(), new Linear(8, 3))), []);
+  // A BatchNorm first: the convolution after it reads the BN's output, whose gradient BN needs.
+  deepEqual(skipped(new Sequential(new BatchNorm2d(3), new Conv2d(3, 4, 3, 1, 1), new GlobalAvgPool())), []);
+  deepEqual(skipped(new Sequential(new Sequential(new Conv2d(3, 4, 3, 1, 1)), new GlobalAvgPool())), ["0.0"]);
+});

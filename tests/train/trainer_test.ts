@@ -8,6 +8,7 @@ import { makeSchedule } from "../../train/schedule.ts";
 import { NonFiniteLossError } from "../../train/step.ts";
 import { fit, RUN_FILES } from "../../train/trainer.ts";
 import { toySplits } from "./_toy.ts";
+import { writeRunPlots } from "../../report/train_plots.ts";
 
 const CONFIG: TrainConfig = {
   model: "small",
@@ -44,6 +45,7 @@ async function train(out: string, epochs: number, resume = false, config = CONFI
     mean: [0.3],
     std: [0.3],
     out,
+    plots: writeRunPlots,
     config: config as unknown as Record<string, unknown>,
     resume: resume ? await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`) : undefined,
   });
