@@ -41,6 +41,10 @@ const png = encodePng({ width: 64, height: 64, data: rgba, channels: 4 });
 Deno.bench({
   name: "decode 64×64 JPEG (TinyImageNet size)",
   group: "decode",
-  fn: () => void decodeImage(jpg, "x.jpg"),
+  fn: async () => void await decodeImage(jpg, "x.jpg"),
 });
-Deno.bench({ name: "decode 64×64 PNG", group: "decode", fn: () => void decodeImage(png, "x.png") });
+Deno.bench({
+  name: "decode 64×64 PNG",
+  group: "decode",
+  fn: async () => void await decodeImage(png, "x.png"),
+});

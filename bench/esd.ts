@@ -19,7 +19,6 @@ import { fitAt } from "../esd/plfit.ts";
 import { fitPowerLawsGpu } from "../esd/plfit_gpu.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { eigvalshRef, matmulRef, ref } from "../kernels/reference.ts";
-import { Recorder } from "../kernels/recorder.ts";
 import { getGpu } from "../kernels/runtime.ts";
 import { jacobiSvd } from "../kernels/svd_jacobi.ts";
 import { upload } from "../kernels/tensor.ts";
@@ -100,10 +99,10 @@ await runMain(async () => {
     const mats = Array.from({ length: 9 }, (_, z) => randn(n * n, 100 + z).map(Math.fround));
     const data = new Float32Array(9 * n * n);
     mats.forEach((m, z) => data.set(m, z * n * n));
-    await jacobiSvd(new Recorder(gpu), upload(gpu, data.subarray(0, 8 * n), [1, 8, n])); // compile
+    await jacobiSvd(gpu, upload(gpu, data.subarray(0, 8 * n), [1, 8, n])); // compile
     const x = upload(gpu, data, [9, n, n]);
     const t0 = performance.now();
-    const res = await jacobiSvd(new Recorder(gpu), x);
+    const res = await jacobiSvd(gpu, x);
     const sec = (performance.now() - t0) / 1000;
     x.release();
     // Peers: float64 TypeScript (Householder + QL) and jax-js's WebGPU eigvalsh on the Gram matrices.

@@ -2,16 +2,26 @@
  * Image folders as torchvision's `ImageFolder` reads them — `root/<class>/…/<image>.{jpg,jpeg,png}`,
  * classes in sorted order — and TinyImageNet's layout (`train/<wnid>/images/*.JPEG`, with the
  * validation images in one folder labelled by `val/val_annotations.txt`). JPEG is decoded with npm
- * `jpeg-js`, PNG with npm `fast-png`; grayscale images become RGB, alpha is dropped. All images
+ * `jpeg-js`, PNG with npm `fast-png` (both loaded on first use); grayscale images become RGB, alpha is dropped. All images
  * must have the size of the first one (no resizing is done).
  * @module
  */
-import jpeg from "jpeg-js";
-import { decode as decodePng } from "fast-png";
 import type { Dataset } from "./dataset.ts";
 import { DataFileError } from "./idx.ts";
 
 const IMAGE = /\.(jpe?g|png)$/i;
+
+type Codecs = { jpeg: typeof import("jpeg-js"); png: typeof import("fast-png") };
+let codecs: Promise<Codecs> | null = null;
+
+/** The JPEG and PNG decoders, imported on first use (importers who never decode never load them). */
+function loadCodecs(): Promise<Codecs> {
+  codecs ??= Promise.all([import("jpeg-js"), import("fast-png")]).then(([j, png]) => ({
+    jpeg: (j as unknown as { default: typeof import("jpeg-js") }).default ?? j,
+    png,
+  }));
+  return codecs;
+}
 
 /**
  * Decodes one JPEG or PNG into 3×H×W uint8 (planar RGB).
@@ -20,17 +30,18 @@ const IMAGE = /\.(jpe?g|png)$/i;
  * @returns Pixels and size.
  * @throws {DataFileError} When the bytes are neither, or cannot be decoded.
  */
-export function decodeImage(
+export async function decodeImage(
   bytes: Uint8Array,
   file: string,
-): { data: Uint8Array; height: number; width: number } {
+): Promise<{ data: Uint8Array; height: number; width: number }> {
+  const { jpeg, png } = await loadCodecs();
   let rgba: ArrayLike<number>, width: number, height: number, channels: number;
   try {
     if (bytes[0] === 0xff && bytes[1] === 0xd8) {
       const d = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
       [rgba, width, height, channels] = [d.data, d.width, d.height, 4];
     } else if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
-      const d = decodePng(bytes);
+      const d = png.decode(bytes);
       if (d.depth !== 8) throw new Error(`${d.depth}-bit PNG: expected 8-bit channels`);
       if (d.palette) throw new Error("palette PNG: expected grayscale or RGB(A)");
       [rgba, width, height, channels] = [d.data, d.width, d.height, d.channels];
@@ -86,7 +97,7 @@ export async function imagesToDataset(
     } catch (e) {
       throw new DataFileError(it.path, `cannot be read (${(e as Error).message})`);
     }
-    const img = decodeImage(bytes, it.path);
+    const img = await decodeImage(bytes, it.path);
     if (i === 0) {
       [H, W] = [img.height, img.width];
       images = new Uint8Array(items.length * 3 * H * W);

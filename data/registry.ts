@@ -157,7 +157,7 @@ export async function loadDataset(name: string, dataDir?: string): Promise<Split
  * @param splits The splits.
  * @param n Training images to keep (the test split is kept whole).
  * @returns Splits sharing the original buffers.
- * @throws {RangeError} When `n` is not an integer ≥ 1.
+ * @throws {OptionError} When `n` is not an integer ≥ 1.
  */
 export function subsetTrain(splits: Splits, n: number): Splits {
   if (!Number.isInteger(n) || n < 1) throw new OptionError(`Invalid subset ${n}: expected an integer ≥ 1`);

@@ -107,12 +107,14 @@ function isStateDictSource(s: unknown): s is StateDictSource {
  * @returns Rows named by the tensors' names, and a summary.
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { analyze } from "./analyze.ts";
  * import { writeSafetensors } from "../io/safetensors.ts";
  * const w = Array.from({ length: 64 * 32 }, (_, i) => Math.sin(i * 12.9898) * 0.1);
  * const bytes = writeSafetensors([{ name: "fc.weight", shape: [64, 32], data: w }]);
  * const { layers } = await analyze(bytes, { fit: "median" });
- * console.log(layers[0].alpha);
+ * ok(layers[0].name === "fc.weight" && layers[0].num_evals === 32);
+ * ok(layers[0].alpha !== null && layers[0].alpha > 1, `alpha ${layers[0].alpha}`);
  * ```
  */
 export async function analyze(

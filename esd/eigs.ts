@@ -100,7 +100,7 @@ async function gpuGroups(
   const xs = packed.map((p, k) =>
     upload(gpu, p.data, [p.batch, p.cPad, p.rPad], "f32", `slices ${groups[k].rows}x${groups[k].cols}`)
   );
-  const res = await jacobiSvdMany(new Recorder(gpu), xs);
+  const res = await jacobiSvdMany(gpu, xs);
   for (const x of xs) x.release();
   return res.map((r, k) => ({ values: r.values, stride: packed[k].cPad, c: packed[k].c, sweeps: r.sweeps }));
 }

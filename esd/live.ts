@@ -39,7 +39,7 @@ export interface LiveMetrics {
  * @param weights The weights (PyTorch layout, rank 2 or 4), e.g. arena views.
  * @param o Conv normalisation and the median/mid fit.
  * @returns One entry per weight.
- * @throws {RangeError} For a fit other than median/mid, or a weight that is not rank 2 or 4.
+ * @throws {OptionError} For a fit other than median/mid, or a weight that is not rank 2 or 4.
  */
 export async function liveLayerMetrics(
   gpu: Gpu,
@@ -67,7 +67,8 @@ export async function liveLayerMetrics(
     const x = packSlices(rec0, w, cPad, rPad, w.shape.length === 4 ? Math.sqrt(convNorm) : 1);
     return { x, S, c, cPad };
   });
-  const solved = await jacobiSvdMany(rec0, layers.map((l) => l.x), { keepOnGpu: true });
+  await rec0.submit(); // the packed slices, before the solver's own submits
+  const solved = await jacobiSvdMany(gpu, layers.map((l) => l.x), { keepOnGpu: true });
   const rec = solved[0].rec!;
   const temps: Tensor[] = [];
   const pick = new Tensor(gpu, [Math.max(1, 2 * layers.length)], "f32", "esd.pick");

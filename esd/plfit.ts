@@ -95,7 +95,7 @@ export const FIT_METHODS: readonly FitMethod[] = ["median", "mid", "gof", "peak"
  * @param options The options.
  * @param where Who asks (starts the error message).
  * @returns The method and position with defaults filled in.
- * @throws {RangeError} On an unknown method or a bad `xminPos`.
+ * @throws {OptionError} On an unknown method or a bad `xminPos`.
  */
 export function checkFitOptions(
   options: FitOptions = {},
@@ -123,7 +123,7 @@ export function checkFitOptions(
  * @param sorted Ascending eigenvalues (zeros allowed), at least 2.
  * @param options Method and position.
  * @returns The candidate range.
- * @throws {RangeError} With fewer than 2 eigenvalues or bad options.
+ * @throws {OptionError} With fewer than 2 eigenvalues or bad options.
  */
 export function xminCandidates(sorted: ArrayLike<number>, options: FitOptions = {}): CandidateRange {
   const { method, xminPos } = checkFitOptions(options);
@@ -168,11 +168,17 @@ export function bestCandidate(alpha: ArrayLike<number>, D: ArrayLike<number>): n
  *   one, which gives alpha NaN (no fit) as in the reference.
  * @param options xmin choice.
  * @returns The fit.
- * @throws {RangeError} With fewer than 2 eigenvalues, an unknown method, or xminPos < 1.
+ * @throws {OptionError} With fewer than 2 eigenvalues, an unknown method, or xminPos < 1.
  * @example
  * ```ts
+ * import { equal, ok } from "node:assert/strict";
  * import { fitPowerLaw } from "./plfit.ts";
- * const fit = fitPowerLaw([0.1, 0.2, 0.4, 1, 3, 9, 30], { method: "gof" });
+ * // Quantiles of a Pareto law with density ∝ λ^-2.5 above 1: the fit finds alpha ≈ 2.5.
+ * const n = 1000;
+ * const evals = Array.from({ length: n }, (_, i) => Math.pow(1 - (i + 0.5) / n, -1 / 1.5)).sort((a, b) => a - b);
+ * const fit = fitPowerLaw(evals, { method: "gof" });
+ * ok(Math.abs(fit.alpha - 2.5) < 0.1, `alpha ${fit.alpha}`);
+ * equal(fitPowerLaw(evals, { method: "median" }).xmin, evals[n / 2]);
  * ```
  */
 export function fitPowerLaw(sorted: ArrayLike<number>, options: FitOptions = {}): PowerLawFit {

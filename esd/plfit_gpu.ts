@@ -28,7 +28,7 @@ import {
  * @param options The xmin method (default `median`) and position.
  * @returns One fit per ESD; xmin and xmax are the float64 eigenvalues at the chosen index. A
  *   `median`/`mid` index that falls on a zero eigenvalue gives alpha NaN (as the float64 fit).
- * @throws {RangeError} On an ESD with fewer than 2 eigenvalues, an unknown method or xminPos < 1.
+ * @throws {OptionError} On an ESD with fewer than 2 eigenvalues, an unknown method or xminPos < 1.
  */
 export async function fitPowerLawsGpu(
   gpu: Gpu,

@@ -1,5 +1,20 @@
 /**
- * Weight files: safetensors (read and write), NumPy `.npy`/`.npz`.
+ * Weight files: safetensors (read and write, F32/F64/F16/BF16/integers), NumPy `.npy`/`.npz`
+ * (stored and deflated; member CRC-32s checked) and TensorFlow.js `model.json` + shards, with one
+ * error voice ({@link WeightFileError}: the file, the tensor, what was expected); and the atomic
+ * file write used for checkpoints.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual, equal } from "node:assert/strict";
+ * import { loadWeights, writeSafetensors } from "./mod.ts";
+ *
+ * const bytes = writeSafetensors([{ name: "fc.weight", shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }]);
+ * const [fc] = await loadWeights(bytes);
+ * equal(fc.name, "fc.weight");
+ * deepEqual(fc.shape, [2, 3]);
+ * deepEqual([...fc.values()], [1, 2, 3, 4, 5, 6]);
+ * ```
  * @module
  */
 export { writeAtomic } from "./atomic.ts";
@@ -9,5 +24,5 @@ export { parseSafetensors, writeSafetensors } from "./safetensors.ts";
 export type { TensorToWrite } from "./safetensors.ts";
 export { parseNpy, parseNpz, writeNpy } from "./npy.ts";
 export { loadTfjs } from "./tfjs.ts";
-export { floatToHalf, halfToFloat, numel, WeightFileError } from "./tensor.ts";
+export { WeightFileError } from "./tensor.ts";
 export type { WeightTensor } from "./tensor.ts";

@@ -103,13 +103,16 @@ export interface SliceRange {
  * @returns The sliced copy.
  * @example
  * ```ts
- * import { getGpu, readback, Recorder, slice, upload } from "../mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * import { getGpu, readback, Recorder, slice, upload } from "./mod.ts";
  * const gpu = await getGpu();
  * const rec = new Recorder(gpu);
  * const x = upload(gpu, [0, 1, 2, 3, 4, 5, 6, 7], [2, 4]);
- * const y = slice(rec, x, [{}, { start: 1, step: 2 }]); // [[1, 3], [5, 7]]
+ * const y = slice(rec, x, [{}, { start: 1, step: 2 }]); // x[:, 1::2]
  * await rec.submit();
  * const [values] = await readback(gpu, y);
+ * deepEqual(y.shape, [2, 2]);
+ * deepEqual([...values], [1, 3, 5, 7]);
  * ```
  */
 export function slice(rec: Recorder, x: Tensor, ranges: SliceRange[]): Tensor {

@@ -254,13 +254,15 @@ export function pickVariant(
  * @returns C: (M, N), or (batch, M, N) when either operand is 3-D.
  * @example
  * ```ts
- * import { getGpu, matmul, readback, Recorder, upload } from "../mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * import { getGpu, matmul, readback, Recorder, upload } from "./mod.ts";
  * const gpu = await getGpu();
  * const rec = new Recorder(gpu);
  * const a = upload(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
  * const c = matmul(rec, a, a, { transB: true }); // a·aᵀ: (2, 2)
  * await rec.submit();
- * const [values] = await readback(gpu, c); // [14, 32, 32, 77]
+ * const [values] = await readback(gpu, c);
+ * deepEqual([...values], [14, 32, 32, 77]);
  * ```
  */
 export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {

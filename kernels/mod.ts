@@ -1,16 +1,36 @@
 /**
- * The GPU runtime and kernels: {@link getGpu}, {@link Tensor}, {@link Recorder}, and the ops
- * (matmul, element-wise, reductions, transpose/slice). Every op records into a Recorder; nothing
- * is submitted until `recorder.submit()`.
+ * The GPU runtime and kernels: {@link getGpu}, {@link Tensor}, {@link Recorder}, and the ops with
+ * their backward passes (matmul, convolution, BatchNorm, pooling, cross-entropy, element-wise,
+ * reductions, transpose/slice, sort), the Jacobi SVD and the power-law scan. Every op records into
+ * a Recorder; nothing runs until `recorder.submit()`, and nothing comes back until
+ * {@link readback}.
+ *
+ * Import it alone (`@tempbalance/webgpu/kernels`): it loads no npm package.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { getGpu, matmul, readback, Recorder, sum, upload } from "./mod.ts";
+ *
+ * const gpu = await getGpu();
+ * const a = upload(gpu, [1, 2, 3, 4, 5, 6], [2, 3]);
+ * const rec = new Recorder(gpu);
+ * const gram = matmul(rec, a, a, { transA: true }); // aᵀa: (3, 3)
+ * const total = sum(rec, gram);
+ * await rec.submit();
+ * const [g, t] = await readback(gpu, gram, total);
+ * deepEqual([...g], [17, 22, 27, 22, 29, 36, 27, 36, 45]);
+ * deepEqual([...t], [261]);
+ * ```
  * @module
  */
 export { getGpu, Gpu } from "./runtime.ts";
 export { BufferPool } from "./_pool.ts";
 export type { CompiledKernel, GpuOptions, GpuStats } from "./runtime.ts";
-export { GpuOpError, GpuUnavailableError } from "./errors.ts";
+export { GpuOpError, GpuUnavailableError, OptionError, UserError } from "./errors.ts";
 export { empty, readback, Tensor, upload } from "./tensor.ts";
-export type { DType, TensorData } from "./tensor.ts";
-export { foldGrid, Recorder } from "./recorder.ts";
+export type { DType, TensorData, TypedArrayFor } from "./tensor.ts";
+export { Recorder } from "./recorder.ts";
 export type { Dispatch } from "./recorder.ts";
 export { matmul } from "./matmul.ts";
 export type { MatmulOptions, MatmulVariant } from "./matmul.ts";
@@ -24,10 +44,11 @@ export { max, sum, sumSquares } from "./reduce.ts";
 export type { ReduceOptions } from "./reduce.ts";
 export { argmax } from "./argmax.ts";
 export { slice, transpose } from "./gather.ts";
-export { jacobiSvd, jacobiSvdMany, paddedRows, roundRobin } from "./svd_jacobi.ts";
-export type { JacobiSvdOptions, JacobiSvdResult } from "./svd_jacobi.ts";
 export type { SliceRange } from "./gather.ts";
+export { jacobiSvd, jacobiSvdMany } from "./svd_jacobi.ts";
+export type { JacobiSvdOptions, JacobiSvdResult } from "./svd_jacobi.ts";
 export { sortRows } from "./sort.ts";
+export { SegmentStats } from "./optim_stats.ts";
 export { powerLawScan } from "./plfit.ts";
 export type { PowerLawScan } from "./plfit.ts";
 export { conv2d, conv2dBackward, convGeometry } from "./conv2d.ts";
@@ -46,16 +67,3 @@ export type { PoolOptions } from "./pool.ts";
 export { crossEntropy } from "./cross_entropy.ts";
 export type { CrossEntropyResult } from "./cross_entropy.ts";
 export { linear, linearBackward } from "./linear.ts";
-export { SGD_CHUNK, sgdChunks, sgdUpdate } from "./sgd.ts";
-export type { SgdHyper } from "./sgd.ts";
-export { snrStart, SpectralReg } from "./spectral_reg.ts";
-export type { SnrLayer } from "./spectral_reg.ts";
-export { SegmentStats } from "./optim_stats.ts";
-export { larsUpdate } from "./lars.ts";
-export type { LarsHyper } from "./lars.ts";
-export { lambApply, lambMoments } from "./lamb.ts";
-export type { LambHyper } from "./lamb.ts";
-export { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "./sgdp.ts";
-export { lookaheadSync } from "./lookahead.ts";
-export { logRelative, packSlices } from "./esd_live.ts";
-export { sphereRescale, sphereRescaleRows } from "./sphere.ts";

@@ -81,12 +81,15 @@ export const IS_NAN = `fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7
  * Collects dispatches into one command encoder and submits them once.
  * @example
  * ```ts
- * import { getGpu } from "./runtime.ts";
- * import { Recorder } from "./recorder.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * import { add, getGpu, readback, Recorder, relu, upload } from "./mod.ts";
  * const gpu = await getGpu();
  * const rec = new Recorder(gpu);
- * // ... ops record into rec ...
+ * const a = upload(gpu, [1, -2, 3], [3]), b = upload(gpu, [1, 1, -5], [3]);
+ * const y = relu(rec, add(rec, a, b)); // two dispatches, one submit
  * await rec.submit();
+ * const [values] = await readback(gpu, y);
+ * deepEqual([...values], [2, 0, 0]);
  * ```
  */
 export class Recorder {

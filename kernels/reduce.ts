@@ -152,12 +152,14 @@ function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: Red
  * @returns The sums.
  * @example
  * ```ts
- * import { getGpu, readback, Recorder, sum, upload } from "../mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * import { getGpu, readback, Recorder, sum, upload } from "./mod.ts";
  * const gpu = await getGpu();
  * const rec = new Recorder(gpu);
- * const rows = sum(rec, upload(gpu, [1, 2, 3, 4, 5, 6], [2, 3]), { axis: 1 }); // [6, 15]
+ * const rows = sum(rec, upload(gpu, [1, 2, 3, 4, 5, 6], [2, 3]), { axis: 1 });
  * await rec.submit();
  * const [values] = await readback(gpu, rows);
+ * deepEqual([...values], [6, 15]);
  * ```
  */
 export function sum(rec: Recorder, x: Tensor, options: ReduceOptions = {}): Tensor {

@@ -154,9 +154,11 @@ let shared: Promise<Gpu> | null = null;
  * @throws {GpuUnavailableError} When WebGPU is missing or no adapter is found.
  * @example
  * ```ts
+ * import { equal, ok } from "node:assert/strict";
  * import { getGpu } from "./runtime.ts";
  * const gpu = await getGpu();
- * console.log(gpu.description);
+ * ok(gpu.description.length > 0); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits) [software]"
+ * equal(await getGpu(), gpu); // one shared device
  * ```
  */
 export function getGpu(options: GpuOptions = {}): Promise<Gpu> {

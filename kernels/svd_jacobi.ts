@@ -27,6 +27,7 @@ import { fmtShape } from "./errors.ts";
 import { LOOP_CAP, Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { sumSquares } from "./reduce.ts";
 import { readback, type Tensor, upload } from "./tensor.ts";
+import type { Gpu } from "./runtime.ts";
 
 /** Options for {@link jacobiSvd}. */
 export interface JacobiSvdOptions {
@@ -188,36 +189,39 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) l: u32) {
 let CODE: string | null = null;
 
 /**
- * Squared singular values of each (c, r) matrix of a batch: the eigenvalues of X·Xᵀ.
- * @param rec A recorder to start with (its work is submitted with the first sweeps).
+ * Squared singular values of each (c, r) matrix of a batch: the eigenvalues of X·Xᵀ. A driver, not
+ * an op: it records and submits its own work (a submit every `sweepsPerCheck` sweeps, to read the
+ * convergence counts), so it takes the {@link Gpu}; work the caller recorded on `x` must be
+ * submitted first.
+ * @param gpu The GPU.
  * @param x (batch, c, r): c a multiple of 8 (pad with zero rows), r a multiple of 4 (pad with
  *   zero columns; both padding kinds only add exact zeros), c ≤ r. Overwritten.
  * @param options Sweep limit, tolerance, sweeps per convergence check.
  * @returns The squared row norms and the sweeps each matrix needed.
  */
 export async function jacobiSvd(
-  rec: Recorder,
+  gpu: Gpu,
   x: Tensor,
   options: JacobiSvdOptions = {},
 ): Promise<JacobiSvdResult> {
-  return (await jacobiSvdMany(rec, [x], options))[0];
+  return (await jacobiSvdMany(gpu, [x], options))[0];
 }
 
 /**
  * {@link jacobiSvd} for several batches of different shapes at once: every batch's sweeps go into
  * the same submits (one per `sweepsPerCheck` sweeps, for all of them), and a batch whose matrices
- * have all converged stops being recorded.
- * @param rec A recorder to start with.
+ * have all converged stops being recorded. A driver like {@link jacobiSvd}: it submits its own work.
+ * @param gpu The GPU.
  * @param xs The batches, each as for {@link jacobiSvd}. Overwritten.
  * @param options Sweep limit, tolerance, sweeps per convergence check.
  * @returns One result per batch.
  */
 export async function jacobiSvdMany(
-  rec: Recorder,
+  gpu: Gpu,
   xs: Tensor[],
   options: JacobiSvdOptions = {},
 ): Promise<JacobiSvdResult[]> {
-  const gpu = rec.gpu;
+  let rec = new Recorder(gpu);
   const { maxSweeps = 20, tol = 1e-5, sweepsPerCheck = 2 } = options;
   CODE ??= source();
   const jobs = xs.map((x) => {

@@ -194,11 +194,13 @@ export function empty(gpu: Gpu, shape: readonly number[], dtype: DType = "f32", 
  * @returns The tensor.
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { getGpu } from "./runtime.ts";
  * import { readback, upload } from "./tensor.ts";
  * const gpu = await getGpu();
  * const t = upload(gpu, [1, 2, 3, 4], [2, 2]);
  * const [values] = await readback(gpu, t);
+ * deepEqual([...values], [1, 2, 3, 4]);
  * ```
  */
 export function upload(

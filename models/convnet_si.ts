@@ -73,7 +73,7 @@ export class ConvNetSI extends Module {
   /**
    * Creates the network.
    * @param o Classes, input channels and size, width, affine BN, last-layer norm.
-   * @throws {RangeError} When the input is smaller than 8×8 (three 2×2 poolings need it).
+   * @throws {OptionError} When the input is smaller than 8×8 (three 2×2 poolings need it).
    */
   constructor(o: ConvNetSIOptions = {}) {
     super();

@@ -1,23 +1,30 @@
 /**
- * Models: modules with explicit forward/backward passes, the parameter arena, and the ResNet,
- * VGG and WideResNet families with PyTorch's parameter names.
+ * Models: modules with explicit forward/backward passes (no autograd graph), the parameter arena,
+ * PyTorch-style initialisation and `state_dict` names, and the networks of the papers: ResNet,
+ * VGG, WideResNet, the scale-invariant ConvNetSI/ResNet18SI, found by name through
+ * {@link buildNetwork}.
+ *
+ * @example
+ * ```ts
+ * import { equal, ok } from "node:assert/strict";
+ * import { getGpu, upload } from "../kernels/mod.ts";
+ * import { buildNetwork, Model, predict } from "./mod.ts";
+ *
+ * const gpu = await getGpu();
+ * const model = new Model(gpu, buildNetwork("small", { classes: 10, inChannels: 1, size: 28 }), 0);
+ * ok(model.arena.get("conv1.weight"));
+ * const x = upload(gpu, new Float32Array(2 * 28 * 28), [2, 1, 28, 28]);
+ * const logits = await predict(model, x);
+ * equal(logits.length, 2 * 10);
+ * model.release();
+ * ```
  * @module
  */
 export { ParameterArena } from "./params.ts";
 export type { Parameter } from "./params.ts";
 export { Module, Sequential } from "./module.ts";
 export type { BufferSpec, ParamSpec, StepContext } from "./module.ts";
-export {
-  addGrads,
-  AvgPool2d,
-  BatchNorm2d,
-  Conv2d,
-  Flatten,
-  GlobalAvgPool,
-  Linear,
-  MaxPool2d,
-  ReLU,
-} from "./layers.ts";
+export { AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU } from "./layers.ts";
 export { BasicBlock, Bottleneck, ResidualBlock, ResNet, resnet18, resnet34, smallResNet } from "./resnet.ts";
 export type { ResNetOptions } from "./resnet.ts";
 export { VGG } from "./vgg.ts";

@@ -31,7 +31,7 @@ export function siParameters(model: Model): Parameter[] {
  * @param model The model.
  * @param names Parameter names meant for the SI group.
  * @returns The parameters.
- * @throws {RangeError} Naming the first parameter that is not scale-invariant, and why.
+ * @throws {OptionError} Naming the first parameter that is not scale-invariant, and why.
  */
 export function checkScaleInvariant(model: Model, names: string[]): Parameter[] {
   const si = new Map(siParameters(model).map((p) => [p.name, p]));

@@ -47,7 +47,7 @@ export interface ZooOptions {
  * @param name One of {@link MODEL_NAMES}.
  * @param o Classes, input channels and size, width multiplier.
  * @returns The root module (wrap it in a `Model`).
- * @throws {RangeError} On an unknown name, a width ≤ 0, or an input too small for the network.
+ * @throws {OptionError} On an unknown name, a width ≤ 0, or an input too small for the network.
  */
 export function buildNetwork(name: string, o: ZooOptions): Module {
   const width = o.width ?? 1;

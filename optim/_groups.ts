@@ -20,7 +20,7 @@ export const CHUNK = 1024;
  * @param groups The group specs.
  * @param d Defaults for unset hyper-parameters.
  * @returns The groups.
- * @throws {RangeError} On a parameter in two groups or from another arena, or a bad value.
+ * @throws {OptionError} On a parameter in two groups or from another arena, or a bad value.
  */
 export function makeGroups(
   who: string,

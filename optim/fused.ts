@@ -86,7 +86,7 @@ export abstract class FusedOptimizer implements Optimizer {
    * Restores the state buffers and step count.
    * @param tensors `<state>.<parameter>` tensors (others are ignored).
    * @param steps The step count at the time of saving.
-   * @throws {TypeError} Naming every missing or wrong-shaped tensor (when steps > 0).
+   * @throws {OptionError} Naming every missing or wrong-shaped tensor (when steps > 0).
    */
   loadStateDict(tensors: WeightTensor[], steps: number): void {
     if (!(Number.isInteger(steps) && steps >= 0)) {

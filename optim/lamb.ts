@@ -31,9 +31,26 @@ export interface LambOptions {
  * Layer-wise adaptive moments.
  * @example
  * ```ts
- * import { getGpu, LAMB, ParameterArena } from "../mod.ts";
- * const arena = new ParameterArena(await getGpu(), [{ name: "fc.weight", shape: [10, 4] }]);
- * const opt = new LAMB(arena, [{ params: arena.params }], { lr: 0.01, weightDecay: 5e-4 });
+ * import { ok } from "node:assert/strict";
+ * import { copy, getGpu, readback, Recorder, upload } from "../kernels/mod.ts";
+ * import { ParameterArena } from "../models/mod.ts";
+ * import { LAMB } from "./mod.ts";
+ * const gpu = await getGpu();
+ * const arena = new ParameterArena(gpu, [{ name: "fc.weight", shape: [2, 2] }]);
+ * const [p] = arena.params;
+ * const opt = new LAMB(arena, [{ params: arena.params }], { lr: 0.01, weightDecay: 0.01 });
+ * const w0 = [3, 0, 0, 4]; // ‖w‖ = 5
+ * const rec = new Recorder(gpu);
+ * copy(rec, upload(gpu, w0, [2, 2]), p.value);
+ * copy(rec, upload(gpu, [1, 1, 1, 1], [2, 2]), p.grad); // ‖g‖ = 2, clipped to 1
+ * opt.step(rec);
+ * await rec.submit();
+ * const [w] = await readback(gpu, p.value);
+ * // First step: m/√v = 0.1·0.5/√(0.001·0.25) = √10 (no bias correction), u = m/√v + wd·w, and the
+ * // trust ratio ‖w‖/‖u‖ scales the step.
+ * const u = w0.map((x) => Math.sqrt(10) + 0.01 * x);
+ * const trust = 5 / Math.hypot(...u);
+ * w0.forEach((x, i) => ok(Math.abs(w[i] - (x - 0.01 * trust * u[i])) < 1e-5, `w[${i}] ${w[i]}`));
  * ```
  */
 export class LAMB extends FusedOptimizer {
@@ -45,7 +62,7 @@ export class LAMB extends FusedOptimizer {
    * @param arena The parameters' arena.
    * @param groups The groups.
    * @param o Defaults and constants.
-   * @throws {RangeError} On β outside [0, 1), eps < 0 or maxNorm ≤ 0 (as the reference), or bad groups.
+   * @throws {OptionError} On β outside [0, 1), eps < 0 or maxNorm ≤ 0 (as the reference), or bad groups.
    */
   constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: LambOptions) {
     super("LAMB", arena, groups, { lr: o.lr, weightDecay: o.weightDecay ?? 0 }, [

@@ -29,9 +29,22 @@ export interface LarsOptions {
  * Layer-wise adaptive rate scaling.
  * @example
  * ```ts
- * import { getGpu, LARS, ParameterArena } from "../mod.ts";
- * const arena = new ParameterArena(await getGpu(), [{ name: "fc.weight", shape: [10, 4] }]);
- * const opt = new LARS(arena, [{ params: arena.params }], { lr: 1, weightDecay: 5e-4 });
+ * import { ok } from "node:assert/strict";
+ * import { copy, getGpu, readback, Recorder, upload } from "../kernels/mod.ts";
+ * import { ParameterArena } from "../models/mod.ts";
+ * import { LARS } from "./mod.ts";
+ * const gpu = await getGpu();
+ * const arena = new ParameterArena(gpu, [{ name: "fc.weight", shape: [2] }]);
+ * const [p] = arena.params;
+ * const opt = new LARS(arena, [{ params: arena.params }], { lr: 1, momentum: 0, weightDecay: 0, eeta: 0.001 });
+ * const rec = new Recorder(gpu);
+ * copy(rec, upload(gpu, [3, 4], [2]), p.value); // ‖w‖ = 5
+ * copy(rec, upload(gpu, [0, 10], [2]), p.grad); // ‖g‖ = 10
+ * opt.step(rec);
+ * await rec.submit();
+ * const [w] = await readback(gpu, p.value);
+ * // Local rate eeta·‖w‖/‖g‖ = 5e-4: w − 5e-4·g.
+ * [3, 3.995].forEach((v, i) => ok(Math.abs(w[i] - v) < 1e-6, `w[${i}] ${w[i]}`));
  * ```
  */
 export class LARS extends FusedOptimizer {
@@ -45,7 +58,7 @@ export class LARS extends FusedOptimizer {
    * @param arena The parameters' arena.
    * @param groups The groups.
    * @param o Defaults and LARS's constants.
-   * @throws {RangeError} On eeta outside (0, 1] or eps ≤ 0 (as the reference), or bad groups.
+   * @throws {OptionError} On eeta outside (0, 1] or eps ≤ 0 (as the reference), or bad groups.
    */
   constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: LarsOptions) {
     super("LARS", arena, groups, { lr: o.lr, momentum: o.momentum ?? 0, weightDecay: o.weightDecay ?? 0 }, [

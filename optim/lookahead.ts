@@ -26,10 +26,28 @@ export interface LookaheadOptions {
  * Lookahead.
  * @example
  * ```ts
- * import { getGpu, Lookahead, ParameterArena, SGD } from "../mod.ts";
- * const arena = new ParameterArena(await getGpu(), [{ name: "fc.weight", shape: [10, 4] }]);
- * const inner = new SGD(arena, [{ params: arena.params }], { lr: 0.1, momentum: 0.9 });
- * const opt = new Lookahead(arena, inner, { k: 5, alpha: 0.8 });
+ * import { ok } from "node:assert/strict";
+ * import { copy, getGpu, readback, Recorder, upload } from "../kernels/mod.ts";
+ * import { ParameterArena } from "../models/mod.ts";
+ * import { Lookahead, SGD } from "./mod.ts";
+ * const gpu = await getGpu();
+ * const arena = new ParameterArena(gpu, [{ name: "fc.weight", shape: [1] }]);
+ * const [p] = arena.params;
+ * let rec = new Recorder(gpu);
+ * copy(rec, upload(gpu, [1], [1]), p.value);
+ * await rec.submit();
+ * const inner = new SGD(arena, [{ params: arena.params }], { lr: 0.1, momentum: 0 });
+ * const opt = new Lookahead(arena, inner, { k: 2, alpha: 0.5 });
+ * for (let s = 0; s < 3; s++) {
+ *   rec = new Recorder(gpu);
+ *   copy(rec, upload(gpu, [1], [1]), p.grad);
+ *   opt.step(rec);
+ *   await rec.submit();
+ * }
+ * const [w] = await readback(gpu, p.value);
+ * // As the reference counts: step 1 (0.9) starts the slow weights; steps 2–3 reach 0.7, and the
+ * // sync after step 3 (= 1 + k) moves halfway back to the slow 0.9: 0.8.
+ * ok(Math.abs(w[0] - 0.8) < 1e-6, `w ${w[0]}`);
  * ```
  */
 export class Lookahead implements Optimizer {
@@ -47,7 +65,7 @@ export class Lookahead implements Optimizer {
    * @param arena The arena the inner optimizer updates.
    * @param inner The inner optimizer.
    * @param o k and α.
-   * @throws {RangeError} On k < 1 or α outside [0, 1].
+   * @throws {OptionError} On k < 1 or α outside [0, 1].
    */
   constructor(arena: ParameterArena, inner: Optimizer, o: LookaheadOptions = {}) {
     this.k = o.k ?? 5;
@@ -100,7 +118,7 @@ export class Lookahead implements Optimizer {
    * Restores the inner state and the slow weights.
    * @param tensors The checkpoint's tensors.
    * @param steps The step count at the time of saving.
-   * @throws {TypeError} Naming every missing or wrong-shaped slow tensor (when steps > 0).
+   * @throws {OptionError} Naming every missing or wrong-shaped slow tensor (when steps > 0).
    */
   loadStateDict(tensors: WeightTensor[], steps: number): void {
     this.inner.loadStateDict(tensors, steps);

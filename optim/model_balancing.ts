@@ -84,7 +84,7 @@ export class ModelBalancing {
    * @param model The model.
    * @param options The options.
    * @param onWarning Where warnings go.
-   * @throws {RangeError} On bad options, or when no layer name has a block index.
+   * @throws {OptionError} On bad options, or when no layer name has a block index.
    */
   constructor(
     model: Model,

@@ -83,13 +83,22 @@ export interface SnrOptions {
  * Stochastic gradient descent over parameter groups.
  * @example
  * ```ts
- * import { getGpu, ParameterArena, Recorder, SGD } from "../mod.ts";
+ * import { ok } from "node:assert/strict";
+ * import { copy, getGpu, readback, Recorder, upload } from "../kernels/mod.ts";
+ * import { ParameterArena } from "../models/mod.ts";
+ * import { SGD } from "./mod.ts";
  * const gpu = await getGpu();
- * const arena = new ParameterArena(gpu, [{ name: "fc.weight", shape: [10, 4] }, { name: "fc.bias", shape: [10] }]);
+ * const arena = new ParameterArena(gpu, [{ name: "fc.weight", shape: [2, 2] }, { name: "fc.bias", shape: [2] }]);
  * const opt = new SGD(arena, [{ params: arena.params }], { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+ * const [weight] = arena.params;
  * const rec = new Recorder(gpu);
- * opt.step(rec); // after the backward pass wrote arena.grads
+ * copy(rec, upload(gpu, [1, 2, 3, 4], [2, 2]), weight.value);
+ * copy(rec, upload(gpu, [1, 1, 1, 1], [2, 2]), weight.grad); // as the backward pass writes it
+ * opt.step(rec);
  * await rec.submit();
+ * const [w] = await readback(gpu, weight.value);
+ * // First step: w − lr·(g + wd·w).
+ * [1, 2, 3, 4].forEach((w0, i) => ok(Math.abs(w[i] - (w0 - 0.1 * (1 + 5e-4 * w0))) < 1e-6, `w[${i}] ${w[i]}`));
  * ```
  */
 export class SGD implements Optimizer {
@@ -192,7 +201,7 @@ export class SGD implements Optimizer {
    * Restores the momentum buffers and step count saved by {@link SGD.stateDict}.
    * @param tensors `momentum.<parameter>` tensors (others are ignored).
    * @param steps The step count at the time of saving (0 restarts PyTorch's first-step rule).
-   * @throws {TypeError} Naming every missing or wrong-shaped momentum tensor.
+   * @throws {OptionError} Naming every missing or wrong-shaped momentum tensor.
    */
   loadStateDict(tensors: WeightTensor[], steps: number): void {
     const given = new Map(tensors.map((t) => [t.name, t]));

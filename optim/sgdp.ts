@@ -36,9 +36,14 @@ export interface SgdpOptions {
  * SGD with projection for scale-invariant weights.
  * @example
  * ```ts
- * import { getGpu, ParameterArena, SGDP } from "../mod.ts";
+ * import { equal } from "node:assert/strict";
+ * import { getGpu } from "../kernels/mod.ts";
+ * import { ParameterArena } from "../models/mod.ts";
+ * import { SGDP } from "./mod.ts";
  * const arena = new ParameterArena(await getGpu(), [{ name: "conv.weight", shape: [8, 4, 3, 3] }]);
  * const opt = new SGDP(arena, [{ params: arena.params }], { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+ * equal(opt.paramGroups[0].lr, 0.1);
+ * equal(opt.getLastLr()[0], 0.1);
  * ```
  */
 export class SGDP extends FusedOptimizer {
@@ -54,7 +59,7 @@ export class SGDP extends FusedOptimizer {
    * @param arena The parameters' arena.
    * @param groups The groups.
    * @param o Defaults and constants.
-   * @throws {RangeError} On bad constants or groups, or a tensor with more rows than a shader loop may visit.
+   * @throws {OptionError} On bad constants or groups, or a tensor with more rows than a shader loop may visit.
    */
   constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: SgdpOptions) {
     super("SGDP", arena, groups, {

@@ -77,7 +77,7 @@ export class SphereSGD implements Optimizer {
    * @param si The scale-invariant tensors.
    * @param o Mode and rates.
    * @param siNormSq ‖w_SI‖² now (all SI tensors jointly).
-   * @throws {RangeError} Unless exactly one of elr and lr is a positive number, or on other bad values.
+   * @throws {OptionError} Unless exactly one of elr and lr is a positive number, or on other bad values.
    */
   constructor(arena: ParameterArena, si: Parameter[], o: SphereOptions, siNormSq: number) {
     const { elr, lr, weightDecay = 0, momentum = 0, noninvLr = 0, perFilter = false } = o;
@@ -149,7 +149,7 @@ export class SphereSGD implements Optimizer {
    * @param o Mode and rates.
    * @param names Parameter names for the SI group (default: every SI weight of the model).
    * @returns The optimizer.
-   * @throws {RangeError} Naming a parameter that is not scale-invariant, or when the model has none.
+   * @throws {OptionError} Naming a parameter that is not scale-invariant, or when the model has none.
    */
   static async forModel(model: Model, o: SphereOptions, names?: string[]): Promise<SphereSGD> {
     const si = names ? checkScaleInvariant(model, names) : siParameters(model);

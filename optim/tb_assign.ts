@@ -32,8 +32,10 @@ export const TB_ASSIGNS: readonly TbAssign[] = ["linear", "sqrt", "log2", "step"
  *   alpha exactly 1 under log2), every layer gets η.
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { assignRates } from "./tb_assign.ts";
- * assignRates([2, 3, 4], 0.1); // [0.05, 0.1, 0.15]
+ * const rates = assignRates([2, 3, 4], 0.1);
+ * [0.05, 0.1, 0.15].forEach((r, i) => ok(Math.abs(rates[i] - r) < 1e-12, `${rates[i]}`));
  * ```
  */
 export function assignRates(

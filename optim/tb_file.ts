@@ -29,20 +29,23 @@ export interface TbDryRun {
  * @param options TempBalance's options.
  * @param format Override the detected format.
  * @returns Rates by parameter and by layer.
- * @throws {RangeError} On bad options, a bad rate, or nothing left to tune.
+ * @throws {OptionError} On bad options, a bad rate, or nothing left to tune.
  * @throws {WeightFileError} On a missing or malformed file, or a tfjs/npy file (not a state dict).
  * @example
  * ```ts
+ * import { deepEqual, equal } from "node:assert/strict";
  * import { tempBalanceDryRun } from "./tb_file.ts";
  * import { writeSafetensors } from "../io/safetensors.ts";
  * const w = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 1.7));
  * const bytes = writeSafetensors([
  *   { name: "conv1.weight", shape: [8, 3, 3, 3], data: w(216) },
- *   { name: "conv2.weight", shape: [16, 8, 3, 3], data: w(1152) },
- *   { name: "fc.weight", shape: [10, 16], data: w(160) },
+ *   { name: "conv2.weight", shape: [64, 64, 3, 3], data: w(36864) },
+ *   { name: "fc.weight", shape: [10, 64], data: w(640) },
  * ]);
  * const run = await tempBalanceDryRun(bytes, 0.1);
- * console.log(run.params["conv2.weight"]);
+ * deepEqual(run.layers.map((l) => l.tuned), [false, true, false]); // first and last layers stay at lr
+ * equal(run.params["conv1.weight"], 0.1);
+ * equal(run.params["conv2.weight"], run.layers[1].lr);
  * ```
  */
 export async function tempBalanceDryRun(

@@ -59,7 +59,7 @@ export interface TempBalanceOptions extends PlanOptions {
  * Checks options and fills in the defaults.
  * @param o The options.
  * @returns The options with every default.
- * @throws {RangeError} Naming the option: an unknown metric/fit/assign/batchnorm type, a ratio
+ * @throws {OptionError} Naming the option: an unknown metric/fit/assign/batchnorm type, a ratio
  *   that is negative or not finite, `lrMinRatio > lrMaxRatio`, `eigsThresh < 1`, `xminPos < 1`,
  *   `convNorm ≤ 0`.
  */

@@ -75,7 +75,7 @@ export function esdSize(shape: number[]): number {
  * @param modules The parameter-owning modules in module order.
  * @param options Removals, threshold, BatchNorm tying.
  * @returns The plan.
- * @throws {RangeError} When no layer is left to tune, saying why for each layer.
+ * @throws {OptionError} When no layer is left to tune, saying why for each layer.
  */
 export function planTempBalance(modules: ModuleInfo[], options: PlanOptions = {}): TbPlan {
   const { removeFirstLayer = true, removeLastLayer = true, eigsThresh = 50 } = options;

@@ -44,13 +44,18 @@ export interface TbLayerRate {
  * The TempBalance scheduler over a model of ours.
  * @example
  * ```ts
- * import { getGpu, Model, SGD, smallResNet, TempBalance } from "../mod.ts";
+ * import { ok } from "node:assert/strict";
+ * import { getGpu } from "../kernels/mod.ts";
+ * import { Model, smallResNet } from "../models/mod.ts";
+ * import { SGD, TempBalance } from "./mod.ts";
  * const model = new Model(await getGpu(), smallResNet({ classes: 10, inChannels: 1 }), 0);
  * const tb = new TempBalance(model, { eigsThresh: 10 });
  * const opt = new SGD(model.arena, await tb.buildParamGroups(0.1), { lr: 0.1, momentum: 0.9 });
  * // … one epoch of training and testing, then:
  * await tb.step(opt, 0.09);
- * console.log(tb.getLastLr());
+ * const rates = tb.getLastLr();
+ * ok(rates.length === opt.paramGroups.length);
+ * ok(rates.every((r) => r >= 0.09 * 0.5 - 1e-12 && r <= 0.09 * 1.5 + 1e-12));
  * ```
  */
 export class TempBalance {
@@ -74,7 +79,7 @@ export class TempBalance {
    * Plans the scheduler (no ESD yet).
    * @param model The model.
    * @param options The options (reference defaults).
-   * @throws {RangeError} On a bad option, or when no layer is left to tune.
+   * @throws {OptionError} On a bad option, or when no layer is left to tune.
    */
   constructor(model: Model, options: TempBalanceOptions = {}) {
     this.options = tempBalanceDefaults(options);
@@ -175,7 +180,7 @@ export class TempBalance {
    * @param optimizer An optimizer built from {@link TempBalance.buildParamGroups} or
    *   {@link TempBalance.groupSpecs}.
    * @param untunedLr The untuned rate.
-   * @throws {RangeError} When the optimizer's groups are not this plan's.
+   * @throws {OptionError} When the optimizer's groups are not this plan's.
    */
   async step(optimizer: Optimizer, untunedLr: number): Promise<void> {
     const groups = optimizer.paramGroups;
@@ -205,7 +210,7 @@ export class TempBalance {
   /**
    * Restores {@link TempBalance.stateDict}.
    * @param state The saved state.
-   * @throws {RangeError} When its layers are not this plan's.
+   * @throws {OptionError} When its layers are not this plan's.
    */
   loadStateDict(state: { lr: number; layers: TbLayerRate[] }): void {
     const names = this.plan.layers.map((l) => l.weight);

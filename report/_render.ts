@@ -1,9 +1,12 @@
 /**
- * Renders a Vega-Lite spec to SVG headless (npm `vega`, `vega-lite`; no canvas or DOM needed).
+ * Renders a Vega-Lite spec to SVG headless (npm `vega`, `vega-lite`; no canvas or DOM needed). Both
+ * packages are imported on the first plot, so that importing the library does not load them.
  * @module
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
+import type * as Vl from "vega-lite";
+
+type Vega = typeof import("vega");
+let packages: Promise<[Vega, typeof Vl]> | null = null;
 
 /**
  * Compiles and renders a Vega-Lite spec.
@@ -11,7 +14,9 @@ import * as vl from "vega-lite";
  * @returns SVG text.
  */
 export async function render(spec: unknown): Promise<string> {
-  const compiled = vl.compile(spec as vl.TopLevelSpec).spec;
+  packages ??= Promise.all([import("vega"), import("vega-lite")]);
+  const [vega, vl] = await packages;
+  const compiled = vl.compile(spec as Vl.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   const svg = await view.toSVG();
   view.finalize();

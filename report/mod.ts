@@ -1,5 +1,20 @@
 /**
- * Reports of an analysis: the aligned table, CSV, and SVG plots.
+ * Reports: an analysis as an aligned table or CSV, SVG plots (Vega-Lite, rendered headless; the
+ * plotting packages load on the first plot), a run's curves and per-layer plots, comparisons of
+ * methods over seeds, the three regimes on the sphere, and the training progress bar.
+ *
+ * @example
+ * ```ts
+ * import { match } from "node:assert/strict";
+ * import { analyze } from "../esd/mod.ts";
+ * import { alphaPlot, formatCsv, formatTable } from "./mod.ts";
+ *
+ * const w = Array.from({ length: 64 * 32 }, (_, i) => Math.sin(i * 12.9898) * 0.1);
+ * const result = await analyze({ "fc.weight": { shape: [64, 32], data: w } }, { fit: "median" });
+ * match(formatTable(result), /^name\s+shape\s+num_evals\s+alpha/);
+ * match(formatCsv(result), /^name,kind,shape,/);
+ * match(await alphaPlot(result.layers), /^<svg/);
+ * ```
  * @module
  */
 export { formatCsv, formatTable } from "./table.ts";

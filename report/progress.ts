@@ -3,20 +3,31 @@
  * Drawn only when stdout is a terminal; otherwise silent, and the per-epoch lines carry the news.
  * @module
  */
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
+
+type CliProgress = typeof cliProgress;
 
 /** A progress bar for one epoch at a time. */
 export class EpochProgress {
   #bar: cliProgress.SingleBar | null = null;
+  #lib: CliProgress | null;
   /** Whether the bar is drawn (stdout is a terminal). */
   readonly enabled: boolean;
 
+  private constructor(lib: CliProgress | null) {
+    this.#lib = lib;
+    this.enabled = lib !== null;
+  }
+
   /**
-   * Creates the bar.
+   * Creates the bar, loading `cli-progress` only when it will be drawn.
    * @param enabled Draw it (default: when stdout is a terminal).
+   * @returns The bar.
    */
-  constructor(enabled: boolean = Deno.stdout.isTerminal()) {
-    this.enabled = enabled;
+  static async open(enabled: boolean = Deno.stdout.isTerminal()): Promise<EpochProgress> {
+    if (!enabled) return new EpochProgress(null);
+    const mod = await import("cli-progress");
+    return new EpochProgress((mod as unknown as { default: CliProgress }).default ?? mod);
   }
 
   /**
@@ -28,16 +39,17 @@ export class EpochProgress {
    * @param imagesPerSecond Throughput so far.
    */
   update(epoch: number, step: number, steps: number, loss: number, imagesPerSecond: number): void {
-    if (!this.enabled) return;
+    const lib = this.#lib;
+    if (!lib) return;
     const payload = { epoch, loss: loss.toFixed(4), ips: imagesPerSecond.toFixed(0) };
     if (!this.#bar) {
-      this.#bar = new cliProgress.SingleBar({
+      this.#bar = new lib.SingleBar({
         format:
           "epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {ips} img/s | eta {eta_formatted}",
         hideCursor: true,
         clearOnComplete: true,
         etaBuffer: 20,
-      }, cliProgress.Presets.shades_classic);
+      }, lib.Presets.shades_classic);
       this.#bar.start(steps, step, payload);
     } else this.#bar.update(step, payload);
   }

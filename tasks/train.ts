@@ -296,7 +296,7 @@ await runMain(async () => {
           }, per ${config.stepwise ? "step" : "epoch"})`
       }, ${gpu.description} → ${out}`,
   );
-  const bar = new EpochProgress();
+  const bar = await EpochProgress.open();
   let result;
   try {
     result = await fit({

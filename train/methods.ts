@@ -180,7 +180,7 @@ export type MethodOptions = Record<string, number | string | boolean>;
  * @param method The method's name.
  * @param given Options by flag name (as strings from the command line, or typed values).
  * @returns Every option that applies to the method, with its value.
- * @throws {RangeError} On an unknown method or option, an option of another method, or a bad value.
+ * @throws {OptionError} On an unknown method or option, an option of another method, or a bad value.
  */
 export function resolveMethod(
   method: string,

@@ -1,12 +1,26 @@
 /**
- * Training: the one-submit training step, the epoch loop with evaluation, metrics files, plots and
- * atomic checkpoints ({@link fit}), learning-rate schedules, and runs built from a configuration.
+ * Training: the one-submit training step ({@link trainStep}), evaluation, the epoch loop with
+ * metrics files, atomic checkpoints and resume ({@link fit}), learning-rate schedules, the
+ * methods of the papers (CAL, SNR, SGDR, LARS, LAMB, Lookahead, SGDP, TempBalance and its
+ * variants, Model Balancing) and runs built from one configuration ({@link createRun}).
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { makeSchedule, sgdrRate } from "./mod.ts";
+ *
+ * // Cosine annealing as the reference code sets it once per epoch: lr0·(1 + cos(π·e/T))/2.
+ * const cosine = makeSchedule({ kind: "cosine", lr: 0.1, epochs: 10 });
+ * ok(Math.abs(cosine.lrAt(5) - 0.05) < 1e-12);
+ * // SGDR restarts at T_0 = 10 (T_mult = 2): back to lr0.
+ * ok(Math.abs(sgdrRate(0.1, 10, 2, 10) - 0.1) < 1e-12);
+ * ```
  * @module
  */
 export { NonFiniteLossError, trainStep } from "./step.ts";
 export type { StepResult } from "./step.ts";
 export { fit, RUN_FILES } from "./trainer.ts";
-export type { StepProgress, TrainOptions, TrainResult } from "./trainer.ts";
+export type { RunPlotter, StepProgress, TrainOptions, TrainResult } from "./trainer.ts";
 export { evaluate } from "./evaluate.ts";
 export type { EvalResult } from "./evaluate.ts";
 export { applySchedule, makeSchedule, SCHEDULES, sgdrRate } from "./schedule.ts";

@@ -174,7 +174,7 @@ function tbOptions(m: MethodName, o: MethodOptions): TempBalanceOptions {
  * @param c The configuration.
  * @param data The splits (for classes, channels and size).
  * @returns The run's parts.
- * @throws {RangeError} On an unknown method, a bad option, or a model TempBalance cannot tune.
+ * @throws {OptionError} On an unknown method, a bad option, or a model TempBalance cannot tune.
  */
 export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
   const t = data.train;

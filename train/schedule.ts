@@ -76,7 +76,7 @@ function check(name: string, v: number, min: number, integer = false): void {
  * Builds a schedule from its description.
  * @param spec Kind and parameters: cosine (lr, epochs T), step (lr, stepSize, gamma), constant (lr).
  * @returns The schedule.
- * @throws {RangeError} On a non-finite or negative rate, T < 1, step size < 1.
+ * @throws {OptionError} On a non-finite or negative rate, T < 1, step size < 1.
  */
 export function makeSchedule(spec: ScheduleSpec): LrSchedule {
   if (![...SCHEDULES, "sgdr"].includes(spec.kind)) {

@@ -109,8 +109,8 @@ Deno.test("image folders: JPEG and PNG (RGB, RGBA, gray) decode to planar RGB; c
     encodePng({ width: 7, height: 4, data: pattern(3, 7), channels: 4 }),
   );
   await rejects(loadImageFolder(`${root}/train`), /big\.png.*is 7×4: expected 6×4/);
-  throws(() => decodeImage(new Uint8Array([1, 2, 3, 4]), "x.png"), /"x\.png".*neither JPEG/);
-  throws(() => decodeImage(new Uint8Array([0xff, 0xd8, 0, 0]), "y.jpg"), /"y\.jpg".*cannot be decoded/);
+  await rejects(decodeImage(new Uint8Array([1, 2, 3, 4]), "x.png"), /"x\.png".*neither JPEG/);
+  await rejects(decodeImage(new Uint8Array([0xff, 0xd8, 0, 0]), "y.jpg"), /"y\.jpg".*cannot be decoded/);
   await rejects(loadImageFolder(`${root}/missing`), /missing.*cannot be listed/);
 });
 

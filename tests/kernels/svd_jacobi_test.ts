@@ -1,6 +1,5 @@
 import { deepEqual, ok } from "node:assert/strict";
 import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
-import { Recorder } from "../../kernels/recorder.ts";
 import { jacobiSvd, paddedRows, roundRobin } from "../../kernels/svd_jacobi.ts";
 import { upload } from "../../kernels/tensor.ts";
 import { assertNear, gpu, randArray } from "../_helpers.ts";
@@ -17,7 +16,7 @@ async function solve(
     for (let i = 0; i < c; i++) for (let j = 0; j < r; j++) data[(z * cPad + i) * rPad + j] = m[i * r + j];
   });
   const x = upload(gpu, data, [mats.length, cPad, rPad]);
-  const res = await jacobiSvd(new Recorder(gpu), x);
+  const res = await jacobiSvd(gpu, x);
   x.release();
   const vals = mats.map((_, z) =>
     Float64Array.from(res.values.subarray(z * cPad, (z + 1) * cPad)).sort().subarray(cPad - c)

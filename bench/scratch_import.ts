@@ -1,2 +1,0 @@
-import { matmul } from "../mod.ts";
-console.log(typeof matmul);
