@@ -4,18 +4,18 @@
  * - forward:         m = out channel,  n = (batch, oh, ow), k = (ic, kh, kw); A = W.
  * - backward-data:   m = in channel,   n = (batch, ih, iw), k = (oc, kh, kw); A = Wᵀ, B from dY.
  * - backward-filter: m = out channel,  n = (ic, kh, kw),    k = (batch, oh, ow); A = dY, B from X.
- * A workgroup is one 8-lane row: its 32 m-rows are the same for every lane, so A's loads are
- * uniform (cheap on software adapters) and each lane gathers B for its own 16 columns, kept in
- * named registers (measured on lavapipe: 2.2 GFLOPS with arrays and 4 columns, 12 with this). The K loop is
- * split into passes under LOOP_CAP where it can be long (backward-filter, over the batch).
- * 1×1 convolutions with stride 1 and no padding go through matmul.
+ * Each direction is a few index callbacks ({@link ImplicitGemmSpec}) from which `_implicit_gemm.ts`
+ * emits the shared kernel (8-lane rows, A loads uniform across lanes, 16 columns per lane in named
+ * registers). The K loop is split into passes under LOOP_CAP where it can be long, and
+ * backward-filter's K (the batch) is split across workgroups. 1×1 convolutions with stride 1 and no
+ * padding go through matmul.
  * @module
  */
 import { requireDtype, requireRank, requireShape } from "./_check.ts";
-import { params } from "./_params.ts";
 import { fmtShape } from "./errors.ts";
 import { matmul } from "./matmul.ts";
-import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { LOOP_CAP, type Recorder } from "./recorder.ts";
+import { implicitGemmSource, type ImplicitGemmSpec, LANES, packUniform, TN } from "./_implicit_gemm.ts";
 import { sum } from "./reduce.ts";
 import { Tensor } from "./tensor.ts";
 import { placeholder } from "./_placeholder.ts";
@@ -57,8 +57,6 @@ export interface ConvGeometry {
   /** Output width. */
   OW: number;
 }
-
-const TN = 16, LANES = 8;
 
 /** Rows (m) per workgroup: 4, 8 or 16 for layers with at most that many rows, else 32. */
 function rowsFor(M: number): number {
@@ -109,266 +107,209 @@ export function convGeometry(op: string, x: Tensor, w: Tensor, o: Conv2dOptions 
   return { B, IC, H, W, OC, KH, KW, sh, sw, ph, pw, OH, OW };
 }
 
-const GEOM =
-  `struct P { groups: u32, B: u32, IC: u32, H: u32, W: u32, OC: u32, KH: u32, KW: u32, sh: u32, sw: u32,
-  ph: u32, pw: u32, OH: u32, OW: u32, M: u32, N: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32,
-  tiles: u32, kstep: u32, qh: u32, qw: u32, ihs: u32, iws: u32, Hc: u32, Wc: u32 }
-@group(0) @binding(0) var<uniform> p: P;`;
+/** The geometry's uniform fields, shared by the three directions. */
+const GEOMETRY = ["B", "IC", "H", "W", "OC", "KH", "KW", "sh", "sw", "ph", "pw", "OH", "OW"] as const;
 
-function kernel(kind: "fwd" | "data" | "filter", TM: number): string {
-  // Per-lane column decompositions and the B gather, by kind.
-  const cols = {
-    fwd: `let ow = n % p.OW; let oh = (n / p.OW) % p.OH; let b = n / (p.OW * p.OH);
-      iy[j] = i32(oh * p.sh) - i32(p.ph); ix[j] = i32(ow * p.sw) - i32(p.pw); base[j] = b * p.IC * p.H * p.W;
-      so[j] = (b * p.OC * p.OH + oh) * p.OW + ow;`,
-    // Stride class (qh, qw): the output row that tap qh + ta·sh reads is oy = oyb + r − ta, with
-    // oyb = (ihs + ph − qh)/sh exact — so the gather needs no division.
-    data: `let b = n / (p.Wc * p.Hc); let r = (n / p.Wc) % p.Hc; let cw = n % p.Wc;
-      iy[j] = i32((p.ihs + p.ph - p.qh) / p.sh + r); ix[j] = i32((p.iws + p.pw - p.qw) / p.sw + cw);
-      base[j] = b * p.OC * p.OH * p.OW;
-      so[j] = (b * p.IC * p.H + p.ihs + r * p.sh) * p.W + p.iws + cw * p.sw;`,
-    filter: `let kw = n % p.KW; let kh = (n / p.KW) % p.KH; let ic = n / (p.KW * p.KH);
-      iy[j] = i32(kh) - i32(p.ph); ix[j] = i32(kw) - i32(p.pw); base[j] = ic * p.H * p.W;
-      so[j] = n;`,
-  }[kind];
-  // The K loop: outer index u (ic | oc | batch), then two inner (kh, kw | oh, ow).
-  const loop = {
-    fwd: { u: "p.IC", a: "p.KH", b: "p.KW" },
-    data: { u: "p.OC", a: "p.KH", b: "p.KW" },
-    filter: { u: "p.B", a: "p.OH", b: "p.OW" },
-  }[kind];
-  const aLoad = {
-    fwd: `A[((m0 + ${"${i}"}u) * p.IC + u) * p.KH * p.KW + ka * p.KW + kb]`,
-    data: `A[((u * p.IC + m0 + ${"${i}"}u) * p.KH + ka) * p.KW + kb]`,
-    filter: `A[((u * p.OC + m0 + ${"${i}"}u) * p.OH + ka) * p.OW + kb]`,
-  }[kind];
-  const bLoad = {
-    fwd: `let y = iy[j] + i32(ka); let x = ix[j] + i32(kb);
-          if (y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W) && ok[j]) { bv[j] = X[base[j] + (u * p.H + u32(y)) * p.W + u32(x)]; }`,
-    data: `let oy = iy[j] - i32(ta); let ox = ix[j] - i32(tb);
-          if (oy >= 0 && oy < i32(p.OH) && ox >= 0 && ox < i32(p.OW) && ok[j]) { bv[j] = X[base[j] + (u * p.OH + u32(oy)) * p.OW + u32(ox)]; }`,
-    filter: `let y = iy[j] + i32(ka * p.sh); let x = ix[j] + i32(kb * p.sw);
-          if (y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W) && ok[j]) { bv[j] = X[base[j] + u * p.IC * p.H * p.W + u32(y) * p.W + u32(x)]; }`,
-  }[kind];
-  // Output offset: a per-column part (computed once, so[j]) plus the row times this stride.
-  const rowStride = { fwd: "p.OH * p.OW", data: "p.H * p.W", filter: "p.N" }[kind];
-  const XYZW = ["x", "y", "z", "w"];
-  const colsUnrolled = Array.from(
-    { length: TN },
-    (_, j) =>
-      `  var iy${j}: i32; var ix${j}: i32; var base${j}: u32; var so${j}: u32; let ok${j} = n0 + ${j}u < p.N;
-  { let n = min(n0 + ${j}u, p.N - 1u);
-    ${cols.replaceAll("[j]", String(j))} }`,
-  ).join("\n");
-  const bUnrolled = Array.from(
-    { length: TN },
-    (_, j) =>
-      `        { ${
-        bLoad.replaceAll("[j]", String(j)).replaceAll("bv" + String(j), `bv${j >> 2}.${XYZW[j & 3]}`)
-      } }`,
-  ).join("\n");
-  const aRows = Array.from(
-    { length: TM },
-    (_, i) => `        let a${i} = ${aLoad.replaceAll("${i}", String(i))};`,
-  ).join("\n");
-  const fmas = Array.from(
-    { length: TM },
-    (_, i) =>
-      Array.from({ length: TN / 4 }, (_, q) => `        c${i}_${q} = fma(vec4f(a${i}), bv${q}, c${i}_${q});`)
-        .join("\n"),
-  ).join(
-    "\n",
-  );
-  // Stores, unrolled: accumulators are named registers (a dynamically indexed array would live in
-  // per-lane scratch memory on software adapters).
-  const stores = Array.from(
-    { length: TM },
-    (_, i) =>
-      Array.from({ length: TN }, (_, j) =>
-        `  { let m = m0 + ${i}u; let n = n0 + ${j}u;
-    if (m < p.M && n < p.N) {
-      let o = so${j} + m * ${rowStride};
-      var r = c${i}_${j >> 2}.${XYZW[j & 3]};
-      if (p.bias == 1u) { r += bias[m]; }
-      if (p.acc == 1u) { r += C[cOff + o]; }
-      C[cOff + o] = r;
-    } }`).join("\n"),
-  ).join("\n");
-  return `${GEOM}
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> X: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
-@compute @workgroup_size(${LANES})
-fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
-  ${WID}
-  if (wid >= p.groups) { return; }
-  // Split-K: workgroups past the first tiles·1 take later K ranges and write their own slice.
-  let sp = wid / p.tiles; let tw = wid % p.tiles;
-  let tm = tw / p.tilesN; let tn = tw % p.tilesN;
-  let kA = p.k0 + sp * p.kstep; let kB = min(p.k1, kA + p.kstep);
-  let cOff = sp * p.M * p.N;
-  // Rows past M read zeros or stale pool memory (WebGPU bounds every access) and are not stored.
-  let m0 = tm * ${TM}u;
-  let n0 = (tn * ${LANES}u + lane) * ${TN}u;
-${colsUnrolled}
-${
-    Array.from({ length: TM * TN / 4 }, (_, k) =>
-      `  var c${Math.floor(k / (TN / 4))}_${k % (TN / 4)} = vec4f(0.0);`).join("\n")
-  }
-  for (var u = kA; u < kB; u++) {
-${
-    kind === "data"
-      ? `    for (var ta = 0u; p.qh + ta * p.sh < p.KH; ta++) {
+const IN_INPUT = "y >= 0 && y < i32(p.H) && x >= 0 && x < i32(p.W)";
+
+/** Forward: m = out channel, n = (batch, oh, ow), k = (ic, kh, kw); A = W, B gathered from X. */
+const FORWARD: ImplicitGemmSpec = {
+  name: "conv2d_fwd",
+  fields: GEOMETRY,
+  column: (n, r) =>
+    `let ow = ${n} % p.OW; let oh = (${n} / p.OW) % p.OH; let b = ${n} / (p.OW * p.OH);
+      ${r.iy} = i32(oh * p.sh) - i32(p.ph); ${r.ix} = i32(ow * p.sw) - i32(p.pw); ${r.base} = b * p.IC * p.H * p.W;
+      ${r.so} = (b * p.OC * p.OH + oh) * p.OW + ow;`,
+  taps: (body) =>
+    `    for (var ka = 0u; ka < p.KH; ka++) {
+      for (var kb = 0u; kb < p.KW; kb++) {
+${body}
+      }
+    }`,
+  a: (row) => `A[((${row}) * p.IC + u) * p.KH * p.KW + ka * p.KW + kb]`,
+  b: (r) => ({
+    lets: `let y = ${r.iy} + i32(ka); let x = ${r.ix} + i32(kb);`,
+    inBounds: IN_INPUT,
+    index: `${r.base} + (u * p.H + u32(y)) * p.W + u32(x)`,
+  }),
+  rowStride: "p.OH * p.OW",
+};
+
+/**
+ * Backward-data for one stride class (qh, qw): m = in channel, n = (batch, r, c) over the class's
+ * input pixels (ihs + r·sh, iws + c·sw), k = (oc, taps); A = Wᵀ, B gathered from dY. The class's
+ * taps are kh = qh + ta·sh, and tap ta reads output row oy = oyb + r − ta with
+ * oyb = (ihs + ph − qh)/sh exact — so the gather needs no division.
+ */
+const BACKWARD_DATA: ImplicitGemmSpec = {
+  name: "conv2d_data",
+  fields: [...GEOMETRY, "qh", "qw", "ihs", "iws", "Hc", "Wc"],
+  column: (n, r) =>
+    `let b = ${n} / (p.Wc * p.Hc); let r = (${n} / p.Wc) % p.Hc; let cw = ${n} % p.Wc;
+      ${r.iy} = i32((p.ihs + p.ph - p.qh) / p.sh + r); ${r.ix} = i32((p.iws + p.pw - p.qw) / p.sw + cw);
+      ${r.base} = b * p.OC * p.OH * p.OW;
+      ${r.so} = (b * p.IC * p.H + p.ihs + r * p.sh) * p.W + p.iws + cw * p.sw;`,
+  taps: (body) =>
+    `    for (var ta = 0u; p.qh + ta * p.sh < p.KH; ta++) {
       let ka = p.qh + ta * p.sh;
       for (var tb = 0u; p.qw + tb * p.sw < p.KW; tb++) {
-        let kb = p.qw + tb * p.sw;`
-      : `    for (var ka = 0u; ka < ${loop.a}; ka++) {
-      for (var kb = 0u; kb < ${loop.b}; kb++) {`
-  }
-${aRows}
-${Array.from({ length: TN / 4 }, (_, q) => `        var bv${q} = vec4f(0.0);`).join("\n")}
-${bUnrolled}
-${fmas}
+        let kb = p.qw + tb * p.sw;
+${body}
       }
-    }
-  }
-${stores}
-}`;
-}
+    }`,
+  a: (row) => `A[((u * p.IC + ${row}) * p.KH + ka) * p.KW + kb]`,
+  b: (r) => ({
+    lets: `let oy = ${r.iy} - i32(ta); let ox = ${r.ix} - i32(tb);`,
+    inBounds: "oy >= 0 && oy < i32(p.OH) && ox >= 0 && ox < i32(p.OW)",
+    index: `${r.base} + (u * p.OH + u32(oy)) * p.OW + u32(ox)`,
+  }),
+  rowStride: "p.H * p.W",
+};
+
+/** Backward-filter: m = out channel, n = (ic, kh, kw), k = (batch, oh, ow); A = dY, B gathered from X. */
+const BACKWARD_FILTER: ImplicitGemmSpec = {
+  name: "conv2d_filter",
+  fields: GEOMETRY,
+  column: (n, r) =>
+    `let kw = ${n} % p.KW; let kh = (${n} / p.KW) % p.KH; let ic = ${n} / (p.KW * p.KH);
+      ${r.iy} = i32(kh) - i32(p.ph); ${r.ix} = i32(kw) - i32(p.pw); ${r.base} = ic * p.H * p.W;
+      ${r.so} = ${n};`,
+  taps: (body) =>
+    `    for (var ka = 0u; ka < p.OH; ka++) {
+      for (var kb = 0u; kb < p.OW; kb++) {
+${body}
+      }
+    }`,
+  a: (row) => `A[((u * p.OC + ${row}) * p.OH + ka) * p.OW + kb]`,
+  b: (r) => ({
+    lets: `let y = ${r.iy} + i32(ka * p.sh); let x = ${r.ix} + i32(kb * p.sw);`,
+    inBounds: IN_INPUT,
+    index: `${r.base} + u * p.IC * p.H * p.W + u32(y) * p.W + u32(x)`,
+  }),
+  rowStride: "p.N",
+};
 
 const SOURCES = new Map<string, string>();
-function source(kind: "fwd" | "data" | "filter", TM: number): string {
-  let s = SOURCES.get(`${kind}${TM}`);
-  if (!s) SOURCES.set(`${kind}${TM}`, s = kernel(kind, TM));
+function source(spec: ImplicitGemmSpec, TM: number): string {
+  const key = `${spec.name}_${TM}`;
+  let s = SOURCES.get(key);
+  if (!s) SOURCES.set(key, s = implicitGemmSource(spec, TM));
   return s;
 }
 
-function dispatchGemm(
+/** One implicit-GEMM launch: its tiling, K range and flags over the geometry. */
+interface Launch {
+  M: number;
+  N: number;
+  tilesN: number;
+  tiles: number;
+  k0: number;
+  k1: number;
+  kstep: number;
+  acc: boolean;
+  bias: boolean;
+  extra?: Record<string, number>;
+}
+
+function launch(
   rec: Recorder,
   op: string,
-  kind: "fwd" | "data" | "filter",
+  spec: ImplicitGemmSpec,
+  TM: number,
   g: ConvGeometry,
-  M: number,
-  N: number,
-  a: Tensor,
+  l: Launch,
+  groups: number,
+  tensors: Tensor[],
+): void {
+  const { extra, acc, bias, ...rest } = l;
+  rec.dispatch({
+    op,
+    kernel: `${spec.name}_${TM}`,
+    code: source(spec, TM),
+    groups,
+    params: packUniform(spec, { ...g, ...rest, acc: acc ? 1 : 0, bias: bias ? 1 : 0, ...extra }),
+    tensors,
+  });
+}
+
+/** K per pass within LOOP_CAP, given the inner (tap) loop's iterations per outer K step. */
+function passK(perU: number): number {
+  return Math.max(1, Math.floor((LOOP_CAP - 100) / (perU * (1 + TN))));
+}
+
+function tiling(M: number, N: number) {
+  const TM = rowsFor(M);
+  const tilesN = Math.ceil(N / (LANES * TN)), tiles = Math.ceil(M / TM) * tilesN;
+  return { TM, tilesN, tiles };
+}
+
+/** Forward: K = input channels, in passes under the loop cap (the first adds the bias). */
+function forwardGemm(
+  rec: Recorder,
+  op: string,
+  g: ConvGeometry,
+  w: Tensor,
   x: Tensor,
   bias: Tensor | null,
-  out: Tensor,
-): void {
-  const TM = rowsFor(M);
-  const tilesN = Math.ceil(N / (LANES * TN)), tilesM = Math.ceil(M / TM), tiles = tilesM * tilesN;
-  const dummy = bias ?? placeholder(rec.gpu);
-  const U = kind === "fwd" ? g.IC : kind === "data" ? g.OC : g.B;
-  // K per invocation within LOOP_CAP (the inner loops run KH·KW or OH·OW times per outer step).
-  const perU = kind === "filter" ? g.OH * (g.OW + 1) + 1 : g.KH * (g.KW + 1) + 1;
-  const step = Math.max(1, Math.floor((LOOP_CAP - 100) / (perU * (1 + TN))));
-  const u = (
-    k0: number,
-    k1: number,
-    acc: boolean,
-    withBias: boolean,
-    kstep: number,
-    cls: number[] = [0, 0, 0, 0, g.H, g.W],
-    n = N,
-    tn = tilesN,
-    tt = tiles,
-  ) =>
-    params(
-      g.B,
-      g.IC,
-      g.H,
-      g.W,
-      g.OC,
-      g.KH,
-      g.KW,
-      g.sh,
-      g.sw,
-      g.ph,
-      g.pw,
-      g.OH,
-      g.OW,
-      M,
-      n,
-      tn,
-      k0,
-      k1,
-      acc ? 1 : 0,
-      withBias ? 1 : 0,
-      tt,
-      kstep,
-      ...cls,
-    );
-  if (kind === "filter") {
-    // Backward-filter has few output tiles and a long K (the batch): split K across workgroups
-    // into partial results (at least ~64 workgroups, each within the loop cap), then sum them.
-    const kstep = Math.max(1, Math.min(step, Math.ceil(U / Math.ceil(64 / tiles))));
-    const S = Math.ceil(U / kstep);
-    if (S === 1) {
-      rec.dispatch({
-        op,
-        kernel: `conv2d_filter_${TM}`,
-        code: source(kind, TM),
-        groups: tiles,
-        params: u(0, U, false, false, U),
-        tensors: [a, x, dummy, out],
-      });
-      return;
-    }
-    const part = new Tensor(rec.gpu, [S, M * N], "f32", `${op}.partial`);
-    rec.dispatch({
-      op,
-      kernel: `conv2d_filter_${TM}`,
-      code: source(kind, TM),
-      groups: tiles * S,
-      params: u(0, U, false, false, kstep),
-      tensors: [a, x, dummy, part],
-    });
-    const total = sum(rec, part, { axis: 0 });
-    rec.copy(total, out);
-    rec.after(() => {
-      part.release();
-      total.release();
-    });
-    return;
+  y: Tensor,
+) {
+  const M = g.OC, N = g.B * g.OH * g.OW, { TM, tilesN, tiles } = tiling(M, N);
+  const step = passK(g.KH * (g.KW + 1) + 1);
+  const tensors = [w, x, bias ?? placeholder(rec.gpu), y];
+  for (let k0 = 0; k0 < g.IC; k0 += step) {
+    const k1 = Math.min(g.IC, k0 + step);
+    const l = { M, N, tilesN, tiles, k0, k1, kstep: k1 - k0, acc: k0 > 0, bias: bias !== null && k0 === 0 };
+    launch(rec, op, FORWARD, TM, g, l, tiles, tensors);
   }
-  if (kind === "data") {
-    // Backward-data by stride classes: input pixels whose (ih + ph) mod sh and (iw + pw) mod sw
-    // agree take exactly the kernel taps kh ≡ (ih + ph), kw ≡ (iw + pw), so each class is its own
-    // implicit GEMM with a uniform, strided tap loop — no wasted taps for strided convolutions.
-    for (let qh = 0; qh < g.sh; qh++) {
-      for (let qw = 0; qw < g.sw; qw++) {
-        const ihs = (((qh - g.ph) % g.sh) + g.sh) % g.sh, iws = (((qw - g.pw) % g.sw) + g.sw) % g.sw;
-        const Hc = ihs < g.H ? Math.ceil((g.H - ihs) / g.sh) : 0,
-          Wc = iws < g.W ? Math.ceil((g.W - iws) / g.sw) : 0;
-        if (!Hc || !Wc) continue;
-        const n = g.B * Hc * Wc, tn = Math.ceil(n / (LANES * TN)), tt = tilesM * tn;
-        for (let k0 = 0; k0 < U; k0 += step) {
-          const k1 = Math.min(U, k0 + step);
-          rec.dispatch({
-            op,
-            kernel: `conv2d_data_${TM}`,
-            code: source(kind, TM),
-            groups: tt,
-            params: u(k0, k1, k0 > 0, false, k1 - k0, [qh, qw, ihs, iws, Hc, Wc], n, tn, tt),
-            tensors: [a, x, dummy, out],
-          });
-        }
+}
+
+/**
+ * Backward-data by stride classes: input pixels whose (ih + ph) mod sh and (iw + pw) mod sw agree
+ * take exactly the kernel taps kh ≡ (ih + ph), kw ≡ (iw + pw), so each class is its own implicit
+ * GEMM with a uniform, strided tap loop — no wasted taps for strided convolutions.
+ */
+function dataGemm(rec: Recorder, op: string, g: ConvGeometry, w: Tensor, dy: Tensor, dx: Tensor) {
+  const M = g.IC, TM = rowsFor(M), tilesM = Math.ceil(M / TM);
+  const step = passK(g.KH * (g.KW + 1) + 1);
+  const tensors = [w, dy, placeholder(rec.gpu), dx];
+  for (let qh = 0; qh < g.sh; qh++) {
+    for (let qw = 0; qw < g.sw; qw++) {
+      const ihs = (((qh - g.ph) % g.sh) + g.sh) % g.sh, iws = (((qw - g.pw) % g.sw) + g.sw) % g.sw;
+      const Hc = ihs < g.H ? Math.ceil((g.H - ihs) / g.sh) : 0,
+        Wc = iws < g.W ? Math.ceil((g.W - iws) / g.sw) : 0;
+      if (!Hc || !Wc) continue;
+      const N = g.B * Hc * Wc, tilesN = Math.ceil(N / (LANES * TN)), tiles = tilesM * tilesN;
+      for (let k0 = 0; k0 < g.OC; k0 += step) {
+        const k1 = Math.min(g.OC, k0 + step);
+        const l = { M, N, tilesN, tiles, k0, k1, kstep: k1 - k0, acc: k0 > 0, bias: false };
+        launch(rec, op, BACKWARD_DATA, TM, g, { ...l, extra: { qh, qw, ihs, iws, Hc, Wc } }, tiles, tensors);
       }
     }
+  }
+}
+
+/**
+ * Backward-filter has few output tiles and a long K (the batch): K is split across workgroups
+ * into partial results (at least ~64 workgroups, each within the loop cap), then summed.
+ */
+function filterGemm(rec: Recorder, op: string, g: ConvGeometry, dy: Tensor, x: Tensor, dw: Tensor) {
+  const M = g.OC, N = g.IC * g.KH * g.KW, { TM, tilesN, tiles } = tiling(M, N);
+  const step = passK(g.OH * (g.OW + 1) + 1);
+  const kstep = Math.max(1, Math.min(step, Math.ceil(g.B / Math.ceil(64 / tiles))));
+  const S = Math.ceil(g.B / kstep);
+  const l = { M, N, tilesN, tiles, k0: 0, k1: g.B, kstep, acc: false, bias: false };
+  if (S === 1) {
+    launch(rec, op, BACKWARD_FILTER, TM, g, { ...l, kstep: g.B }, tiles, [dy, x, placeholder(rec.gpu), dw]);
     return;
   }
-  for (let k0 = 0; k0 < U; k0 += step) {
-    const k1 = Math.min(U, k0 + step);
-    rec.dispatch({
-      op,
-      kernel: `conv2d_${kind}_${TM}`,
-      code: source(kind, TM),
-      groups: tiles,
-      params: u(k0, k1, k0 > 0, bias !== null && k0 === 0, k1 - k0),
-      tensors: [a, x, dummy, out],
-    });
-  }
+  const part = new Tensor(rec.gpu, [S, M * N], "f32", `${op}.partial`);
+  launch(rec, op, BACKWARD_FILTER, TM, g, l, tiles * S, [dy, x, placeholder(rec.gpu), part]);
+  const total = sum(rec, part, { axis: 0 });
+  rec.copy(total, dw);
+  rec.after(() => {
+    part.release();
+    total.release();
+  });
 }
 
 function isPointwise(g: ConvGeometry): boolean {
@@ -405,7 +346,7 @@ export function conv2d(
     });
     return y;
   }
-  dispatchGemm(rec, op, "fwd", g, g.OC, g.B * g.OH * g.OW, weight, x, bias, y);
+  forwardGemm(rec, op, g, weight, x, bias, y);
   return y;
 }
 
@@ -450,10 +391,10 @@ export function conv2dBackward(
         transA: true,
         out: dx.reshape([g.B, g.IC, g.H * g.W]),
       });
-    } else dispatchGemm(rec, `${op} backward`, "data", g, g.IC, g.B * g.H * g.W, weight, dy, null, dx);
+    } else dataGemm(rec, `${op} backward`, g, weight, dy, dx);
   }
   const dw = new Tensor(rec.gpu, weight.shape, "f32", `${op}.dw`);
-  dispatchGemm(rec, `${op} backward`, "filter", g, g.OC, g.IC * g.KH * g.KW, dy, x, null, dw);
+  filterGemm(rec, `${op} backward`, g, dy, x, dw);
   let db: Tensor | null = null;
   if (want.db) {
     const perImage = sum(rec, dy.reshape([g.B, g.OC, g.OH * g.OW]), { axis: 2 });
