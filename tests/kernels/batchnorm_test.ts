@@ -4,6 +4,7 @@ import { Recorder } from "../../kernels/recorder.ts";
 import { batchNormBackwardRef, batchNormRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { centralDiff, dot } from "../_fd.ts";
 
 Deno.test("batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64", async () => {
   let seed = 1;
@@ -56,19 +57,9 @@ Deno.test("batchNormBackwardRef() matches central finite differences", () => {
     g = ref(randArray(C, 41, 0.5, 1.5), [C]),
     b = ref(randArray(C, 42), [C]);
   const dy = ref(randArray(36, 43), shape);
-  const loss = () => batchNormRef(x, g, b).y.data.reduce((s, v, i) => s + v * dy.data[i], 0);
+  const loss = () => dot(batchNormRef(x, g, b).y.data, dy.data);
   const grads = batchNormBackwardRef(x, g, dy);
-  const h = 1e-6;
-  const fd = (t: { data: Float64Array }) =>
-    t.data.map((_, i) => {
-      const v = t.data[i];
-      t.data[i] = v + h;
-      const up = loss();
-      t.data[i] = v - h;
-      const dn = loss();
-      t.data[i] = v;
-      return (up - dn) / (2 * h);
-    });
+  const fd = (t: { data: Float64Array }) => centralDiff(t.data, loss);
   assertNear("dx", grads.dx.data, fd(x), 1e-6, 1e-5);
   assertNear("dgamma", grads.dgamma, fd(g), 1e-6, 1e-5);
   assertNear("dbeta", grads.dbeta, fd(b), 1e-6, 1e-5);

@@ -4,6 +4,7 @@ import { Recorder } from "../../kernels/recorder.ts";
 import { conv2dBackwardRef, conv2dRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { centralDiff, dot } from "../_fd.ts";
 
 interface Case {
   B: number;
@@ -80,20 +81,10 @@ Deno.test("conv2dBackwardRef() matches central finite differences of conv2dRef",
   const b = ref(randArray(c.O, 72), [c.O]);
   const y0 = conv2dRef(x, w, b, st, pd);
   const dy = ref(randArray(y0.data.length, 73), y0.shape);
-  const loss = () => conv2dRef(x, w, b, st, pd).data.reduce((s, v, i) => s + v * dy.data[i], 0);
+  const loss = () => dot(conv2dRef(x, w, b, st, pd).data, dy.data);
   const g = conv2dBackwardRef(x, w, dy, st, pd);
-  const h = 1e-6;
   for (const [name, t, grad] of [["x", x, g.dx], ["w", w, g.dw], ["b", b, g.db]] as const) {
-    const fd = t.data.map((_, i) => {
-      const v = t.data[i];
-      t.data[i] = v + h;
-      const up = loss();
-      t.data[i] = v - h;
-      const dn = loss();
-      t.data[i] = v;
-      return (up - dn) / (2 * h);
-    });
-    assertNear(`d${name}`, grad.data, fd, 1e-6, 1e-6);
+    assertNear(`d${name}`, grad.data, centralDiff(t.data, loss), 1e-6, 1e-6);
   }
 });
 

@@ -9,6 +9,7 @@ import { addBiasRef, mapRef, ref, reluBackwardRef, reluRef } from "../../kernels
 import { relu, reluBackward } from "../../kernels/relu.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { assertClose, gpu, randArray } from "../_helpers.ts";
+import { centralDiff, dot } from "../_fd.ts";
 
 const SHAPES = [[1], [1, 1], [1, 67], [67, 1], [3, 5, 7], [257], [1000, 3], [300, 301]];
 
@@ -136,17 +137,8 @@ Deno.test("reluBackwardRef() and global-average-pool backward match central fini
   // Values kept away from 0, where ReLU has no derivative.
   const x = Float64Array.from(randArray(24, 90), (v) => (Math.abs(v) < 0.05 ? v + 0.1 : v));
   const dy = Float64Array.from(randArray(24, 91));
-  const fd = (loss: () => number) =>
-    x.map((_, i) => {
-      const v = x[i];
-      x[i] = v + 1e-6;
-      const up = loss();
-      x[i] = v - 1e-6;
-      const dn = loss();
-      x[i] = v;
-      return (up - dn) / 2e-6;
-    });
-  const reluLoss = () => reluRef(ref(x, [24])).data.reduce((s, v, i) => s + v * dy[i], 0);
+  const fd = (loss: () => number) => centralDiff(x, loss);
+  const reluLoss = () => dot(reluRef(ref(x, [24])).data, dy);
   assertClose("relu dx", reluBackwardRef(ref(dy, [24]), ref(x, [24])).data, fd(reluLoss), 1e-6, 1e-6);
   // Global average pooling over 2×3 planes: 4 planes of 6.
   const g = Float64Array.from(randArray(4, 92));

@@ -5,6 +5,7 @@ import { Recorder } from "../../kernels/recorder.ts";
 import { matmulRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { centralDiff } from "../_fd.ts";
 
 function ceRef(
   z: Float64Array,
@@ -40,15 +41,7 @@ Deno.test("crossEntropy() matches float64 loss, gradient and correct count; huge
   // The gradient is the derivative of the mean loss: central differences in float64.
   const C = 4, z = Float64Array.from(randArray(12, 5)), labels = [1, 3, 0];
   const g = ceRef(z, labels, C).grad;
-  const fd = z.map((_, i) => {
-    const v = z[i];
-    z[i] = v + 1e-6;
-    const up = ceRef(z, labels, C).loss;
-    z[i] = v - 1e-6;
-    const dn = ceRef(z, labels, C).loss;
-    z[i] = v;
-    return (up - dn) / 2e-6;
-  });
+  const fd = centralDiff(z, () => ceRef(z, labels, C).loss);
   assertNear("CE grad vs finite differences", g, fd, 1e-8, 1e-6);
 });
 
@@ -102,16 +95,7 @@ Deno.test("linear backward (dx = dy·W, dW = dyᵀ·x, db = Σ dy) matches centr
     const y = matmulRef(ref(x, [N, I]), ref(w, [O, I]), { transB: true }).data;
     return y.reduce((s, v, i) => s + (v + b[i % O]) * dy[i], 0);
   };
-  const fd = (t: Float64Array) =>
-    t.map((_, i) => {
-      const v = t[i];
-      t[i] = v + 1e-6;
-      const up = loss();
-      t[i] = v - 1e-6;
-      const dn = loss();
-      t[i] = v;
-      return (up - dn) / 2e-6;
-    });
+  const fd = (t: Float64Array) => centralDiff(t, loss);
   assertNear("dx", matmulRef(ref(dy, [N, O]), ref(w, [O, I])).data, fd(x), 1e-8, 1e-6);
   assertNear("dW", matmulRef(ref(dy, [N, O]), ref(x, [N, I]), { transA: true }).data, fd(w), 1e-8, 1e-6);
   assertNear(

@@ -11,6 +11,7 @@ import { Recorder } from "../../kernels/recorder.ts";
 import { poolRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { centralDiff, dot } from "../_fd.ts";
 
 Deno.test("max/avg pooling forward and backward match float64 (kernel, stride, padding; overlapping windows)", async () => {
   let seed = 1;
@@ -48,19 +49,9 @@ Deno.test("pooling backward references match finite differences (avg everywhere,
   for (const kind of ["max", "avg"] as const) {
     const y0 = poolRef(x, kind, 3, 2, 1).y;
     const dy = ref(randArray(y0.data.length, 10), y0.shape);
-    const loss = () => poolRef(x, kind, 3, 2, 1).y.data.reduce((s, v, i) => s + v * dy.data[i], 0);
+    const loss = () => dot(poolRef(x, kind, 3, 2, 1).y.data, dy.data);
     const g = poolRef(x, kind, 3, 2, 1, dy).dx!;
-    const h = 1e-6;
-    const fd = x.data.map((_, i) => {
-      const v = x.data[i];
-      x.data[i] = v + h;
-      const up = loss();
-      x.data[i] = v - h;
-      const dn = loss();
-      x.data[i] = v;
-      return (up - dn) / (2 * h);
-    });
-    assertNear(`${kind} dx`, g.data, fd, 1e-6, 1e-5);
+    assertNear(`${kind} dx`, g.data, centralDiff(x.data, loss), 1e-6, 1e-5);
   }
 });
 
