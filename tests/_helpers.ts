@@ -1,14 +1,55 @@
 /**
- * Test helpers: the shared GPU, a seeded random source, and an llm.c-style comparison that names
- * the tensor, the index and both values.
+ * Test helpers: the shared GPU (and `gpuTest`, which registers a test that needs it: skipped, with
+ * one message, where no WebGPU adapter exists), a seeded random source, and an llm.c-style
+ * comparison that names the tensor, the index and both values.
  * @module
  */
 import { getGpu, type Gpu } from "../kernels/runtime.ts";
+import { GpuUnavailableError } from "../kernels/errors.ts";
 import { mulberry32 } from "../util/random.ts";
 import { readback, type Tensor } from "../kernels/tensor.ts";
 
-/** The one GPU all tests share. */
-export const gpu: Gpu = await getGpu();
+let found: Gpu | null = null;
+try {
+  found = await getGpu();
+} catch (e) {
+  if (!(e instanceof GpuUnavailableError)) throw e;
+  console.warn(`%cskipping the tests that need a GPU: ${e.message}`, "color: yellow");
+}
+
+/** Whether a WebGPU adapter was found; without one, {@link gpuTest}s are skipped. */
+export const HAS_GPU: boolean = found !== null;
+
+/** The one GPU all tests share (only to be used inside a {@link gpuTest}). */
+export const gpu: Gpu = found as Gpu;
+
+/** Registers a test that needs the GPU: skipped (reported as ignored) when there is none. */
+export function gpuTest(name: string, fn: () => void | Promise<void>): void {
+  Deno.test({ name, ignore: !HAS_GPU, fn });
+}
+
+/** Debian's Fashion-MNIST folder (package `dataset-fashion-mnist`). */
+export const FMNIST_DIR = "/usr/share/datasets/fashion-mnist";
+
+/** Whether Debian's Fashion-MNIST files are installed. */
+export const HAS_FMNIST: boolean = (() => {
+  try {
+    return Deno.statSync(`${FMNIST_DIR}/train-images-idx3-ubyte.gz`).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!HAS_FMNIST) {
+  console.warn(
+    `%cskipping the tests that read Fashion-MNIST: ${FMNIST_DIR} is missing (apt-get install dataset-fashion-mnist)`,
+    "color: yellow",
+  );
+}
+
+/** Registers a test that reads Debian's Fashion-MNIST: skipped when the files are absent. */
+export function fmnistTest(name: string, fn: () => void | Promise<void>): void {
+  Deno.test({ name, ignore: !HAS_FMNIST, fn });
+}
 
 /** Mulberry32: a small seeded PRNG returning floats in [0, 1) (the models' initialiser's). */
 export const rng: (seed: number) => () => number = mulberry32;

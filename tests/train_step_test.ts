@@ -5,8 +5,9 @@ import { ResNet } from "../models/resnet.ts";
 import { SGD } from "../optim/sgd.ts";
 import { NonFiniteLossError, trainStep } from "../train/step.ts";
 import { gpu, rng } from "./_helpers.ts";
+import { gpuTest } from "./_helpers.ts";
 
-Deno.test("a training step is one submit, and 30 steps on a separable toy task cut the loss", async () => {
+gpuTest("a training step is one submit, and 30 steps on a separable toy task cut the loss", async () => {
   const model = new Model(gpu, new ResNet([1, 1], [8, 16], { classes: 2, inChannels: 1 }), 1);
   const opt = new SGD(model.arena, [{ params: model.arena.params }], {
     lr: 0.05,
@@ -36,7 +37,7 @@ Deno.test("a training step is one submit, and 30 steps on a separable toy task c
   ok(last.correct === N, `correct ${last.correct}/${N}`);
 });
 
-Deno.test("a NaN loss stops the step with an error naming the step", async () => {
+gpuTest("a NaN loss stops the step with an error naming the step", async () => {
   const model = new Model(gpu, new ResNet([1], [4], { classes: 3, inChannels: 1 }), 2);
   const opt = new SGD(model.arena, [{ params: model.arena.params }], { lr: 0.1 });
   const xs = new Float32Array(2 * 16).fill(1);

@@ -44,22 +44,56 @@ Deno.test("batches(): normalisation, and crop/flip move pixels exactly (zero pad
     const c = Math.floor(i / 9);
     ok(Math.abs(v - (ds.images[i] / 255 - [0.5, 0.25][c]) / [2, 4][c]) < 1e-6, `pixel ${i}`);
   });
-  // Over many epochs, every augmented image is a shifted (and maybe mirrored) copy of the original.
-  for (let e = 0; e < 20; e++) {
-    const [b] = [...batches(ds, e, { batchSize: 1, shuffle: false, cropPadding: 1, flip: true, seed: 3 })];
-    let matched = false;
-    for (const mirror of [false, true]) {
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const want = Array.from({ length: 18 }, (_, i) => {
-            const c = Math.floor(i / 9), r = Math.floor((i % 9) / 3), col = i % 3;
-            const si = r + dy, sj = (mirror ? 2 - col : col) + dx;
-            return si >= 0 && si < 3 && sj >= 0 && sj < 3 ? ds.images[c * 9 + si * 3 + sj] / 255 : 0;
-          });
-          if (want.every((v, i) => Math.abs(v - b.x[i]) < 1e-6)) matched = true;
+  // Every augmented image is exactly one shifted (and maybe mirrored) copy of its original, and
+  // over a seeded run each shift and the mirror happen at their rates (identity is not a pass).
+  const C = 2, H = 4, W = 4, P = 1, n = 300, epochs = 10, img = C * H * W;
+  const data: Dataset = {
+    images: Uint8Array.from({ length: n * img }, (_, i) => ((i * 37) % 255) + 1), // distinct per image, no 0
+    labels: new Int32Array(n),
+    count: n,
+    channels: C,
+    height: H,
+    width: W,
+    classes: 10,
+  };
+  const shifts = new Map<string, number>();
+  let mirrored = 0, identity = 0, samples = 0;
+  for (let e = 0; e < epochs; e++) {
+    for (const b of batches(data, e, { batchSize: 64, cropPadding: P, flip: true, seed: 3 })) {
+      for (let k = 0; k < b.size; k++) {
+        const src = data.images.subarray(b.indices[k] * img, (b.indices[k] + 1) * img);
+        const got = b.x.subarray(k * img, (k + 1) * img);
+        const found: [number, number, boolean][] = [];
+        for (const mirror of [false, true]) {
+          for (let dy = -P; dy <= P; dy++) {
+            for (let dx = -P; dx <= P; dx++) {
+              const same = got.every((v, i) => {
+                const c = Math.floor(i / (H * W)), r = Math.floor((i % (H * W)) / W), col = i % W;
+                const si = r + dy, sj = (mirror ? W - 1 - col : col) + dx;
+                const want = si >= 0 && si < H && sj >= 0 && sj < W ? src[c * H * W + si * W + sj] / 255 : 0;
+                return Math.abs(v - want) < 1e-6;
+              });
+              if (same) found.push([dy, dx, mirror]);
+            }
+          }
         }
+        equal(found.length, 1, `epoch ${e}, image ${b.indices[k]}: ${found.length} transforms match`);
+        const [dy, dx, mirror] = found[0];
+        shifts.set(`${dy},${dx}`, (shifts.get(`${dy},${dx}`) ?? 0) + 1);
+        if (mirror) mirrored++;
+        if (!mirror && dy === 0 && dx === 0) identity++;
+        samples++;
       }
     }
-    ok(matched, `epoch ${e}: not a shifted/mirrored copy`);
   }
+  equal(samples, n * epochs);
+  // Each of the 9 shifts at 1/9 and the mirror at 1/2, within 4 standard deviations.
+  const within = (count: number, p: number, what: string) => {
+    const sd = Math.sqrt(p * (1 - p) / samples);
+    ok(Math.abs(count / samples - p) < 4 * sd, `${what}: rate ${count / samples}, expected ${p} ± ${4 * sd}`);
+  };
+  equal(shifts.size, 9);
+  for (const [shift, count] of shifts) within(count, 1 / 9, `shift ${shift}`);
+  within(mirrored, 1 / 2, "mirror");
+  within(identity, 1 / 18, "identity");
 });

@@ -1,6 +1,7 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { loadCifarBin, loadIdxSplits } from "../../data/dataset.ts";
 import { parseIdx, readIdx } from "../../data/idx.ts";
+import { FMNIST_DIR, fmnistTest } from "../_helpers.ts";
 
 function idx(shape: number[], data: number[]): Uint8Array {
   const out = new Uint8Array(4 + 4 * shape.length + data.length);
@@ -67,8 +68,8 @@ Deno.test("CIFAR-10 and CIFAR-100 binary batches load; a cut record names the by
 });
 
 // .ci/run installs Debian's dataset-fashion-mnist, the default data set of `deno task train`.
-Deno.test("the real Fashion-MNIST from Debian's package loads (60000 + 10000 images)", async () => {
-  const s = await loadIdxSplits(["/usr/share/datasets/fashion-mnist"]);
+fmnistTest("the real Fashion-MNIST from Debian's package loads (60000 + 10000 images)", async () => {
+  const s = await loadIdxSplits([FMNIST_DIR]);
   deepEqual([s.train.count, s.test.count, s.train.height, s.train.width], [60000, 10000, 28, 28]);
   equal(new Set(s.train.labels).size, 10);
 });

@@ -3,7 +3,7 @@ import { analyze } from "../../esd/analyze.ts";
 import { fitMp, jensenShannon, shuffled } from "../../esd/mp.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
 import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
-import { rng } from "../_helpers.ts";
+import { gpuTest, rng } from "../_helpers.ts";
 
 function gaussian(n: number, seed: number, sd = 1): Float64Array {
   const r = rng(seed);
@@ -35,7 +35,7 @@ Deno.test("fitMp() recovers the entry scale of a Gaussian matrix and counts plan
   ok(sf.mp_softrank < 0.5, `mp_softrank ${sf.mp_softrank}`);
 });
 
-Deno.test("rand_distance is small for noise and large for structured weights", async () => {
+gpuTest("rand_distance is small for noise and large for structured weights", async () => {
   const N = 120, M = 60;
   const noise = gaussian(N * M, 11, 0.1);
   const u = gaussian(N, 12), v = gaussian(M, 13);

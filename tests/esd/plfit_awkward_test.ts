@@ -4,7 +4,7 @@ import { fitPowerLaw } from "../../esd/plfit.ts";
 import { fitPowerLawsGpu } from "../../esd/plfit_gpu.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
 import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
-import { gpu, rng } from "../_helpers.ts";
+import { gpu, gpuTest, rng } from "../_helpers.ts";
 
 /**
  * The reference's fit (TempBalance `net_esd_estimator`), written out in float64 as plainly as it
@@ -63,39 +63,45 @@ function awkwardSpectrum(n: number, seed: number, kind: "zeros" | "denormal" | "
   return out;
 }
 
-Deno.test("every fit method matches the reference in float64 on spectra with 15% zeros, denormals and negatives (CPU and GPU)", async () => {
-  for (const kind of ["zeros", "denormal", "negative"] as const) {
-    for (const n of [64, 577, 2304]) {
-      const spectra = [awkwardSpectrum(n, n + kind.length, kind)];
-      for (const method of ["median", "mid", "gof", "peak"] as const) {
-        const xminPos = method === "mid" ? 3 : 2;
-        const want = referenceFit(spectra[0], method, xminPos);
-        const cpu = fitPowerLaw(Float64Array.from(spectra[0], (v) => Math.max(0, v)).sort(), {
-          method,
-          xminPos,
-        });
-        const [g] = await fitPowerLawsGpu(gpu, spectra, { method, xminPos });
-        const tag = `${kind} N=${n} ${method}`;
-        // Denormal-sized eigenvalues are positive, so (unlike zeros) they are candidates for gof;
-        // one that won would give a huge tail. The reference rejects them the same way we do.
-        equal(cpu.index, want.index, `${tag}: CPU xmin index ${cpu.index} vs reference ${want.index}`);
-        ok(
-          Math.abs(cpu.alpha - want.alpha) <= 1e-9 * want.alpha,
-          `${tag}: CPU alpha ${cpu.alpha} vs ${want.alpha}`,
-        );
-        ok(
-          Math.abs(g.index - want.index) <= (method === "median" || method === "mid" ? 0 : 1),
-          `${tag}: GPU xmin index ${g.index} vs ${want.index}`,
-        );
-        const wantAt = method === "median" || method === "mid"
-          ? want.alpha
-          : referenceAlphaAt(spectra[0], g.index);
-        ok(Math.abs(g.alpha - wantAt) <= 1e-4, `${tag}: GPU alpha ${g.alpha} vs ${wantAt}`);
-        ok(Math.abs(g.alpha - want.alpha) <= 1e-3, `${tag}: GPU alpha ${g.alpha} vs reference ${want.alpha}`);
+gpuTest(
+  "every fit method matches the reference in float64 on spectra with 15% zeros, denormals and negatives (CPU and GPU)",
+  async () => {
+    for (const kind of ["zeros", "denormal", "negative"] as const) {
+      for (const n of [64, 577, 2304]) {
+        const spectra = [awkwardSpectrum(n, n + kind.length, kind)];
+        for (const method of ["median", "mid", "gof", "peak"] as const) {
+          const xminPos = method === "mid" ? 3 : 2;
+          const want = referenceFit(spectra[0], method, xminPos);
+          const cpu = fitPowerLaw(Float64Array.from(spectra[0], (v) => Math.max(0, v)).sort(), {
+            method,
+            xminPos,
+          });
+          const [g] = await fitPowerLawsGpu(gpu, spectra, { method, xminPos });
+          const tag = `${kind} N=${n} ${method}`;
+          // Denormal-sized eigenvalues are positive, so (unlike zeros) they are candidates for gof;
+          // one that won would give a huge tail. The reference rejects them the same way we do.
+          equal(cpu.index, want.index, `${tag}: CPU xmin index ${cpu.index} vs reference ${want.index}`);
+          ok(
+            Math.abs(cpu.alpha - want.alpha) <= 1e-9 * want.alpha,
+            `${tag}: CPU alpha ${cpu.alpha} vs ${want.alpha}`,
+          );
+          ok(
+            Math.abs(g.index - want.index) <= (method === "median" || method === "mid" ? 0 : 1),
+            `${tag}: GPU xmin index ${g.index} vs ${want.index}`,
+          );
+          const wantAt = method === "median" || method === "mid"
+            ? want.alpha
+            : referenceAlphaAt(spectra[0], g.index);
+          ok(Math.abs(g.alpha - wantAt) <= 1e-4, `${tag}: GPU alpha ${g.alpha} vs ${wantAt}`);
+          ok(
+            Math.abs(g.alpha - want.alpha) <= 1e-3,
+            `${tag}: GPU alpha ${g.alpha} vs reference ${want.alpha}`,
+          );
+        }
       }
     }
-  }
-});
+  },
+);
 
 function referenceAlphaAt(evals: number[], i: number): number {
   const e = evals.map((v) => Math.max(0, v)).sort((a, b) => a - b);
@@ -105,17 +111,20 @@ function referenceAlphaAt(evals: number[], i: number): number {
   return 1 + n / s;
 }
 
-Deno.test("a median xmin that falls on a zero eigenvalue gives no alpha on the CPU and the GPU alike", async () => {
-  const e = [0, 0, 0, 0, 0, 0, 1, 2, 3, 4];
-  ok(Number.isNaN(fitPowerLaw(e).alpha));
-  const [g] = await fitPowerLawsGpu(gpu, [e]);
-  ok(Number.isNaN(g.alpha) && g.xmin === 0 && g.index === 5);
-  // gof skips the zeros.
-  const f = fitPowerLaw(e, { method: "gof" });
-  const [h] = await fitPowerLawsGpu(gpu, [e], { method: "gof" });
-  ok(f.index >= 6 && f.alpha > 1, `gof index ${f.index}`);
-  equal(h.index, f.index);
-});
+gpuTest(
+  "a median xmin that falls on a zero eigenvalue gives no alpha on the CPU and the GPU alike",
+  async () => {
+    const e = [0, 0, 0, 0, 0, 0, 1, 2, 3, 4];
+    ok(Number.isNaN(fitPowerLaw(e).alpha));
+    const [g] = await fitPowerLawsGpu(gpu, [e]);
+    ok(Number.isNaN(g.alpha) && g.xmin === 0 && g.index === 5);
+    // gof skips the zeros.
+    const f = fitPowerLaw(e, { method: "gof" });
+    const [h] = await fitPowerLawsGpu(gpu, [e], { method: "gof" });
+    ok(f.index >= 6 && f.alpha > 1, `gof index ${f.index}`);
+    equal(h.index, f.index);
+  },
+);
 
 Deno.test("the CPU and GPU fits reject the same bad options", async () => {
   for (
@@ -146,66 +155,69 @@ function tensor(name: string, shape: number[], data: ArrayLike<number>): WeightT
   return { name, dtype: "F32", shape, isFloat: true, values: () => Float64Array.from(data) };
 }
 
-Deno.test("analyze(): a rank-deficient conv (15% of each slice's singular values 0) fits alike on the CPU and GPU, and as float64", async () => {
-  // (out 40, in 40, 3, 3), 6 of the 40 output rows zero in every slice: rank 34 per slice, so 54
-  // of the 360 eigenvalues are 0 in exact arithmetic and round-off-sized (or negative) in float32.
-  const [O, I] = [40, 40];
-  const r = rng(77);
-  const w = new Float32Array(O * I * 9);
-  for (let o = 6; o < O; o++) {
-    for (let k = 0; k < I * 9; k++) w[o * I * 9 + k] = (r() - 0.5) * (o % 7 === 0 ? 3 : 1);
-  }
-  // float64 truth: slices (out, in) × sqrt(0.5), Gram, eigvalsh.
-  const truth: number[] = [];
-  for (let s = 0; s < 9; s++) {
-    const m = new Float64Array(O * I);
-    for (let o = 0; o < O; o++) {
-      for (let i = 0; i < I; i++) m[o * I + i] = w[(o * I + i) * 9 + s] * Math.SQRT1_2;
+gpuTest(
+  "analyze(): a rank-deficient conv (15% of each slice's singular values 0) fits alike on the CPU and GPU, and as float64",
+  async () => {
+    // (out 40, in 40, 3, 3), 6 of the 40 output rows zero in every slice: rank 34 per slice, so 54
+    // of the 360 eigenvalues are 0 in exact arithmetic and round-off-sized (or negative) in float32.
+    const [O, I] = [40, 40];
+    const r = rng(77);
+    const w = new Float32Array(O * I * 9);
+    for (let o = 6; o < O; o++) {
+      for (let k = 0; k < I * 9; k++) w[o * I * 9 + k] = (r() - 0.5) * (o % 7 === 0 ? 3 : 1);
     }
-    const a = ref(m, [O, I]);
-    truth.push(...eigvalshRef(matmulRef(a, a, { transA: true }).data, I));
-  }
-  for (const fit of ["median", "gof", "peak"] as const) {
-    const want = referenceFit(truth, fit);
-    const rows = [];
-    for (const solver of ["cpu", "gpu"] as const) {
-      for (const fitDevice of ["cpu", "gpu"] as const) {
-        const { layers, evals } = await analyze([tensor("conv.weight", [O, I, 3, 3], w)], {
-          solver,
-          fit,
-          fitDevice,
-          keepEvals: true,
-        });
-        equal(layers[0].num_evals, 360);
-        ok(!/did not converge/.test(layers[0].warning), `${solver}: ${layers[0].warning}`);
-        rows.push({ solver, fitDevice, alpha: layers[0].alpha! });
-        // The fit itself, on the eigenvalues it was given: within 1e-4 of the float64 reference.
-        const same = referenceFit(Array.from(evals![0]), fit);
-        ok(
-          Math.abs(layers[0].alpha! - same.alpha) <= 1e-4,
-          `${fit} ${solver}/${fitDevice}: alpha ${
-            layers[0].alpha
-          } vs float64 fit of the same ESD ${same.alpha}`,
-        );
-        // Against the exact spectrum: the median and gof fits do not depend on the round-off-sized
-        // eigenvalues; peak's histogram spans them, so it is checked on the same ESD only.
-        if (fit !== "peak") {
+    // float64 truth: slices (out, in) × sqrt(0.5), Gram, eigvalsh.
+    const truth: number[] = [];
+    for (let s = 0; s < 9; s++) {
+      const m = new Float64Array(O * I);
+      for (let o = 0; o < O; o++) {
+        for (let i = 0; i < I; i++) m[o * I + i] = w[(o * I + i) * 9 + s] * Math.SQRT1_2;
+      }
+      const a = ref(m, [O, I]);
+      truth.push(...eigvalshRef(matmulRef(a, a, { transA: true }).data, I));
+    }
+    for (const fit of ["median", "gof", "peak"] as const) {
+      const want = referenceFit(truth, fit);
+      const rows = [];
+      for (const solver of ["cpu", "gpu"] as const) {
+        for (const fitDevice of ["cpu", "gpu"] as const) {
+          const { layers, evals } = await analyze([tensor("conv.weight", [O, I, 3, 3], w)], {
+            solver,
+            fit,
+            fitDevice,
+            keepEvals: true,
+          });
+          equal(layers[0].num_evals, 360);
+          ok(!/did not converge/.test(layers[0].warning), `${solver}: ${layers[0].warning}`);
+          rows.push({ solver, fitDevice, alpha: layers[0].alpha! });
+          // The fit itself, on the eigenvalues it was given: within 1e-4 of the float64 reference.
+          const same = referenceFit(Array.from(evals![0]), fit);
           ok(
-            Math.abs(layers[0].alpha! - want.alpha) <= 1e-3,
-            `${fit} ${solver}/${fitDevice}: alpha ${layers[0].alpha} vs exact-spectrum ${want.alpha}`,
+            Math.abs(layers[0].alpha! - same.alpha) <= 1e-4,
+            `${fit} ${solver}/${fitDevice}: alpha ${
+              layers[0].alpha
+            } vs float64 fit of the same ESD ${same.alpha}`,
           );
+          // Against the exact spectrum: the median and gof fits do not depend on the round-off-sized
+          // eigenvalues; peak's histogram spans them, so it is checked on the same ESD only.
+          if (fit !== "peak") {
+            ok(
+              Math.abs(layers[0].alpha! - want.alpha) <= 1e-3,
+              `${fit} ${solver}/${fitDevice}: alpha ${layers[0].alpha} vs exact-spectrum ${want.alpha}`,
+            );
+          }
         }
       }
+      // Same eigenvalues, two fits: within 1e-4.
+      for (const solver of ["cpu", "gpu"]) {
+        const [c, g] = rows.filter((x) => x.solver === solver);
+        ok(Math.abs(c.alpha - g.alpha) <= 1e-4, `${fit} ${solver}: CPU fit ${c.alpha} vs GPU fit ${g.alpha}`);
+      }
     }
-    // Same eigenvalues, two fits: within 1e-4.
-    for (const solver of ["cpu", "gpu"]) {
-      const [c, g] = rows.filter((x) => x.solver === solver);
-      ok(Math.abs(c.alpha - g.alpha) <= 1e-4, `${fit} ${solver}: CPU fit ${c.alpha} vs GPU fit ${g.alpha}`);
-    }
-  }
-});
+  },
+);
 
-Deno.test("an all-zero layer has its eigenvalue count and a spectral norm of 0, and no alpha", async () => {
+gpuTest("an all-zero layer has its eigenvalue count and a spectral norm of 0, and no alpha", async () => {
   for (const fitDevice of ["cpu", "gpu"] as const) {
     const { layers } = await analyze([tensor("z.weight", [6, 8, 3, 3], new Float32Array(6 * 8 * 9))], {
       fitDevice,

@@ -3,53 +3,63 @@ import { batchNorm, batchNormBackward } from "../../kernels/batchnorm.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { batchNormBackwardRef, batchNormRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
-import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 
-Deno.test("batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64", async () => {
-  let seed = 1;
-  // HW 35, 6, 1 (one block per plane), 130 (3 strides per lane), 667 (two blocks of 8 strides).
-  for (const shape of [[3, 17, 5, 7], [1, 3, 5, 7], [4, 1, 2, 3], [5, 6], [3, 2, 10, 13], [2, 3, 23, 29]]) {
-    for (const affine of [true, false]) {
-      const [N, C] = shape, HW = shape.length === 4 ? shape[2] * shape[3] : 1;
-      const xv = randArray(shape.reduce((p, d) => p * d), seed++, -2, 3);
-      const gv = randArray(C, seed++, 0.5, 1.5), bv = randArray(C, seed++);
-      const rm0 = randArray(C, seed++), rv0 = randArray(C, seed++, 0.5, 2);
-      const x = upload(gpu, xv, shape);
-      const state = {
-        weight: affine ? upload(gpu, gv, [C]) : null,
-        bias: affine ? upload(gpu, bv, [C]) : null,
-        running: upload(gpu, [...rm0, ...rv0], [2, C]),
-      };
-      const rec = new Recorder(gpu);
-      const { y, saved } = batchNorm(rec, x, state, true);
-      const dyv = randArray(y.size, seed++);
-      const dy = upload(gpu, dyv, shape);
-      const g = batchNormBackward(rec, x, dy, saved!, state.weight);
-      const ev = batchNorm(rec, x, state, false).y; // eval after the update
-      await rec.submit();
-      const outs = await readback(gpu, y, g.dx, state.running, ev, ...(affine ? [g.dweight!, g.dbias!] : []));
-      const tag = `${JSON.stringify(shape)} affine=${affine}`;
-      const r = batchNormRef(ref(xv, shape), affine ? ref(gv, [C]) : null, affine ? ref(bv, [C]) : null);
-      assertClose(`y ${tag}`, outs[0], r.y.data, 1e-5, 1e-4);
-      const m = N * HW;
-      const rm = rm0.map((v, c) => 0.9 * v + 0.1 * r.mean[c]);
-      const rv = rv0.map((v, c) => 0.9 * v + 0.1 * r.varB[c] * m / (m - 1));
-      assertClose(`running ${tag}`, outs[2], [...rm, ...rv], 1e-6, 1e-5);
-      const evalRef = Array.from(xv, (v, i) => {
-        const c = Math.floor(i / HW) % C;
-        return ((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * (affine ? gv[c] : 1) + (affine ? bv[c] : 0);
-      });
-      assertClose(`eval ${tag}`, outs[3], evalRef, 1e-5, 1e-4);
-      const b = batchNormBackwardRef(ref(xv, shape), affine ? ref(gv, [C]) : null, ref(dyv, shape));
-      assertClose(`dx ${tag}`, outs[1], b.dx.data, 1e-4, 1e-3);
-      if (affine) {
-        assertClose(`dweight ${tag}`, outs[4], b.dgamma, 1e-4, 1e-4);
-        assertClose(`dbias ${tag}`, outs[5], b.dbeta, 1e-4, 1e-4);
+gpuTest(
+  "batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64",
+  async () => {
+    let seed = 1;
+    // HW 35, 6, 1 (one block per plane), 130 (3 strides per lane), 667 (two blocks of 8 strides).
+    for (const shape of [[3, 17, 5, 7], [1, 3, 5, 7], [4, 1, 2, 3], [5, 6], [3, 2, 10, 13], [2, 3, 23, 29]]) {
+      for (const affine of [true, false]) {
+        const [N, C] = shape, HW = shape.length === 4 ? shape[2] * shape[3] : 1;
+        const xv = randArray(shape.reduce((p, d) => p * d), seed++, -2, 3);
+        const gv = randArray(C, seed++, 0.5, 1.5), bv = randArray(C, seed++);
+        const rm0 = randArray(C, seed++), rv0 = randArray(C, seed++, 0.5, 2);
+        const x = upload(gpu, xv, shape);
+        const state = {
+          weight: affine ? upload(gpu, gv, [C]) : null,
+          bias: affine ? upload(gpu, bv, [C]) : null,
+          running: upload(gpu, [...rm0, ...rv0], [2, C]),
+        };
+        const rec = new Recorder(gpu);
+        const { y, saved } = batchNorm(rec, x, state, true);
+        const dyv = randArray(y.size, seed++);
+        const dy = upload(gpu, dyv, shape);
+        const g = batchNormBackward(rec, x, dy, saved!, state.weight);
+        const ev = batchNorm(rec, x, state, false).y; // eval after the update
+        await rec.submit();
+        const outs = await readback(
+          gpu,
+          y,
+          g.dx,
+          state.running,
+          ev,
+          ...(affine ? [g.dweight!, g.dbias!] : []),
+        );
+        const tag = `${JSON.stringify(shape)} affine=${affine}`;
+        const r = batchNormRef(ref(xv, shape), affine ? ref(gv, [C]) : null, affine ? ref(bv, [C]) : null);
+        assertClose(`y ${tag}`, outs[0], r.y.data, 1e-5, 1e-4);
+        const m = N * HW;
+        const rm = rm0.map((v, c) => 0.9 * v + 0.1 * r.mean[c]);
+        const rv = rv0.map((v, c) => 0.9 * v + 0.1 * r.varB[c] * m / (m - 1));
+        assertClose(`running ${tag}`, outs[2], [...rm, ...rv], 1e-6, 1e-5);
+        const evalRef = Array.from(xv, (v, i) => {
+          const c = Math.floor(i / HW) % C;
+          return ((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * (affine ? gv[c] : 1) + (affine ? bv[c] : 0);
+        });
+        assertClose(`eval ${tag}`, outs[3], evalRef, 1e-5, 1e-4);
+        const b = batchNormBackwardRef(ref(xv, shape), affine ? ref(gv, [C]) : null, ref(dyv, shape));
+        assertClose(`dx ${tag}`, outs[1], b.dx.data, 1e-4, 1e-3);
+        if (affine) {
+          assertClose(`dweight ${tag}`, outs[4], b.dgamma, 1e-4, 1e-4);
+          assertClose(`dbias ${tag}`, outs[5], b.dbeta, 1e-4, 1e-4);
+        }
       }
     }
-  }
-});
+  },
+);
 
 Deno.test("batchNormBackwardRef() matches central finite differences", () => {
   const shape = [2, 3, 2, 3], C = 3;
@@ -65,7 +75,7 @@ Deno.test("batchNormBackwardRef() matches central finite differences", () => {
   assertNear("dbeta", grads.dbeta, fd(b), 1e-6, 1e-5);
 });
 
-Deno.test("batchNorm() names the layer on bad shapes and on one value per channel in training", () => {
+gpuTest("batchNorm() names the layer on bad shapes and on one value per channel in training", () => {
   const rec = new Recorder(gpu);
   const running = upload(gpu, new Float32Array(8), [2, 4]);
   throws(

@@ -3,7 +3,7 @@ import { conv2d, conv2dBackward } from "../../kernels/conv2d.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { conv2dBackwardRef, conv2dRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
-import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 
 interface Case {
@@ -34,7 +34,7 @@ function tag(c: Case): string {
   return `B${c.B} C${c.C} ${c.H}x${c.W} O${c.O} k${c.K} s${c.s} p${c.p}${c.bias ? " bias" : ""}`;
 }
 
-Deno.test("conv2d() forward and backward match float64 on odd shapes, strides and paddings", async () => {
+gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and paddings", async () => {
   let seed = 1;
   for (const c of CASES) {
     const xv = randArray(c.B * c.C * c.H * c.W, seed++), wv = randArray(c.O * c.C * c.K * c.K, seed++);
@@ -88,7 +88,7 @@ Deno.test("conv2dBackwardRef() matches central finite differences of conv2dRef",
   }
 });
 
-Deno.test("conv2d() splits long batch loops of backward-filter into passes (past the loop cap)", async () => {
+gpuTest("conv2d() splits long batch loops of backward-filter into passes (past the loop cap)", async () => {
   const c = { B: 40, C: 2, H: 32, W: 32, O: 3, K: 3 }; // 40·32·32 = 40960 positions per lane
   const xv = randArray(c.B * c.C * c.H * c.W, 80), wv = randArray(c.O * c.C * 9, 81);
   const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, 3, 3]);
@@ -108,7 +108,7 @@ Deno.test("conv2d() splits long batch loops of backward-filter into passes (past
   assertClose("dw (B=40, 32×32)", dwv, want.dw.data, 1e-4 * Math.sqrt(40960), 1e-5);
 });
 
-Deno.test("conv2d() rejects inputs whose shape the layer cannot take, naming the layer", () => {
+gpuTest("conv2d() rejects inputs whose shape the layer cannot take, naming the layer", () => {
   const rec = new Recorder(gpu);
   const w = upload(gpu, new Float32Array(8 * 3 * 9), [8, 3, 3, 3]);
   throws(

@@ -8,12 +8,12 @@ import { Recorder } from "../../kernels/recorder.ts";
 import { addBiasRef, mapRef, ref, reluBackwardRef, reluRef } from "../../kernels/reference.ts";
 import { relu, reluBackward } from "../../kernels/relu.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
-import { assertClose, gpu, randArray } from "../_helpers.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 
 const SHAPES = [[1], [1, 1], [1, 67], [67, 1], [3, 5, 7], [257], [1000, 3], [300, 301]];
 
-Deno.test("add/sub/mul/axpy/scale/relu/reluBackward match float64 on edge shapes", async () => {
+gpuTest("add/sub/mul/axpy/scale/relu/reluBackward match float64 on edge shapes", async () => {
   let seed = 1;
   for (const shape of SHAPES) {
     const n = shape.reduce((p, d) => p * d);
@@ -48,7 +48,7 @@ Deno.test("add/sub/mul/axpy/scale/relu/reluBackward match float64 on edge shapes
   }
 });
 
-Deno.test("element-wise ops pass NaN through, overflow like float32 and work in place", async () => {
+gpuTest("element-wise ops pass NaN through, overflow like float32 and work in place", async () => {
   const xv = [NaN, -1, 0, 2, 1e30, -1e30, 3e38, -0.5];
   const x = upload(gpu, xv, [8]);
   const one = upload(gpu, new Float32Array(8).fill(1), [8]);
@@ -70,7 +70,7 @@ Deno.test("element-wise ops pass NaN through, overflow like float32 and work in 
   assertClose("in place", iv, reluRef(ref(rx.data.map((v) => 2 * v), [8])).data, 0, 1e-7);
 });
 
-Deno.test("fill(), copy() and addBias() match float64 for f32, i32 and u32", async () => {
+gpuTest("fill(), copy() and addBias() match float64 for f32, i32 and u32", async () => {
   const f = upload(gpu, new Float32Array(300), [300]);
   const i = upload(gpu, new Int32Array(5), [5], "i32");
   const u = upload(gpu, new Uint32Array(5), [5], "u32");
@@ -93,7 +93,7 @@ Deno.test("fill(), copy() and addBias() match float64 for f32, i32 and u32", asy
   assertClose("addBias last", b3v, addBiasRef(ref(xv, [2, 3, 5, 7]), ref(lv, [7])).data, 1e-7, 1e-6);
 });
 
-Deno.test("fill() covers 17·10^6 elements: a grid folded past 65535 workgroups", async () => {
+gpuTest("fill() covers 17·10^6 elements: a grid folded past 65535 workgroups", async () => {
   const n = 17_000_000;
   const t = upload(gpu, new Float32Array(n), [n]);
   const rec = new Recorder(gpu);
@@ -105,7 +105,7 @@ Deno.test("fill() covers 17·10^6 elements: a grid folded past 65535 workgroups"
   t.release();
 });
 
-Deno.test("element-wise ops reject mismatched shapes and dtypes, naming op and argument", () => {
+gpuTest("element-wise ops reject mismatched shapes and dtypes, naming op and argument", () => {
   const rec = new Recorder(gpu);
   const a = upload(gpu, new Float32Array(6), [2, 3]), b = upload(gpu, new Float32Array(6), [3, 2]);
   throws(

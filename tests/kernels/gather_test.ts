@@ -3,9 +3,9 @@ import { slice, transpose } from "../../kernels/gather.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { ref, sliceRef, transposeRef } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
-import { assertClose, gpu, randArray } from "../_helpers.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 
-Deno.test("transpose() matches float64 for 2-D, 4-D and 1×N shapes, f32 and i32", async () => {
+gpuTest("transpose() matches float64 for 2-D, 4-D and 1×N shapes, f32 and i32", async () => {
   const cases: [number[], number[] | undefined][] = [
     [[1, 67], undefined],
     [[67, 1], undefined],
@@ -36,7 +36,7 @@ Deno.test("transpose() matches float64 for 2-D, 4-D and 1×N shapes, f32 and i32
   }
 });
 
-Deno.test("slice() matches numpy-style start:end:step ranges", async () => {
+gpuTest("slice() matches numpy-style start:end:step ranges", async () => {
   const shape = [6, 7, 5];
   const xv = randArray(6 * 7 * 5, 9);
   const x = upload(gpu, xv, shape);
@@ -56,7 +56,7 @@ Deno.test("slice() matches numpy-style start:end:step ranges", async () => {
   }
 });
 
-Deno.test("transpose() and slice() reject bad permutations, empty ranges and bad steps", () => {
+gpuTest("transpose() and slice() reject bad permutations, empty ranges and bad steps", () => {
   const rec = new Recorder(gpu);
   const x = upload(gpu, new Float32Array(6), [2, 3]);
   throws(() => transpose(rec, x, [0, 0]), /perm must be a permutation of 0…1/);

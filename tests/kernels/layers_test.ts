@@ -4,7 +4,7 @@ import { linear, linearBackward } from "../../kernels/linear.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { matmulRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
-import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff } from "../_fd.ts";
 
 function ceRef(
@@ -25,27 +25,30 @@ function ceRef(
   return { loss, grad, correct };
 }
 
-Deno.test("crossEntropy() matches float64 loss, gradient and correct count; huge logits stay finite", async () => {
-  for (const [N, C, scale] of [[1, 2, 1], [7, 10, 3], [33, 100, 1], [4, 5, 1e4]]) {
-    const zv = Float32Array.from(randArray(N * C, N + C), (v) => v * scale);
-    const labels = Array.from({ length: N }, (_, i) => (i * 7) % C);
-    const rec = new Recorder(gpu);
-    const r = crossEntropy(rec, upload(gpu, zv, [N, C]), upload(gpu, labels, [N], "i32"));
-    await rec.submit();
-    const [loss, correct, grad] = await readback(gpu, r.loss, r.correct, r.grad);
-    const want = ceRef(Float64Array.from(zv), labels, C);
-    assertClose(`loss ${N}x${C}`, loss, [want.loss], 1e-5, 1e-5);
-    assertClose(`grad ${N}x${C}`, grad, want.grad, 1e-7, 1e-4);
-    equal(correct[0], want.correct);
-  }
-  // The gradient is the derivative of the mean loss: central differences in float64.
-  const C = 4, z = Float64Array.from(randArray(12, 5)), labels = [1, 3, 0];
-  const g = ceRef(z, labels, C).grad;
-  const fd = centralDiff(z, () => ceRef(z, labels, C).loss);
-  assertNear("CE grad vs finite differences", g, fd, 1e-8, 1e-6);
-});
+gpuTest(
+  "crossEntropy() matches float64 loss, gradient and correct count; huge logits stay finite",
+  async () => {
+    for (const [N, C, scale] of [[1, 2, 1], [7, 10, 3], [33, 100, 1], [4, 5, 1e4]]) {
+      const zv = Float32Array.from(randArray(N * C, N + C), (v) => v * scale);
+      const labels = Array.from({ length: N }, (_, i) => (i * 7) % C);
+      const rec = new Recorder(gpu);
+      const r = crossEntropy(rec, upload(gpu, zv, [N, C]), upload(gpu, labels, [N], "i32"));
+      await rec.submit();
+      const [loss, correct, grad] = await readback(gpu, r.loss, r.correct, r.grad);
+      const want = ceRef(Float64Array.from(zv), labels, C);
+      assertClose(`loss ${N}x${C}`, loss, [want.loss], 1e-5, 1e-5);
+      assertClose(`grad ${N}x${C}`, grad, want.grad, 1e-7, 1e-4);
+      equal(correct[0], want.correct);
+    }
+    // The gradient is the derivative of the mean loss: central differences in float64.
+    const C = 4, z = Float64Array.from(randArray(12, 5)), labels = [1, 3, 0];
+    const g = ceRef(z, labels, C).grad;
+    const fd = centralDiff(z, () => ceRef(z, labels, C).loss);
+    assertNear("CE grad vs finite differences", g, fd, 1e-8, 1e-6);
+  },
+);
 
-Deno.test("crossEntropy() reports NaN logits as a NaN loss", async () => {
+gpuTest("crossEntropy() reports NaN logits as a NaN loss", async () => {
   const rec = new Recorder(gpu);
   const r = crossEntropy(rec, upload(gpu, [1, NaN, 2, 0, 1, 2], [2, 3]), upload(gpu, [0, 2], [2], "i32"));
   await rec.submit();
@@ -53,7 +56,7 @@ Deno.test("crossEntropy() reports NaN logits as a NaN loss", async () => {
   equal(Number.isNaN(loss[0]), true);
 });
 
-Deno.test("linear() and linearBackward() match float64 (with and without bias)", async () => {
+gpuTest("linear() and linearBackward() match float64 (with and without bias)", async () => {
   const [N, I, O] = [5, 7, 3];
   const xv = randArray(N * I, 1), wv = randArray(O * I, 2), bv = randArray(O, 3), dyv = randArray(N * O, 4);
   const x = upload(gpu, xv, [N, I]),

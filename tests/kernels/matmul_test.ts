@@ -3,7 +3,7 @@ import { matmul, type MatmulVariant } from "../../kernels/matmul.ts";
 import { matmulRef, ref } from "../../kernels/reference.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { readback, type Tensor, upload } from "../../kernels/tensor.ts";
-import { assertClose, gpu, randArray } from "../_helpers.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 
 interface Case {
   batch?: [number, number]; // batch dims of a and b (0 = 2-D)
@@ -51,7 +51,7 @@ const EPS32 = 2 ** -24;
 
 const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
-Deno.test("matmul() matches float64 on aligned shapes in every variant and transpose", async () => {
+gpuTest("matmul() matches float64 on aligned shapes in every variant and transpose", async () => {
   let seed = 1;
   for (const variant of ["direct", "tiled", "scalar"] as const) {
     for (const [transA, transB] of TRANS) {
@@ -62,7 +62,7 @@ Deno.test("matmul() matches float64 on aligned shapes in every variant and trans
   }
 });
 
-Deno.test("matmul() matches float64 on odd shapes: 1×1, 1×N, N×1 and primes", async () => {
+gpuTest("matmul() matches float64 on odd shapes: 1×1, 1×N, N×1 and primes", async () => {
   let seed = 100;
   const shapes = [[1, 1, 1], [1, 67, 5], [67, 1, 3], [3, 5, 7], [13, 17, 19], [31, 37, 1], [61, 59, 67], [
     2,
@@ -76,7 +76,7 @@ Deno.test("matmul() matches float64 on odd shapes: 1×1, 1×N, N×1 and primes",
   }
 });
 
-Deno.test("matmul() batches, broadcasts a 2-D operand, and handles many batches", async () => {
+gpuTest("matmul() batches, broadcasts a 2-D operand, and handles many batches", async () => {
   let seed = 300;
   for (const variant of ["auto", "direct", "tiled", "scalar"] as const) {
     await check({ batch: [3, 3], M: 8, N: 12, K: 16 }, variant, seed++);
@@ -87,7 +87,7 @@ Deno.test("matmul() batches, broadcasts a 2-D operand, and handles many batches"
   await check({ batch: [70000, 70000], M: 1, N: 1, K: 2 }, "scalar", seed++); // grid folds past 65535
 });
 
-Deno.test("matmul() on large and one-signed values: the tolerance follows the data", async () => {
+gpuTest("matmul() on large and one-signed values: the tolerance follows the data", async () => {
   let seed = 400;
   for (const variant of ["direct", "tiled", "scalar"] as const) {
     await check({ M: 16, N: 20, K: 36 }, variant, seed++, -3e4, 3e4);
@@ -96,37 +96,40 @@ Deno.test("matmul() on large and one-signed values: the tolerance follows the da
   }
 });
 
-Deno.test("matmul() splits K past lavapipe's 65535-iteration loop cap and still matches float64", async () => {
+gpuTest("matmul() splits K past lavapipe's 65535-iteration loop cap and still matches float64", async () => {
   let seed = 500;
   await check({ M: 1, N: 1, K: 70001 }, "scalar", seed++);
   await check({ M: 3, N: 2, K: 70001, transA: true }, "tiled", seed++);
   await check({ M: 4, N: 4, K: 240004, transB: true }, "direct", seed++);
 });
 
-Deno.test("matmul() keeps zeros exact, overflows to Infinity like float32, and passes NaN through", async () => {
-  const z = upload(gpu, new Float32Array(32), [8, 4]);
-  const big = upload(gpu, new Float32Array(16).fill(1e30), [4, 4]);
-  const nanA = upload(gpu, [1, NaN, 3, 4], [2, 2]);
-  const one = upload(gpu, [1, 1, 1, 1], [2, 2]);
-  for (const variant of ["direct", "tiled", "scalar"] as const) {
+gpuTest(
+  "matmul() keeps zeros exact, overflows to Infinity like float32, and passes NaN through",
+  async () => {
+    const z = upload(gpu, new Float32Array(32), [8, 4]);
+    const big = upload(gpu, new Float32Array(16).fill(1e30), [4, 4]);
+    const nanA = upload(gpu, [1, NaN, 3, 4], [2, 2]);
+    const one = upload(gpu, [1, 1, 1, 1], [2, 2]);
+    for (const variant of ["direct", "tiled", "scalar"] as const) {
+      const rec = new Recorder(gpu);
+      const zz = matmul(rec, z, z, { transB: true, variant });
+      const bb = matmul(rec, big, big, { variant });
+      const nn = matmul(rec, nanA, one, { variant: variant === "direct" ? "scalar" : variant });
+      await rec.submit();
+      const [zv, bv, nv] = await readback(gpu, zz, bb, nn);
+      assertClose(`zeros[${variant}]`, zv, new Float64Array(64));
+      assertClose(`1e30[${variant}]`, bv, new Float64Array(16).fill(4e60)); // f32 → +Infinity
+      assertClose(`NaN[${variant}]`, nv, [NaN, NaN, 7, 7]);
+    }
+    const small = upload(gpu, new Float32Array(16).fill(1e-19), [4, 4]);
     const rec = new Recorder(gpu);
-    const zz = matmul(rec, z, z, { transB: true, variant });
-    const bb = matmul(rec, big, big, { variant });
-    const nn = matmul(rec, nanA, one, { variant: variant === "direct" ? "scalar" : variant });
+    const sm = matmul(rec, small, small);
     await rec.submit();
-    const [zv, bv, nv] = await readback(gpu, zz, bb, nn);
-    assertClose(`zeros[${variant}]`, zv, new Float64Array(64));
-    assertClose(`1e30[${variant}]`, bv, new Float64Array(16).fill(4e60)); // f32 → +Infinity
-    assertClose(`NaN[${variant}]`, nv, [NaN, NaN, 7, 7]);
-  }
-  const small = upload(gpu, new Float32Array(16).fill(1e-19), [4, 4]);
-  const rec = new Recorder(gpu);
-  const sm = matmul(rec, small, small);
-  await rec.submit();
-  assertClose("1e-19²", (await readback(gpu, sm))[0], new Float64Array(16).fill(4e-38), 0, 1e-5);
-});
+    assertClose("1e-19²", (await readback(gpu, sm))[0], new Float64Array(16).fill(4e-38), 0, 1e-5);
+  },
+);
 
-Deno.test("matmul() accumulates with alpha and beta into an out tensor", async () => {
+gpuTest("matmul() accumulates with alpha and beta into an out tensor", async () => {
   const av = randArray(6 * 8, 7), bv = randArray(8 * 4, 8), cv = randArray(6 * 4, 9);
   for (const variant of ["direct", "tiled", "scalar"] as const) {
     const a = upload(gpu, av, [6, 8]), b = upload(gpu, bv, [8, 4]), c = upload(gpu, cv, [6, 4]);
@@ -138,7 +141,7 @@ Deno.test("matmul() accumulates with alpha and beta into an out tensor", async (
   }
 });
 
-Deno.test("matmul() rejects mismatched shapes, wrong dtypes and released tensors, naming the argument", () => {
+gpuTest("matmul() rejects mismatched shapes, wrong dtypes and released tensors, naming the argument", () => {
   const rec = new Recorder(gpu);
   const a = upload(gpu, new Float32Array(6), [2, 3]);
   const b = upload(gpu, new Float32Array(8), [4, 2]);

@@ -10,38 +10,41 @@ import {
 import { Recorder } from "../../kernels/recorder.ts";
 import { poolRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
-import { assertClose, assertNear, gpu, randArray } from "../_helpers.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 
-Deno.test("max/avg pooling forward and backward match float64 (kernel, stride, padding; overlapping windows)", async () => {
-  let seed = 1;
-  for (
-    const [shape, k, s, p] of [[[1, 3, 5, 7], 2, 2, 0], [[3, 2, 7, 5], 3, 2, 1], [[2, 17, 4, 4], 3, 1, 1], [
-      [1, 1, 8, 8],
-      4,
-      4,
-      2,
-    ]] as [number[], number, number, number][]
-  ) {
-    const xv = randArray(shape.reduce((a, b) => a * b), seed++);
-    const x = upload(gpu, xv, shape);
-    const opts = { kernel: k, stride: s, padding: p };
-    const rec = new Recorder(gpu);
-    const mx = maxPool2d(rec, x, opts), av = avgPool2d(rec, x, opts);
-    const dyv = randArray(mx.y.size, seed++);
-    const dy = upload(gpu, dyv, mx.y.shape);
-    const dmx = maxPool2dBackward(rec, x, dy, mx.argmax, opts), dav = avgPool2dBackward(rec, x, dy, opts);
-    await rec.submit();
-    const [my, ay, mdx, adx] = await readback(gpu, mx.y, av, dmx, dav);
-    const tag = `${JSON.stringify(shape)} k${k} s${s} p${p}`;
-    const rm = poolRef(ref(xv, shape), "max", k, s, p, ref(dyv, mx.y.shape as number[]));
-    const ra = poolRef(ref(xv, shape), "avg", k, s, p, ref(dyv, mx.y.shape as number[]));
-    assertClose(`max y ${tag}`, my, rm.y.data, 0, 0);
-    assertClose(`avg y ${tag}`, ay, ra.y.data, 1e-6, 1e-6);
-    assertClose(`max dx ${tag}`, mdx, rm.dx!.data, 1e-6, 1e-6);
-    assertClose(`avg dx ${tag}`, adx, ra.dx!.data, 1e-6, 1e-6);
-  }
-});
+gpuTest(
+  "max/avg pooling forward and backward match float64 (kernel, stride, padding; overlapping windows)",
+  async () => {
+    let seed = 1;
+    for (
+      const [shape, k, s, p] of [[[1, 3, 5, 7], 2, 2, 0], [[3, 2, 7, 5], 3, 2, 1], [[2, 17, 4, 4], 3, 1, 1], [
+        [1, 1, 8, 8],
+        4,
+        4,
+        2,
+      ]] as [number[], number, number, number][]
+    ) {
+      const xv = randArray(shape.reduce((a, b) => a * b), seed++);
+      const x = upload(gpu, xv, shape);
+      const opts = { kernel: k, stride: s, padding: p };
+      const rec = new Recorder(gpu);
+      const mx = maxPool2d(rec, x, opts), av = avgPool2d(rec, x, opts);
+      const dyv = randArray(mx.y.size, seed++);
+      const dy = upload(gpu, dyv, mx.y.shape);
+      const dmx = maxPool2dBackward(rec, x, dy, mx.argmax, opts), dav = avgPool2dBackward(rec, x, dy, opts);
+      await rec.submit();
+      const [my, ay, mdx, adx] = await readback(gpu, mx.y, av, dmx, dav);
+      const tag = `${JSON.stringify(shape)} k${k} s${s} p${p}`;
+      const rm = poolRef(ref(xv, shape), "max", k, s, p, ref(dyv, mx.y.shape as number[]));
+      const ra = poolRef(ref(xv, shape), "avg", k, s, p, ref(dyv, mx.y.shape as number[]));
+      assertClose(`max y ${tag}`, my, rm.y.data, 0, 0);
+      assertClose(`avg y ${tag}`, ay, ra.y.data, 1e-6, 1e-6);
+      assertClose(`max dx ${tag}`, mdx, rm.dx!.data, 1e-6, 1e-6);
+      assertClose(`avg dx ${tag}`, adx, ra.dx!.data, 1e-6, 1e-6);
+    }
+  },
+);
 
 Deno.test("pooling backward references match finite differences (avg everywhere, max away from ties)", () => {
   const shape = [2, 2, 5, 5];
@@ -55,7 +58,7 @@ Deno.test("pooling backward references match finite differences (avg everywhere,
   }
 });
 
-Deno.test("global average pooling and its backward", async () => {
+gpuTest("global average pooling and its backward", async () => {
   const xv = randArray(3 * 5 * 4 * 6, 20), dyv = randArray(15, 21);
   const x = upload(gpu, xv, [3, 5, 4, 6]);
   const rec = new Recorder(gpu);

@@ -4,9 +4,9 @@ import { Recorder } from "../../kernels/recorder.ts";
 import { max, sum, sumSquares } from "../../kernels/reduce.ts";
 import { argmaxRef, reduceRef, ref } from "../../kernels/reference.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
-import { assertClose, gpu, randArray } from "../_helpers.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 
-Deno.test("sum/sumSquares/max match float64 along every axis of odd shapes", async () => {
+gpuTest("sum/sumSquares/max match float64 along every axis of odd shapes", async () => {
   let seed = 1;
   for (const shape of [[1], [1, 1], [1, 67], [67, 1], [3, 5, 7], [2, 3000, 3], [5000], [4, 1, 9, 2]]) {
     const n = shape.reduce((p, d) => p * d);
@@ -39,7 +39,7 @@ Deno.test("sum/sumSquares/max match float64 along every axis of odd shapes", asy
   }
 });
 
-Deno.test("sum over 10^6 and 4·10^6 elements stays within 1e-6 relative of float64", async () => {
+gpuTest("sum over 10^6 and 4·10^6 elements stays within 1e-6 relative of float64", async () => {
   for (const [n, seed, tree] of [[1_000_000, 11, "serial"], [4_000_000, 12, "parallel"]] as const) {
     const xv = randArray(n, seed, 0, 1);
     const x = upload(gpu, xv, [n]);
@@ -56,7 +56,7 @@ Deno.test("sum over 10^6 and 4·10^6 elements stays within 1e-6 relative of floa
   }
 });
 
-Deno.test("reductions pass NaN through, overflow like float32 and keep dims when asked", async () => {
+gpuTest("reductions pass NaN through, overflow like float32 and keep dims when asked", async () => {
   const x = upload(gpu, [1, NaN, 3, 4, 1e30, 2e30, -1e30, 5, -Infinity, -Infinity, -Infinity, -Infinity], [
     3,
     4,
@@ -74,7 +74,7 @@ Deno.test("reductions pass NaN through, overflow like float32 and keep dims when
   }
 });
 
-Deno.test("argmax() per row matches NumPy: first index on ties, first NaN wins", async () => {
+gpuTest("argmax() per row matches NumPy: first index on ties, first NaN wins", async () => {
   const rows = [[3, 1, 3, 2], [NaN, 5, NaN, 1], [-1, -1, -1, -1], [1, 2, NaN, 9]];
   const xv = randArray(7 * 1001, 3);
   const x = upload(gpu, rows.flat(), [4, 4]),
@@ -90,7 +90,7 @@ Deno.test("argmax() per row matches NumPy: first index on ties, first NaN wins",
   if (a.dtype !== "i32") throw new Error(`argmax dtype ${a.dtype}`);
 });
 
-Deno.test("reductions reject bad axes and dtypes", () => {
+gpuTest("reductions reject bad axes and dtypes", () => {
   const rec = new Recorder(gpu);
   const x = upload(gpu, [1, 2, 3, 4], [2, 2]);
   throws(

@@ -7,7 +7,7 @@ import { foldGrid, Recorder } from "../../kernels/recorder.ts";
 import { relu } from "../../kernels/relu.ts";
 import { Gpu } from "../../kernels/runtime.ts";
 import { readback, Tensor, upload } from "../../kernels/tensor.ts";
-import { assertClose, gpu } from "../_helpers.ts";
+import { assertClose, gpu, gpuTest } from "../_helpers.ts";
 import { runTask, taskFile } from "../_task.ts";
 
 Deno.test("foldGrid() keeps every dimension within the limit and covers every workgroup", () => {
@@ -26,7 +26,7 @@ Deno.test("bucketSize() rounds up to ≤ 25% waste, at least 256 bytes", () => {
   }
 });
 
-Deno.test("a 100-dispatch step is recorded into one command buffer and submitted once", async () => {
+gpuTest("a 100-dispatch step is recorded into one command buffer and submitted once", async () => {
   const x = upload(gpu, [1, -2, 3, -4], [4]);
   const before = gpu.stats.submits, dispatches = gpu.stats.dispatches;
   const rec = new Recorder(gpu);
@@ -48,25 +48,28 @@ Deno.test("a 100-dispatch step is recorded into one command buffer and submitted
   throws(() => relu(rec, x), /already submitted/);
 });
 
-Deno.test("a steady-state loop allocates no buffers and compiles no pipelines after its first step", async () => {
-  const a = upload(gpu, new Float32Array(64 * 64).fill(1), [64, 64]);
-  const step = async () => {
-    const rec = new Recorder(gpu);
-    const c = matmul(rec, a, a);
-    const d = relu(rec, c);
-    await rec.submit();
-    await readback(gpu, d);
-    c.release();
-    d.release();
-  };
-  await step();
-  const created = gpu.pool.created, pipelines = gpu.stats.pipelines;
-  for (let i = 0; i < 20; i++) await step();
-  equal(gpu.pool.created, created, "buffers created in steady state");
-  equal(gpu.stats.pipelines, pipelines, "pipelines compiled in steady state");
-});
+gpuTest(
+  "a steady-state loop allocates no buffers and compiles no pipelines after its first step",
+  async () => {
+    const a = upload(gpu, new Float32Array(64 * 64).fill(1), [64, 64]);
+    const step = async () => {
+      const rec = new Recorder(gpu);
+      const c = matmul(rec, a, a);
+      const d = relu(rec, c);
+      await rec.submit();
+      await readback(gpu, d);
+      c.release();
+      d.release();
+    };
+    await step();
+    const created = gpu.pool.created, pipelines = gpu.stats.pipelines;
+    for (let i = 0; i < 20; i++) await step();
+    equal(gpu.pool.created, created, "buffers created in steady state");
+    equal(gpu.stats.pipelines, pipelines, "pipelines compiled in steady state");
+  },
+);
 
-Deno.test("a WGSL compile error names the kernel and the line", async () => {
+gpuTest("a WGSL compile error names the kernel and the line", async () => {
   const rec = new Recorder(gpu);
   const t = upload(gpu, [1], [1]);
   rec.dispatch({
@@ -84,7 +87,7 @@ Deno.test("a WGSL compile error names the kernel and the line", async () => {
   match(err.message, /wgsl:2:48/); // line:col of the error
 });
 
-Deno.test("a bind-group mismatch is reported with the op that recorded it", async () => {
+gpuTest("a bind-group mismatch is reported with the op that recorded it", async () => {
   const rec = new Recorder(gpu);
   const t = upload(gpu, [1], [1]);
   rec.dispatch({
@@ -102,7 +105,7 @@ Deno.test("a bind-group mismatch is reported with the op that recorded it", asyn
   );
 });
 
-Deno.test("a lost device turns the next submit and readback into errors naming the op", async () => {
+gpuTest("a lost device turns the next submit and readback into errors naming the op", async () => {
   const adapter = (await navigator.gpu.requestAdapter())!;
   const own = new Gpu(adapter, await adapter.requestDevice());
   const x = new Tensor(own, [4]);

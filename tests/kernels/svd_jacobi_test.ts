@@ -2,7 +2,7 @@ import { deepEqual, ok } from "node:assert/strict";
 import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
 import { jacobiSvd, paddedRows, roundRobin } from "../../kernels/svd_jacobi.ts";
 import { upload } from "../../kernels/tensor.ts";
-import { assertNear, gpu, randArray } from "../_helpers.ts";
+import { assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 
 /** Runs the solver on `batch` matrices (c, r) padded as required; returns sorted values per matrix. */
 async function solve(
@@ -40,7 +40,7 @@ Deno.test("roundRobin() pairs every block with every other exactly once per swee
   }
 });
 
-Deno.test("jacobiSvd() matches float64 on odd shapes: 1×N, primes, padded rows and columns", async () => {
+gpuTest("jacobiSvd() matches float64 on odd shapes: 1×N, primes, padded rows and columns", async () => {
   let seed = 1;
   for (const [c, r, batch] of [[1, 5, 2], [3, 7, 2], [8, 8, 1], [13, 29, 3], [40, 67, 2], [100, 131, 2]]) {
     const mats = Array.from({ length: batch }, () => randArray(c * r, seed++));
@@ -59,7 +59,7 @@ Deno.test("jacobiSvd() matches float64 on odd shapes: 1×N, primes, padded rows 
   }
 });
 
-Deno.test("jacobiSvd() is exact on zeros and rank one, and keeps large values within float32", async () => {
+gpuTest("jacobiSvd() is exact on zeros and rank one, and keeps large values within float32", async () => {
   const c = 6, r = 10;
   const u = [1, 2, 3, 4, 5, 6], v = [1, -1, 2, 0.5, 3, 1, 1, 2, 2, 1];
   const rank1 = Float32Array.from({ length: c * r }, (_, i) => u[Math.floor(i / r)] * v[i % r]);

@@ -11,7 +11,7 @@ import { Model } from "../../models/model.ts";
 import { SGD } from "../../optim/sgd.ts";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import { parseSafetensors } from "../../io/safetensors.ts";
-import { assertNear, gpu, rng } from "../_helpers.ts";
+import { assertNear, gpu, gpuTest, rng } from "../_helpers.ts";
 
 Deno.test("assignRates(): each assign function on hand-computed alphas, and all-equal alphas", () => {
   const a = [2, 3, 4, 6], lr = 0.1;
@@ -227,7 +227,7 @@ function planted(m: number, n: number, s: number[], seed: number): Float32Array 
   return w;
 }
 
-Deno.test("planted heavy-tailed layers of a real model get the rates their alphas call for", async () => {
+gpuTest("planted heavy-tailed layers of a real model get the rates their alphas call for", async () => {
   const model = new Model(gpu, new ResNet([1, 1], [32, 64], { classes: 10, inChannels: 3 }), 5);
   const tb = new TempBalance(model, { onWarning: () => {} });
   const tuned = tb.plan.layers.filter((l) => l.tuned).map((l) => l.weight);

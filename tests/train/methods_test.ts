@@ -6,6 +6,7 @@ import { toyIdx } from "./_toy.ts";
 import { runTask, type TaskOutput } from "../_task.ts";
 import { readCheckpoint, STATE_KEY } from "../../train/checkpoint.ts";
 import { parseSafetensors, writeSafetensors } from "../../io/safetensors.ts";
+import { gpuTest } from "../_helpers.ts";
 
 Deno.test("SGDR restarts at T_0, T_0(1 + T_mult), … as CosineAnnealingWarmRestarts stepped per epoch", () => {
   const s = makeSchedule({ kind: "sgdr", lr: 0.1, t0: 10, tMult: 2 });
@@ -75,82 +76,88 @@ function run(file: string, args: string[]): Promise<TaskOutput> {
   return runTask(file, args);
 }
 
-Deno.test("deno task train: a method flag given to another method, or an unknown method, exits 1 naming it", async () => {
-  const a = await run(TASK, ["--method", "cal", "--sg", "0.1"]);
-  equal(a.code, 1);
-  match(a.err, /error: Option --sg applies to --method snr, tb-snr, not to --method cal/);
-  const b = await run(TASK, ["--method", "adamw"]);
-  equal(b.code, 1);
-  match(b.err, /Unknown method "adamw"/);
-  const c = await run(TASK, ["--method", "tb", "--tb-lr-min-ratio", "2"]);
-  equal(c.code, 1);
-  match(c.err, /lrMinRatio 2 is greater than lrMaxRatio 1.5/);
-});
+gpuTest(
+  "deno task train: a method flag given to another method, or an unknown method, exits 1 naming it",
+  async () => {
+    const a = await run(TASK, ["--method", "cal", "--sg", "0.1"]);
+    equal(a.code, 1);
+    match(a.err, /error: Option --sg applies to --method snr, tb-snr, not to --method cal/);
+    const b = await run(TASK, ["--method", "adamw"]);
+    equal(b.code, 1);
+    match(b.err, /Unknown method "adamw"/);
+    const c = await run(TASK, ["--method", "tb", "--tb-lr-min-ratio", "2"]);
+    equal(c.code, 1);
+    match(c.err, /lrMinRatio 2 is greater than lrMaxRatio 1.5/);
+  },
+);
 
-Deno.test("deno task compare: runs methods × seeds, keeps finished runs, resumes, and writes results", async () => {
-  const data = await toyIdx();
-  const out = await Deno.makeTempDir();
-  const args = [
-    "--methods",
-    "tb,snr",
-    "--seeds",
-    "1,2",
-    "--out",
-    out,
-    "--data",
-    data,
-    "--epochs",
-    "2",
-    "--batch-size",
-    "32",
-    "--tb-eigs-thresh",
-    "10",
-    "--sg",
-    "0.02",
-  ];
-  const first = await run(COMPARE, args);
-  equal(first.code, 0, first.err);
-  match(first.out, /\| tb \| 2 \| 2 \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \| \d+ ± \d+ \|/);
-  match(first.out, /\| snr \| 2 \| 2 \|/);
-  const csv = (await Deno.readTextFile(`${out}/results.csv`)).trim().split("\n");
-  equal(csv[0], "method,runs,epochs,final_mean,final_std,best_mean,best_std,seconds_mean,seconds_std");
-  equal(csv.length, 3);
-  for (const f of ["results.md", "accuracy.svg", "final_alpha.svg"]) ok(await Deno.stat(`${out}/${f}`), f);
-  // The sg flag went to snr only, tb-* to tb only.
-  const snrCfg = (await readCheckpoint(`${out}/snr/seed1/checkpoint.safetensors`)).state.config;
-  deepEqual([snrCfg.method, (snrCfg.methodOptions as Record<string, unknown>).sg, snrCfg.seed], [
-    "snr",
-    0.02,
-    1,
-  ]);
-  const tbCfg = (await readCheckpoint(`${out}/tb/seed2/checkpoint.safetensors`)).state.config;
-  equal((tbCfg.methodOptions as Record<string, unknown>)["tb-eigs-thresh"], 10);
-  // An interrupted run (its checkpoint says epoch 1 of 2) resumes; the others are kept.
-  const file = `${out}/tb/seed1/checkpoint.safetensors`;
-  const parsed = parseSafetensors(await Deno.readFile(file));
-  const state = JSON.parse(parsed.metadata[STATE_KEY]);
-  state.epoch = 1;
-  state.history = state.history.slice(0, 1);
-  await Deno.writeFile(
-    file,
-    writeSafetensors(
-      parsed.tensors.map((t) => ({
-        name: t.name,
-        shape: t.shape,
-        data: t.values(),
-        dtype: t.dtype === "I64" ? "I64" : "F32",
-      })),
-      { ...parsed.metadata, [STATE_KEY]: JSON.stringify(state) },
-    ),
-  );
-  // Rerun: every run is kept; other flags are refused.
-  const again = await run(COMPARE, args);
-  equal(again.code, 0, again.err);
-  match(again.out, /== tb seed 1: resuming after epoch 1/);
-  equal((again.out.match(/finished \(2 epochs\), kept/g) ?? []).length, 3);
-  const other = await run(COMPARE, [...args.slice(0, -2), "--sg", "0.03"]);
-  equal(other.code, 1);
-  match(other.err, /holds runs made with other train flags/);
-  const bad = await run(COMPARE, ["--methods", "tb", "--out", out, "--sg", "0.1"]);
-  match(bad.err, /Option --sg applies to --method snr, tb-snr: none of --methods tb/);
-});
+gpuTest(
+  "deno task compare: runs methods × seeds, keeps finished runs, resumes, and writes results",
+  async () => {
+    const data = await toyIdx();
+    const out = await Deno.makeTempDir();
+    const args = [
+      "--methods",
+      "tb,snr",
+      "--seeds",
+      "1,2",
+      "--out",
+      out,
+      "--data",
+      data,
+      "--epochs",
+      "2",
+      "--batch-size",
+      "32",
+      "--tb-eigs-thresh",
+      "10",
+      "--sg",
+      "0.02",
+    ];
+    const first = await run(COMPARE, args);
+    equal(first.code, 0, first.err);
+    match(first.out, /\| tb \| 2 \| 2 \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \| \d+ ± \d+ \|/);
+    match(first.out, /\| snr \| 2 \| 2 \|/);
+    const csv = (await Deno.readTextFile(`${out}/results.csv`)).trim().split("\n");
+    equal(csv[0], "method,runs,epochs,final_mean,final_std,best_mean,best_std,seconds_mean,seconds_std");
+    equal(csv.length, 3);
+    for (const f of ["results.md", "accuracy.svg", "final_alpha.svg"]) ok(await Deno.stat(`${out}/${f}`), f);
+    // The sg flag went to snr only, tb-* to tb only.
+    const snrCfg = (await readCheckpoint(`${out}/snr/seed1/checkpoint.safetensors`)).state.config;
+    deepEqual([snrCfg.method, (snrCfg.methodOptions as Record<string, unknown>).sg, snrCfg.seed], [
+      "snr",
+      0.02,
+      1,
+    ]);
+    const tbCfg = (await readCheckpoint(`${out}/tb/seed2/checkpoint.safetensors`)).state.config;
+    equal((tbCfg.methodOptions as Record<string, unknown>)["tb-eigs-thresh"], 10);
+    // An interrupted run (its checkpoint says epoch 1 of 2) resumes; the others are kept.
+    const file = `${out}/tb/seed1/checkpoint.safetensors`;
+    const parsed = parseSafetensors(await Deno.readFile(file));
+    const state = JSON.parse(parsed.metadata[STATE_KEY]);
+    state.epoch = 1;
+    state.history = state.history.slice(0, 1);
+    await Deno.writeFile(
+      file,
+      writeSafetensors(
+        parsed.tensors.map((t) => ({
+          name: t.name,
+          shape: t.shape,
+          data: t.values(),
+          dtype: t.dtype === "I64" ? "I64" : "F32",
+        })),
+        { ...parsed.metadata, [STATE_KEY]: JSON.stringify(state) },
+      ),
+    );
+    // Rerun: every run is kept; other flags are refused.
+    const again = await run(COMPARE, args);
+    equal(again.code, 0, again.err);
+    match(again.out, /== tb seed 1: resuming after epoch 1/);
+    equal((again.out.match(/finished \(2 epochs\), kept/g) ?? []).length, 3);
+    const other = await run(COMPARE, [...args.slice(0, -2), "--sg", "0.03"]);
+    equal(other.code, 1);
+    match(other.err, /holds runs made with other train flags/);
+    const bad = await run(COMPARE, ["--methods", "tb", "--out", out, "--sg", "0.1"]);
+    match(bad.err, /Option --sg applies to --method snr, tb-snr: none of --methods tb/);
+  },
+);

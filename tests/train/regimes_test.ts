@@ -3,6 +3,7 @@ import { classifyRun, regimesCsv } from "../../report/regimes.ts";
 import type { EpochMetrics } from "../../train/metrics.ts";
 import { toyIdx } from "./_toy.ts";
 import { runTask } from "../_task.ts";
+import { gpuTest } from "../_helpers.ts";
 
 const epoch = (e: number, loss: number, acc: number, eff = 10): EpochMetrics => ({
   epoch: e,
@@ -35,54 +36,57 @@ Deno.test("classifyRun(): the stated rule — at chance → divergence, still fa
   );
 });
 
-Deno.test("deno task regimes: one run per ELR on the sphere, then plots, regimes.csv and regimes.md; reruns keep finished runs", async () => {
-  const data = await toyIdx(), out = await Deno.makeTempDir();
-  const task = new URL("../../tasks/regimes.ts", import.meta.url).pathname;
-  const args = [
-    "--elrs",
-    "1e-3,1",
-    "--width",
-    "4",
-    "--epochs",
-    "2",
-    "--data",
-    data,
-    "--batch-size",
-    "32",
-    "--out",
-    out,
-  ];
-  const run = async () => {
-    return await runTask(task, args);
-  };
-  const first = await run();
-  equal(first.code, 0, first.err);
-  for (
-    const f of [
-      "train_loss.svg",
-      "test_error.svg",
-      "eff_grad_norm.svg",
-      "phase.svg",
-      "regimes.csv",
-      "regimes.md",
-    ]
-  ) {
-    ok(await Deno.stat(`${out}/${f}`), f);
-  }
-  const csv = (await Deno.readTextFile(`${out}/regimes.csv`)).trim().split("\n");
-  equal(csv.length, 3);
-  match(csv[1], /^0\.001,[\d.e-]+,[\d.]+,[\d.e+-]+,(convergence|chaotic equilibrium|divergence)$/);
-  match(
-    await Deno.readTextFile(`${out}/regimes.md`),
-    /- ELR 1: \*\*(convergence|chaotic equilibrium|divergence)\*\* — /,
-  );
-  const cfg = JSON.parse(
-    await Deno.readTextFile(`${out}/elr_1e-3/metrics.jsonl`).then((t) => t.split("\n")[0]),
-  );
-  ok(Math.abs(cfg.elr - 1e-3) < 1e-8, `ELR in force ${cfg.elr}`);
-  const again = await run();
-  equal((again.out.match(/finished \(2 epochs\), kept/g) ?? []).length, 2);
-  const bad = await runTask(task, ["--elrs", "1e-3,-1", "--out", out]);
-  equal(bad.code, 1);
-  match(bad.err, /Invalid --elrs value "-1": every rate must be a number > 0/);
-});
+gpuTest(
+  "deno task regimes: one run per ELR on the sphere, then plots, regimes.csv and regimes.md; reruns keep finished runs",
+  async () => {
+    const data = await toyIdx(), out = await Deno.makeTempDir();
+    const task = new URL("../../tasks/regimes.ts", import.meta.url).pathname;
+    const args = [
+      "--elrs",
+      "1e-3,1",
+      "--width",
+      "4",
+      "--epochs",
+      "2",
+      "--data",
+      data,
+      "--batch-size",
+      "32",
+      "--out",
+      out,
+    ];
+    const run = async () => {
+      return await runTask(task, args);
+    };
+    const first = await run();
+    equal(first.code, 0, first.err);
+    for (
+      const f of [
+        "train_loss.svg",
+        "test_error.svg",
+        "eff_grad_norm.svg",
+        "phase.svg",
+        "regimes.csv",
+        "regimes.md",
+      ]
+    ) {
+      ok(await Deno.stat(`${out}/${f}`), f);
+    }
+    const csv = (await Deno.readTextFile(`${out}/regimes.csv`)).trim().split("\n");
+    equal(csv.length, 3);
+    match(csv[1], /^0\.001,[\d.e-]+,[\d.]+,[\d.e+-]+,(convergence|chaotic equilibrium|divergence)$/);
+    match(
+      await Deno.readTextFile(`${out}/regimes.md`),
+      /- ELR 1: \*\*(convergence|chaotic equilibrium|divergence)\*\* — /,
+    );
+    const cfg = JSON.parse(
+      await Deno.readTextFile(`${out}/elr_1e-3/metrics.jsonl`).then((t) => t.split("\n")[0]),
+    );
+    ok(Math.abs(cfg.elr - 1e-3) < 1e-8, `ELR in force ${cfg.elr}`);
+    const again = await run();
+    equal((again.out.match(/finished \(2 epochs\), kept/g) ?? []).length, 2);
+    const bad = await runTask(task, ["--elrs", "1e-3,-1", "--out", out]);
+    equal(bad.code, 1);
+    match(bad.err, /Invalid --elrs value "-1": every rate must be a number > 0/);
+  },
+);

@@ -9,6 +9,7 @@ import { NonFiniteLossError } from "../../train/step.ts";
 import { fit, RUN_FILES } from "../../train/trainer.ts";
 import { toySplits } from "./_toy.ts";
 import { writeRunPlots } from "../../report/train_plots.ts";
+import { gpuTest } from "../_helpers.ts";
 
 const CONFIG: TrainConfig = {
   model: "small",
@@ -58,105 +59,120 @@ async function tensors(file: string): Promise<Map<string, Float64Array>> {
   return new Map((await loadWeights(file, "safetensors")).map((t) => [t.name, t.values()]));
 }
 
-Deno.test("resume: 2 epochs straight equal 1 epoch + resume for 1 (weights, momentum, BN statistics, metrics)", async () => {
-  const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
-  const straight = await train(a, 2);
-  const first = await train(b, 1);
-  equal(first.history.length, 1);
-  const resumed = await train(b, 2, true);
-  equal(resumed.history.length, 2);
-  const A = await tensors(`${a}/${RUN_FILES.checkpoint}`), B = await tensors(`${b}/${RUN_FILES.checkpoint}`);
-  deepEqual([...A.keys()].sort(), [...B.keys()].sort());
-  ok([...A.keys()].some((k) => k.startsWith("momentum.")) && A.has("bn1.running_var"));
-  let worst = 0;
-  for (const [name, va] of A) {
-    const vb = B.get(name)!;
-    for (let i = 0; i < va.length; i++) worst = Math.max(worst, Math.abs(va[i] - vb[i]));
-  }
-  // Deterministic kernels and (seed, epoch)-derived batches: the runs agree bit for bit.
-  equal(worst, 0, `largest difference between the runs: ${worst}`);
-  equal(A.get("bn1.num_batches_tracked")![0], 2 * 5);
-  for (const k of ["train_loss", "train_acc", "test_loss", "test_acc", "lr"] as const) {
-    deepEqual(resumed.history.map((m) => m[k]), straight.history.map((m) => m[k]), k);
-  }
-  ok(straight.history[1].train_loss < straight.history[0].train_loss * 1.5, "training diverged");
-  const csv = await Deno.readTextFile(`${b}/${RUN_FILES.metricsCsv}`);
-  equal(csv.trim().split("\n").length, 3);
-  equal((await Deno.readTextFile(`${b}/${RUN_FILES.metricsJsonl}`)).trim().split("\n").length, 2);
-  match(await Deno.readTextFile(`${b}/${RUN_FILES.lossPlot}`), /^<svg[\s\S]*train[\s\S]*test/);
-  match(await Deno.readTextFile(`${b}/${RUN_FILES.accuracyPlot}`), /^<svg/);
-  // The plain weights file is a PyTorch state dict (no optimizer state).
-  const weights = await tensors(`${b}/${RUN_FILES.model}`);
-  ok(weights.has("fc.weight") && ![...weights.keys()].some((k) => k.startsWith("momentum.")));
-});
-
-Deno.test("resume continues every layer-wise and stateful method bit for bit (TB, Model Balancing, LAMB, Lookahead, SGDP, SNR)", async () => {
-  const methods: [TrainConfig["method"], Record<string, number | string | boolean>][] = [
-    ["tb", { "tb-eigs-thresh": 10 }],
-    ["tb-sigmoid", { "mb-interval": 3 }],
-    ["lamb", {}],
-    ["lookahead", { "look-k": 2 }],
-    ["sgdp", {}],
-    ["snr", { sg: 0.05 }],
-  ];
-  for (const [method, methodOptions] of methods) {
-    const config = { ...CONFIG, method, methodOptions };
+gpuTest(
+  "resume: 2 epochs straight equal 1 epoch + resume for 1 (weights, momentum, BN statistics, metrics)",
+  async () => {
     const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
-    const straight = await train(a, 2, false, config);
-    await train(b, 1, false, config);
-    const resumed = await train(b, 2, true, config);
+    const straight = await train(a, 2);
+    const first = await train(b, 1);
+    equal(first.history.length, 1);
+    const resumed = await train(b, 2, true);
+    equal(resumed.history.length, 2);
     const A = await tensors(`${a}/${RUN_FILES.checkpoint}`),
       B = await tensors(`${b}/${RUN_FILES.checkpoint}`);
-    deepEqual([...A.keys()].sort(), [...B.keys()].sort(), method);
+    deepEqual([...A.keys()].sort(), [...B.keys()].sort());
+    ok([...A.keys()].some((k) => k.startsWith("momentum.")) && A.has("bn1.running_var"));
+    let worst = 0;
     for (const [name, va] of A) {
       const vb = B.get(name)!;
-      ok(va.every((x, i) => x === vb[i]), `${method}: ${name} differs after resume`);
+      for (let i = 0; i < va.length; i++) worst = Math.max(worst, Math.abs(va[i] - vb[i]));
     }
-    deepEqual(
-      resumed.history.map((m) => [m.train_loss, m.test_acc, m.lr]),
-      straight.history.map((m) => [m.train_loss, m.test_acc, m.lr]),
-      method,
-    );
-    // layers.jsonl: every layer after each epoch, the same in both runs.
-    const la = await Deno.readTextFile(`${a}/${RUN_FILES.layersJsonl}`),
-      lb = await Deno.readTextFile(`${b}/${RUN_FILES.layersJsonl}`);
-    equal(lb, la, `${method}: layers.jsonl`);
-    const rows = la.trim().split("\n").map((l) => JSON.parse(l));
-    equal(rows.length, 2 * 10, `${method}: 10 Conv2d/Linear layers × 2 epochs`);
-    deepEqual(Object.keys(rows[0]).sort(), ["alpha", "epoch", "layer", "lr", "metric", "tuned"]);
-    match(await Deno.readTextFile(`${a}/${RUN_FILES.layerAlphaPlot}`), /^<svg/);
-  }
-});
+    // Deterministic kernels and (seed, epoch)-derived batches: the runs agree bit for bit.
+    equal(worst, 0, `largest difference between the runs: ${worst}`);
+    equal(A.get("bn1.num_batches_tracked")![0], 2 * 5);
+    for (const k of ["train_loss", "train_acc", "test_loss", "test_acc", "lr"] as const) {
+      deepEqual(resumed.history.map((m) => m[k]), straight.history.map((m) => m[k]), k);
+    }
+    ok(straight.history[1].train_loss < straight.history[0].train_loss * 1.5, "training diverged");
+    const csv = await Deno.readTextFile(`${b}/${RUN_FILES.metricsCsv}`);
+    equal(csv.trim().split("\n").length, 3);
+    equal((await Deno.readTextFile(`${b}/${RUN_FILES.metricsJsonl}`)).trim().split("\n").length, 2);
+    match(await Deno.readTextFile(`${b}/${RUN_FILES.lossPlot}`), /^<svg[\s\S]*train[\s\S]*test/);
+    match(await Deno.readTextFile(`${b}/${RUN_FILES.accuracyPlot}`), /^<svg/);
+    // The plain weights file is a PyTorch state dict (no optimizer state).
+    const weights = await tensors(`${b}/${RUN_FILES.model}`);
+    ok(weights.has("fc.weight") && ![...weights.keys()].some((k) => k.startsWith("momentum.")));
+  },
+);
 
-Deno.test("every other method trains an epoch end to end: LARS, SGDR, TB+SNR, TB+SGDP, FARMS-driven TB, CAL", async () => {
-  const methods: [TrainConfig["method"], Record<string, number | string | boolean>][] = [
-    ["lars", {}],
-    ["sgdr", { "sgdr-t0": 1 }],
-    ["tb-snr", { "tb-eigs-thresh": 10 }],
-    ["tb-sgdp", { "tb-eigs-thresh": 10 }],
-    ["tb-farms", { "tb-eigs-thresh": 10 }],
-    ["cal", {}],
-  ];
-  for (const [method, methodOptions] of methods) {
-    const out = await Deno.makeTempDir();
-    const r = await train(out, 1, false, {
-      ...CONFIG,
-      method,
-      methodOptions,
-      lr: method === "lars" ? 2 : CONFIG.lr,
-    });
-    ok(Number.isFinite(r.history[0].train_loss), `${method}: loss ${r.history[0].train_loss}`);
-    const rows = (await Deno.readTextFile(`${out}/${RUN_FILES.layersJsonl}`)).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
-    equal(rows.length, 10, method);
-    const tuned = rows.filter((x) => x.tuned).length;
-    ok(method!.startsWith("tb") ? tuned > 0 : tuned === 0, `${method}: ${tuned} tuned layers`);
-    if (method!.startsWith("tb")) ok(new Set(r.history[0].lr).size > 1, `${method}: one rate for all groups`);
-  }
-});
+gpuTest(
+  "resume continues every layer-wise and stateful method bit for bit (TB, Model Balancing, LAMB, Lookahead, SGDP, SNR)",
+  async () => {
+    const methods: [TrainConfig["method"], Record<string, number | string | boolean>][] = [
+      ["tb", { "tb-eigs-thresh": 10 }],
+      ["tb-sigmoid", { "mb-interval": 3 }],
+      ["lamb", {}],
+      ["lookahead", { "look-k": 2 }],
+      ["sgdp", {}],
+      ["snr", { sg: 0.05 }],
+    ];
+    for (const [method, methodOptions] of methods) {
+      const config = { ...CONFIG, method, methodOptions };
+      const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
+      const straight = await train(a, 2, false, config);
+      await train(b, 1, false, config);
+      const resumed = await train(b, 2, true, config);
+      const A = await tensors(`${a}/${RUN_FILES.checkpoint}`),
+        B = await tensors(`${b}/${RUN_FILES.checkpoint}`);
+      deepEqual([...A.keys()].sort(), [...B.keys()].sort(), method);
+      for (const [name, va] of A) {
+        const vb = B.get(name)!;
+        ok(va.every((x, i) => x === vb[i]), `${method}: ${name} differs after resume`);
+      }
+      deepEqual(
+        resumed.history.map((m) => [m.train_loss, m.test_acc, m.lr]),
+        straight.history.map((m) => [m.train_loss, m.test_acc, m.lr]),
+        method,
+      );
+      // layers.jsonl: every layer after each epoch, the same in both runs.
+      const la = await Deno.readTextFile(`${a}/${RUN_FILES.layersJsonl}`),
+        lb = await Deno.readTextFile(`${b}/${RUN_FILES.layersJsonl}`);
+      equal(lb, la, `${method}: layers.jsonl`);
+      const rows = la.trim().split("\n").map((l) => JSON.parse(l));
+      equal(rows.length, 2 * 10, `${method}: 10 Conv2d/Linear layers × 2 epochs`);
+      deepEqual(Object.keys(rows[0]).sort(), ["alpha", "epoch", "layer", "lr", "metric", "tuned"]);
+      match(await Deno.readTextFile(`${a}/${RUN_FILES.layerAlphaPlot}`), /^<svg/);
+    }
+  },
+);
 
-Deno.test("a NaN loss stops training with the step named and the last good checkpoint intact", async () => {
+gpuTest(
+  "every other method trains an epoch end to end: LARS, SGDR, TB+SNR, TB+SGDP, FARMS-driven TB, CAL",
+  async () => {
+    const methods: [TrainConfig["method"], Record<string, number | string | boolean>][] = [
+      ["lars", {}],
+      ["sgdr", { "sgdr-t0": 1 }],
+      ["tb-snr", { "tb-eigs-thresh": 10 }],
+      ["tb-sgdp", { "tb-eigs-thresh": 10 }],
+      ["tb-farms", { "tb-eigs-thresh": 10 }],
+      ["cal", {}],
+    ];
+    for (const [method, methodOptions] of methods) {
+      const out = await Deno.makeTempDir();
+      const r = await train(out, 1, false, {
+        ...CONFIG,
+        method,
+        methodOptions,
+        lr: method === "lars" ? 2 : CONFIG.lr,
+      });
+      ok(Number.isFinite(r.history[0].train_loss), `${method}: loss ${r.history[0].train_loss}`);
+      const rows = (await Deno.readTextFile(`${out}/${RUN_FILES.layersJsonl}`)).trim().split("\n").map((l) =>
+        JSON.parse(l)
+      );
+      equal(rows.length, 10, method);
+      const tuned = rows.filter((x) => x.tuned).length;
+      ok(method!.startsWith("tb") ? tuned > 0 : tuned === 0, `${method}: ${tuned} tuned layers`);
+      if (method!.startsWith("tb")) {
+        ok(
+          new Set(r.history[0].lr).size > 1,
+          `${method}: one rate for all groups`,
+        );
+      }
+    }
+  },
+);
+
+gpuTest("a NaN loss stops training with the step named and the last good checkpoint intact", async () => {
   const out = await Deno.makeTempDir();
   await train(out, 1);
   const before = await Deno.readFile(`${out}/${RUN_FILES.checkpoint}`);
@@ -245,24 +261,27 @@ Deno.test("metrics.csv has one lr column per parameter group", () => {
   );
 });
 
-Deno.test("fit(): after the first epochs no GPU buffer or pipeline is created (training and evaluation)", async () => {
-  const gpu = await getGpu();
-  const data = toySplits();
-  const run = createRun(gpu, CONFIG, data);
-  const seen: [number, number][] = [];
-  await fit({
-    ...run.loader,
-    model: run.model,
-    optimizer: run.optimizer,
-    schedule: run.schedule,
-    train: data.train,
-    test: data.test,
-    epochs: 4,
-    batchSize: 16,
-    seed: 1,
-    onEpoch: () => void seen.push([gpu.pool.created, gpu.stats.pipelines]),
-  });
-  deepEqual(seen[3], seen[1], `buffers/pipelines after each epoch: ${JSON.stringify(seen)}`);
-  run.model.release();
-  run.optimizer.release();
-});
+gpuTest(
+  "fit(): after the first epochs no GPU buffer or pipeline is created (training and evaluation)",
+  async () => {
+    const gpu = await getGpu();
+    const data = toySplits();
+    const run = createRun(gpu, CONFIG, data);
+    const seen: [number, number][] = [];
+    await fit({
+      ...run.loader,
+      model: run.model,
+      optimizer: run.optimizer,
+      schedule: run.schedule,
+      train: data.train,
+      test: data.test,
+      epochs: 4,
+      batchSize: 16,
+      seed: 1,
+      onEpoch: () => void seen.push([gpu.pool.created, gpu.stats.pipelines]),
+    });
+    deepEqual(seen[3], seen[1], `buffers/pipelines after each epoch: ${JSON.stringify(seen)}`);
+    run.model.release();
+    run.optimizer.release();
+  },
+);
