@@ -10,6 +10,9 @@ import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { sum } from "./reduce.ts";
 import { Tensor } from "./tensor.ts";
 
+/** The most classes {@link crossEntropy} takes: a row's three loops over C stay under LOOP_CAP. */
+export const CE_MAX_CLASSES: number = Math.floor(LOOP_CAP / 3);
+
 const CODE = `struct P { groups: u32, N: u32, C: u32, invN: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> z: array<f32>;
@@ -66,8 +69,10 @@ export function crossEntropy(
   requireRank(op, "logits", logits, 2);
   const [N, C] = logits.shape;
   requireShape(op, "labels", labels, [N]);
-  if (3 * C > LOOP_CAP) {
-    throw new RangeError(`${op}: ${C} classes are more than the supported ${Math.floor(LOOP_CAP / 3)}`);
+  if (C > CE_MAX_CLASSES) {
+    throw new RangeError(
+      `${op}: ${C} classes are more than the supported ${CE_MAX_CLASSES} (a row's three passes stay under the software driver's loop cap)`,
+    );
   }
   const grad = new Tensor(rec.gpu, [N, C], "f32", `${op}.grad`);
   const stats = new Tensor(rec.gpu, [N, 2], "f32", `${op}.rows`);

@@ -189,6 +189,12 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) l: u32) {
 let CODE: string | null = null;
 
 /**
+ * The longest rows {@link jacobiSvd} takes: each of the 8 lanes loops twice (Gram, rotation) over
+ * its r/32 vec4 columns, within LOOP_CAP.
+ */
+export const JACOBI_MAX_COLUMNS: number = 4 * 8 * Math.floor(LOOP_CAP / 2);
+
+/**
  * Squared singular values of each (c, r) matrix of a batch: the eigenvalues of X·Xᵀ. A driver, not
  * an op: it records and submits its own work (a submit every `sweepsPerCheck` sweeps, to read the
  * convergence counts), so it takes the {@link Gpu}; work the caller recorded on `x` must be
@@ -228,8 +234,13 @@ export async function jacobiSvdMany(
     const op = `jacobiSvd x=${fmtShape(x.shape)}`;
     requireDtype(op, "x", x);
     const [batch, c, r] = x.shape;
-    if (x.shape.length !== 3 || c % M || r % 4 || r / 4 / 8 > LOOP_CAP / 2) {
+    if (x.shape.length !== 3 || c % M || r % 4) {
       throw new TypeError(`${op}: expected (batch, c, r) with c a multiple of ${M} and r a multiple of 4`);
+    }
+    if (r > JACOBI_MAX_COLUMNS) {
+      throw new RangeError(
+        `${op}: rows of ${r} columns are longer than the supported ${JACOBI_MAX_COLUMNS} (each lane's two loops over r/32 vec4s stay under the software driver's loop cap)`,
+      );
     }
     const nb = c / B;
     const rounds = roundRobin(nb);

@@ -20,6 +20,14 @@ try {
   console.warn("the doc examples and the tests that need a GPU are skipped");
 }
 
-const args = ["test", "-A", "--parallel=false", ...(hasGpu ? ["--doc", ...FOLDERS] : []), "tests/", ...Deno.args];
-const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root, stdin: "inherit" }).spawn().status;
+const args = [
+  "test",
+  "-A",
+  "--parallel=false",
+  ...(hasGpu ? ["--doc", ...FOLDERS] : []),
+  "tests/",
+  ...Deno.args,
+];
+const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: root, stdin: "inherit" }).spawn()
+  .status;
 Deno.exit(code);

@@ -16,6 +16,10 @@ interface Case {
   s: number;
   p: number;
   bias?: boolean;
+  /** Kernel width, horizontal stride and padding where they differ from K, s, p. */
+  KW?: number;
+  sw?: number;
+  pw?: number;
 }
 
 const CASES: Case[] = [
@@ -28,20 +32,28 @@ const CASES: Case[] = [
   // Row tiles of 4, 8, 16 and 32 (M = output channels forward, input channels backward).
   { B: 2, C: 8, H: 9, W: 9, O: 12, K: 3, s: 2, p: 1 },
   { B: 2, C: 12, H: 6, W: 7, O: 8, K: 3, s: 1, p: 1, bias: true },
+  // Non-square kernels, unequal strides and paddings per axis (every stride class of backward-data).
+  { B: 2, C: 3, H: 7, W: 9, O: 5, K: 3, KW: 5, s: 2, sw: 1, p: 1, pw: 2, bias: true },
+  { B: 1, C: 4, H: 6, W: 10, O: 9, K: 1, KW: 3, s: 1, sw: 3, p: 0, pw: 1 },
+  { B: 2, C: 2, H: 9, W: 5, O: 6, K: 5, KW: 2, s: 3, sw: 2, p: 2, pw: 0, bias: true },
+  { B: 3, C: 5, H: 4, W: 11, O: 17, K: 1, KW: 7, s: 1, sw: 2, p: 0, pw: 3 }, // 1×7
 ];
 
 function tag(c: Case): string {
-  return `B${c.B} C${c.C} ${c.H}x${c.W} O${c.O} k${c.K} s${c.s} p${c.p}${c.bias ? " bias" : ""}`;
+  const k = `${c.K}x${c.KW ?? c.K}`, st = `${c.s},${c.sw ?? c.s}`, pd = `${c.p},${c.pw ?? c.p}`;
+  return `B${c.B} C${c.C} ${c.H}x${c.W} O${c.O} k${k} s${st} p${pd}${c.bias ? " bias" : ""}`;
 }
 
 gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and paddings", async () => {
   let seed = 1;
   for (const c of CASES) {
-    const xv = randArray(c.B * c.C * c.H * c.W, seed++), wv = randArray(c.O * c.C * c.K * c.K, seed++);
+    const KW = c.KW ?? c.K;
+    const st: [number, number] = [c.s, c.sw ?? c.s], pd: [number, number] = [c.p, c.pw ?? c.p];
+    const xv = randArray(c.B * c.C * c.H * c.W, seed++), wv = randArray(c.O * c.C * c.K * KW, seed++);
     const bv = randArray(c.O, seed++);
-    const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, c.K, c.K]);
+    const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, c.K, KW]);
     const b = c.bias ? upload(gpu, bv, [c.O]) : null;
-    const opts = { stride: c.s, padding: c.p };
+    const opts = { stride: st, padding: pd };
     const rec = new Recorder(gpu);
     const y = conv2d(rec, x, w, b, opts);
     const dyv = randArray(y.size, seed++);
@@ -49,7 +61,6 @@ gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and 
     const g = conv2dBackward(rec, x, w, dy, opts, { dx: true, db: true });
     await rec.submit();
     const [yv, dxv, dwv, dbv] = await readback(gpu, y, g.dx!, g.dw, g.db!);
-    const st: [number, number] = [c.s, c.s], pd: [number, number] = [c.p, c.p];
     const want = conv2dRef(
       ref(xv, x.shape as number[]),
       ref(wv, w.shape as number[]),
@@ -57,7 +68,7 @@ gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and 
       st,
       pd,
     );
-    const k = c.C * c.K * c.K;
+    const k = c.C * c.K * KW;
     assertClose(`y ${tag(c)}`, yv, want.data, 1e-5 * Math.sqrt(k), 1e-5);
     const wb = conv2dBackwardRef(
       ref(xv, x.shape as number[]),
@@ -66,7 +77,7 @@ gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and 
       st,
       pd,
     );
-    assertClose(`dx ${tag(c)}`, dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * c.K), 1e-5);
+    assertClose(`dx ${tag(c)}`, dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * KW), 1e-5);
     assertClose(`dw ${tag(c)}`, dwv, wb.dw.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
     assertClose(`db ${tag(c)}`, dbv, wb.db.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
   }

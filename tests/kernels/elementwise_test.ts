@@ -91,6 +91,23 @@ gpuTest("fill(), copy() and addBias() match float64 for f32, i32 and u32", async
   assertClose("copy", cv, xv, 0, 0);
   assertClose("addBias axis 1", b1v, addBiasRef(ref(xv, [2, 3, 5, 7]), ref(bv, [3]), 1).data, 1e-7, 1e-6);
   assertClose("addBias last", b3v, addBiasRef(ref(xv, [2, 3, 5, 7]), ref(lv, [7])).data, 1e-7, 1e-6);
+  // addBias on odd shapes, along every axis, in place and out of place.
+  let seed = 40;
+  for (const shape of [[1], [1, 1], [7, 1], [1, 9], [3, 1, 5], [2, 3, 1, 7], [5, 13, 3]]) {
+    for (let axis = 0; axis < shape.length; axis++) {
+      const v = randArray(shape.reduce((p, d) => p * d, 1), seed++), bb = randArray(shape[axis], seed++);
+      const t = upload(gpu, v, shape), bt = upload(gpu, bb, [shape[axis]]);
+      const r = new Recorder(gpu);
+      const fresh = addBias(r, t, bt, axis);
+      const inPlace = copy(r, t);
+      addBias(r, inPlace, bt, axis - shape.length, inPlace); // negative axis, out = input
+      await r.submit();
+      const [fv2, iv2] = await readback(gpu, fresh, inPlace);
+      const want = addBiasRef(ref(v, shape), ref(bb, [shape[axis]]), axis).data;
+      assertClose(`addBias [${shape}] axis ${axis}`, fv2, want, 1e-7, 1e-6);
+      assertClose(`addBias in place [${shape}] axis ${axis - shape.length}`, iv2, want, 1e-7, 1e-6);
+    }
+  }
 });
 
 gpuTest("fill() covers 17·10^6 elements: a grid folded past 65535 workgroups", async () => {

@@ -1,5 +1,5 @@
 import { equal, throws } from "node:assert/strict";
-import { crossEntropy } from "../../kernels/cross_entropy.ts";
+import { CE_MAX_CLASSES, crossEntropy } from "../../kernels/cross_entropy.ts";
 import { linear, linearBackward } from "../../kernels/linear.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { matmulRef, ref } from "../../kernels/reference.ts";
@@ -48,6 +48,30 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "crossEntropy() at the loop-cap guard: CE_MAX_CLASSES classes match float64, one more is refused",
+  async () => {
+    // 20000 classes: a row's three loops (max, sum of exp, gradient) run 60000 iterations, just under
+    // the software driver's cap; a cut loop would miss classes in the max or the sum.
+    const N = 3, C = CE_MAX_CLASSES;
+    const zv = Float32Array.from(randArray(N * C, 88), (v) => 4 * v);
+    const labels = [0, C - 1, 12345];
+    zv[C - 1] = 9; // row 0's largest logit sits at the last class, past where a cut loop stops
+    const rec = new Recorder(gpu);
+    const r = crossEntropy(rec, upload(gpu, zv, [N, C]), upload(gpu, labels, [N], "i32"));
+    await rec.submit();
+    const [loss, correct, grad] = await readback(gpu, r.loss, r.correct, r.grad);
+    const want = ceRef(Float64Array.from(zv), labels, C);
+    assertClose("loss at the cap", loss, [want.loss], 1e-5, 1e-5);
+    assertClose("grad at the cap", grad, want.grad, 1e-9, 1e-4);
+    equal(correct[0], want.correct);
+    throws(
+      () => crossEntropy(rec, upload(gpu, new Float32Array(C + 1), [1, C + 1]), upload(gpu, [0], [1], "i32")),
+      new RegExp(`${C + 1} classes are more than the supported ${C}`),
+    );
+  },
+);
+
 gpuTest("crossEntropy() reports NaN logits as a NaN loss", async () => {
   const rec = new Recorder(gpu);
   const r = crossEntropy(rec, upload(gpu, [1, NaN, 2, 0, 1, 2], [2, 3]), upload(gpu, [0, 2], [2], "i32"));
@@ -56,32 +80,47 @@ gpuTest("crossEntropy() reports NaN logits as a NaN loss", async () => {
   equal(Number.isNaN(loss[0]), true);
 });
 
-gpuTest("linear() and linearBackward() match float64 (with and without bias)", async () => {
-  const [N, I, O] = [5, 7, 3];
-  const xv = randArray(N * I, 1), wv = randArray(O * I, 2), bv = randArray(O, 3), dyv = randArray(N * O, 4);
-  const x = upload(gpu, xv, [N, I]),
-    w = upload(gpu, wv, [O, I]),
-    b = upload(gpu, bv, [O]),
-    dy = upload(gpu, dyv, [N, O]);
+gpuTest("linear() and linearBackward() match float64 on odd shapes (with and without bias)", async () => {
+  let seed = 1;
+  // [N, in, out]: 1×1, a single sample, a single output, primes, a wide layer.
+  for (const [N, I, O] of [[5, 7, 3], [1, 1, 1], [1, 13, 5], [9, 4, 1], [17, 31, 23], [3, 130, 67]]) {
+    for (const withBias of [true, false]) {
+      const xv = randArray(N * I, seed++), wv = randArray(O * I, seed++), bv = randArray(O, seed++);
+      const dyv = randArray(N * O, seed++);
+      const x = upload(gpu, xv, [N, I]), w = upload(gpu, wv, [O, I]), b = upload(gpu, bv, [O]);
+      const dy = upload(gpu, dyv, [N, O]);
+      const rec = new Recorder(gpu);
+      const y = linear(rec, x, w, withBias ? b : null, "fc");
+      const g = linearBackward(rec, x, w, dy, withBias, "fc");
+      await rec.submit();
+      const [yv, dx, dw, ...db] = await readback(gpu, y, g.dx, g.dw, ...(g.db ? [g.db] : []));
+      const tag = `[${N}, ${I}] → ${O}${withBias ? " + bias" : ""}`;
+      const yr = matmulRef(ref(xv, [N, I]), ref(wv, [O, I]), { transB: true }).data.map((v, i) =>
+        v + (withBias ? bv[i % O] : 0)
+      );
+      const tol = 1e-6 * Math.sqrt(Math.max(I, N));
+      assertClose(`y ${tag}`, yv, yr, tol, 1e-5);
+      assertClose(`dx ${tag}`, dx, matmulRef(ref(dyv, [N, O]), ref(wv, [O, I])).data, tol, 1e-5);
+      assertClose(
+        `dw ${tag}`,
+        dw,
+        matmulRef(ref(dyv, [N, O]), ref(xv, [N, I]), { transA: true }).data,
+        tol,
+        1e-5,
+      );
+      equal(db.length, withBias ? 1 : 0);
+      if (withBias) {
+        const want = Array.from({ length: O }, (_, o) => {
+          let s = 0;
+          for (let n = 0; n < N; n++) s += dyv[n * O + o];
+          return s;
+        });
+        assertClose(`db ${tag}`, db[0], want, tol, 1e-5);
+      }
+    }
+  }
   const rec = new Recorder(gpu);
-  const y = linear(rec, x, w, b, "fc");
-  const g = linearBackward(rec, x, w, dy, true, "fc");
-  await rec.submit();
-  const [yv, dx, dw, db] = await readback(gpu, y, g.dx, g.dw, g.db!);
-  const yr = matmulRef(ref(xv, [N, I]), ref(wv, [O, I]), { transB: true }).data.map((v, i) => v + bv[i % O]);
-  assertClose("y", yv, yr, 1e-6, 1e-5);
-  assertClose("dx", dx, matmulRef(ref(dyv, [N, O]), ref(wv, [O, I])).data, 1e-6, 1e-5);
-  assertClose("dw", dw, matmulRef(ref(dyv, [N, O]), ref(xv, [N, I]), { transA: true }).data, 1e-6, 1e-5);
-  assertClose(
-    "db",
-    db,
-    Array.from(
-      { length: O },
-      (_, o) => Array.from({ length: N }, (_, n) => dyv[n * O + o]).reduce((s, v) => s + v, 0),
-    ),
-    1e-6,
-    1e-5,
-  );
+  const w = upload(gpu, new Float32Array(21), [3, 7]);
   throws(
     () => linear(rec, upload(gpu, new Float32Array(8), [2, 4]), w, null, "fc"),
     /fc: expected input of shape \[N, 7\] for weight \[3, 7\], got \[2, 4\]/,

@@ -58,20 +58,30 @@ Deno.test("pooling backward references match finite differences (avg everywhere,
   }
 });
 
-gpuTest("global average pooling and its backward", async () => {
-  const xv = randArray(3 * 5 * 4 * 6, 20), dyv = randArray(15, 21);
-  const x = upload(gpu, xv, [3, 5, 4, 6]);
+gpuTest("global average pooling and its backward on odd shapes", async () => {
+  let seed = 20;
+  // [N, C, H, W]: 1×1 planes, one channel, primes, a plane of 31×33 (> one workgroup's reach).
+  for (
+    const shape of [[3, 5, 4, 6], [1, 1, 1, 1], [2, 7, 1, 1], [1, 1, 5, 3], [3, 2, 7, 11], [1, 3, 31, 33]]
+  ) {
+    const [N, C, H, W] = shape, P = H * W;
+    const xv = randArray(N * C * P, seed++), dyv = randArray(N * C, seed++);
+    const x = upload(gpu, xv, shape);
+    const rec = new Recorder(gpu);
+    const y = globalAvgPool(rec, x);
+    const dx = globalAvgPoolBackward(rec, x, upload(gpu, dyv, [N, C, 1, 1]));
+    await rec.submit();
+    const [yv, dxv] = await readback(gpu, y, dx);
+    const want = Array.from({ length: N * C }, (_, pl) => {
+      let s = 0;
+      for (let i = 0; i < P; i++) s += xv[pl * P + i];
+      return s / P;
+    });
+    assertClose(`gap y [${shape}]`, yv, want, 1e-6, 1e-6);
+    assertClose(`gap dx [${shape}]`, dxv, Array.from(xv, (_, i) => dyv[Math.floor(i / P)] / P), 1e-7, 1e-6);
+  }
+  const x = upload(gpu, randArray(3 * 5 * 4 * 6, 19), [3, 5, 4, 6]);
   const rec = new Recorder(gpu);
-  const y = globalAvgPool(rec, x);
-  const dx = globalAvgPoolBackward(rec, x, upload(gpu, dyv, [3, 5, 1, 1]));
-  await rec.submit();
-  const [yv, dxv] = await readback(gpu, y, dx);
-  const want = Array.from(
-    { length: 15 },
-    (_, pl) => xv.slice(pl * 24, pl * 24 + 24).reduce((s, v) => s + v, 0) / 24,
-  );
-  assertClose("gap y", yv, want, 1e-6, 1e-6);
-  assertClose("gap dx", dxv, Array.from(xv, (_, i) => dyv[Math.floor(i / 24)] / 24), 1e-7, 1e-6);
   throws(
     () => maxPool2d(rec, upload(gpu, new Float32Array(4), [1, 1, 2, 2]), { kernel: 3 }, "pool1"),
     /pool1: input \[1, 1, 2, 2\] is smaller than the 3×3 window/,

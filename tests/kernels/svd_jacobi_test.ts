@@ -1,6 +1,6 @@
-import { deepEqual, ok } from "node:assert/strict";
+import { deepEqual, ok, rejects } from "node:assert/strict";
 import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
-import { jacobiSvd, paddedRows, roundRobin } from "../../kernels/svd_jacobi.ts";
+import { JACOBI_MAX_COLUMNS, jacobiSvd, paddedRows, roundRobin } from "../../kernels/svd_jacobi.ts";
 import { upload } from "../../kernels/tensor.ts";
 import { assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 
@@ -72,3 +72,23 @@ gpuTest("jacobiSvd() is exact on zeros and rank one, and keeps large values with
   const want = reference(big, c, r);
   assertNear("1e15 scale", vals[2], want, 1e-5 * want[c - 1], 0);
 });
+
+gpuTest(
+  "jacobiSvd() at the loop-cap guard: rows of JACOBI_MAX_COLUMNS match float64, one vec4 more is refused",
+  async () => {
+    // 8 rows × 960000 columns: each lane loops 30000 times in each of its two loops, just under the
+    // cap of 60000 iterations per invocation; a silently cut loop would leave the Gram incomplete.
+    const c = 8, r = JACOBI_MAX_COLUMNS;
+    const m = randArray(c * r, 77);
+    const { vals, sweeps } = await solve([m], c, r);
+    const want = reference(m, c, r);
+    assertNear("eigenvalues at the cap", vals[0], want, 0, 2e-4);
+    ok(sweeps[0] > 0, `sweeps ${sweeps[0]}`);
+    const x = upload(gpu, new Float32Array(8 * (r + 4)), [1, 8, r + 4]);
+    await rejects(
+      jacobiSvd(gpu, x),
+      new RegExp(`rows of ${r + 4} columns are longer than the supported ${r}`),
+    );
+    x.release();
+  },
+);
