@@ -57,23 +57,37 @@ interface Element {
   next: number; // offset of the following element
 }
 
-function readTag(v: DataView, o: number, le: boolean, file: string, where: string): Element {
-  if (o + 8 > v.byteLength) {
+function readTag(
+  v: DataView,
+  o: number,
+  le: boolean,
+  file: string,
+  where: string,
+  limit: number = v.byteLength,
+): Element {
+  if (o + 8 > limit) {
     throw new DataFileError(
       file,
-      `${where}: element tag at byte offset ${o} is cut short (file ends at ${v.byteLength})`,
+      `${where}: element tag at byte offset ${o} is cut short (its container ends at ${limit})`,
     );
   }
   const first = v.getUint32(o, le);
   if (first >>> 16) { // small data element: type and size in one word, data in the next 4 bytes
-    return { type: first & 0xffff, start: o + 4, bytes: first >>> 16, next: o + 8 };
+    const bytes = first >>> 16;
+    if (bytes > 4) {
+      throw new DataFileError(
+        file,
+        `${where}: small data element at byte offset ${o} declares ${bytes} bytes: expected at most 4`,
+      );
+    }
+    return { type: first & 0xffff, start: o + 4, bytes, next: o + 8 };
   }
   const bytes = v.getUint32(o + 4, le);
   const end = o + 8 + bytes;
-  if (end > v.byteLength) {
+  if (end > limit) {
     throw new DataFileError(
       file,
-      `${where}: element at byte offset ${o} declares ${bytes} bytes but the data ends at ${v.byteLength}`,
+      `${where}: element at byte offset ${o} declares ${bytes} bytes but its container ends at ${limit}`,
     );
   }
   // Compressed elements are not padded; the others are padded to 8 bytes.
@@ -98,16 +112,27 @@ function readMatrix(
       ? `byte offset ${o}`
       : `offset ${o} inside the compressed element at byte offset ${compressedAt}`;
   const where = `matrix at ${at(el.start - 8)}`;
-  const flags = readTag(v, el.start, le, file, where);
+  const end = el.start + el.bytes; // every sub-element lies within the matrix element
+  const flags = readTag(v, el.start, le, file, where, end);
+  if (flags.bytes < 4) {
+    throw new DataFileError(file, `${where}: array flags of ${flags.bytes} bytes: expected 8`);
+  }
   const cls = v.getUint32(flags.start, le) & 0xff;
-  const dimsEl = readTag(v, flags.next, le, file, where);
+  const dimsEl = readTag(v, flags.next, le, file, where, end);
+  if (dimsEl.bytes % 4 || dimsEl.bytes < 8) {
+    throw new DataFileError(
+      file,
+      `${where}: dimensions of ${dimsEl.bytes} bytes: expected 4 per dimension, ≥ 2`,
+    );
+  }
   const dims: number[] = [];
   for (let i = 0; i < dimsEl.bytes / 4; i++) dims.push(v.getInt32(dimsEl.start + 4 * i, le));
-  const nameEl = readTag(v, dimsEl.next, le, file, where);
+  if (dims.some((d) => d < 0)) throw new DataFileError(file, `${where}: negative dimension in [${dims}]`);
+  const nameEl = readTag(v, dimsEl.next, le, file, where, end);
   const name = new TextDecoder().decode(buf.subarray(nameEl.start, nameEl.start + nameEl.bytes));
   const className = CLASS_NAMES[cls];
   if (!className) return null; // cell, struct, char, sparse …: not needed here
-  const real = readTag(v, nameEl.next, le, file, `variable "${name}"`);
+  const real = readTag(v, nameEl.next, le, file, `variable "${name}"`, end);
   const type = TYPES[real.type];
   if (!type) {
     throw new DataFileError(file, `variable "${name}" at ${at(el.start)}: unknown data type ${real.type}`);
@@ -127,6 +152,16 @@ function readMatrix(
   const data = new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = type[1](v, real.start + i * type[0], le);
   return { name, dims, className, data };
+}
+
+/** Runs a reader; a read past the data it was given becomes a DataFileError naming where. */
+function guarded<T>(read: () => T, file: string, where: string): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof RangeError) throw new DataFileError(file, `${where} is corrupt: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
@@ -181,11 +216,15 @@ export async function parseMat(bytes: Uint8Array, file: string): Promise<Map<str
       const iv = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
       const m = readTag(iv, 0, le, file, `compressed element at byte offset ${o}`);
       if (m.type === MI_MATRIX) {
-        const a = readMatrix(inner, m, le, file, o);
+        const a = guarded(
+          () => readMatrix(inner, m, le, file, o),
+          file,
+          `compressed element at byte offset ${o}`,
+        );
         if (a) out.set(a.name, a);
       }
     } else if (el.type === MI_MATRIX) {
-      const a = readMatrix(bytes, el, le, file, null);
+      const a = guarded(() => readMatrix(bytes, el, le, file, null), file, `matrix at byte offset ${o}`);
       if (a) out.set(a.name, a);
     }
     o = el.next;

@@ -7,6 +7,7 @@
  * @module
  */
 import { unzipSync } from "fflate";
+import CRC32 from "crc-32";
 import { halfToFloat, numel, WeightFileError, type WeightTensor } from "./tensor.ts";
 
 const KINDS: Record<string, { size: number; float: boolean }> = {
@@ -126,7 +127,8 @@ export function parseNpy(bytes: Uint8Array, name: string, file = "<bytes>", form
 }
 
 /**
- * Parses an `.npz` archive (stored or deflated members).
+ * Parses an `.npz` archive (stored or deflated members; each member's CRC-32 is checked, as
+ * Python's zipfile does).
  * @param bytes The file's bytes.
  * @param file The path used in error messages.
  * @returns One tensor per `.npy` member, named without the extension.
@@ -139,9 +141,69 @@ export function parseNpz(bytes: Uint8Array, file = "<bytes>"): WeightTensor[] {
   } catch (e) {
     throw new WeightFileError("npz", file, `not a readable zip archive: ${(e as Error).message}`);
   }
+  // As Python's zipfile (and so numpy) does: a member whose CRC-32 differs is corrupt.
+  const crcs = centralCrcs(bytes, file);
+  for (const [name, data] of Object.entries(members)) {
+    const want = crcs.get(name);
+    const got = CRC32.buf(data) >>> 0;
+    if (want === undefined) {
+      throw new WeightFileError("npz", file, `member "${name}" is missing from the zip's central directory`);
+    }
+    if (got !== want) {
+      throw new WeightFileError(
+        "npz",
+        file,
+        `member "${name}" is corrupt: its CRC-32 is ${hex(got)}, the archive records ${hex(want)}`,
+      );
+    }
+  }
   return Object.entries(members)
     .filter(([n]) => n.endsWith(".npy"))
     .map(([n, b]) => parseNpy(b, n.slice(0, -4), file, "npz"));
+}
+
+const hex = (v: number) => `0x${v.toString(16).padStart(8, "0")}`;
+
+/** Each member's CRC-32 as the zip's central directory records it (by name). */
+function centralCrcs(bytes: Uint8Array, file: string): Map<string, number> {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = (detail: string) => new WeightFileError("npz", file, detail);
+  // The end-of-central-directory record: its signature within the last 64 KiB + 22 bytes.
+  let eocd = -1;
+  for (let o = bytes.length - 22; o >= Math.max(0, bytes.length - 22 - 0xffff); o--) {
+    if (v.getUint32(o, true) === 0x06054b50) {
+      eocd = o;
+      break;
+    }
+  }
+  if (eocd < 0) throw bad("no end-of-central-directory record: not a zip archive, or cut short");
+  let count = v.getUint16(eocd + 10, true);
+  let offset = v.getUint32(eocd + 16, true);
+  if (offset === 0xffffffff || count === 0xffff) { // ZIP64: the locator precedes the record
+    const loc = eocd - 20;
+    if (loc < 0 || v.getUint32(loc, true) !== 0x07064b50) throw bad("ZIP64 locator missing");
+    const rec = Number(v.getBigUint64(loc + 8, true));
+    if (rec + 56 > bytes.length || v.getUint32(rec, true) !== 0x06064b50) {
+      throw bad(`ZIP64 end-of-central-directory record at byte offset ${rec} is missing`);
+    }
+    count = Number(v.getBigUint64(rec + 32, true));
+    offset = Number(v.getBigUint64(rec + 48, true));
+  }
+  const out = new Map<string, number>();
+  for (let i = 0, o = offset; i < count; i++) {
+    if (o + 46 > bytes.length || v.getUint32(o, true) !== 0x02014b50) {
+      throw bad(`central directory entry ${i} at byte offset ${o} is corrupt`);
+    }
+    const nameLen = v.getUint16(o + 28, true),
+      extra = v.getUint16(o + 30, true),
+      note = v.getUint16(o + 32, true);
+    if (o + 46 + nameLen > bytes.length) {
+      throw bad(`central directory entry ${i} at byte offset ${o} is cut short`);
+    }
+    out.set(new TextDecoder().decode(bytes.subarray(o + 46, o + 46 + nameLen)), v.getUint32(o + 16, true));
+    o += 46 + nameLen + extra + note;
+  }
+  return out;
 }
 
 /**
