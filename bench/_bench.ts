@@ -8,12 +8,12 @@ import { Recorder } from "../kernels/recorder.ts";
 import type { Gpu } from "../kernels/runtime.ts";
 import { Tensor } from "../kernels/tensor.ts";
 
-/** A tensor of `shape` filled with `v` (the fill is queued before any later work). */
-export function filled(gpu: Gpu, shape: number[], v: number): Tensor {
+/** A tensor of `shape` filled with `v`, once the fill has been submitted. */
+export async function filled(gpu: Gpu, shape: number[], v: number): Promise<Tensor> {
   const t = new Tensor(gpu, shape);
   const rec = new Recorder(gpu);
   fill(rec, t, v);
-  rec.submit();
+  await rec.submit();
   return t;
 }
 

@@ -17,12 +17,12 @@ import { filled as filledOn, timedSteps } from "./_bench.ts";
 
 const gpu = await getGpu();
 
-const filled = (shape: number[], v: number): Tensor => filledOn(gpu, shape, v);
+const filled = (shape: number[], v: number): Promise<Tensor> => filledOn(gpu, shape, v);
 const timed = (b: Deno.BenchContext, record: (rec: Recorder) => void) => timedSteps(gpu, b, 1, record);
 
 for (const n of [64, 128, 256, 512, 1024]) {
   const reps = Math.max(2, Math.round(1e9 / (2 * n ** 3)));
-  const a = filled([n, n], 0.5), c = filled([n, n], 0);
+  const a = await filled([n, n], 0.5), c = await filled([n, n], 0);
   for (const variant of ["direct", "scalar", "tiled"] as MatmulVariant[]) {
     Deno.bench({
       name: `matmul ${variant} ${n}³ ×${reps} (${(2 * n ** 3 * reps / 1e9).toFixed(2)} GFLOP)`,
@@ -39,7 +39,7 @@ for (const n of [64, 128, 256, 512, 1024]) {
 }
 
 for (const n of [1 << 16, 1 << 20, 1 << 22]) {
-  const x = filled([n], 1), y = filled([n], 2), z = filled([n], 0);
+  const x = await filled([n], 1), y = await filled([n], 2), z = await filled([n], 0);
   const reps = Math.max(2, Math.round(2 ** 26 / n));
   Deno.bench({
     name: `add ${n} ×${reps} (${(12 * n * reps / 1e9).toFixed(2)} GB)`,
@@ -63,7 +63,7 @@ for (const n of [1 << 16, 1 << 20, 1 << 22]) {
   });
 }
 
-const m = filled([1024, 1024], 1);
+const m = await filled([1024, 1024], 1);
 Deno.bench({
   name: "transpose 1024² ×16 (0.13 GB)",
   group: "gather",
@@ -75,7 +75,7 @@ Deno.bench({
     }),
 });
 
-const x1 = filled([64], 0);
+const x1 = await filled([64], 0);
 Deno.bench({
   name: "submit: one 1-dispatch step, waited",
   group: "runtime",

@@ -2,7 +2,8 @@
  * `deno task bench` cases of the training kernels: conv2d forward/backward, BatchNorm train
  * forward/backward, max pooling, softmax cross-entropy and the fused SGD update, at the shapes of
  * the small Fashion-MNIST ResNet (batch 128) and a CIFAR ResNet-18 stage (batch 32). Each
- * iteration records the op `reps` times into one submit and waits once.
+ * iteration records the op `reps` times into one submit and waits once; a name ending in `×reps`
+ * says how many passes one iteration times (and its GB or GFLOP count them all).
  * @module
  */
 import { batchNorm, batchNormBackward } from "../kernels/batchnorm.ts";
@@ -18,12 +19,14 @@ import { filled as filledOn, timedSteps } from "./_bench.ts";
 
 const gpu = await getGpu();
 
-const filled = (shape: number[], v: number): Tensor => filledOn(gpu, shape, v);
+const filled = (shape: number[], v: number): Promise<Tensor> => filledOn(gpu, shape, v);
 const timed = (b: Deno.BenchContext, reps: number, record: (rec: Recorder) => void) =>
   timedSteps(gpu, b, reps, record);
 
 for (const [B, C, H] of [[128, 16, 28], [32, 128, 16]]) {
-  const x = filled([B, C, H, H], 0.5), w = filled([C, C, 3, 3], 0.01), dy = filled([B, C, H, H], 0.1);
+  const x = await filled([B, C, H, H], 0.5),
+    w = await filled([C, C, 3, 3], 0.01),
+    dy = await filled([B, C, H, H], 0.1);
   const gflop = (2 * B * C * C * 9 * H * H) / 1e9;
   const group = `layers B${B} C${C} ${H}×${H}`;
   Deno.bench({
@@ -50,9 +53,9 @@ for (const [B, C, H] of [[128, 16, 28], [32, 128, 16]]) {
         rec.after(() => [g.dx!, g.dw].forEach((t) => t.release()));
       }),
   });
-  const st = { weight: filled([C], 1), bias: filled([C], 0), running: filled([2, C], 1) };
+  const st = { weight: await filled([C], 1), bias: await filled([C], 0), running: await filled([2, C], 1) };
   Deno.bench({
-    name: `batchnorm train fwd+bwd (${((B * C * H * H * 4 * 6) / 1e9).toFixed(2)} GB moved)`,
+    name: `batchnorm train fwd+bwd ×4 (${((4 * B * C * H * H * 4 * 6) / 1e9).toFixed(2)} GB moved)`,
     group,
     n: 3,
     warmup: 1,
@@ -64,7 +67,7 @@ for (const [B, C, H] of [[128, 16, 28], [32, 128, 16]]) {
       }),
   });
   Deno.bench({
-    name: "maxpool 2×2",
+    name: "maxpool 2×2 ×4",
     group,
     n: 3,
     warmup: 1,
@@ -76,7 +79,7 @@ for (const [B, C, H] of [[128, 16, 28], [32, 128, 16]]) {
   });
 }
 
-const logits = filled([1024, 100], 0.3),
+const logits = await filled([1024, 100], 0.3),
   labels = upload(gpu, Array.from({ length: 1024 }, (_, i) => i % 100), [1024], "i32");
 Deno.bench({
   name: "cross-entropy fwd+bwd 1024×100 ×16",

@@ -1,14 +1,17 @@
 """Peer for `deno task bench:esd`: the TempBalance-convention ESD of a CIFAR ResNet-18 with
 random weights in numpy float64 (Gram of the smaller side + eigvalsh per slice) and the median
-Hill fit per layer. Prints {"seconds": ..., "layers": N} as JSON. Shapes come from argv (JSON)."""
+Hill fit per layer. The weights are generated before any timing. Prints {"times": [...], "layers":
+N} as JSON: one time per run (argv[2] runs, default 3), so the caller takes the same statistic for
+both sides. Shapes come from argv[1] (JSON)."""
 import json, sys, time
 import numpy as np
 
 shapes = json.loads(sys.argv[1])
+runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 rng = np.random.default_rng(0)
 weights = [rng.standard_normal(s).astype(np.float32) * 0.05 for _, s in shapes]
-best = None
-for _ in range(3):
+times = []
+for _ in range(runs):
     t0 = time.perf_counter()
     for w in weights:
         w = w.astype(np.float64)
@@ -24,6 +27,5 @@ for _ in range(3):
         i = len(e) // 2
         n = len(e) - i
         alpha = 1 + n / (np.sum(np.log(e[i:])) - n * np.log(e[i]))
-    dt = time.perf_counter() - t0
-    best = dt if best is None else min(best, dt)
-print(json.dumps({"seconds": best, "layers": len(shapes)}))
+    times.append(time.perf_counter() - t0)
+print(json.dumps({"times": times, "layers": len(shapes)}))
