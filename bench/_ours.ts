@@ -10,6 +10,7 @@ import { Recorder } from "../kernels/recorder.ts";
 import type { Gpu } from "../kernels/runtime.ts";
 import { Tensor } from "../kernels/tensor.ts";
 import { repsFor, slope } from "./_measure.ts";
+export { fmaPeak } from "../kernels/probe.ts";
 
 /** A matmul problem: C (M×N) = A (M×K) · B (K×N), A stored transposed when `transA`. */
 export interface MatmulShape {
@@ -44,49 +45,6 @@ export async function oursMatmul(gpu: Gpu, s: MatmulShape, variant: MatmulVarian
   const sec = await slope(run, Math.max(1, r >> 2), r);
   for (const t of [a, b, c]) t.release();
   return flops / sec / 1e9;
-}
-
-const FMA_ITERS = 2048;
-const FMA_CODE = `struct P { groups: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read_write> x: array<vec4f>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x >= p.groups * 64u) { return; }
-  let s = x[g.x];
-  var c0 = s; var c1 = s + 1.0; var c2 = s + 2.0; var c3 = s + 3.0;
-  var c4 = s + 4.0; var c5 = s + 5.0; var c6 = s + 6.0; var c7 = s + 7.0;
-  let m = vec4f(0.999); let q = vec4f(0.001);
-  for (var i = 0u; i < ${FMA_ITERS}u; i++) {
-    c0 = fma(c0, m, q); c1 = fma(c1, m, q); c2 = fma(c2, m, q); c3 = fma(c3, m, q);
-    c4 = fma(c4, m, q); c5 = fma(c5, m, q); c6 = fma(c6, m, q); c7 = fma(c7, m, q);
-  }
-  x[g.x] = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7;
-}`;
-
-/** The adapter's FMA peak in GFLOPS: 8 independent vec4 FMA chains per invocation. */
-export async function fmaPeak(gpu: Gpu): Promise<number> {
-  const groups = 256;
-  const x = new Tensor(gpu, [groups * 64 * 4]);
-  const run = async (reps: number) => {
-    const rec = new Recorder(gpu);
-    fill(rec, x, 0.5);
-    for (let i = 0; i < reps; i++) {
-      rec.dispatch({
-        op: "fma-peak",
-        kernel: "fma_peak",
-        code: FMA_CODE,
-        groups,
-        params: new ArrayBuffer(16),
-        tensors: [x],
-      });
-    }
-    await rec.submit();
-    await sync(gpu);
-  };
-  const sec = await slope(run, 2, 10);
-  x.release();
-  return (groups * 64 * FMA_ITERS * 8 * 4 * 2) / sec / 1e9;
 }
 
 /** Runtime costs in µs: one CPU←GPU sync, one (amortised) submit, one extra dispatch. */

@@ -27,7 +27,7 @@ export { parseMat } from "./mat.ts";
 export type { MatArray } from "./mat.ts";
 export { loadSvhnMat } from "./svhn.ts";
 export { decodeImage, loadImageFolder, loadTinyImageNet } from "./image_folder.ts";
-export { DATASET_DEFAULTS, DATASET_NAMES, loadDataset, subsetTrain } from "./registry.ts";
+export { DATASET_DEFAULTS, DATASET_NAMES, DATASET_SHAPES, loadDataset, subsetTrain } from "./registry.ts";
 export type { DatasetDefaults, DatasetName } from "./registry.ts";
 export { batches } from "./loader.ts";
 export type { Batch, LoaderOptions } from "./loader.ts";

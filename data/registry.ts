@@ -29,6 +29,15 @@ export interface DatasetDefaults {
   flip: boolean;
 }
 
+/** The images and classes of each data set: what a model built for it takes. */
+export const DATASET_SHAPES: Record<DatasetName, { channels: number; size: number; classes: number }> = {
+  "fashion-mnist": { channels: 1, size: 28, classes: 10 },
+  cifar10: { channels: 3, size: 32, classes: 10 },
+  cifar100: { channels: 3, size: 32, classes: 100 },
+  svhn: { channels: 3, size: 32, classes: 10 },
+  "tiny-imagenet": { channels: 3, size: 64, classes: 200 },
+};
+
 /** Normalisation and augmentation per data set. */
 export const DATASET_DEFAULTS: Record<DatasetName, DatasetDefaults> = {
   "fashion-mnist": { mean: [0.286], std: [0.353], cropPadding: 0, flip: false },

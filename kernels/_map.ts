@@ -60,5 +60,10 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
     groups: Math.ceil(n / 256),
     params: params(n, { f: s0 }, { f: s1 }, u0, u1),
     tensors: [...s.inputs, s.out],
+    work: {
+      kind: s.kernel,
+      shape: `${s.out.size}`,
+      bytes: 4 * (s.inputs.reduce((t, x) => t + x.size, 0) + s.out.size * (/out\[i\]/.test(s.expr) ? 2 : 1)),
+    },
   });
 }

@@ -155,6 +155,11 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
 }
 }`;
 
+/** A BatchNorm's shape as step profiles show it. */
+function bnShape([N, C, HW]: [number, number, number]): string {
+  return `${N}×${C}×${HW}`;
+}
+
 /** Records a per-plane kernel over x's (N, C, HW) layout. */
 function planeDispatch(
   rec: Recorder,
@@ -168,10 +173,17 @@ function planeDispatch(
 ): void {
   const [N, C, HW] = dims;
   const per = Math.min(8, Math.ceil(HW / PLANE)), blocks = Math.ceil(HW / (per * PLANE));
+  const dx = kernel === "batchnorm_dx";
   rec.dispatch({
     op,
     kernel,
     code,
+    // apply: x → y; dx: x, dy → dx.
+    work: {
+      kind: dx ? "batchnorm bwd dx" : "batchnorm fwd apply",
+      shape: bnShape(dims),
+      bytes: (dx ? 12 : 8) * N * C * HW,
+    },
     groups: N * C * blocks,
     params: params(C, HW, blocks, per, affine ? 1 : 0, { f }),
     tensors,
@@ -238,6 +250,7 @@ export function batchNorm(
       op,
       kernel: "batchnorm_stats",
       code: STATS,
+      work: { kind: "batchnorm fwd stats", shape: bnShape([N, C, HW]), bytes: 4 * N * C * HW },
       groups: C,
       params: params(N, C, HW, { f: eps }, { f: s.momentum ?? 0.1 }, 1),
       tensors: [x, stats, s.running],
@@ -293,6 +306,7 @@ export function batchNormBackward(
     op: `${op} backward`,
     kernel: "batchnorm_grad_sums",
     code: GRAD_SUMS,
+    work: { kind: "batchnorm bwd sums", shape: bnShape([N, C, HW]), bytes: 8 * N * C * HW },
     groups: C,
     params: params(N, C, HW),
     tensors: [x, dy, saved, sums],

@@ -189,6 +189,19 @@ ${body}
   rowStride: "p.N",
 };
 
+const WORK_KIND: Record<string, string> = {
+  conv2d_fwd: "conv2d fwd",
+  conv2d_data: "conv2d bwd-data",
+  conv2d_filter: "conv2d bwd-filter",
+};
+
+/** A convolution's shape as step profiles show it: `32×64×32×32 → 64 k3x3 s1 p1`. */
+export function convShape(g: ConvGeometry): string {
+  const k = `k${g.KH}x${g.KW}`, s = g.sh === g.sw ? `s${g.sh}` : `s${g.sh},${g.sw}`;
+  const p = g.ph === g.pw ? `p${g.ph}` : `p${g.ph},${g.pw}`;
+  return `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} ${k} ${s} ${p}`;
+}
+
 const SOURCES = new Map<string, string>();
 function source(spec: ImplicitGemmSpec, TM: number): string {
   const key = `${spec.name}_${TM}`;
@@ -209,6 +222,8 @@ interface Launch {
   acc: boolean;
   bias: boolean;
   extra?: Record<string, number>;
+  /** Useful flops of the launch (for step profiles). */
+  flops: number;
 }
 
 function launch(
@@ -221,11 +236,12 @@ function launch(
   groups: number,
   tensors: Tensor[],
 ): void {
-  const { extra, acc, bias, ...rest } = l;
+  const { extra, acc, bias, flops, ...rest } = l;
   rec.dispatch({
     op,
     kernel: `${spec.name}_${TM}`,
     code: source(spec, TM),
+    work: { kind: WORK_KIND[spec.name], shape: convShape(g), flops },
     groups,
     params: packUniform(spec, { ...g, ...rest, acc: acc ? 1 : 0, bias: bias ? 1 : 0, ...extra }),
     tensors,
@@ -258,7 +274,18 @@ function forwardGemm(
   const tensors = [w, x, bias ?? placeholder(rec.gpu), y];
   for (let k0 = 0; k0 < g.IC; k0 += step) {
     const k1 = Math.min(g.IC, k0 + step);
-    const l = { M, N, tilesN, tiles, k0, k1, kstep: k1 - k0, acc: k0 > 0, bias: bias !== null && k0 === 0 };
+    const l = {
+      M,
+      N,
+      tilesN,
+      tiles,
+      k0,
+      k1,
+      kstep: k1 - k0,
+      acc: k0 > 0,
+      bias: bias !== null && k0 === 0,
+      flops: 2 * M * N * (k1 - k0) * g.KH * g.KW,
+    };
     launch(rec, op, FORWARD, TM, g, l, tiles, tensors);
   }
 }
@@ -281,7 +308,9 @@ function dataGemm(rec: Recorder, op: string, g: ConvGeometry, w: Tensor, dy: Ten
       const N = g.B * Hc * Wc, tilesN = Math.ceil(N / (LANES * TN)), tiles = tilesM * tilesN;
       for (let k0 = 0; k0 < g.OC; k0 += step) {
         const k1 = Math.min(g.OC, k0 + step);
-        const l = { M, N, tilesN, tiles, k0, k1, kstep: k1 - k0, acc: k0 > 0, bias: false };
+        const taps = Math.ceil((g.KH - qh) / g.sh) * Math.ceil((g.KW - qw) / g.sw);
+        const flops = 2 * M * N * (k1 - k0) * taps;
+        const l = { M, N, tilesN, tiles, k0, k1, kstep: k1 - k0, acc: k0 > 0, bias: false, flops };
         launch(rec, op, BACKWARD_DATA, TM, g, { ...l, extra: { qh, qw, ihs, iws, Hc, Wc } }, tiles, tensors);
       }
     }
@@ -297,7 +326,8 @@ function filterGemm(rec: Recorder, op: string, g: ConvGeometry, dy: Tensor, x: T
   const step = passK(g.OH * (g.OW + 1) + 1);
   const kstep = Math.max(1, Math.min(step, Math.ceil(g.B / Math.ceil(64 / tiles))));
   const S = Math.ceil(g.B / kstep);
-  const l = { M, N, tilesN, tiles, k0: 0, k1: g.B, kstep, acc: false, bias: false };
+  const flops = 2 * M * N * g.B * g.OH * g.OW;
+  const l = { M, N, tilesN, tiles, k0: 0, k1: g.B, kstep, acc: false, bias: false, flops };
   if (S === 1) {
     launch(rec, op, BACKWARD_FILTER, TM, g, { ...l, kstep: g.B }, tiles, [dy, x, placeholder(rec.gpu), dw]);
     return;

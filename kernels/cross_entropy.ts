@@ -80,6 +80,7 @@ export function crossEntropy(
     op,
     kernel: "cross_entropy",
     code: CODE,
+    work: { kind: "cross-entropy", shape: `${N}×${C}`, bytes: 4 * (2 * N * C + 3 * N) },
     groups: Math.ceil(N / 64),
     params: params(N, C, { f: 1 / N }),
     tensors: [logits, labels, grad, stats],

@@ -307,6 +307,11 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptio
       op,
       kernel: `matmul_${v}${transA ? "_tA" : ""}${transB ? "_tB" : ""}`,
       code,
+      work: {
+        kind: `matmul${transA ? " Aᵀ" : ""}${transB ? " Bᵀ" : ""}`,
+        shape: `${d.batch > 1 ? `${d.batch}× ` : ""}${d.M}×${d.K}×${d.N}`,
+        flops: 2 * d.batch * d.M * d.N * (kEnd - k),
+      },
       groups: tilesM * tilesN * d.batch,
       params: params(
         d.M,

@@ -158,6 +158,11 @@ export function maxPool2d(
   rec.dispatch({
     op,
     kernel: "maxpool_fwd",
+    work: {
+      kind: "maxpool fwd",
+      shape: `${x.shape.join("×")} k${k} s${s}`,
+      bytes: 4 * (x.size + 2 * y.size),
+    },
     code: MAX_FWD,
     groups: Math.ceil(y.size / 256),
     params: params(y.size, H, W, OH, OW, k, s, pad),
@@ -190,6 +195,11 @@ export function maxPool2dBackward(
   rec.dispatch({
     op: `${op} backward`,
     kernel: "maxpool_bwd",
+    work: {
+      kind: "maxpool bwd",
+      shape: `${x.shape.join("×")} k${k} s${s}`,
+      bytes: 4 * (2 * dx.size + 2 * (dx.size / 4)),
+    },
     code: MAX_BWD,
     groups: Math.ceil(dx.size / 256),
     params: params(dx.size, H, W, OH, OW, k, s, pad),
@@ -212,6 +222,7 @@ export function avgPool2d(rec: Recorder, x: Tensor, o: PoolOptions, op = "avgpoo
   rec.dispatch({
     op,
     kernel: "avgpool_fwd",
+    work: { kind: "avgpool fwd", shape: `${x.shape.join("×")} k${k} s${s}`, bytes: 4 * (x.size + y.size) },
     code: AVG_FWD,
     groups: Math.ceil(y.size / 256),
     params: params(y.size, H, W, OH, OW, k, s, pad),
@@ -242,6 +253,7 @@ export function avgPool2dBackward(
   rec.dispatch({
     op: `${op} backward`,
     kernel: "avgpool_bwd",
+    work: { kind: "avgpool bwd", shape: `${x.shape.join("×")} k${k} s${s}`, bytes: 8 * dx.size },
     code: AVG_BWD,
     groups: Math.ceil(dx.size / 256),
     params: params(dx.size, H, W, OH, OW, k, s, pad),

@@ -22,6 +22,50 @@ export interface Dispatch {
   params?: ArrayBuffer;
   /** Storage bindings 1.. in order. */
   tensors: Tensor[];
+  /** What the dispatch computes, for step profiles (see {@link Work}). */
+  work?: Work;
+}
+
+/**
+ * The work of one dispatch as a step profile reports it: its kind (`conv2d fwd`, `batchnorm bwd`),
+ * the shape it works on, and the useful floating-point operations or the bytes it must move.
+ */
+export interface Work {
+  /** The op kind, e.g. `conv2d bwd-filter`. */
+  kind: string;
+  /** The shape, e.g. `32×64×32×32 → 64 k3 s1`. */
+  shape: string;
+  /** Useful floating-point operations (an FMA counts 2). */
+  flops?: number;
+  /** Bytes that must be read and written at least once. */
+  bytes?: number;
+}
+
+/** One recorded entry of a profiled step: a dispatch or a buffer copy, with its work. */
+export interface ProfiledEntry {
+  /** The op (as in error messages). */
+  op: string;
+  /** The kernel's name, or `copy` for a buffer copy. */
+  kernel: string;
+  /** Its work (kind `copy` for buffer copies; the kernel's name when the op declared none). */
+  work: Work;
+  /** The pipeline, bind group and grid (dispatches only), for replays. */
+  replay?: { pipeline: GPUComputePipeline; group: GPUBindGroup; grid: [number, number, number] };
+  /** For buffer copies: what to replay. */
+  copy?: { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number };
+  /** With timestamps: the query index of the entry's start (its end is the next one). */
+  query?: number;
+}
+
+/** How a {@link Recorder} profiles what it records. */
+export interface RecorderProfile {
+  /**
+   * A timestamp query set: each entry gets its own compute pass that writes its start and end
+   * times (queries `2i`, `2i + 1`). Without it, entries are only kept for replays.
+   */
+  querySet?: GPUQuerySet;
+  /** Capacity of the query set, in queries. */
+  capacity?: number;
 }
 
 interface Recorded {
@@ -102,14 +146,34 @@ export class Recorder {
   #after: (() => void)[] = [];
   #checks: Promise<string | null>[] = [];
   #submitted = false;
+  #profile: RecorderProfile | null;
+  /** A profiling recorder's entries, in order (empty otherwise). */
+  readonly profiled: ProfiledEntry[] = [];
 
   /**
    * Starts an empty command encoder.
    * @param gpu The GPU to record for.
+   * @param profile Profile what is recorded: every dispatch and copy is kept for replays (with
+   *   its uniforms and the tensors `after()` would release, until {@link Recorder.dispose}), and,
+   *   with a timestamp query set, timed in its own pass.
    */
-  constructor(gpu: Gpu) {
+  constructor(gpu: Gpu, profile?: RecorderProfile) {
     this.gpu = gpu;
+    this.#profile = profile ?? null;
     this.#encoder = gpu.device.createCommandEncoder({ label: "recorder" });
+  }
+
+  /** The timestamp writes of the next profiled entry, or undefined (ends any open pass first). */
+  #timestamps(): GPUComputePassTimestampWrites | undefined {
+    const p = this.#profile;
+    if (!p?.querySet) return undefined;
+    const i = 2 * this.profiled.length;
+    if (i + 2 > (p.capacity ?? 0)) {
+      throw new RangeError(`Cannot profile more than ${(p.capacity ?? 0) / 2} entries in one step`);
+    }
+    this.#pass?.end();
+    this.#pass = null;
+    return { querySet: p.querySet, beginningOfPassWriteIndex: i, endOfPassWriteIndex: i + 1 };
   }
 
   /** Dispatches recorded so far. */
@@ -147,12 +211,53 @@ export class Recorder {
     const group = gpu.device.createBindGroup({ label: d.kernel, layout: kernel.layout, entries });
     this.#checks.push(gpu.device.popErrorScope().then((e) => (e ? `${d.op}: ${e.message}` : null)));
     const grid = foldGrid(d.groups, gpu.maxGroupsPerDim);
-    this.#pass ??= this.#encoder.beginComputePass({ label: "recorder" });
+    const timestampWrites = this.#profile ? this.#timestamps() : undefined;
+    this.#pass ??= this.#encoder.beginComputePass({ label: "recorder", timestampWrites });
     this.#pass.setPipeline(kernel.pipeline);
     this.#pass.setBindGroup(0, group);
     this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     this.#recorded.push({ op: d.op, kernel: kernel.pipeline, group, grid });
     gpu.stats.dispatches++;
+    if (this.#profile) {
+      this.profiled.push({
+        op: d.op,
+        kernel: d.kernel,
+        work: d.work ?? { kind: d.kernel.replace(/_\d+$/, ""), shape: "" },
+        replay: { pipeline: kernel.pipeline, group, grid },
+        query: timestampWrites ? timestampWrites.beginningOfPassWriteIndex : undefined,
+      });
+      if (timestampWrites) {
+        this.#pass.end();
+        this.#pass = null;
+      }
+    }
+  }
+
+  /** Records a buffer copy, timed between two empty passes when profiling with timestamps. */
+  #copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number, op: string) {
+    this.#pass?.end();
+    this.#pass = null;
+    const ts = this.#profile ? this.#timestamps() : undefined;
+    if (ts) {
+      this.#encoder.beginComputePass({
+        timestampWrites: { querySet: ts.querySet, beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex },
+      }).end();
+    }
+    this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    if (ts) {
+      this.#encoder.beginComputePass({
+        timestampWrites: { querySet: ts.querySet, endOfPassWriteIndex: ts.endOfPassWriteIndex },
+      }).end();
+    }
+    if (this.#profile) {
+      this.profiled.push({
+        op,
+        kernel: "copy",
+        work: { kind: "copy", shape: `${bytes / 4} floats`, bytes: 2 * bytes },
+        copy: { src, srcOffset, dst, dstOffset, bytes },
+        query: ts?.beginningOfPassWriteIndex,
+      });
+    }
   }
 
   /**
@@ -162,9 +267,7 @@ export class Recorder {
    * @param bytes Bytes to copy (default: all of `src`).
    */
   copy(src: Tensor, dst: Tensor, bytes: number = src.bytes): void {
-    this.#pass?.end();
-    this.#pass = null;
-    this.#encoder.copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, bytes);
+    this.#copy(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, bytes, `copy ${src.name}`);
   }
 
   /**
@@ -181,14 +284,13 @@ export class Recorder {
         `copyRange: ${count} elements from ${srcAt} of "${src.name}" (${src.size}) to ${dstAt} of "${dst.name}" (${dst.size}) are out of range`,
       );
     }
-    this.#pass?.end();
-    this.#pass = null;
-    this.#encoder.copyBufferToBuffer(
+    this.#copy(
       src.buffer,
       src.byteOffset + srcAt * 4,
       dst.buffer,
       dst.byteOffset + dstAt * 4,
       count * 4,
+      `copyRange ${src.name}`,
     );
   }
 
@@ -221,11 +323,22 @@ export class Recorder {
     gpu.stats.submits++;
     const validation = await gpu.device.popErrorScope();
     const oom = await gpu.device.popErrorScope();
-    for (const a of this.#arenas) gpu.pool.release(a.buffer);
-    this.#arenas = [];
-    for (const fn of this.#after) fn();
+    // A profiling recorder keeps its uniforms and temporaries for replays until dispose().
+    if (!this.#profile) this.dispose();
     if (oom) throw new GpuOpError(this.#describe(), `out of GPU memory: ${oom.message}`);
     if (validation) throw new GpuOpError(await this.#blame(), validation.message);
+  }
+
+  /**
+   * Releases the uniform arenas and runs the `after()` callbacks: done by `submit()`, except for
+   * a profiling recorder, whose entries stay replayable until this is called.
+   */
+  dispose(): void {
+    for (const a of this.#arenas) this.gpu.pool.release(a.buffer);
+    this.#arenas = [];
+    const after = this.#after;
+    this.#after = [];
+    for (const fn of after) fn();
   }
 
   #describe(): string {

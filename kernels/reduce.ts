@@ -132,6 +132,7 @@ function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: Red
       op,
       kernel: `reduce_${pass}_${wg}${serial ? "_serial" : ""}`,
       code: reduceSource(pass, wg, serial),
+      work: { kind: `reduce ${kind}`, shape: `${outer}×${L}×${inner}`, bytes: 4 * (src.size + dst.size) },
       groups: outer * nch * inner,
       params: params(L, inner, chunk, nch),
       tensors: [src, dst],

@@ -249,6 +249,8 @@ async function createGpu(options: GpuOptions): Promise<Gpu> {
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     label: "tempbalance",
+    // Timestamp queries serve the step profiler (`deno task profile`) where the adapter has them.
+    requiredFeatures: adapter.features.has("timestamp-query") ? ["timestamp-query"] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

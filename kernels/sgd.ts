@@ -88,6 +88,12 @@ export function sgdUpdate(
     op,
     kernel: "sgd_update",
     code: CODE,
+    // Each chunk is ≤ SGD_CHUNK elements: value, grad and momentum read, value and momentum written.
+    work: {
+      kind: "sgd update",
+      shape: `≤${(chunks.size / 2) * SGD_CHUNK}`,
+      bytes: 20 * (chunks.size / 2) * SGD_CHUNK,
+    },
     groups: chunks.size / 2,
     params: params(
       { f: h.lr },

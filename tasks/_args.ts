@@ -23,6 +23,36 @@ export function choice<T extends string>(
 }
 
 /**
+ * A numeric flag's value, `dflt` when absent.
+ * @param flag The flag's name (without `--`).
+ * @param value What was given.
+ * @param dflt The default.
+ * @param o Integer only, the minimum, whether the minimum itself is excluded.
+ * @param usage The task's usage text, appended to the error.
+ * @returns The number.
+ * @throws {OptionError} `Invalid --flag "value": expected an integer ≥ 1` and the usage.
+ */
+export function numFlag(
+  flag: string,
+  value: string | undefined,
+  dflt: number,
+  o: { int?: boolean; min: number; exclusive?: boolean },
+  usage: string,
+): number {
+  if (value === undefined) return dflt;
+  const v = Number(value);
+  const low = o.exclusive ? v <= o.min : v < o.min;
+  if (value.trim() === "" || !Number.isFinite(v) || (o.int && !Number.isInteger(v)) || low) {
+    throw new OptionError(
+      `Invalid --${flag} "${value}": expected ${o.int ? "an integer" : "a number"} ${
+        o.exclusive ? ">" : "≥"
+      } ${o.min}\n${usage}`,
+    );
+  }
+  return v;
+}
+
+/**
  * Runs a flag parser, turning its error into a `TypeError` followed by the usage text.
  * @param parse The parser call (`() => parseArgs({...})`).
  * @param usage The task's usage text.

@@ -19,7 +19,7 @@ import { SCHEDULES } from "../train/schedule.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { fit, RUN_FILES } from "../train/trainer.ts";
 import { METHOD_PARAMS, METHODS, resolveMethod } from "../train/methods.ts";
-import { choice as choiceOf } from "./_args.ts";
+import { choice as choiceOf, numFlag } from "./_args.ts";
 import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task train [options]
@@ -67,24 +67,12 @@ const choice = <T extends string>(flag: string, value: string | undefined, valid
 
 const usageError = (msg: string) => new OptionError(`${msg}\n${USAGE}`);
 
-function num(
+const num = (
   flag: string,
   value: string | undefined,
   dflt: number,
   o: { int?: boolean; min: number; exclusive?: boolean },
-): number {
-  if (value === undefined) return dflt;
-  const v = Number(value);
-  const low = o.exclusive ? v <= o.min : v < o.min;
-  if (value.trim() === "" || !Number.isFinite(v) || (o.int && !Number.isInteger(v)) || low) {
-    throw usageError(
-      `Invalid --${flag} "${value}": expected ${o.int ? "an integer" : "a number"} ${
-        o.exclusive ? ">" : "≥"
-      } ${o.min}`,
-    );
-  }
-  return v;
-}
+): number => numFlag(flag, value, dflt, o, USAGE);
 
 /** Creates the folder and proves it writable before any training. */
 async function checkWritable(dir: string): Promise<void> {

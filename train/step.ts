@@ -37,6 +37,33 @@ export interface StepResult {
 }
 
 /**
+ * Records one training step — forward, loss, backward, optimizer update — into `rec`.
+ * @param rec The recorder.
+ * @param model The model (train mode).
+ * @param opt The optimizer.
+ * @param x Input batch.
+ * @param labels i32 labels.
+ * @returns The loss and correct count tensors (the caller reads and releases them).
+ */
+export function recordStep(
+  rec: Recorder,
+  model: Model,
+  opt: Optimizer,
+  x: Tensor,
+  labels: Tensor,
+): { loss: Tensor; correct: Tensor } {
+  const logits = model.forward(rec, x, true);
+  const ce = crossEntropy(rec, logits, labels, "loss");
+  model.backward(rec, ce.grad);
+  opt.step(rec);
+  rec.after(() => {
+    logits.release();
+    ce.grad.release();
+  });
+  return { loss: ce.loss, correct: ce.correct };
+}
+
+/**
  * Runs one training step in a single submit.
  * @param model The model (train mode).
  * @param opt The optimizer over the model's arena.
@@ -58,14 +85,7 @@ export async function trainStep(
   whileRunning?: () => void,
 ): Promise<StepResult> {
   const rec = new Recorder(model.gpu);
-  const logits = model.forward(rec, x, true);
-  const ce = crossEntropy(rec, logits, labels, "loss");
-  model.backward(rec, ce.grad);
-  opt.step(rec);
-  rec.after(() => {
-    logits.release();
-    ce.grad.release();
-  });
+  const ce = recordStep(rec, model, opt, x, labels);
   await rec.submit();
   whileRunning?.();
   const [loss, correct] = await readback(model.gpu, ce.loss, ce.correct);
