@@ -31,7 +31,10 @@ export { GpuOpError, GpuUnavailableError, OptionError, UserError } from "./error
 export { empty, readback, Tensor, upload } from "./tensor.ts";
 export type { DType, TensorData, TypedArrayFor } from "./tensor.ts";
 export { Recorder } from "./recorder.ts";
-export type { Dispatch } from "./recorder.ts";
+export type { Dispatch, ProfiledEntry, RecorderProfile, Work } from "./recorder.ts";
+export { hasTimestamps, profileQuerySet, readTimestamps, replayTimes } from "./profile.ts";
+export type { ProfileMethod } from "./profile.ts";
+export { copyBandwidth, fmaPeak } from "./probe.ts";
 export { matmul } from "./matmul.ts";
 export type { MatmulOptions, MatmulVariant } from "./matmul.ts";
 export { add, mul, sub } from "./binary.ts";

@@ -17,7 +17,9 @@
  * ```
  * @module
  */
-export { NonFiniteLossError, trainStep } from "./step.ts";
+export { NonFiniteLossError, recordStep, trainStep } from "./step.ts";
+export { formatProfile, profileStep } from "./profile.ts";
+export type { ProfileOptions, ProfileRow, StepProfile } from "./profile.ts";
 export type { StepResult } from "./step.ts";
 export { fit, RUN_FILES } from "./trainer.ts";
 export type { RunPlotter, StepProgress, TrainOptions, TrainResult } from "./trainer.ts";
