@@ -104,6 +104,47 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
 }`;
 }
 
+/**
+ * WGSL of the strided pass for a short reduced axis (L ≤ 64) over a wide inner extent: one
+ * invocation per output element, eight interleaved accumulators of ≤ 8 sequential adds each, then
+ * a pairwise combination — the same error bound as the chunked passes, without a workgroup (and
+ * its tree) per output element, which left most lanes idle (the split-K sums of backward-filter:
+ * 3 × 147456 summed at 0.03 GB/s).
+ */
+export function stridedSource(kind: Kind): string {
+  const f = kind === "sumsq" ? "v * v" : "v";
+  const combine = kind === "max" ? "mx(a, b)" : "a + b";
+  const init = kind === "max" ? "x[base]" : "0.0";
+  const acc = [...Array(8).keys()];
+  return `struct P { groups: u32, L: u32, inner: u32, total: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${IS_NAN}
+fn mx(a: f32, b: f32) -> f32 {
+  if (is_nan(a)) { return a; }
+  if (is_nan(b)) { return b; }
+  return max(a, b);
+}
+fn comb(a: f32, b: f32) -> f32 { return ${combine}; }
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
+  ${WID}
+  let i = wid * 256u + t;
+  if (i >= p.total) { return; }
+  let base = (i / p.inner) * p.L * p.inner + i % p.inner;
+  ${acc.map((k) => `var a${k} = ${init};`).join(" ")}
+  for (var l = 0u; l < p.L; l += 8u) {
+${
+    acc.map((k) =>
+      `    if (l + ${k}u < p.L) { let v = x[base + (l + ${k}u) * p.inner]; a${k} = comb(a${k}, ${f}); }`
+    ).join("\n")
+  }
+  }
+  y[i] = comb(comb(comb(a0, a1), comb(a2, a3)), comb(comb(a4, a5), comb(a6, a7)));
+}`;
+}
+
 function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: ReduceOptions): Tensor {
   const op = `${name} x=${fmtShape(x.shape)}${options.axis === undefined ? "" : ` axis=${options.axis}`}`;
   requireDtype(op, "x", x);
@@ -118,6 +159,19 @@ function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: Red
       : x.shape.filter((_, i) => i !== ax);
     if (outShape.length === 0) outShape = [1];
   } else if (options.keepDims) outShape = x.shape.map(() => 1);
+  if (L <= 64 && inner >= 32) {
+    const y = new Tensor(rec.gpu, outShape, "f32", `${name}.out`);
+    rec.dispatch({
+      op,
+      kernel: `reduce_${kind}_strided`,
+      code: stridedSource(kind),
+      work: { kind: `reduce ${kind}`, shape: `${outer}×${L}×${inner}`, bytes: 4 * (x.size + y.size) },
+      groups: Math.ceil((outer * inner) / 256),
+      params: params(L, inner, outer * inner),
+      tensors: [x, y],
+    });
+    return y;
+  }
   let src = x;
   let pass: Kind = kind;
   const serial = (options.tree ?? (rec.gpu.isSoftware ? "serial" : "parallel")) === "serial";

@@ -1,4 +1,4 @@
-import { throws } from "node:assert/strict";
+import { ok, throws } from "node:assert/strict";
 import { argmax } from "../../kernels/argmax.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { max, sum, sumSquares } from "../../kernels/reduce.ts";
@@ -8,7 +8,26 @@ import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 
 gpuTest("sum/sumSquares/max match float64 along every axis of odd shapes", async () => {
   let seed = 1;
-  for (const shape of [[1], [1, 1], [1, 67], [67, 1], [3, 5, 7], [2, 3000, 3], [5000], [4, 1, 9, 2]]) {
+  // [3, 2000], [64, 40], [9, 7, 33] reduce short axes over wide inner extents (the strided pass);
+  // [65, 40] just past it.
+  const shapes = [
+    [1],
+    [1, 1],
+    [1, 67],
+    [67, 1],
+    [3, 5, 7],
+    [2, 3000, 3],
+    [5000],
+    [4, 1, 9, 2],
+    [3, 2000],
+    [
+      64,
+      40,
+    ],
+    [65, 40],
+    [9, 7, 33],
+  ];
+  for (const shape of shapes) {
     const n = shape.reduce((p, d) => p * d);
     const xv = randArray(n, seed++);
     const x = upload(gpu, xv, shape), rx = ref(xv, shape);
@@ -37,6 +56,21 @@ gpuTest("sum/sumSquares/max match float64 along every axis of odd shapes", async
       outs.forEach((t) => t.release());
     }
   }
+});
+
+gpuTest("the strided pass (short axis, wide inner) passes NaN through and sums like float64", async () => {
+  const L = 11, inner = 300;
+  const xv = randArray(L * inner, 77, -1e3, 1e3);
+  xv[5 * inner + 17] = NaN; // column 17
+  const x = upload(gpu, xv, [L, inner]);
+  const rec = new Recorder(gpu);
+  const outs = [sum(rec, x, { axis: 0 }), max(rec, x, { axis: 0 })];
+  await rec.submit();
+  const [s, m] = await readback(gpu, ...outs);
+  const rx = ref(xv, [L, inner]);
+  assertClose("strided sum", s, reduceRef(rx, "sum", 0).data, 1e-3, 1e-6);
+  assertClose("strided max", m, reduceRef(rx, "max", 0).data, 0, 0);
+  ok(Number.isNaN(s[17]) && Number.isNaN(m[17]));
 });
 
 gpuTest("sum over 10^6 and 4·10^6 elements stays within 1e-6 relative of float64", async () => {
