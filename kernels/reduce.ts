@@ -105,7 +105,7 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
 }
 
 /**
- * WGSL of the strided pass for a short reduced axis (L ≤ 64) over a wide inner extent: one
+ * WGSL of the strided pass for a short reduced axis (L ≤ 64) and at least 64 outputs: one
  * invocation per output element, eight interleaved accumulators of ≤ 8 sequential adds each, then
  * a pairwise combination — the same error bound as the chunked passes, without a workgroup (and
  * its tree) per output element, which left most lanes idle (the split-K sums of backward-filter:
@@ -159,7 +159,7 @@ function reduce(kind: Kind, name: string, rec: Recorder, x: Tensor, options: Red
       : x.shape.filter((_, i) => i !== ax);
     if (outShape.length === 0) outShape = [1];
   } else if (options.keepDims) outShape = x.shape.map(() => 1);
-  if (L <= 64 && inner >= 32) {
+  if (L <= 64 && outer * inner >= 64) {
     const y = new Tensor(rec.gpu, outShape, "f32", `${name}.out`);
     rec.dispatch({
       op,
