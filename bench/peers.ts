@@ -39,9 +39,16 @@ await runMain(async () => {
   const stages = values.quick ? [CONV_STAGES[1]] : CONV_STAGES;
   const ours = new Map<string, number>();
   for (const s of shapes) ours.set(s.label, await oursMatmul(gpu, s));
-  const convOurs: { shape: string; fwd: number; bwd: number }[] = [];
+  const convOurs: { shape: string; fwd: number; bwd: number; gemm: number; gemmShape: string }[] = [];
   for (const [c, h, w] of stages) {
-    convOurs.push({ shape: `32x${c}x${h}x${w} k3`, ...(await oursConv(gpu, 32, c, h, w)) });
+    // Our matmul at the convolution's GEMM shape: M = batch·OH·OW, K = in·kh·kw, N = out channels.
+    const g: MatmulShape = { label: `${32 * h * w}x${9 * c}x${c}`, M: 32 * h * w, K: 9 * c, N: c };
+    convOurs.push({
+      shape: `32x${c}x${h}x${w} k3`,
+      ...(await oursConv(gpu, 32, c, h, w)),
+      gemm: await oursMatmul(gpu, g),
+      gemmShape: g.label,
+    });
   }
   const small = await oursTrainThroughput(gpu, [1, 1, 1], [16, 32, 64], 1, 28, 10, 128, 3);
   const r18 = values.quick
@@ -76,6 +83,16 @@ await runMain(async () => {
       peer: peer.bwd,
       unit: "GFLOPS",
       ratio: o.bwd / peer.bwd,
+    });
+    rows.push({
+      op: "matmul@conv-gemm",
+      shape: o.gemmShape,
+      ours: o.gemm,
+      peer: null,
+      unit: `GFLOPS (conv fwd ${(100 * o.fwd / o.gemm).toFixed(0)}%, bwd ${
+        (100 * o.bwd / o.gemm).toFixed(0)
+      }% of it)`,
+      ratio: null,
     });
   }
   const tSmall = await tfjsTrainThroughput([1, 1, 1], [16, 32, 64], 1, 28, 10, 128, 3);
