@@ -19,6 +19,7 @@ import { implicitGemmSource, type ImplicitGemmSpec, LANES, packUniform, TN } fro
 import { sum } from "./reduce.ts";
 import { Tensor } from "./tensor.ts";
 import { placeholder } from "./_placeholder.ts";
+import { im2colFits, im2colForward } from "./conv2d_im2col.ts";
 
 /** Stride and padding of a convolution. */
 export interface Conv2dOptions {
@@ -26,6 +27,13 @@ export interface Conv2dOptions {
   stride?: number | [number, number];
   /** Zero padding, one number or [ph, pw] (default 0). */
   padding?: number | [number, number];
+  /**
+   * The forward's algorithm: `implicit` (the implicit GEMM: no extra memory) or `im2col` (patches
+   * written out, then our matmul). Default: `im2col` for wide layers (≥ 256 output channels and a
+   * patch of ≥ 2048 values, where it measured 1.3–1.5× faster on lavapipe: ResNet-18's last two
+   * stages), else `implicit` (2–4× faster on narrow layers, whose GEMM is too thin for the matmul).
+   */
+  algorithm?: "implicit" | "im2col";
 }
 
 /** The geometry of a convolution. */
@@ -376,7 +384,10 @@ export function conv2d(
     });
     return y;
   }
-  forwardGemm(rec, op, g, weight, x, bias, y);
+  const wide = g.OC >= 256 && g.IC * g.KH * g.KW >= 2048;
+  const algorithm = options.algorithm ?? (wide && im2colFits(g) ? "im2col" : "implicit");
+  if (algorithm === "im2col") im2colForward(rec, op, g, weight, x, bias, y);
+  else forwardGemm(rec, op, g, weight, x, bias, y);
   return y;
 }
 

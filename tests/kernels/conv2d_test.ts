@@ -55,12 +55,13 @@ gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and 
     const b = c.bias ? upload(gpu, bv, [c.O]) : null;
     const opts = { stride: st, padding: pd };
     const rec = new Recorder(gpu);
-    const y = conv2d(rec, x, w, b, opts);
+    const y = conv2d(rec, x, w, b, { ...opts, algorithm: "implicit" });
+    const y2 = conv2d(rec, x, w, b, { ...opts, algorithm: "im2col" });
     const dyv = randArray(y.size, seed++);
     const dy = upload(gpu, dyv, y.shape);
     const g = conv2dBackward(rec, x, w, dy, opts, { dx: true, db: true });
     await rec.submit();
-    const [yv, dxv, dwv, dbv] = await readback(gpu, y, g.dx!, g.dw, g.db!);
+    const [yv, y2v, dxv, dwv, dbv] = await readback(gpu, y, y2, g.dx!, g.dw, g.db!);
     const want = conv2dRef(
       ref(xv, x.shape as number[]),
       ref(wv, w.shape as number[]),
@@ -70,6 +71,7 @@ gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and 
     );
     const k = c.C * c.K * KW;
     assertClose(`y ${tag(c)}`, yv, want.data, 1e-5 * Math.sqrt(k), 1e-5);
+    assertClose(`y im2col ${tag(c)}`, y2v, want.data, 1e-5 * Math.sqrt(k), 1e-5);
     const wb = conv2dBackwardRef(
       ref(xv, x.shape as number[]),
       ref(wv, w.shape as number[]),
@@ -98,6 +100,27 @@ Deno.test("conv2dBackwardRef() matches central finite differences of conv2dRef",
     assertNear(`d${name}`, grad.data, centralDiff(t.data, loss), 1e-6, 1e-6);
   }
 });
+
+gpuTest(
+  "conv2d() by im2col splits the batch into chunks under the patch buffer, with bias, and matches float64",
+  async () => {
+    // 64 channels at 64×64, 3×3: 2.4·10^6 patch values per image, so chunks of 3 images: 3 + 1.
+    const c = { B: 4, C: 64, H: 64, W: 64, O: 8 };
+    const xv = randArray(c.B * c.C * c.H * c.W, 90),
+      wv = randArray(c.O * c.C * 9, 91),
+      bv = randArray(c.O, 92);
+    const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, 3, 3]);
+    const rec = new Recorder(gpu);
+    const y = conv2d(rec, x, w, upload(gpu, bv, [c.O]), { padding: 1, algorithm: "im2col" });
+    await rec.submit();
+    const [yv] = await readback(gpu, y);
+    const want = conv2dRef(ref(xv, [c.B, c.C, c.H, c.W]), ref(wv, [c.O, c.C, 3, 3]), ref(bv, [c.O]), [1, 1], [
+      1,
+      1,
+    ]);
+    assertClose("y im2col chunked", yv, want.data, 1e-5 * Math.sqrt(c.C * 9), 1e-5);
+  },
+);
 
 gpuTest("conv2d() splits long batch loops of backward-filter into passes (past the loop cap)", async () => {
   const c = { B: 40, C: 2, H: 32, W: 32, O: 3, K: 3 }; // 40·32·32 = 40960 positions per lane

@@ -1,0 +1,133 @@
+/**
+ * The convolution forward as an explicit im2col and our matmul: for a chunk of the batch, the
+ * patches are written as rows of a pooled buffer `cols` (batch·OH·OW, IC·KH·KW), multiplied by the
+ * weights as `cols · Wᵀ` (the matmul's fast `direct` orientation), and the (pixels, OC) result is
+ * scattered into NCHW with the bias added. It trades one extra write and read of the patches
+ * (memory-bound, cheap next to the GEMM) for the matmul's register blocking.
+ * @module
+ */
+import { params } from "./_params.ts";
+import type { ConvGeometry } from "./conv2d.ts";
+import { matmul } from "./matmul.ts";
+import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
+import { Tensor } from "./tensor.ts";
+import { placeholder } from "./_placeholder.ts";
+
+/** The patch buffer of one chunk holds at most this many floats (32 MiB). */
+const COLS_FLOATS = 1 << 23;
+
+/** Whether one image's patches fit the chunk buffer (else the implicit GEMM serves). */
+export function im2colFits(g: ConvGeometry): boolean {
+  return g.OH * g.OW * g.IC * g.KH * g.KW <= COLS_FLOATS;
+}
+
+const IM2COL = `struct P { groups: u32, total: u32, K: u32, P: u32, IC: u32, H: u32, W: u32, KH: u32, KW: u32,
+  OW: u32, sh: u32, sw: u32, ph: u32, pw: u32, xoff: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> cols: array<f32>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
+  ${WID}
+  let i = wid * 256u + t;
+  if (i >= p.total) { return; }
+  let k = i % p.K; let r = i / p.K;
+  let px = r % p.P; let b = r / p.P;
+  let kw = k % p.KW; let kh = (k / p.KW) % p.KH; let ic = k / (p.KW * p.KH);
+  let iy = i32((px / p.OW) * p.sh + kh) - i32(p.ph);
+  let ix = i32((px % p.OW) * p.sw + kw) - i32(p.pw);
+  var v = 0.0;
+  if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
+    v = x[p.xoff + ((b * p.IC + ic) * p.H + u32(iy)) * p.W + u32(ix)];
+  }
+  cols[i] = v;
+}`;
+
+const SCATTER = `struct P { groups: u32, total: u32, P: u32, OC: u32, yoff: u32, bias: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> yt: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
+  ${WID}
+  let i = wid * 256u + t;
+  if (i >= p.total) { return; }
+  let px = i % p.P; let oc = (i / p.P) % p.OC; let b = i / (p.P * p.OC);
+  var v = yt[(b * p.P + px) * p.OC + oc];
+  if (p.bias == 1u) { v += bias[oc]; }
+  y[p.yoff + i] = v;
+}`;
+
+/**
+ * Records the forward convolution by im2col + matmul, in batch chunks whose patch buffer stays
+ * under 32 MiB.
+ * @param rec The recorder.
+ * @param op The layer's name.
+ * @param g The geometry.
+ * @param w Weights (OC, IC, KH, KW).
+ * @param x Input (B, IC, H, W).
+ * @param bias Bias (OC) or null.
+ * @param y Output (B, OC, OH, OW).
+ */
+export function im2colForward(
+  rec: Recorder,
+  op: string,
+  g: ConvGeometry,
+  w: Tensor,
+  x: Tensor,
+  bias: Tensor | null,
+  y: Tensor,
+): void {
+  const K = g.IC * g.KH * g.KW, P = g.OH * g.OW;
+  const per = Math.max(1, Math.floor(COLS_FLOATS / (P * K)));
+  const wT = w.reshape([g.OC, K]);
+  // One patch buffer and one product buffer serve every chunk (dispatches of a pass run in order).
+  const cols = new Tensor(rec.gpu, [Math.min(per, g.B) * P, K], "f32", `${op}.cols`);
+  const yt = new Tensor(rec.gpu, [Math.min(per, g.B) * P, g.OC], "f32", `${op}.cols_out`);
+  const shape = `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
+  for (let b0 = 0; b0 < g.B; b0 += per) {
+    const nb = Math.min(per, g.B - b0);
+    const total = nb * P * K;
+    rec.dispatch({
+      op,
+      kernel: "conv2d_im2col",
+      code: IM2COL,
+      work: { kind: "conv2d fwd im2col", shape, bytes: 4 * (nb * g.IC * g.H * g.W + total) },
+      groups: Math.ceil(total / 256),
+      params: params(
+        total,
+        K,
+        P,
+        g.IC,
+        g.H,
+        g.W,
+        g.KH,
+        g.KW,
+        g.OW,
+        g.sh,
+        g.sw,
+        g.ph,
+        g.pw,
+        b0 * g.IC * g.H * g.W,
+      ),
+      tensors: [x, cols],
+    });
+    // (nb·P, OC) = cols · Wᵀ
+    matmul(rec, cols.view(0, [nb * P, K]), wT, { transB: true, out: yt.view(0, [nb * P, g.OC]) });
+    const outs = nb * g.OC * P;
+    rec.dispatch({
+      op,
+      kernel: "conv2d_im2col_scatter",
+      code: SCATTER,
+      work: { kind: "conv2d fwd scatter", shape, bytes: 8 * outs },
+      groups: Math.ceil(outs / 256),
+      params: params(outs, P, g.OC, b0 * g.OC * P, bias ? 1 : 0),
+      tensors: [yt, bias ?? placeholder(rec.gpu), y],
+    });
+  }
+  rec.after(() => {
+    cols.release();
+    yt.release();
+  });
+}
