@@ -131,3 +131,149 @@ export function im2colForward(
     yt.release();
   });
 }
+
+const DY_T = `struct P { groups: u32, total: u32, P: u32, OC: u32, off: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dyt: array<f32>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
+  ${WID}
+  let i = wid * 256u + t;
+  if (i >= p.total) { return; }
+  // dyt[(b·P + px)·OC + oc] = dy[off + (b·OC + oc)·P + px], i runs over dyt.
+  let oc = i % p.OC; let r = i / p.OC; let px = r % p.P; let b = r / p.P;
+  dyt[i] = dy[p.off + (b * p.OC + oc) * p.P + px];
+}`;
+
+const COL2IM = `struct P { groups: u32, total: u32, K: u32, P: u32, IC: u32, H: u32, W: u32, KH: u32, KW: u32,
+  OH: u32, OW: u32, sh: u32, sw: u32, ph: u32, pw: u32, xoff: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> dcols: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
+  ${WID}
+  let i = wid * 256u + t;
+  if (i >= p.total) { return; }
+  let ix = i % p.W; let iy = (i / p.W) % p.H; let ic = (i / (p.W * p.H)) % p.IC; let b = i / (p.W * p.H * p.IC);
+  var acc = 0.0;
+  for (var kh = 0u; kh < p.KH; kh++) {
+    let ty = i32(iy + p.ph) - i32(kh);
+    if (ty < 0 || u32(ty) % p.sh != 0u || u32(ty) / p.sh >= p.OH) { continue; }
+    let oy = u32(ty) / p.sh;
+    for (var kw = 0u; kw < p.KW; kw++) {
+      let tx = i32(ix + p.pw) - i32(kw);
+      if (tx < 0 || u32(tx) % p.sw != 0u || u32(tx) / p.sw >= p.OW) { continue; }
+      let ox = u32(tx) / p.sw;
+      acc += dcols[(b * p.P + oy * p.OW + ox) * p.K + (ic * p.KH + kh) * p.KW + kw];
+    }
+  }
+  dx[p.xoff + i] = acc;
+}`;
+
+/**
+ * Records the backward convolution by im2col + matmul, in the same batch chunks as the forward:
+ * dW += dYᵀ·cols over the chunks, and dx gathered (col2im) from dcols = dY·W.
+ * @param rec The recorder.
+ * @param op The layer's name.
+ * @param g The geometry.
+ * @param w Weights (OC, IC, KH, KW).
+ * @param x The forward input (B, IC, H, W).
+ * @param dy dL/dy (B, OC, OH, OW).
+ * @param dx dL/dx to fill, or null.
+ * @param dw dL/dW to fill (OC, IC, KH, KW).
+ */
+export function im2colBackward(
+  rec: Recorder,
+  op: string,
+  g: ConvGeometry,
+  w: Tensor,
+  x: Tensor,
+  dy: Tensor,
+  dx: Tensor | null,
+  dw: Tensor,
+): void {
+  const K = g.IC * g.KH * g.KW, P = g.OH * g.OW;
+  const per = Math.max(1, Math.floor(COLS_FLOATS / (P * K)));
+  const rows = Math.min(per, g.B) * P;
+  const wT = w.reshape([g.OC, K]), dW = dw.reshape([g.OC, K]);
+  const shape = `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
+  const cols = new Tensor(rec.gpu, [rows, K], "f32", `${op}.cols`);
+  const dyt = new Tensor(rec.gpu, [rows, g.OC], "f32", `${op}.dy_t`);
+  const dcols = dx ? new Tensor(rec.gpu, [rows, K], "f32", `${op}.dcols`) : null;
+  for (let b0 = 0; b0 < g.B; b0 += per) {
+    const nb = Math.min(per, g.B - b0), n = nb * P;
+    const total = n * K;
+    rec.dispatch({
+      op,
+      kernel: "conv2d_im2col",
+      code: IM2COL,
+      work: { kind: "conv2d bwd im2col", shape, bytes: 4 * (nb * g.IC * g.H * g.W + total) },
+      groups: Math.ceil(total / 256),
+      params: params(
+        total,
+        K,
+        P,
+        g.IC,
+        g.H,
+        g.W,
+        g.KH,
+        g.KW,
+        g.OW,
+        g.sh,
+        g.sw,
+        g.ph,
+        g.pw,
+        b0 * g.IC * g.H * g.W,
+      ),
+      tensors: [x, cols],
+    });
+    rec.dispatch({
+      op,
+      kernel: "conv2d_dy_transpose",
+      code: DY_T,
+      work: { kind: "conv2d bwd dy transpose", shape, bytes: 8 * n * g.OC },
+      groups: Math.ceil((n * g.OC) / 256),
+      params: params(n * g.OC, P, g.OC, b0 * g.OC * P),
+      tensors: [dy, dyt],
+    });
+    const dytView = dyt.view(0, [n, g.OC]), colsView = cols.view(0, [n, K]);
+    // dW (OC, K) += dYᵀ · cols
+    matmul(rec, dytView, colsView, { transA: true, out: dW, beta: b0 > 0 ? 1 : 0 });
+    if (dx && dcols) {
+      matmul(rec, dytView, wT, { out: dcols.view(0, [n, K]) }); // (n, K) = dY · W
+      const outs = nb * g.IC * g.H * g.W;
+      rec.dispatch({
+        op,
+        kernel: "conv2d_col2im",
+        code: COL2IM,
+        work: { kind: "conv2d bwd col2im", shape, bytes: 4 * (total + outs) },
+        groups: Math.ceil(outs / 256),
+        params: params(
+          outs,
+          K,
+          P,
+          g.IC,
+          g.H,
+          g.W,
+          g.KH,
+          g.KW,
+          g.OH,
+          g.OW,
+          g.sh,
+          g.sw,
+          g.ph,
+          g.pw,
+          b0 * g.IC * g.H * g.W,
+        ),
+        tensors: [dcols, dx],
+      });
+    }
+  }
+  rec.after(() => {
+    cols.release();
+    dyt.release();
+    dcols?.release();
+  });
+}

@@ -59,9 +59,20 @@ gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and 
     const y2 = conv2d(rec, x, w, b, { ...opts, algorithm: "im2col" });
     const dyv = randArray(y.size, seed++);
     const dy = upload(gpu, dyv, y.shape);
-    const g = conv2dBackward(rec, x, w, dy, opts, { dx: true, db: true });
+    const g = conv2dBackward(rec, x, w, dy, { ...opts, algorithm: "implicit" }, { dx: true, db: true });
+    const g2 = conv2dBackward(rec, x, w, dy, { ...opts, algorithm: "im2col" }, { dx: true, db: true });
     await rec.submit();
-    const [yv, y2v, dxv, dwv, dbv] = await readback(gpu, y, y2, g.dx!, g.dw, g.db!);
+    const [yv, y2v, dxv, dwv, dbv, dx2, dw2, db2] = await readback(
+      gpu,
+      y,
+      y2,
+      g.dx!,
+      g.dw,
+      g.db!,
+      g2.dx!,
+      g2.dw,
+      g2.db!,
+    );
     const want = conv2dRef(
       ref(xv, x.shape as number[]),
       ref(wv, w.shape as number[]),
@@ -82,6 +93,9 @@ gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and 
     assertClose(`dx ${tag(c)}`, dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * KW), 1e-5);
     assertClose(`dw ${tag(c)}`, dwv, wb.dw.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
     assertClose(`db ${tag(c)}`, dbv, wb.db.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
+    assertClose(`dx im2col ${tag(c)}`, dx2, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * KW), 1e-5);
+    assertClose(`dw im2col ${tag(c)}`, dw2, wb.dw.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
+    assertClose(`db im2col ${tag(c)}`, db2, wb.db.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
   }
 });
 
@@ -102,7 +116,7 @@ Deno.test("conv2dBackwardRef() matches central finite differences of conv2dRef",
 });
 
 gpuTest(
-  "conv2d() by im2col splits the batch into chunks under the patch buffer, with bias, and matches float64",
+  "conv2d() by im2col splits the batch into chunks under the patch buffer (forward, bias, backward) and matches float64",
   async () => {
     // 64 channels at 64×64, 3×3: 2.4·10^6 patch values per image, so chunks of 3 images: 3 + 1.
     const c = { B: 4, C: 64, H: 64, W: 64, O: 8 };
@@ -112,12 +126,17 @@ gpuTest(
     const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, 3, 3]);
     const rec = new Recorder(gpu);
     const y = conv2d(rec, x, w, upload(gpu, bv, [c.O]), { padding: 1, algorithm: "im2col" });
+    const dyv = randArray(c.B * c.O * c.H * c.W, 93);
+    const dy = upload(gpu, dyv, [c.B, c.O, c.H, c.W]);
+    const g = conv2dBackward(rec, x, w, dy, { padding: 1, algorithm: "im2col" });
     await rec.submit();
-    const [yv] = await readback(gpu, y);
-    const want = conv2dRef(ref(xv, [c.B, c.C, c.H, c.W]), ref(wv, [c.O, c.C, 3, 3]), ref(bv, [c.O]), [1, 1], [
-      1,
-      1,
-    ]);
+    const [yv, dxv, dwv] = await readback(gpu, y, g.dx!, g.dw);
+    const [X, Wt] = [ref(xv, [c.B, c.C, c.H, c.W]), ref(wv, [c.O, c.C, 3, 3])];
+    const want = conv2dRef(X, Wt, ref(bv, [c.O]), [1, 1], [1, 1]);
+    const wb = conv2dBackwardRef(X, Wt, ref(dyv, [c.B, c.O, c.H, c.W]), [1, 1], [1, 1]);
+    // dW sums over all four images: the two chunks accumulate into it.
+    assertClose("dw im2col chunked", dwv, wb.dw.data, 1e-5 * Math.sqrt(c.B * c.H * c.W), 1e-5);
+    assertClose("dx im2col chunked", dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * 9), 1e-5);
     assertClose("y im2col chunked", yv, want.data, 1e-5 * Math.sqrt(c.C * 9), 1e-5);
   },
 );
