@@ -21,6 +21,8 @@ export function im2colFits(g: ConvGeometry): boolean {
   return g.OH * g.OW * g.IC * g.KH * g.KW <= COLS_FLOATS;
 }
 
+// One invocation per (patch row, input channel): it writes that channel's KH·KW taps, which are
+// contiguous in the row (k = (ic·KH + kh)·KW + kw), with one division of the row index for all.
 const IM2COL = `struct P { groups: u32, total: u32, K: u32, P: u32, IC: u32, H: u32, W: u32, KH: u32, KW: u32,
   OW: u32, sh: u32, sw: u32, ph: u32, pw: u32, xoff: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -31,16 +33,23 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
   let i = wid * 256u + t;
   if (i >= p.total) { return; }
-  let k = i % p.K; let r = i / p.K;
+  let ic = i % p.IC; let r = i / p.IC;
   let px = r % p.P; let b = r / p.P;
-  let kw = k % p.KW; let kh = (k / p.KW) % p.KH; let ic = k / (p.KW * p.KH);
-  let iy = i32((px / p.OW) * p.sh + kh) - i32(p.ph);
-  let ix = i32((px % p.OW) * p.sw + kw) - i32(p.pw);
-  var v = 0.0;
-  if (iy >= 0 && iy < i32(p.H) && ix >= 0 && ix < i32(p.W)) {
-    v = x[p.xoff + ((b * p.IC + ic) * p.H + u32(iy)) * p.W + u32(ix)];
+  let y0 = i32((px / p.OW) * p.sh) - i32(p.ph);
+  let x0 = i32((px % p.OW) * p.sw) - i32(p.pw);
+  let src = p.xoff + (b * p.IC + ic) * p.H * p.W;
+  var dst = r * p.K + ic * p.KH * p.KW;
+  for (var kh = 0u; kh < p.KH; kh++) {
+    let iy = y0 + i32(kh);
+    let rowOk = iy >= 0 && iy < i32(p.H);
+    for (var kw = 0u; kw < p.KW; kw++) {
+      let ix = x0 + i32(kw);
+      var v = 0.0;
+      if (rowOk && ix >= 0 && ix < i32(p.W)) { v = x[src + u32(iy) * p.W + u32(ix)]; }
+      cols[dst] = v;
+      dst++;
+    }
   }
-  cols[i] = v;
 }`;
 
 const SCATTER = `struct P { groups: u32, total: u32, P: u32, OC: u32, yoff: u32, bias: u32 }
@@ -88,15 +97,15 @@ export function im2colForward(
   const shape = `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
   for (let b0 = 0; b0 < g.B; b0 += per) {
     const nb = Math.min(per, g.B - b0);
-    const total = nb * P * K;
+    const total = nb * P * K, threads = nb * P * g.IC;
     rec.dispatch({
       op,
       kernel: "conv2d_im2col",
       code: IM2COL,
       work: { kind: "conv2d fwd im2col", shape, bytes: 4 * (nb * g.IC * g.H * g.W + total) },
-      groups: Math.ceil(total / 256),
+      groups: Math.ceil(threads / 256),
       params: params(
-        total,
+        threads,
         K,
         P,
         g.IC,
@@ -204,15 +213,15 @@ export function im2colBackward(
   const dcols = dx ? new Tensor(rec.gpu, [rows, K], "f32", `${op}.dcols`) : null;
   for (let b0 = 0; b0 < g.B; b0 += per) {
     const nb = Math.min(per, g.B - b0), n = nb * P;
-    const total = n * K;
+    const total = n * K, threads = n * g.IC;
     rec.dispatch({
       op,
       kernel: "conv2d_im2col",
       code: IM2COL,
       work: { kind: "conv2d bwd im2col", shape, bytes: 4 * (nb * g.IC * g.H * g.W + total) },
-      groups: Math.ceil(total / 256),
+      groups: Math.ceil(threads / 256),
       params: params(
-        total,
+        threads,
         K,
         P,
         g.IC,
