@@ -30,9 +30,9 @@ export interface Conv2dOptions {
   /**
    * The algorithm, forward and backward: `implicit` (the implicit GEMM: no extra memory) or
    * `im2col` (patches written out in ≤ 32 MiB batch chunks, then our matmul). Default: `im2col` for
-   * wide layers (≥ 128 output channels and patches of ≥ 1152 values), else `implicit`. Measured on
-   * lavapipe, interleaved: im2col's backward is 1.5× (128 channels) to 2.4× (512) faster and its
-   * forward 1.0–1.5×; on 64 channels they tie, and on narrow layers im2col is 2–4× slower (the
+   * wide layers (≥ 64 output channels and patches of ≥ 576 values), else `implicit`. Measured on
+   * lavapipe, interleaved: im2col's backward is 1.25× (64 channels) to 2.4× (512) faster, its
+   * forward 1.0× (64) to 1.9× (512); on narrow layers (8–32 channels) im2col is 2–4× slower (the
    * GEMM is too thin for the matmul).
    */
   algorithm?: "implicit" | "im2col";
@@ -456,6 +456,6 @@ function biasGrad(rec: Recorder, g: ConvGeometry, dy: Tensor): Tensor {
 /** The algorithm of a convolution: the option, else im2col for wide layers (see Conv2dOptions). */
 function chooseAlgorithm(g: ConvGeometry, o: Conv2dOptions): "implicit" | "im2col" {
   if (o.algorithm) return o.algorithm;
-  const wide = g.OC >= 128 && g.IC * g.KH * g.KW >= 1152;
+  const wide = g.OC >= 64 && g.IC * g.KH * g.KW >= 576;
   return wide && im2colFits(g) ? "im2col" : "implicit";
 }
