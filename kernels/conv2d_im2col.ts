@@ -135,10 +135,10 @@ export function im2colForward(
       tensors: [yt, bias ?? placeholder(rec.gpu), y],
     });
   }
-  rec.after(() => {
-    cols.release();
-    yt.release();
-  });
+  // Back to the pool now, not after the submit: the next layer's patches reuse the buffers (its
+  // dispatches run after these), so a step holds one set of them, not one per layer.
+  cols.release();
+  yt.release();
 }
 
 const DY_T = `struct P { groups: u32, total: u32, P: u32, OC: u32, off: u32 }
@@ -280,9 +280,8 @@ export function im2colBackward(
       });
     }
   }
-  rec.after(() => {
-    cols.release();
-    dyt.release();
-    dcols?.release();
-  });
+  // Back to the pool now (see im2colForward).
+  cols.release();
+  dyt.release();
+  dcols?.release();
 }
