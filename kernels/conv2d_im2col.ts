@@ -135,10 +135,12 @@ export function im2colForward(
       tensors: [yt, bias ?? placeholder(rec.gpu), y],
     });
   }
-  // Back to the pool now, not after the submit: the next layer's patches reuse the buffers (its
-  // dispatches run after these), so a step holds one set of them, not one per layer.
-  cols.release();
-  yt.release();
+  // Released after the submit: released now, a buffer could be handed to an upload made before
+  // the submit, which this step's recorded writes would then overwrite.
+  rec.after(() => {
+    cols.release();
+    yt.release();
+  });
 }
 
 const DY_T = `struct P { groups: u32, total: u32, P: u32, OC: u32, off: u32 }
@@ -280,8 +282,10 @@ export function im2colBackward(
       });
     }
   }
-  // Back to the pool now (see im2colForward).
-  cols.release();
-  dyt.release();
-  dcols?.release();
+  // Released after the submit (see im2colForward).
+  rec.after(() => {
+    cols.release();
+    dyt.release();
+    dcols?.release();
+  });
 }
