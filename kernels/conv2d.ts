@@ -19,7 +19,7 @@ import { implicitGemmSource, type ImplicitGemmSpec, LANES, packUniform, TN } fro
 import { sum } from "./reduce.ts";
 import { Tensor } from "./tensor.ts";
 import { placeholder } from "./_placeholder.ts";
-import { im2colBackward, im2colFits, im2colForward } from "./conv2d_im2col.ts";
+import { convShape, im2colBackward, im2colFits, im2colForward } from "./conv2d_im2col.ts";
 
 /** Stride and padding of a convolution. */
 export interface Conv2dOptions {
@@ -204,13 +204,6 @@ const WORK_KIND: Record<string, string> = {
   conv2d_data: "conv2d bwd-data",
   conv2d_filter: "conv2d bwd-filter",
 };
-
-/** A convolution's shape as step profiles show it: `32×64×32×32 → 64 k3x3 s1 p1`. */
-export function convShape(g: ConvGeometry): string {
-  const k = `k${g.KH}x${g.KW}`, s = g.sh === g.sw ? `s${g.sh}` : `s${g.sh},${g.sw}`;
-  const p = g.ph === g.pw ? `p${g.ph}` : `p${g.ph},${g.pw}`;
-  return `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} ${k} ${s} ${p}`;
-}
 
 const SOURCES = new Map<string, string>();
 function source(spec: ImplicitGemmSpec, TM: number): string {

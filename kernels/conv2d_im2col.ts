@@ -13,6 +13,13 @@ import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
 import { placeholder } from "./_placeholder.ts";
 
+/** A convolution's shape as step profiles show it: `32×64×32×32 → 64 k3x3 s1 p1`. */
+export function convShape(g: ConvGeometry): string {
+  const k = `k${g.KH}x${g.KW}`, s = g.sh === g.sw ? `s${g.sh}` : `s${g.sh},${g.sw}`;
+  const p = g.ph === g.pw ? `p${g.ph}` : `p${g.ph},${g.pw}`;
+  return `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} ${k} ${s} ${p}`;
+}
+
 /** The patch buffer of one chunk holds at most this many floats (32 MiB). */
 const COLS_FLOATS = 1 << 23;
 
@@ -68,6 +75,45 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   y[p.yoff + i] = v;
 }`;
 
+/** Records the patches of images [b0, b0 + nb) into the rows of `cols` (nb·OH·OW, IC·KH·KW). */
+function recordIm2col(
+  rec: Recorder,
+  op: string,
+  kind: string,
+  g: ConvGeometry,
+  x: Tensor,
+  cols: Tensor,
+  b0: number,
+  nb: number,
+): void {
+  const K = g.IC * g.KH * g.KW, P = g.OH * g.OW;
+  const threads = nb * P * g.IC;
+  rec.dispatch({
+    op,
+    kernel: "conv2d_im2col",
+    code: IM2COL,
+    work: { kind, shape: convShape(g), bytes: 4 * (nb * g.IC * g.H * g.W + nb * P * K) },
+    groups: Math.ceil(threads / 256),
+    params: params(
+      threads,
+      K,
+      P,
+      g.IC,
+      g.H,
+      g.W,
+      g.KH,
+      g.KW,
+      g.OW,
+      g.sh,
+      g.sw,
+      g.ph,
+      g.pw,
+      b0 * g.IC * g.H * g.W,
+    ),
+    tensors: [x, cols],
+  });
+}
+
 /**
  * Records the forward convolution by im2col + matmul, in batch chunks whose patch buffer stays
  * under 32 MiB.
@@ -94,34 +140,10 @@ export function im2colForward(
   // One patch buffer and one product buffer serve every chunk (dispatches of a pass run in order).
   const cols = new Tensor(rec.gpu, [Math.min(per, g.B) * P, K], "f32", `${op}.cols`);
   const yt = new Tensor(rec.gpu, [Math.min(per, g.B) * P, g.OC], "f32", `${op}.cols_out`);
-  const shape = `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
+  const shape = convShape(g);
   for (let b0 = 0; b0 < g.B; b0 += per) {
     const nb = Math.min(per, g.B - b0);
-    const total = nb * P * K, threads = nb * P * g.IC;
-    rec.dispatch({
-      op,
-      kernel: "conv2d_im2col",
-      code: IM2COL,
-      work: { kind: "conv2d fwd im2col", shape, bytes: 4 * (nb * g.IC * g.H * g.W + total) },
-      groups: Math.ceil(threads / 256),
-      params: params(
-        threads,
-        K,
-        P,
-        g.IC,
-        g.H,
-        g.W,
-        g.KH,
-        g.KW,
-        g.OW,
-        g.sh,
-        g.sw,
-        g.ph,
-        g.pw,
-        b0 * g.IC * g.H * g.W,
-      ),
-      tensors: [x, cols],
-    });
+    recordIm2col(rec, op, "conv2d fwd im2col", g, x, cols, b0, nb);
     // (nb·P, OC) = cols · Wᵀ
     matmul(rec, cols.view(0, [nb * P, K]), wT, { transB: true, out: yt.view(0, [nb * P, g.OC]) });
     const outs = nb * g.OC * P;
@@ -209,37 +231,14 @@ export function im2colBackward(
   const per = Math.max(1, Math.floor(COLS_FLOATS / (P * K)));
   const rows = Math.min(per, g.B) * P;
   const wT = w.reshape([g.OC, K]), dW = dw.reshape([g.OC, K]);
-  const shape = `${g.B}×${g.IC}×${g.H}×${g.W} → ${g.OC} k${g.KH}x${g.KW} s${g.sh} p${g.ph}`;
+  const shape = convShape(g);
   const cols = new Tensor(rec.gpu, [rows, K], "f32", `${op}.cols`);
   const dyt = new Tensor(rec.gpu, [rows, g.OC], "f32", `${op}.dy_t`);
   const dcols = dx ? new Tensor(rec.gpu, [rows, K], "f32", `${op}.dcols`) : null;
   for (let b0 = 0; b0 < g.B; b0 += per) {
     const nb = Math.min(per, g.B - b0), n = nb * P;
-    const total = n * K, threads = n * g.IC;
-    rec.dispatch({
-      op,
-      kernel: "conv2d_im2col",
-      code: IM2COL,
-      work: { kind: "conv2d bwd im2col", shape, bytes: 4 * (nb * g.IC * g.H * g.W + total) },
-      groups: Math.ceil(threads / 256),
-      params: params(
-        threads,
-        K,
-        P,
-        g.IC,
-        g.H,
-        g.W,
-        g.KH,
-        g.KW,
-        g.OW,
-        g.sh,
-        g.sw,
-        g.ph,
-        g.pw,
-        b0 * g.IC * g.H * g.W,
-      ),
-      tensors: [x, cols],
-    });
+    const total = n * K;
+    recordIm2col(rec, op, "conv2d bwd im2col", g, x, cols, b0, nb);
     rec.dispatch({
       op,
       kernel: "conv2d_dy_transpose",

@@ -54,23 +54,27 @@ const SERIAL_TREE = `if (t == 0u) {
     y[(o * p.nch + c) * p.inner + j] = part[0];
   }`;
 
+/** WGSL of `comb(a, b)`: addition, or a NaN-propagating max. */
+function combiner(kind: Kind): string {
+  return `${IS_NAN}
+fn mx(a: f32, b: f32) -> f32 {
+  if (is_nan(a)) { return a; }
+  if (is_nan(b)) { return b; }
+  return max(a, b);
+}
+fn comb(a: f32, b: f32) -> f32 { return ${kind === "max" ? "mx(a, b)" : "a + b"}; }`;
+}
+
 /** WGSL for one reduction pass of `kind` with workgroup size `wg`. */
 export function reduceSource(kind: Kind, wg: number, serial: boolean): string {
   const f = kind === "sumsq" ? "v * v" : "v";
-  const combine = kind === "max" ? "mx(a, b)" : "a + b";
   return `struct P { groups: u32, L: u32, inner: u32, chunk: u32, nch: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 const wg = ${wg}u;
 var<workgroup> part: array<f32, ${wg}>;
-${IS_NAN}
-fn mx(a: f32, b: f32) -> f32 {
-  if (is_nan(a)) { return a; }
-  if (is_nan(b)) { return b; }
-  return max(a, b);
-}
-fn comb(a: f32, b: f32) -> f32 { return ${combine}; }
+${combiner(kind)}
 @compute @workgroup_size(${wg})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
@@ -113,20 +117,13 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
  */
 export function stridedSource(kind: Kind): string {
   const f = kind === "sumsq" ? "v * v" : "v";
-  const combine = kind === "max" ? "mx(a, b)" : "a + b";
   const init = kind === "max" ? "x[base]" : "0.0";
   const acc = [...Array(8).keys()];
   return `struct P { groups: u32, L: u32, inner: u32, total: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${IS_NAN}
-fn mx(a: f32, b: f32) -> f32 {
-  if (is_nan(a)) { return a; }
-  if (is_nan(b)) { return b; }
-  return max(a, b);
-}
-fn comb(a: f32, b: f32) -> f32 { return ${combine}; }
+${combiner(kind)}
 @compute @workgroup_size(256)
 fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
