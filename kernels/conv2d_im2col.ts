@@ -191,15 +191,29 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   if (i >= p.total) { return; }
   let ix = i % p.W; let iy = (i / p.W) % p.H; let ic = (i / (p.W * p.H)) % p.IC; let b = i / (p.W * p.H * p.IC);
   var acc = 0.0;
-  for (var kh = 0u; kh < p.KH; kh++) {
-    let ty = i32(iy + p.ph) - i32(kh);
-    if (ty < 0 || u32(ty) % p.sh != 0u || u32(ty) / p.sh >= p.OH) { continue; }
-    let oy = u32(ty) / p.sh;
-    for (var kw = 0u; kw < p.KW; kw++) {
-      let tx = i32(ix + p.pw) - i32(kw);
-      if (tx < 0 || u32(tx) % p.sw != 0u || u32(tx) / p.sw >= p.OW) { continue; }
-      let ox = u32(tx) / p.sw;
-      acc += dcols[(b * p.P + oy * p.OW + ox) * p.K + (ic * p.KH + kh) * p.KW + kw];
+  let row0 = b * p.P; let col0 = ic * p.KH * p.KW;
+  if (p.sh == 1u && p.sw == 1u) {
+    // Stride 1 (uniform branch): tap (kh, kw) reads output pixel (iy + ph − kh, ix + pw − kw).
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let oy = i32(iy + p.ph) - i32(kh);
+      if (oy < 0 || oy >= i32(p.OH)) { continue; }
+      for (var kw = 0u; kw < p.KW; kw++) {
+        let ox = i32(ix + p.pw) - i32(kw);
+        if (ox < 0 || ox >= i32(p.OW)) { continue; }
+        acc += dcols[(row0 + u32(oy) * p.OW + u32(ox)) * p.K + col0 + kh * p.KW + kw];
+      }
+    }
+  } else {
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let ty = i32(iy + p.ph) - i32(kh);
+      if (ty < 0 || u32(ty) % p.sh != 0u || u32(ty) / p.sh >= p.OH) { continue; }
+      let oy = u32(ty) / p.sh;
+      for (var kw = 0u; kw < p.KW; kw++) {
+        let tx = i32(ix + p.pw) - i32(kw);
+        if (tx < 0 || u32(tx) % p.sw != 0u || u32(tx) / p.sw >= p.OW) { continue; }
+        let ox = u32(tx) / p.sw;
+        acc += dcols[(row0 + oy * p.OW + ox) * p.K + col0 + kh * p.KW + kw];
+      }
     }
   }
   dx[p.xoff + i] = acc;
