@@ -30,10 +30,11 @@ export interface Conv2dOptions {
   /**
    * The algorithm, forward and backward: `implicit` (the implicit GEMM: no extra memory) or
    * `im2col` (patches written out in ≤ 32 MiB batch chunks, then our matmul). Default: `im2col` for
-   * wide layers (≥ 64 output channels and patches of ≥ 576 values), else `implicit`. Measured on
-   * lavapipe, interleaved: im2col's backward is 1.25× (64 channels) to 2.4× (512) faster, its
-   * forward 1.0× (64) to 1.9× (512); on narrow layers (8–32 channels) im2col is 2–4× slower (the
-   * GEMM is too thin for the matmul).
+   * wide layers (≥ 64 output channels and patches of ≥ 576 values, or 1×1 kernels on ≥ 64
+   * channels), else `implicit`. Measured on lavapipe, interleaved: im2col's backward is 1.25× (64
+   * channels) to 2.4× (512) faster, its forward 1.0× (64) to 1.9× (512), and on ResNet-18's 1×1
+   * stride-2 projections 1.2–1.5× forward and 1.5–2.7× backward; on narrow layers (8–32 channels)
+   * im2col is 2–4× slower (the GEMM is too thin for the matmul).
    */
   algorithm?: "implicit" | "im2col";
 }
@@ -449,6 +450,7 @@ function biasGrad(rec: Recorder, g: ConvGeometry, dy: Tensor): Tensor {
 /** The algorithm of a convolution: the option, else im2col for wide layers (see Conv2dOptions). */
 function chooseAlgorithm(g: ConvGeometry, o: Conv2dOptions): "implicit" | "im2col" {
   if (o.algorithm) return o.algorithm;
-  const wide = g.OC >= 64 && g.IC * g.KH * g.KW >= 576;
+  const K = g.IC * g.KH * g.KW;
+  const wide = g.OC >= 64 && (K >= 576 || (g.KH * g.KW === 1 && K >= 64));
   return wide && im2colFits(g) ? "im2col" : "implicit";
 }
