@@ -19,14 +19,28 @@ const WG = 256;
 // Sums v over channel c's m = N·HW elements into red[0] (pairwise: per-thread partial, then a tree
 // walked by one invocation after one barrier). Nested loops over (n, hw): no integer division per
 // element (software adapters scalarise it).
+// Planes smaller than the workgroup (HW < WG: ResNet's late stages, 4×4 to 8×8) are covered by
+// several rows of lanes at once — lane t takes pixel t % HW of planes t / HW, t / HW + rows, … —
+// instead of leaving WG − HW lanes idle.
 const CHANNEL_SUM = (name: string, expr: string) => `
 fn ${name}(c: u32, t: u32) -> f32 {
   var s = 0.0;
-  for (var n = 0u; n < p.N; n++) {
-    let base = (n * p.C + c) * p.HW;
-    for (var h = t; h < p.HW; h += ${WG}u) {
-      let i = base + h;
-      s += ${expr};
+  if (p.HW >= ${WG}u) {
+    for (var n = 0u; n < p.N; n++) {
+      let base = (n * p.C + c) * p.HW;
+      for (var h = t; h < p.HW; h += ${WG}u) {
+        let i = base + h;
+        s += ${expr};
+      }
+    }
+  } else {
+    let rows = ${WG}u / p.HW;
+    let h = t % p.HW;
+    if (t < rows * p.HW) {
+      for (var n = t / p.HW; n < p.N; n += rows) {
+        let i = (n * p.C + c) * p.HW + h;
+        s += ${expr};
+      }
     }
   }
   red[t] = s;
