@@ -28,11 +28,21 @@ export function im2colFits(g: ConvGeometry): boolean {
   return g.OH * g.OW * g.IC * g.KH * g.KW <= COLS_FLOATS;
 }
 
+/** The uniform of the patch kernels (im2col, col2im): a count, the patch width, the geometry. */
+const PATCH_UNIFORM =
+  `struct P { groups: u32, total: u32, K: u32, P: u32, IC: u32, H: u32, W: u32, KH: u32, KW: u32,
+  OH: u32, OW: u32, sh: u32, sw: u32, ph: u32, pw: u32, xoff: u32 }
+@group(0) @binding(0) var<uniform> p: P;`;
+
+/** {@link PATCH_UNIFORM}'s values: `total` invocations over images from offset `xoff` of x/dx. */
+function patchParams(total: number, g: ConvGeometry, xoff: number): ArrayBuffer {
+  const K = g.IC * g.KH * g.KW, P = g.OH * g.OW;
+  return params(total, K, P, g.IC, g.H, g.W, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, xoff);
+}
+
 // One invocation per (patch row, input channel): it writes that channel's KH·KW taps, which are
 // contiguous in the row (k = (ic·KH + kh)·KW + kw), with one division of the row index for all.
-const IM2COL = `struct P { groups: u32, total: u32, K: u32, P: u32, IC: u32, H: u32, W: u32, KH: u32, KW: u32,
-  OW: u32, sh: u32, sw: u32, ph: u32, pw: u32, xoff: u32 }
-@group(0) @binding(0) var<uniform> p: P;
+const IM2COL = `${PATCH_UNIFORM}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cols: array<f32>;
 @compute @workgroup_size(256)
@@ -94,22 +104,7 @@ function recordIm2col(
     code: IM2COL,
     work: { kind, shape: convShape(g), bytes: 4 * (nb * g.IC * g.H * g.W + nb * P * K) },
     groups: Math.ceil(threads / 256),
-    params: params(
-      threads,
-      K,
-      P,
-      g.IC,
-      g.H,
-      g.W,
-      g.KH,
-      g.KW,
-      g.OW,
-      g.sh,
-      g.sw,
-      g.ph,
-      g.pw,
-      b0 * g.IC * g.H * g.W,
-    ),
+    params: patchParams(threads, g, b0 * g.IC * g.H * g.W),
     tensors: [x, cols],
   });
 }
@@ -179,9 +174,7 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   dyt[i] = dy[p.off + (b * p.OC + oc) * p.P + px];
 }`;
 
-const COL2IM = `struct P { groups: u32, total: u32, K: u32, P: u32, IC: u32, H: u32, W: u32, KH: u32, KW: u32,
-  OH: u32, OW: u32, sh: u32, sw: u32, ph: u32, pw: u32, xoff: u32 }
-@group(0) @binding(0) var<uniform> p: P;
+const COL2IM = `${PATCH_UNIFORM}
 @group(0) @binding(1) var<storage, read> dcols: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @compute @workgroup_size(256)
@@ -274,23 +267,7 @@ export function im2colBackward(
         code: COL2IM,
         work: { kind: "conv2d bwd col2im", shape, bytes: 4 * (total + outs) },
         groups: Math.ceil(outs / 256),
-        params: params(
-          outs,
-          K,
-          P,
-          g.IC,
-          g.H,
-          g.W,
-          g.KH,
-          g.KW,
-          g.OH,
-          g.OW,
-          g.sh,
-          g.sw,
-          g.ph,
-          g.pw,
-          b0 * g.IC * g.H * g.W,
-        ),
+        params: patchParams(outs, g, b0 * g.IC * g.H * g.W),
         tensors: [dcols, dx],
       });
     }
