@@ -101,3 +101,39 @@ Deno.bench({
   warmup: 1,
   fn: async (b) => await timed(b, 4, (rec) => opt.step(rec)),
 });
+
+// The two convolution algorithms side by side (interleaved by deno bench), at ResNet-18 stage
+// shapes at batch 32 and its 1×1 stride-2 projection: the A/B behind conv2d's default choice.
+for (const [C, H, O, k, s] of [[64, 32, 64, 3, 1], [256, 8, 256, 3, 1], [128, 16, 256, 1, 2]]) {
+  const OH = Math.floor((H + 2 * (k >> 1) - k) / s) + 1;
+  const x = await filled([32, C, H, H], 0.5), w = await filled([O, C, k, k], 0.01);
+  const dy = await filled([32, O, OH, OH], 0.1);
+  const opts = { stride: s, padding: k >> 1 };
+  const group = `conv2d algorithms 32×${C}×${H}² → ${O} k${k} s${s}`;
+  for (const algorithm of ["implicit", "im2col"] as const) {
+    Deno.bench({
+      name: `fwd ${algorithm}`,
+      group,
+      baseline: algorithm === "implicit",
+      n: 3,
+      warmup: 1,
+      fn: async (b) =>
+        await timed(
+          b,
+          1,
+          (rec) => rec.after(((y) => () => y.release())(conv2d(rec, x, w, null, { ...opts, algorithm }))),
+        ),
+    });
+    Deno.bench({
+      name: `bwd ${algorithm}`,
+      group,
+      n: 3,
+      warmup: 1,
+      fn: async (b) =>
+        await timed(b, 1, (rec) => {
+          const g = conv2dBackward(rec, x, w, dy, { ...opts, algorithm });
+          rec.after(() => [g.dx!, g.dw].forEach((t) => t.release()));
+        }),
+    });
+  }
+}
