@@ -169,6 +169,14 @@ export function getGpu(options: GpuOptions = {}): Promise<Gpu> {
   return shared;
 }
 
+/** Deno's namespace where this runs under Deno on Linux (where Mesa's quirks apply), else null. */
+// deno-lint-ignore no-explicit-any
+function denoOnLinux(): any {
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  return deno?.env && deno.build?.os === "linux" ? deno : null;
+}
+
 /**
  * Mesa's drivers probe Wayland while the adapter is requested, and libwayland prints
  * `error: XDG_RUNTIME_DIR is invalid or not set in the environment.` (twice) when the variable is
@@ -177,9 +185,8 @@ export function getGpu(options: GpuOptions = {}): Promise<Gpu> {
  * before the adapter is requested. A variable the user set is never touched.
  */
 function quietWayland(): void {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  if (!deno?.env || deno.build?.os !== "linux") return;
+  const deno = denoOnLinux();
+  if (!deno) return;
   try {
     if (deno.env.get("XDG_RUNTIME_DIR")) return;
     const uid = typeof deno.uid === "function" ? deno.uid() : null;
@@ -200,9 +207,8 @@ function quietWayland(): void {
  * with OpenGL only keep every backend, and a user's own `DENO_WEBGPU_BACKEND` is never touched.
  */
 function preferVulkan(): boolean {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  if (!deno?.env || deno.build?.os !== "linux") return false;
+  const deno = denoOnLinux();
+  if (!deno) return false;
   try {
     if (deno.env.get("DENO_WEBGPU_BACKEND")) return false;
     const env = ["VK_ICD_FILENAMES", "VK_DRIVER_FILES", "VK_ADD_DRIVER_FILES"].some((k) => deno.env.get(k));
