@@ -102,15 +102,25 @@ Deno.bench({
   fn: async (b) => await timed(b, 4, (rec) => opt.step(rec)),
 });
 
-// The two convolution algorithms side by side (interleaved by deno bench), at ResNet-18 stage
-// shapes at batch 32 and its 1×1 stride-2 projection: the A/B behind conv2d's default choice.
-for (const [C, H, O, k, s] of [[64, 32, 64, 3, 1], [256, 8, 256, 3, 1], [128, 16, 256, 1, 2]]) {
+// The convolution algorithms side by side (interleaved by deno bench): im2col at ResNet-18 stage
+// shapes at batch 32 and its 1×1 stride-2 projection, direct at the small ResNet's narrow layers
+// at batch 128 — the A/Bs behind conv2d's default choice.
+const ALGORITHM_CASES: [number, number, number, number, number, number, "im2col" | "direct"][] = [
+  [32, 64, 32, 64, 3, 1, "im2col"],
+  [32, 256, 8, 256, 3, 1, "im2col"],
+  [32, 128, 16, 256, 1, 2, "im2col"],
+  [128, 8, 28, 8, 3, 1, "direct"],
+  [128, 16, 14, 16, 3, 1, "direct"],
+  [128, 32, 7, 32, 3, 1, "direct"],
+  [128, 8, 28, 16, 3, 2, "direct"],
+];
+for (const [B, C, H, O, k, s, other] of ALGORITHM_CASES) {
   const OH = Math.floor((H + 2 * (k >> 1) - k) / s) + 1;
-  const x = await filled([32, C, H, H], 0.5), w = await filled([O, C, k, k], 0.01);
-  const dy = await filled([32, O, OH, OH], 0.1);
+  const x = await filled([B, C, H, H], 0.5), w = await filled([O, C, k, k], 0.01);
+  const dy = await filled([B, O, OH, OH], 0.1);
   const opts = { stride: s, padding: k >> 1 };
-  const group = `conv2d algorithms 32×${C}×${H}² → ${O} k${k} s${s}`;
-  for (const algorithm of ["implicit", "im2col"] as const) {
+  const group = `conv2d algorithms ${B}×${C}×${H}² → ${O} k${k} s${s}`;
+  for (const algorithm of ["implicit", other] as const) {
     Deno.bench({
       name: `fwd ${algorithm}`,
       group,

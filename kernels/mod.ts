@@ -55,7 +55,7 @@ export { SegmentStats } from "./optim_stats.ts";
 export { powerLawScan } from "./plfit.ts";
 export type { PowerLawScan } from "./plfit.ts";
 export { conv2d, conv2dBackward, convGeometry } from "./conv2d.ts";
-export type { Conv2dGrads, Conv2dOptions, ConvGeometry } from "./conv2d.ts";
+export type { Conv2dGrads, Conv2dOptions, ConvAlgorithm, ConvGeometry } from "./conv2d.ts";
 export { batchNorm, batchNormBackward } from "./batchnorm.ts";
 export type { BatchNormState } from "./batchnorm.ts";
 export {

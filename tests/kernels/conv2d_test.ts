@@ -37,67 +37,64 @@ const CASES: Case[] = [
   { B: 1, C: 4, H: 6, W: 10, O: 9, K: 1, KW: 3, s: 1, sw: 3, p: 0, pw: 1 },
   { B: 2, C: 2, H: 9, W: 5, O: 6, K: 5, KW: 2, s: 3, sw: 2, p: 2, pw: 0, bias: true },
   { B: 3, C: 5, H: 4, W: 11, O: 17, K: 1, KW: 7, s: 1, sw: 2, p: 0, pw: 3 }, // 1×7
+  // Direct: rows of 19 (runs of 5 with a ragged last), odd heights, 9 → 2 input-channel tiles, a 1×N input.
+  { B: 2, C: 9, H: 5, W: 19, O: 6, K: 3, s: 1, p: 1, bias: true },
+  { B: 3, C: 2, H: 1, W: 13, O: 3, K: 1, KW: 3, s: 1, p: 0, pw: 1 },
 ];
+
+const ALGORITHMS = ["implicit", "im2col", "direct"] as const;
 
 function tag(c: Case): string {
   const k = `${c.K}x${c.KW ?? c.K}`, st = `${c.s},${c.sw ?? c.s}`, pd = `${c.p},${c.pw ?? c.p}`;
   return `B${c.B} C${c.C} ${c.H}x${c.W} O${c.O} k${k} s${st} p${pd}${c.bias ? " bias" : ""}`;
 }
 
-gpuTest("conv2d() forward and backward match float64 on odd shapes, strides and paddings", async () => {
-  let seed = 1;
-  for (const c of CASES) {
-    const KW = c.KW ?? c.K;
-    const st: [number, number] = [c.s, c.sw ?? c.s], pd: [number, number] = [c.p, c.pw ?? c.p];
-    const xv = randArray(c.B * c.C * c.H * c.W, seed++), wv = randArray(c.O * c.C * c.K * KW, seed++);
-    const bv = randArray(c.O, seed++);
-    const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, c.K, KW]);
-    const b = c.bias ? upload(gpu, bv, [c.O]) : null;
-    const opts = { stride: st, padding: pd };
-    const rec = new Recorder(gpu);
-    const y = conv2d(rec, x, w, b, { ...opts, algorithm: "implicit" });
-    const y2 = conv2d(rec, x, w, b, { ...opts, algorithm: "im2col" });
-    const dyv = randArray(y.size, seed++);
-    const dy = upload(gpu, dyv, y.shape);
-    const g = conv2dBackward(rec, x, w, dy, { ...opts, algorithm: "implicit" }, { dx: true, db: true });
-    const g2 = conv2dBackward(rec, x, w, dy, { ...opts, algorithm: "im2col" }, { dx: true, db: true });
-    await rec.submit();
-    const [yv, y2v, dxv, dwv, dbv, dx2, dw2, db2] = await readback(
-      gpu,
-      y,
-      y2,
-      g.dx!,
-      g.dw,
-      g.db!,
-      g2.dx!,
-      g2.dw,
-      g2.db!,
-    );
-    const want = conv2dRef(
-      ref(xv, x.shape as number[]),
-      ref(wv, w.shape as number[]),
-      c.bias ? ref(bv, [c.O]) : null,
-      st,
-      pd,
-    );
-    const k = c.C * c.K * KW;
-    assertClose(`y ${tag(c)}`, yv, want.data, 1e-5 * Math.sqrt(k), 1e-5);
-    assertClose(`y im2col ${tag(c)}`, y2v, want.data, 1e-5 * Math.sqrt(k), 1e-5);
-    const wb = conv2dBackwardRef(
-      ref(xv, x.shape as number[]),
-      ref(wv, w.shape as number[]),
-      ref(dyv, y.shape as number[]),
-      st,
-      pd,
-    );
-    assertClose(`dx ${tag(c)}`, dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * KW), 1e-5);
-    assertClose(`dw ${tag(c)}`, dwv, wb.dw.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
-    assertClose(`db ${tag(c)}`, dbv, wb.db.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
-    assertClose(`dx im2col ${tag(c)}`, dx2, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * KW), 1e-5);
-    assertClose(`dw im2col ${tag(c)}`, dw2, wb.dw.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
-    assertClose(`db im2col ${tag(c)}`, db2, wb.db.data, 1e-5 * Math.sqrt(y.size / c.O), 1e-5);
-  }
-});
+gpuTest(
+  "conv2d() forward and backward match float64 by every algorithm on odd shapes, strides and paddings",
+  async () => {
+    let seed = 1;
+    for (const c of CASES) {
+      const KW = c.KW ?? c.K;
+      const st: [number, number] = [c.s, c.sw ?? c.s], pd: [number, number] = [c.p, c.pw ?? c.p];
+      const xv = randArray(c.B * c.C * c.H * c.W, seed++), wv = randArray(c.O * c.C * c.K * KW, seed++);
+      const bv = randArray(c.O, seed++);
+      const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, c.K, KW]);
+      const b = c.bias ? upload(gpu, bv, [c.O]) : null;
+      const opts = { stride: st, padding: pd };
+      const rec = new Recorder(gpu);
+      const ys = ALGORITHMS.map((algorithm) => conv2d(rec, x, w, b, { ...opts, algorithm }));
+      const dyv = randArray(ys[0].size, seed++);
+      const dy = upload(gpu, dyv, ys[0].shape);
+      const gs = ALGORITHMS.map((algorithm) =>
+        conv2dBackward(rec, x, w, dy, { ...opts, algorithm }, { dx: true, db: true })
+      );
+      await rec.submit();
+      const want = conv2dRef(
+        ref(xv, x.shape as number[]),
+        ref(wv, w.shape as number[]),
+        c.bias ? ref(bv, [c.O]) : null,
+        st,
+        pd,
+      );
+      const wb = conv2dBackwardRef(
+        ref(xv, x.shape as number[]),
+        ref(wv, w.shape as number[]),
+        ref(dyv, ys[0].shape as number[]),
+        st,
+        pd,
+      );
+      const k = c.C * c.K * KW;
+      for (const [i, algorithm] of ALGORITHMS.entries()) {
+        const [yv, dxv, dwv, dbv] = await readback(gpu, ys[i], gs[i].dx!, gs[i].dw, gs[i].db!);
+        const t = `${algorithm} ${tag(c)}`;
+        assertClose(`y ${t}`, yv, want.data, 1e-5 * Math.sqrt(k), 1e-5);
+        assertClose(`dx ${t}`, dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * c.K * KW), 1e-5);
+        assertClose(`dw ${t}`, dwv, wb.dw.data, 1e-5 * Math.sqrt(ys[0].size / c.O), 1e-5);
+        assertClose(`db ${t}`, dbv, wb.db.data, 1e-5 * Math.sqrt(ys[0].size / c.O), 1e-5);
+      }
+    }
+  },
+);
 
 Deno.test("conv2dBackwardRef() matches central finite differences of conv2dRef", () => {
   // loss = Σ dy·conv(x, w) + Σ dy·b: its gradients are the backward pass.
@@ -141,25 +138,31 @@ gpuTest(
   },
 );
 
-gpuTest("conv2d() splits long batch loops of backward-filter into passes (past the loop cap)", async () => {
-  const c = { B: 40, C: 2, H: 32, W: 32, O: 3, K: 3 }; // 40·32·32 = 40960 positions per lane
-  const xv = randArray(c.B * c.C * c.H * c.W, 80), wv = randArray(c.O * c.C * 9, 81);
-  const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, 3, 3]);
-  const dyv = randArray(c.B * c.O * c.H * c.W, 82);
-  const dy = upload(gpu, dyv, [c.B, c.O, c.H, c.W]);
-  const rec = new Recorder(gpu);
-  const g = conv2dBackward(rec, x, w, dy, { padding: 1 }, { dx: false });
-  await rec.submit();
-  const [dwv] = await readback(gpu, g.dw);
-  const want = conv2dBackwardRef(
-    ref(xv, x.shape as number[]),
-    ref(wv, w.shape as number[]),
-    ref(dyv, dy.shape as number[]),
-    [1, 1],
-    [1, 1],
-  );
-  assertClose("dw (B=40, 32×32)", dwv, want.dw.data, 1e-4 * Math.sqrt(40960), 1e-5);
-});
+gpuTest(
+  "conv2d() backward-filter over long batch loops (implicit: passes past the loop cap; direct: row slices)",
+  async () => {
+    const c = { B: 40, C: 2, H: 32, W: 32, O: 3, K: 3 }; // 40·32·32 = 40960 positions per lane
+    const xv = randArray(c.B * c.C * c.H * c.W, 80), wv = randArray(c.O * c.C * 9, 81);
+    const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, 3, 3]);
+    const dyv = randArray(c.B * c.O * c.H * c.W, 82);
+    const dy = upload(gpu, dyv, [c.B, c.O, c.H, c.W]);
+    const rec = new Recorder(gpu);
+    const gs = (["implicit", "direct"] as const).map((algorithm) =>
+      conv2dBackward(rec, x, w, dy, { padding: 1, algorithm }, { dx: false })
+    );
+    await rec.submit();
+    const dws = await readback(gpu, ...gs.map((g) => g.dw));
+    const want = conv2dBackwardRef(
+      ref(xv, x.shape as number[]),
+      ref(wv, w.shape as number[]),
+      ref(dyv, dy.shape as number[]),
+      [1, 1],
+      [1, 1],
+    );
+    assertClose("dw implicit (B=40, 32×32)", dws[0], want.dw.data, 1e-4 * Math.sqrt(40960), 1e-5);
+    assertClose("dw direct (B=40, 32×32)", dws[1], want.dw.data, 1e-4 * Math.sqrt(40960), 1e-5);
+  },
+);
 
 gpuTest("conv2d() rejects inputs whose shape the layer cannot take, naming the layer", () => {
   const rec = new Recorder(gpu);
