@@ -2,8 +2,10 @@
  * BatchNorm2d (NCHW) forward in train and eval mode, and backward — PyTorch's semantics: batch
  * statistics with the biased variance for normalising, running statistics updated with
  * `momentum` (default 0.1) using the unbiased variance, `eps` 1e-5, optional affine γ/β.
- * Per-channel statistics are two-pass (mean, then Σ(x − mean)²) in one workgroup per channel;
- * the element-wise parts run one workgroup per block of an (n, c) plane, so no lane divides.
+ * Per-channel statistics are two-pass (mean, then Σ(x − mean)²) in one workgroup per channel
+ * (256 lanes, or 64 for channels of few values); the element-wise parts run one workgroup per block
+ * of an (n, c) plane, so no lane divides. Planes of a multiple of 4 values are read and written
+ * as vec4s.
  * @module
  */
 import { requireDtype, requireRank, requireShape } from "./_check.ts";
@@ -14,17 +16,17 @@ import { type Recorder, WID, WID_ARGS } from "./recorder.ts";
 import { Tensor } from "./tensor.ts";
 import { placeholder } from "./_placeholder.ts";
 
-const WG = 256;
-
 // Sums v over channel c's m = N·HW elements into red[0] (pairwise: per-thread partial, then a tree
 // walked by one invocation after one barrier). Nested loops over (n, hw): no integer division per
 // element (software adapters scalarise it).
 // Planes smaller than the workgroup (HW < WG: ResNet's late stages, 4×4 to 8×8) are covered by
 // several rows of lanes at once — lane t takes pixel t % HW of planes t / HW, t / HW + rows, … —
 // instead of leaving WG − HW lanes idle.
-const CHANNEL_SUM = (name: string, expr: string) => `
-fn ${name}(c: u32, t: u32) -> f32 {
-  var s = 0.0;
+// With vec4 loads (V = 4: planes of a multiple of 4, the usual case) `HW` counts vec4s and `expr`
+// reduces one vec4 to a float; software adapters then move 4 values per scalarised load.
+const CHANNEL_SUM = (name: string, expr: string, WG: number, T = "f32") => `
+fn ${name}(c: u32, t: u32) -> ${T} {
+  var s = ${T}(0.0);
   if (p.HW >= ${WG}u) {
     for (var n = 0u; n < p.N; n++) {
       let base = (n * p.C + c) * p.HW;
@@ -51,21 +53,27 @@ fn ${name}(c: u32, t: u32) -> f32 {
   return workgroupUniformLoad(&red[0]);
 }`;
 
-const STATS = `struct P { groups: u32, N: u32, C: u32, HW: u32, eps: f32, momentum: f32, track: u32 }
+const V4_SUM = "fn hsum(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }";
+const elem = (V: number) => (V === 4 ? "vec4f" : "f32");
+
+// p.HW counts units of V; m = N·HW·V values per channel.
+const STATS = (V: number, WG: number) =>
+  `struct P { groups: u32, N: u32, C: u32, HW: u32, eps: f32, momentum: f32, track: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>; // (C, 2): mean, invstd
 @group(0) @binding(3) var<storage, read_write> running: array<f32>; // (2, C): mean, var
 var<workgroup> red: array<f32, ${WG}>;
 var<workgroup> meanw: f32;
-${CHANNEL_SUM("total", "x[i]")}
-${CHANNEL_SUM("sqdev", "(x[i] - meanw) * (x[i] - meanw)")}
+${V === 4 ? V4_SUM : ""}
+${CHANNEL_SUM("total", V === 4 ? "hsum(x[i])" : "x[i]", WG)}
+${CHANNEL_SUM("sqdev", V === 4 ? "dot(x[i] - meanw, x[i] - meanw)" : "(x[i] - meanw) * (x[i] - meanw)", WG)}
 @compute @workgroup_size(${WG})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   let c = wid;
-  let m = f32(p.N * p.HW);
+  let m = f32(p.N * p.HW * ${V}u);
   let mean = total(c, t) / m;
   if (t == 0u) { meanw = mean; }
   workgroupBarrier();
@@ -81,35 +89,41 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   }
 }`;
 
-const GRAD_SUMS = `struct P { groups: u32, N: u32, C: u32, HW: u32 }
+const GRAD_SUMS = (V: number, WG: number) =>
+  `struct P { groups: u32, N: u32, C: u32, HW: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
+@group(0) @binding(2) var<storage, read> dy: array<${elem(V)}>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>; // (C, 2): Σdy, Σdy·x̂
 var<workgroup> red: array<vec2f, ${WG}>;
+var<private> mean: f32;
+var<private> inv: f32;
+// Both sums in one pass over (n, hw).
+${
+    CHANNEL_SUM(
+      "gsum",
+      V === 4
+        ? "vec2f((dy[i].x + dy[i].y) + (dy[i].z + dy[i].w), dot(dy[i], x[i] - mean) * inv)"
+        : "vec2f(dy[i], dy[i] * (x[i] - mean) * inv)",
+      WG,
+      "vec2f",
+    )
+  }
 @compute @workgroup_size(${WG})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   let c = wid;
-  let mean = stats[2u * c]; let inv = stats[2u * c + 1u];
-  // Both sums in one pass over (n, hw).
-  var s = vec2f(0.0);
-  for (var n = 0u; n < p.N; n++) {
-    let base = (n * p.C + c) * p.HW;
-    for (var h = t; h < p.HW; h += ${WG}u) {
-      let g = dy[base + h];
-      s += vec2f(g, g * (x[base + h] - mean) * inv);
-    }
-  }
-  red[t] = s;
-  workgroupBarrier();
-  if (t == 0u) {
-    for (var k = ${WG / 2}u; k > 0u; k >>= 1u) { for (var j = 0u; j < k; j++) { red[j] += red[j + k]; } }
-    sums[2u * c] = red[0].x; sums[2u * c + 1u] = red[0].y;
-  }
+  mean = stats[2u * c]; inv = stats[2u * c + 1u];
+  let s = gsum(c, t);
+  if (t == 0u) { sums[2u * c] = s.x; sums[2u * c + 1u] = s.y; }
 }`;
+
+/** Lanes of the per-channel sums: 256, or 64 when a channel has few values (short trees). */
+function sumLanes(N: number, HWunits: number): number {
+  return N * HWunits >= 8192 ? 256 : 64;
+}
 
 // Per-channel affine maps over NCHW: each workgroup takes one block of one (n, c) plane, so the
 // channel and its coefficients are uniform (no per-element division); lanes stride by 64 so
@@ -127,46 +141,48 @@ const PLANE_LOOP = (coeffs: string, body: string) => `
   let start = plane * p.HW + (wid % p.blocks) * p.per * ${PLANE}u;
   let end = min(start + p.per * ${PLANE}u, (plane + 1u) * p.HW);
   for (var i = start + lane; i < end; i += ${PLANE}u) { ${body} }`;
-const APPLY = `${PLANE_HEAD}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+const APPLY = (V: number) =>
+  `${PLANE_HEAD}
+@group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>; // (C, 2): mean, invstd
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<${elem(V)}>;
 @compute @workgroup_size(${PLANE})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   ${
-  PLANE_LOOP(
-    `var a = stats[2u * c + 1u]; var b = -stats[2u * c] * a;
+    PLANE_LOOP(
+      `var a = stats[2u * c + 1u]; var b = -stats[2u * c] * a;
   if (p.affine == 1u) { a *= w[c]; b = b * w[c] + bias[c]; }`,
-    "y[i] = x[i] * a + b;",
-  )
-}
+      "y[i] = x[i] * a + b;",
+    )
+  }
 }`;
-const DX = `${PLANE_HEAD}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
+const DX = (V: number) =>
+  `${PLANE_HEAD}
+@group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
+@group(0) @binding(2) var<storage, read> dy: array<${elem(V)}>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>; // (C, 2): mean, invstd
 @group(0) @binding(4) var<storage, read> sums: array<f32>; // (C, 2): Σdy, Σdy·x̂
 @group(0) @binding(5) var<storage, read> w: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<${elem(V)}>;
 @compute @workgroup_size(${PLANE})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   ${
-  PLANE_LOOP(
-    `let mean = stats[2u * c]; let inv = stats[2u * c + 1u];
+    PLANE_LOOP(
+      `let mean = stats[2u * c]; let inv = stats[2u * c + 1u];
   var g = inv;
   if (p.affine == 1u) { g *= w[c]; }
   // p.f = 1/m: dx = g·(dy − Σdy/m − x̂·Σ(dy·x̂)/m), x̂ = (x − mean)·inv.
   let s1 = sums[2u * c] * p.f; let s2 = sums[2u * c + 1u] * p.f;
   let a = g; let b = -g * inv * s2; let k = g * (mean * inv * s2 - s1);`,
-    "dx[i] = dy[i] * a + x[i] * b + k;",
-  )
-}
+      "dx[i] = dy[i] * a + x[i] * b + k;",
+    )
+  }
 }`;
 
 /** A BatchNorm's shape as step profiles show it. */
@@ -174,29 +190,34 @@ function bnShape([N, C, HW]: [number, number, number]): string {
   return `${N}×${C}×${HW}`;
 }
 
+/** Values per load: 4 for planes of a multiple of 4 values, else 1. */
+function vecWidth(HW: number): number {
+  return HW % 4 === 0 ? 4 : 1;
+}
+
 /** Records a per-plane kernel over x's (N, C, HW) layout. */
 function planeDispatch(
   rec: Recorder,
   op: string,
   kernel: string,
-  code: string,
+  code: (V: number) => string,
   dims: [number, number, number],
   affine: boolean,
   f: number,
   tensors: Tensor[],
 ): void {
-  const [N, C, HW] = dims;
+  const [N, C, HWv] = dims, V = vecWidth(HWv), HW = HWv / V;
   const per = Math.min(8, Math.ceil(HW / PLANE)), blocks = Math.ceil(HW / (per * PLANE));
   const dx = kernel === "batchnorm_dx";
   rec.dispatch({
     op,
-    kernel,
-    code,
+    kernel: `${kernel}${V}`,
+    code: code(V),
     // apply: x → y; dx: x, dy → dx.
     work: {
       kind: dx ? "batchnorm bwd dx" : "batchnorm fwd apply",
       shape: bnShape(dims),
-      bytes: (dx ? 12 : 8) * N * C * HW,
+      bytes: (dx ? 12 : 8) * N * C * HWv,
     },
     groups: N * C * blocks,
     params: params(C, HW, blocks, per, affine ? 1 : 0, { f }),
@@ -262,11 +283,11 @@ export function batchNorm(
     saved = stats = new Tensor(rec.gpu, [C, 2], "f32", `${op}.saved`);
     rec.dispatch({
       op,
-      kernel: "batchnorm_stats",
-      code: STATS,
+      kernel: `batchnorm_stats${vecWidth(HW)}_${sumLanes(N, HW / vecWidth(HW))}`,
+      code: STATS(vecWidth(HW), sumLanes(N, HW / vecWidth(HW))),
       work: { kind: "batchnorm fwd stats", shape: bnShape([N, C, HW]), bytes: 4 * N * C * HW },
       groups: C,
-      params: params(N, C, HW, { f: eps }, { f: s.momentum ?? 0.1 }, 1),
+      params: params(N, C, HW / vecWidth(HW), { f: eps }, { f: s.momentum ?? 0.1 }, 1),
       tensors: [x, stats, s.running],
     });
   } else {
@@ -318,11 +339,11 @@ export function batchNormBackward(
   const sums = new Tensor(rec.gpu, [C, 2], "f32", `${op}.gradsums`);
   rec.dispatch({
     op: `${op} backward`,
-    kernel: "batchnorm_grad_sums",
-    code: GRAD_SUMS,
+    kernel: `batchnorm_grad_sums${vecWidth(HW)}_${sumLanes(N, HW / vecWidth(HW))}`,
+    code: GRAD_SUMS(vecWidth(HW), sumLanes(N, HW / vecWidth(HW))),
     work: { kind: "batchnorm bwd sums", shape: bnShape([N, C, HW]), bytes: 8 * N * C * HW },
     groups: C,
-    params: params(N, C, HW),
+    params: params(N, C, HW / vecWidth(HW)),
     tensors: [x, dy, saved, sums],
   });
   // dx = γ·invstd/m · (m·dy − Σdy − x̂·Σ(dy·x̂)), x̂ = (x − mean)·invstd.

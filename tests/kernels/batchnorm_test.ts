@@ -11,13 +11,29 @@ gpuTest(
   async () => {
     let seed = 1;
     // HW 35, 6, 1 (one block per plane), 130 (3 strides per lane), 667 (two blocks of 8 strides);
-    // 70 channels: the per-channel merge of the statistics spans two workgroups.
-    const shapes = [[3, 17, 5, 7], [1, 3, 5, 7], [4, 1, 2, 3], [5, 6], [3, 2, 10, 13], [2, 3, 23, 29], [
-      2,
-      70,
-      3,
-      3,
-    ]];
+    // 70 channels: the per-channel merge of the statistics spans two workgroups. Planes of a
+    // multiple of 4 take the vec4 kernels: 28 values (7 vec4s: several planes per row of lanes),
+    // 1152 (288 vec4s: past the workgroup), 4 (one vec4). Channels of ≥ 8192 loads take 256-lane
+    // sums instead of 64: 2×128×128 (vec4) and 1024×3×3 (scalar, 28 planes per row of lanes).
+    const shapes = [
+      [3, 17, 5, 7],
+      [1, 3, 5, 7],
+      [4, 1, 2, 3],
+      [5, 6],
+      [3, 2, 10, 13],
+      [2, 3, 23, 29],
+      [
+        2,
+        70,
+        3,
+        3,
+      ],
+      [3, 5, 4, 7],
+      [2, 3, 32, 36],
+      [4, 2, 2, 2],
+      [2, 2, 128, 128],
+      [1024, 2, 3, 3],
+    ];
     for (const shape of shapes) {
       for (const affine of [true, false]) {
         const [N, C] = shape, HW = shape.length === 4 ? shape[2] * shape[3] : 1;
@@ -83,21 +99,29 @@ Deno.test("batchNormBackwardRef() matches central finite differences", () => {
 });
 
 gpuTest("batchNorm() statistics stay exact for inputs far from zero (mean 1000, spread 5)", async () => {
-  const shape = [6, 4, 9, 11], C = 4;
-  const xv = Float32Array.from(randArray(6 * 4 * 99, 61, -2, 3), (v) => v + 1000);
-  const x = upload(gpu, xv, shape);
-  const running = upload(gpu, [0, 0, 0, 0, 1, 1, 1, 1], [2, C]);
-  const rec = new Recorder(gpu);
-  const { y } = batchNorm(rec, x, { weight: null, bias: null, running }, true);
-  await rec.submit();
-  const [yv, rv] = await readback(gpu, y, running);
-  const r = batchNormRef(ref(xv, shape), null, null);
-  // float32 holds x to ±3e-5 here and sums 594 of them to ~1e-4: y (spread ~1.4) within 5e-4. A
-  // variance taken as E[x²] − mean² in float32 would be off by ~3% (E[x²] ≈ 1e6, ulp 0.06).
-  assertClose("y far from zero", yv, r.y.data, 5e-4, 0);
-  const m = 6 * 99;
-  assertClose("running mean", rv.subarray(0, C), r.mean.map((v) => 0.1 * v), 1e-4, 1e-6);
-  assertClose("running var", rv.subarray(C), r.varB.map((v) => 0.9 + 0.1 * v * m / (m - 1)), 1e-5, 1e-4);
+  // Planes of 99 (scalar kernels) and 100 values (vec4 kernels).
+  for (const W of [11, 12]) {
+    const shape = [6, 4, 9, W], C = 4, m = 6 * 9 * W;
+    const xv = Float32Array.from(randArray(4 * m, 61, -2, 3), (v) => v + 1000);
+    const x = upload(gpu, xv, shape);
+    const running = upload(gpu, [0, 0, 0, 0, 1, 1, 1, 1], [2, C]);
+    const rec = new Recorder(gpu);
+    const { y } = batchNorm(rec, x, { weight: null, bias: null, running }, true);
+    await rec.submit();
+    const [yv, rv] = await readback(gpu, y, running);
+    const r = batchNormRef(ref(xv, shape), null, null);
+    // float32 holds x to ±3e-5 here and sums ~600 of them to ~1e-4: y (spread ~1.4) within 5e-4. A
+    // variance taken as E[x²] − mean² in float32 would be off by ~3% (E[x²] ≈ 1e6, ulp 0.06).
+    assertClose(`y far from zero, W=${W}`, yv, r.y.data, 5e-4, 0);
+    assertClose(`running mean, W=${W}`, rv.subarray(0, C), r.mean.map((v) => 0.1 * v), 1e-4, 1e-6);
+    assertClose(
+      `running var, W=${W}`,
+      rv.subarray(C),
+      r.varB.map((v) => 0.9 + 0.1 * v * m / (m - 1)),
+      1e-5,
+      1e-4,
+    );
+  }
 });
 
 gpuTest("batchNorm() names the layer on bad shapes and on one value per channel in training", () => {
