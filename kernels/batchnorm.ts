@@ -89,33 +89,46 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   }
 }`;
 
-const GRAD_SUMS = (V: number, WG: number) =>
-  `struct P { groups: u32, N: u32, C: u32, HW: u32 }
+// With `relu` (BatchNorm fused with the ReLU after it) dy counts only where the forward's output
+// x·ra + rb was positive, recomputed from x and the channel's coefficients. As in relu.ts, NaN
+// stays NaN: the forward keeps it (select, not max, which may drop it), the backward passes dy.
+const RELU_COEFFS = `var ra = stats[2u * c + 1u]; var rb = -stats[2u * c] * ra;
+  if (p.affine == 1u) { ra *= w[c]; rb = rb * w[c] + bias[c]; }`;
+const maskedDy = (V: number, relu: boolean) =>
+  relu ? `select(dy[i], ${elem(V)}(0.0), x[i] * ra + rb <= ${elem(V)}(0.0))` : "dy[i]";
+
+const GRAD_SUMS = (V: number, WG: number, relu: boolean) =>
+  `struct P { groups: u32, N: u32, C: u32, HW: u32, affine: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
 @group(0) @binding(2) var<storage, read> dy: array<${elem(V)}>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>; // (C, 2): Σdy, Σdy·x̂
+${
+    relu
+      ? `@group(0) @binding(5) var<storage, read> w: array<f32>;
+@group(0) @binding(6) var<storage, read> bias: array<f32>;`
+      : ""
+  }
 var<workgroup> red: array<vec2f, ${WG}>;
 var<private> mean: f32;
 var<private> inv: f32;
+var<private> ra: f32;
+var<private> rb: f32;
+${V === 4 ? V4_SUM : ""}
+fn term(i: u32) -> vec2f {
+  let g = ${maskedDy(V, relu)};
+  return ${V === 4 ? "vec2f(hsum(g), dot(g, x[i] - mean) * inv)" : "vec2f(g, g * (x[i] - mean) * inv)"};
+}
 // Both sums in one pass over (n, hw).
-${
-    CHANNEL_SUM(
-      "gsum",
-      V === 4
-        ? "vec2f((dy[i].x + dy[i].y) + (dy[i].z + dy[i].w), dot(dy[i], x[i] - mean) * inv)"
-        : "vec2f(dy[i], dy[i] * (x[i] - mean) * inv)",
-      WG,
-      "vec2f",
-    )
-  }
+${CHANNEL_SUM("gsum", "term(i)", WG, "vec2f")}
 @compute @workgroup_size(${WG})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
   if (wid >= p.groups) { return; }
   let c = wid;
   mean = stats[2u * c]; inv = stats[2u * c + 1u];
+  ${relu ? RELU_COEFFS.replace("var ra", "ra").replace("var rb", "rb") : ""}
   let s = gsum(c, t);
   if (t == 0u) { sums[2u * c] = s.x; sums[2u * c + 1u] = s.y; }
 }`;
@@ -141,7 +154,7 @@ const PLANE_LOOP = (coeffs: string, body: string) => `
   let start = plane * p.HW + (wid % p.blocks) * p.per * ${PLANE}u;
   let end = min(start + p.per * ${PLANE}u, (plane + 1u) * p.HW);
   for (var i = start + lane; i < end; i += ${PLANE}u) { ${body} }`;
-const APPLY = (V: number) =>
+const APPLY = (V: number, relu: boolean) =>
   `${PLANE_HEAD}
 @group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>; // (C, 2): mean, invstd
@@ -156,11 +169,13 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
     PLANE_LOOP(
       `var a = stats[2u * c + 1u]; var b = -stats[2u * c] * a;
   if (p.affine == 1u) { a *= w[c]; b = b * w[c] + bias[c]; }`,
-      "y[i] = x[i] * a + b;",
+      relu
+        ? `let v = x[i] * a + b; y[i] = select(${elem(V)}(0.0), v, !(v <= ${elem(V)}(0.0)));`
+        : "y[i] = x[i] * a + b;",
     )
   }
 }`;
-const DX = (V: number) =>
+const DX = (V: number, relu: boolean) =>
   `${PLANE_HEAD}
 @group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
 @group(0) @binding(2) var<storage, read> dy: array<${elem(V)}>;
@@ -168,6 +183,7 @@ const DX = (V: number) =>
 @group(0) @binding(4) var<storage, read> sums: array<f32>; // (C, 2): Σdy, Σdy·x̂
 @group(0) @binding(5) var<storage, read> w: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<${elem(V)}>;
+${relu ? "@group(0) @binding(7) var<storage, read> bias: array<f32>;" : ""}
 @compute @workgroup_size(${PLANE})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   ${WID}
@@ -179,8 +195,9 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   if (p.affine == 1u) { g *= w[c]; }
   // p.f = 1/m: dx = g·(dy − Σdy/m − x̂·Σ(dy·x̂)/m), x̂ = (x − mean)·inv.
   let s1 = sums[2u * c] * p.f; let s2 = sums[2u * c + 1u] * p.f;
-  let a = g; let b = -g * inv * s2; let k = g * (mean * inv * s2 - s1);`,
-      "dx[i] = dy[i] * a + x[i] * b + k;",
+  let a = g; let b = -g * inv * s2; let k = g * (mean * inv * s2 - s1);
+  ${relu ? RELU_COEFFS : ""}`,
+      `dx[i] = ${maskedDy(V, relu)} * a + x[i] * b + k;`,
     )
   }
 }`;
@@ -200,7 +217,8 @@ function planeDispatch(
   rec: Recorder,
   op: string,
   kernel: string,
-  code: (V: number) => string,
+  code: (V: number, relu: boolean) => string,
+  relu: boolean,
   dims: [number, number, number],
   affine: boolean,
   f: number,
@@ -211,11 +229,11 @@ function planeDispatch(
   const dx = kernel === "batchnorm_dx";
   rec.dispatch({
     op,
-    kernel: `${kernel}${V}`,
-    code: code(V),
+    kernel: `${kernel}${V}${relu ? "_relu" : ""}`,
+    code: code(V, relu),
     // apply: x → y; dx: x, dy → dx.
     work: {
-      kind: dx ? "batchnorm bwd dx" : "batchnorm fwd apply",
+      kind: `batchnorm${relu ? "+relu" : ""} ${dx ? "bwd dx" : "fwd apply"}`,
       shape: bnShape(dims),
       bytes: (dx ? 12 : 8) * N * C * HWv,
     },
@@ -237,6 +255,20 @@ export interface BatchNormState {
   momentum?: number;
   /** Added to the variance (default 1e-5). */
   eps?: number;
+  /**
+   * Apply `max(·, 0)` to the output: BatchNorm fused with the ReLU after it (one pass instead of
+   * two). Its backward must then be told too ({@link BatchNormBackwardOptions}).
+   */
+  relu?: boolean;
+}
+
+/** Options of {@link batchNormBackward} for a forward that had `relu` set. */
+export interface BatchNormBackwardOptions {
+  /**
+   * The forward was fused with a ReLU: dy counts only where the output was positive (recomputed
+   * from x, the saved statistics, γ and this β), so dy is the gradient of the ReLU's output.
+   */
+  relu?: { bias: Tensor | null };
 }
 
 function check(op: string, x: Tensor, s: BatchNormState): [number, number, number] {
@@ -306,7 +338,7 @@ export function batchNorm(
     rec.after(() => stats.release());
   }
   const affine = s.weight !== null;
-  planeDispatch(rec, op, "batchnorm_apply", APPLY, [N, C, HW], affine, 0, [
+  planeDispatch(rec, op, "batchnorm_apply", APPLY, s.relu ?? false, [N, C, HW], affine, 0, [
     x,
     stats,
     s.weight ?? placeholder(rec.gpu),
@@ -324,6 +356,7 @@ export function batchNorm(
  * @param saved The (mean, invstd) the forward returned.
  * @param weight γ, or null when not affine.
  * @param op The layer's name for errors.
+ * @param options `relu` when the forward was fused with a ReLU.
  * @returns dx, and dγ, dβ when affine.
  */
 export function batchNormBackward(
@@ -333,28 +366,38 @@ export function batchNormBackward(
   saved: Tensor,
   weight: Tensor | null,
   op = "batchnorm",
+  options: BatchNormBackwardOptions = {},
 ): { dx: Tensor; dweight: Tensor | null; dbias: Tensor | null } {
+  const relu = options.relu !== undefined;
+  const reluTensors = relu
+    ? [weight ?? placeholder(rec.gpu), options.relu!.bias ?? placeholder(rec.gpu)]
+    : [];
   requireShape(`${op} backward`, "dy", dy, x.shape);
   const [N, C] = x.shape, HW = x.shape.length === 4 ? x.shape[2] * x.shape[3] : 1;
   const sums = new Tensor(rec.gpu, [C, 2], "f32", `${op}.gradsums`);
   rec.dispatch({
     op: `${op} backward`,
-    kernel: `batchnorm_grad_sums${vecWidth(HW)}_${sumLanes(N, HW / vecWidth(HW))}`,
-    code: GRAD_SUMS(vecWidth(HW), sumLanes(N, HW / vecWidth(HW))),
-    work: { kind: "batchnorm bwd sums", shape: bnShape([N, C, HW]), bytes: 8 * N * C * HW },
+    kernel: `batchnorm_grad_sums${vecWidth(HW)}_${sumLanes(N, HW / vecWidth(HW))}${relu ? "_relu" : ""}`,
+    code: GRAD_SUMS(vecWidth(HW), sumLanes(N, HW / vecWidth(HW)), relu),
+    work: {
+      kind: `batchnorm${relu ? "+relu" : ""} bwd sums`,
+      shape: bnShape([N, C, HW]),
+      bytes: 8 * N * C * HW,
+    },
     groups: C,
-    params: params(N, C, HW / vecWidth(HW)),
-    tensors: [x, dy, saved, sums],
+    params: params(N, C, HW / vecWidth(HW), weight !== null ? 1 : 0),
+    tensors: [x, dy, saved, sums, ...reluTensors],
   });
   // dx = γ·invstd/m · (m·dy − Σdy − x̂·Σ(dy·x̂)), x̂ = (x − mean)·invstd.
   const dx = new Tensor(rec.gpu, x.shape, "f32", `${op}.dx`);
-  planeDispatch(rec, `${op} backward`, "batchnorm_dx", DX, [N, C, HW], weight !== null, 1 / (N * HW), [
+  planeDispatch(rec, `${op} backward`, "batchnorm_dx", DX, relu, [N, C, HW], weight !== null, 1 / (N * HW), [
     x,
     dy,
     saved,
     sums,
     weight ?? placeholder(rec.gpu),
     dx,
+    ...(relu ? [options.relu!.bias ?? placeholder(rec.gpu)] : []),
   ]);
   let dweight: Tensor | null = null, dbias: Tensor | null = null;
   if (weight) {

@@ -57,7 +57,7 @@ export type { PowerLawScan } from "./plfit.ts";
 export { conv2d, conv2dBackward, convGeometry } from "./conv2d.ts";
 export type { Conv2dGrads, Conv2dOptions, ConvAlgorithm, ConvGeometry } from "./conv2d.ts";
 export { batchNorm, batchNormBackward } from "./batchnorm.ts";
-export type { BatchNormState } from "./batchnorm.ts";
+export type { BatchNormBackwardOptions, BatchNormState } from "./batchnorm.ts";
 export {
   avgPool2d,
   avgPool2dBackward,

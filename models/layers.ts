@@ -126,6 +126,12 @@ export class BatchNorm2d extends Module {
   running: Tensor | null = null;
   /** num_batches_tracked. */
   batchesTracked = 0;
+  /**
+   * Fused with the ReLU that follows it: the output is `max(bn(x), 0)` in one pass, and the
+   * gradient that backward receives is the ReLU output's. Set by blocks that drop that ReLU from
+   * their path (ResNet's conv–BN–ReLU); the state dict is unchanged.
+   */
+  relu = false;
   #saved: { x: Tensor; stats: Tensor } | null = null;
 
   /**
@@ -161,6 +167,7 @@ export class BatchNorm2d extends Module {
       running: this.running!,
       momentum: this.momentum,
       eps: this.eps,
+      relu: this.relu,
     };
     const { y, saved } = batchNorm(ctx.rec, x, state, ctx.train, this.name);
     if (ctx.train) {
@@ -180,6 +187,7 @@ export class BatchNorm2d extends Module {
       stats,
       this.affine ? this.param("weight").value : null,
       this.name,
+      this.relu ? { relu: { bias: this.affine ? this.param("bias").value : null } } : {},
     );
     if (g.dweight) storeGrad(ctx.rec, g.dweight, this.param("weight").grad);
     if (g.dbias) storeGrad(ctx.rec, g.dbias, this.param("bias").grad);

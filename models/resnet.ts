@@ -67,7 +67,7 @@ export class BasicBlock extends ResidualBlock {
   readonly conv1: Conv2d;
   /** First BatchNorm. */
   readonly bn1: BatchNorm2d;
-  /** ReLU after bn1. */
+  /** ReLU after bn1 (run fused into bn1: `bn1.relu`; kept to describe the block). */
   readonly relu1: ReLU = new ReLU();
   /** Second convolution. */
   readonly conv2: Conv2d;
@@ -86,6 +86,7 @@ export class BasicBlock extends ResidualBlock {
     super();
     this.conv1 = new Conv2d(inC, outC, 3, stride, 1, false);
     this.bn1 = new BatchNorm2d(outC);
+    this.bn1.relu = true;
     this.conv2 = new Conv2d(outC, outC, 3, 1, 1, false);
     this.bn2 = new BatchNorm2d(outC);
     this.downsample = stride !== 1 || inC !== outC
@@ -103,9 +104,9 @@ export class BasicBlock extends ResidualBlock {
     return c;
   }
 
-  /** conv1, bn1, relu, conv2, bn2. */
+  /** conv1, bn1 (+ relu, fused), conv2, bn2. */
   mainPath(): Module[] {
-    return [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2];
+    return [this.conv1, this.bn1, this.conv2, this.bn2];
   }
 }
 
@@ -117,13 +118,13 @@ export class Bottleneck extends ResidualBlock {
   readonly conv1: Conv2d;
   /** BN after conv1. */
   readonly bn1: BatchNorm2d;
-  /** ReLU after bn1. */
+  /** ReLU after bn1 (run fused into bn1). */
   readonly relu1: ReLU = new ReLU();
   /** 3×3 (carries the stride). */
   readonly conv2: Conv2d;
   /** BN after conv2. */
   readonly bn2: BatchNorm2d;
-  /** ReLU after bn2. */
+  /** ReLU after bn2 (run fused into bn2). */
   readonly relu2: ReLU = new ReLU();
   /** 1×1 expand. */
   readonly conv3: Conv2d;
@@ -145,6 +146,7 @@ export class Bottleneck extends ResidualBlock {
     this.bn1 = new BatchNorm2d(planes);
     this.conv2 = new Conv2d(planes, planes, 3, stride, 1, false);
     this.bn2 = new BatchNorm2d(planes);
+    this.bn1.relu = this.bn2.relu = true;
     this.conv3 = new Conv2d(planes, out, 1, 1, 0, false);
     this.bn3 = new BatchNorm2d(out);
     this.downsample = stride !== 1 || inC !== out
@@ -166,9 +168,9 @@ export class Bottleneck extends ResidualBlock {
     return c;
   }
 
-  /** conv1, bn1, relu, conv2, bn2, relu, conv3, bn3. */
+  /** conv1, bn1 (+ relu), conv2, bn2 (+ relu), conv3, bn3: the ReLUs run fused into the BNs. */
   mainPath(): Module[] {
-    return [this.conv1, this.bn1, this.relu1, this.conv2, this.bn2, this.relu2, this.conv3, this.bn3];
+    return [this.conv1, this.bn1, this.conv2, this.bn2, this.conv3, this.bn3];
   }
 }
 
@@ -188,7 +190,7 @@ export class ResNet extends Module {
   readonly conv1: Conv2d;
   /** Stem BatchNorm. */
   readonly bn1: BatchNorm2d;
-  /** Stem ReLU. */
+  /** Stem ReLU (run fused into bn1). */
   readonly relu: ReLU = new ReLU();
   /** Stages layer1 … layerN. */
   readonly stages: Sequential[];
@@ -209,6 +211,7 @@ export class ResNet extends Module {
     const w = widths.map((c) => Math.max(1, Math.round(c * width)));
     this.conv1 = new Conv2d(inChannels, w[0], 3, 1, 1, false);
     this.bn1 = new BatchNorm2d(w[0]);
+    this.bn1.relu = true;
     let inC = w[0];
     this.stages = blocks.map((n, s) => {
       const layers: Module[] = [];
@@ -233,7 +236,7 @@ export class ResNet extends Module {
 
   /** Logits (N, classes). */
   forward(x: Tensor, ctx: StepContext): Tensor {
-    return new Sequential(this.conv1, this.bn1, this.relu, ...this.stages, this.pool, this.fc).forward(
+    return new Sequential(this.conv1, this.bn1, ...this.stages, this.pool, this.fc).forward(
       x,
       ctx,
     );
@@ -241,7 +244,7 @@ export class ResNet extends Module {
 
   /** Backward from dL/dlogits; returns dL/dx. */
   backward(dy: Tensor, ctx: StepContext): Tensor {
-    return new Sequential(this.conv1, this.bn1, this.relu, ...this.stages, this.pool, this.fc).backward(
+    return new Sequential(this.conv1, this.bn1, ...this.stages, this.pool, this.fc).backward(
       dy,
       ctx,
     );

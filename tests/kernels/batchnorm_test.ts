@@ -7,7 +7,7 @@ import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts
 import { centralDiff, dot } from "../_fd.ts";
 
 gpuTest(
-  "batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64",
+  "batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64, with and without the fused ReLU",
   async () => {
     let seed = 1;
     // HW 35, 6, 1 (one block per plane), 130 (3 strides per lane), 667 (two blocks of 8 strides);
@@ -35,22 +35,34 @@ gpuTest(
       [1024, 2, 3, 3],
     ];
     for (const shape of shapes) {
-      for (const affine of [true, false]) {
+      for (const [affine, relu] of [[true, false], [false, false], [true, true], [false, true]]) {
         const [N, C] = shape, HW = shape.length === 4 ? shape[2] * shape[3] : 1;
         const xv = randArray(shape.reduce((p, d) => p * d), seed++, -2, 3);
         const gv = randArray(C, seed++, 0.5, 1.5), bv = randArray(C, seed++);
         const rm0 = randArray(C, seed++), rv0 = randArray(C, seed++, 0.5, 2);
+        const r = batchNormRef(ref(xv, shape), affine ? ref(gv, [C]) : null, affine ? ref(bv, [C]) : null);
         const x = upload(gpu, xv, shape);
         const state = {
           weight: affine ? upload(gpu, gv, [C]) : null,
           bias: affine ? upload(gpu, bv, [C]) : null,
           running: upload(gpu, [...rm0, ...rv0], [2, C]),
+          relu,
         };
         const rec = new Recorder(gpu);
         const { y, saved } = batchNorm(rec, x, state, true);
-        const dyv = randArray(y.size, seed++);
+        // With the fused ReLU, dy is 0 where the output is within 1e-3 of 0, so that float32 and
+        // float64 need not agree on which side of 0 those lie.
+        const dyv = randArray(y.size, seed++).map((v, i) => relu && Math.abs(r.y.data[i]) < 1e-3 ? 0 : v);
         const dy = upload(gpu, dyv, shape);
-        const g = batchNormBackward(rec, x, dy, saved!, state.weight);
+        const g = batchNormBackward(
+          rec,
+          x,
+          dy,
+          saved!,
+          state.weight,
+          "bn",
+          relu ? { relu: { bias: state.bias } } : {},
+        );
         const ev = batchNorm(rec, x, state, false).y; // eval after the update
         await rec.submit();
         const outs = await readback(
@@ -61,19 +73,21 @@ gpuTest(
           ev,
           ...(affine ? [g.dweight!, g.dbias!] : []),
         );
-        const tag = `${JSON.stringify(shape)} affine=${affine}`;
-        const r = batchNormRef(ref(xv, shape), affine ? ref(gv, [C]) : null, affine ? ref(bv, [C]) : null);
-        assertClose(`y ${tag}`, outs[0], r.y.data, 1e-5, 1e-4);
+        const tag = `${JSON.stringify(shape)} affine=${affine} relu=${relu}`;
+        const act = (v: number) => (relu ? Math.max(v, 0) : v);
+        assertClose(`y ${tag}`, outs[0], r.y.data.map(act), 1e-5, 1e-4);
         const m = N * HW;
         const rm = rm0.map((v, c) => 0.9 * v + 0.1 * r.mean[c]);
         const rv = rv0.map((v, c) => 0.9 * v + 0.1 * r.varB[c] * m / (m - 1));
         assertClose(`running ${tag}`, outs[2], [...rm, ...rv], 1e-6, 1e-5);
         const evalRef = Array.from(xv, (v, i) => {
           const c = Math.floor(i / HW) % C;
-          return ((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * (affine ? gv[c] : 1) + (affine ? bv[c] : 0);
+          return act(((v - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * (affine ? gv[c] : 1) + (affine ? bv[c] : 0));
         });
         assertClose(`eval ${tag}`, outs[3], evalRef, 1e-5, 1e-4);
-        const b = batchNormBackwardRef(ref(xv, shape), affine ? ref(gv, [C]) : null, ref(dyv, shape));
+        // The ReLU's backward first: dy where the output was positive.
+        const dyEff = dyv.map((v, i) => (relu && r.y.data[i] <= 0 ? 0 : v));
+        const b = batchNormBackwardRef(ref(xv, shape), affine ? ref(gv, [C]) : null, ref(dyEff, shape));
         assertClose(`dx ${tag}`, outs[1], b.dx.data, 1e-4, 1e-3);
         if (affine) {
           assertClose(`dweight ${tag}`, outs[4], b.dgamma, 1e-4, 1e-4);
