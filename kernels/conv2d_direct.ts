@@ -232,7 +232,7 @@ function cached(key: string, make: () => string): string {
 
 /** Output channels per workgroup for the sliding kernel. */
 function slideRows(Co: number): number {
-  return Co <= 4 ? 4 : 8;
+  return Co <= 4 ? 4 : Co <= 8 ? 8 : Number(Deno.env.get("TMX") ?? 8);
 }
 
 /** What the sliding kernel convolves: the input, the output and their geometry. */

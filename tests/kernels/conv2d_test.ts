@@ -40,6 +40,8 @@ const CASES: Case[] = [
   // Direct: rows of 19 (runs of 5 with a ragged last), odd heights, 9 → 2 input-channel tiles, a 1×N input.
   { B: 2, C: 9, H: 5, W: 19, O: 6, K: 3, s: 1, p: 1, bias: true },
   { B: 3, C: 2, H: 1, W: 13, O: 3, K: 1, KW: 3, s: 1, p: 0, pw: 1 },
+  // im2col image by image (pixels, patch and channels multiples of 4): no scatter, no transpose.
+  { B: 3, C: 4, H: 16, W: 8, O: 8, K: 3, s: 1, p: 1 },
 ];
 
 const ALGORITHMS = ["implicit", "im2col", "direct"] as const;
@@ -123,11 +125,12 @@ gpuTest(
     const x = upload(gpu, xv, [c.B, c.C, c.H, c.W]), w = upload(gpu, wv, [c.O, c.C, 3, 3]);
     const rec = new Recorder(gpu);
     const y = conv2d(rec, x, w, upload(gpu, bv, [c.O]), { padding: 1, algorithm: "im2col" });
+    const y0 = conv2d(rec, x, w, null, { padding: 1, algorithm: "im2col" }); // image by image
     const dyv = randArray(c.B * c.O * c.H * c.W, 93);
     const dy = upload(gpu, dyv, [c.B, c.O, c.H, c.W]);
     const g = conv2dBackward(rec, x, w, dy, { padding: 1, algorithm: "im2col" });
     await rec.submit();
-    const [yv, dxv, dwv] = await readback(gpu, y, g.dx!, g.dw);
+    const [yv, dxv, dwv, y0v] = await readback(gpu, y, g.dx!, g.dw, y0);
     const [X, Wt] = [ref(xv, [c.B, c.C, c.H, c.W]), ref(wv, [c.O, c.C, 3, 3])];
     const want = conv2dRef(X, Wt, ref(bv, [c.O]), [1, 1], [1, 1]);
     const wb = conv2dBackwardRef(X, Wt, ref(dyv, [c.B, c.O, c.H, c.W]), [1, 1], [1, 1]);
@@ -135,6 +138,8 @@ gpuTest(
     assertClose("dw im2col chunked", dwv, wb.dw.data, 1e-5 * Math.sqrt(c.B * c.H * c.W), 1e-5);
     assertClose("dx im2col chunked", dxv, wb.dx.data, 1e-5 * Math.sqrt(c.O * 9), 1e-5);
     assertClose("y im2col chunked", yv, want.data, 1e-5 * Math.sqrt(c.C * 9), 1e-5);
+    const want0 = conv2dRef(X, Wt, null, [1, 1], [1, 1]);
+    assertClose("y im2col chunked, no bias", y0v, want0.data, 1e-5 * Math.sqrt(c.C * 9), 1e-5);
   },
 );
 
