@@ -149,11 +149,22 @@ const PLANE_HEAD = `struct P { groups: u32, C: u32, HW: u32, blocks: u32, per: u
 // The workgroup's plane and channel, the channel's coefficients (`coeffs`), then `body` for every
 // element of the block.
 const PLANE_LOOP = (coeffs: string, body: string) => `
-  let plane = wid / p.blocks; let c = plane % p.C;
-  ${coeffs}
-  let start = plane * p.HW + (wid % p.blocks) * p.per * ${PLANE}u;
-  let end = min(start + p.per * ${PLANE}u, (plane + 1u) * p.HW);
-  for (var i = start + lane; i < end; i += ${PLANE}u) { ${body} }`;
+  if (p.per == 0u) {
+    // Planes smaller than half a workgroup (ResNet's 4×4 and 8×8 stages): one element per lane over
+    // the flat tensor (p.blocks counts them), the channel and its coefficients per lane.
+    let i = wid * ${PLANE}u + lane;
+    if (i < p.blocks) {
+      let c = (i / p.HW) % p.C;
+      ${coeffs}
+      ${body}
+    }
+  } else {
+    let plane = wid / p.blocks; let c = plane % p.C;
+    ${coeffs}
+    let start = plane * p.HW + (wid % p.blocks) * p.per * ${PLANE}u;
+    let end = min(start + p.per * ${PLANE}u, (plane + 1u) * p.HW);
+    for (var i = start + lane; i < end; i += ${PLANE}u) { ${body} }
+  }`;
 const APPLY = (V: number, relu: boolean) =>
   `${PLANE_HEAD}
 @group(0) @binding(1) var<storage, read> x: array<${elem(V)}>;
@@ -225,7 +236,9 @@ function planeDispatch(
   tensors: Tensor[],
 ): void {
   const [N, C, HWv] = dims, V = vecWidth(HWv), HW = HWv / V;
-  const per = Math.min(8, Math.ceil(HW / PLANE)), blocks = Math.ceil(HW / (per * PLANE));
+  const flat = HW < PLANE / 2, total = N * C * HW;
+  const per = flat ? 0 : Math.min(8, Math.ceil(HW / PLANE)),
+    blocks = flat ? total : Math.ceil(HW / (per * PLANE));
   const dx = kernel === "batchnorm_dx";
   rec.dispatch({
     op,
@@ -237,7 +250,7 @@ function planeDispatch(
       shape: bnShape(dims),
       bytes: (dx ? 12 : 8) * N * C * HWv,
     },
-    groups: N * C * blocks,
+    groups: flat ? Math.ceil(total / PLANE) : N * C * blocks,
     params: params(C, HW, blocks, per, affine ? 1 : 0, { f }),
     tensors,
   });

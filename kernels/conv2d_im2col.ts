@@ -276,6 +276,19 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
         acc += dcols[(row0 + u32(oy) * p.OW + u32(ox)) * p.K + col0 + kh * p.KW + kw];
       }
     }
+  } else if (p.sh == 2u && p.sw == 2u) {
+    // Stride 2 (uniform branch): parity and halving by bit operations — software adapters
+    // scalarise integer division and remainder.
+    for (var kh = (iy + p.ph) & 1u; kh < p.KH; kh += 2u) {
+      let ty = i32(iy + p.ph) - i32(kh);
+      if (ty < 0 || u32(ty) >> 1u >= p.OH) { continue; }
+      let oy = u32(ty) >> 1u;
+      for (var kw = (ix + p.pw) & 1u; kw < p.KW; kw += 2u) {
+        let tx = i32(ix + p.pw) - i32(kw);
+        if (tx < 0 || u32(tx) >> 1u >= p.OW) { continue; }
+        acc += dcols[(row0 + oy * p.OW + (u32(tx) >> 1u)) * p.K + col0 + kh * p.KW + kw];
+      }
+    }
   } else {
     for (var kh = 0u; kh < p.KH; kh++) {
       let ty = i32(iy + p.ph) - i32(kh);

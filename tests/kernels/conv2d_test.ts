@@ -42,6 +42,7 @@ const CASES: Case[] = [
   { B: 3, C: 2, H: 1, W: 13, O: 3, K: 1, KW: 3, s: 1, p: 0, pw: 1 },
   // im2col image by image (pixels, patch and channels multiples of 4): no scatter, no transpose.
   { B: 3, C: 4, H: 16, W: 8, O: 8, K: 3, s: 1, p: 1 },
+  { B: 2, C: 4, H: 32, W: 16, O: 8, K: 3, s: 2, p: 1 }, // stride 2: dcols and col2im's stride-2 branch
 ];
 
 const ALGORITHMS = ["implicit", "im2col", "direct"] as const;
