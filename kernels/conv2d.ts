@@ -32,13 +32,12 @@ export interface Conv2dOptions {
    * The algorithm, forward and backward ({@link ConvAlgorithm}): `implicit` (the implicit GEMM: no
    * extra memory), `im2col` (patches written out in ≤ 32 MiB batch chunks, then our matmul) or
    * `direct` (sliding windows). Default: `im2col` for wide layers (≥ 64 output channels and patches
-   * of ≥ 576 values, or 1×1 kernels on ≥ 64 channels); otherwise backward-filter and stride-1
-   * backward-data take `direct`, and the forward `direct` on ≤ 8 output channels, else `implicit`.
+   * of ≥ 576 values, or 1×1 kernels on ≥ 64 channels), else `direct`.
    * Measured on lavapipe, interleaved: im2col's backward is 1.25× (64 channels) to 2.4× (512)
    * faster, its forward 1.0× (64) to 1.9× (512), and on ResNet-18's 1×1 stride-2 projections
    * 1.2–1.5× forward and 1.5–2.7× backward; on narrow layers (8–32 channels) im2col is 2–4× slower
-   * (the GEMM is too thin for the matmul), and `direct` beats the implicit GEMM 1.3–5.8× in
-   * backward-filter, 1.4–1.8× in backward-data and 1.0–1.2× in the forward.
+   * (the GEMM is too thin for the matmul), and `direct` beats the implicit GEMM 1.2–6× in
+   * backward-filter, 1.4–2× in backward-data and 1.1–1.7× in the forward (8–64 channels).
    */
   algorithm?: ConvAlgorithm;
 }
@@ -394,9 +393,8 @@ export function conv2d(
   }
   const algorithm = chooseAlgorithm(g, options);
   if (algorithm === "im2col") im2colForward(rec, op, g, weight, x, bias, y);
-  else if (algorithm === "direct" && (options.algorithm === "direct" || g.OC <= 8)) {
-    slideForward(rec, op, g, weight, x, bias, y);
-  } else forwardGemm(rec, op, g, weight, x, bias, y);
+  else if (algorithm === "direct") slideForward(rec, op, g, weight, x, bias, y);
+  else forwardGemm(rec, op, g, weight, x, bias, y);
   return y;
 }
 
@@ -468,7 +466,7 @@ function biasGrad(rec: Recorder, g: ConvGeometry, dy: Tensor): Tensor {
 
 /**
  * The algorithm of a convolution: the option, else im2col for wide layers and direct for the rest
- * (whose forward then takes the implicit GEMM on more than 8 output channels; see Conv2dOptions).
+ * (see Conv2dOptions).
  */
 function chooseAlgorithm(g: ConvGeometry, o: Conv2dOptions): ConvAlgorithm {
   if (o.algorithm) return o.algorithm;
