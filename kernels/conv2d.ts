@@ -20,7 +20,15 @@ import { sum } from "./reduce.ts";
 import { Tensor } from "./tensor.ts";
 import { placeholder } from "./_placeholder.ts";
 import { convShape, im2colBackward, im2colFits, im2colForward } from "./conv2d_im2col.ts";
-import { slideData, slideDataFits, slideFilter, slideFilterFits, slideForward } from "./conv2d_direct.ts";
+import {
+  pointwiseBackward,
+  pointwiseFits,
+  slideData,
+  slideDataFits,
+  slideFilter,
+  slideFilterFits,
+  slideForward,
+} from "./conv2d_direct.ts";
 
 /** Stride and padding of a convolution. */
 export interface Conv2dOptions {
@@ -437,6 +445,12 @@ export function conv2dBackward(
     dx = want.dx ?? true ? new Tensor(rec.gpu, x.shape, "f32", `${op}.dx`) : null;
     const dw = new Tensor(rec.gpu, weight.shape, "f32", `${op}.dw`);
     im2colBackward(rec, `${op} backward`, g, weight, x, dy, dx, dw);
+    return { dx, dw, db: want.db ? biasGrad(rec, g, dy) : null };
+  }
+  if (algorithm === "direct" && pointwiseFits(g)) {
+    dx = want.dx ?? true ? new Tensor(rec.gpu, x.shape, "f32", `${op}.dx`) : null;
+    const dw = new Tensor(rec.gpu, weight.shape, "f32", `${op}.dw`);
+    pointwiseBackward(rec, `${op} backward`, g, weight, x, dy, dx, dw);
     return { dx, dw, db: want.db ? biasGrad(rec, g, dy) : null };
   }
   if (want.dx ?? true) {

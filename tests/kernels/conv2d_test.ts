@@ -43,6 +43,8 @@ const CASES: Case[] = [
   // im2col image by image (pixels, patch and channels multiples of 4): no scatter, no transpose.
   { B: 3, C: 4, H: 16, W: 8, O: 8, K: 3, s: 1, p: 1 },
   { B: 2, C: 4, H: 32, W: 16, O: 8, K: 3, s: 2, p: 1 }, // stride 2: dcols and col2im's stride-2 branch
+  // Direct 1×1 stride 2 as GEMMs on the subsampled input; odd H: the scatter's last blocks are cut.
+  { B: 2, C: 4, H: 7, W: 8, O: 6, K: 1, s: 2, p: 0 },
 ];
 
 const ALGORITHMS = ["implicit", "im2col", "direct"] as const;
