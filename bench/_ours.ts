@@ -91,7 +91,7 @@ export async function oursConv(
   C: number,
   H: number,
   W: number,
-): Promise<{ fwd: number; bwd: number }> {
+): Promise<{ fwd: number; bwd: number; data: number; filter: number }> {
   const x = new Tensor(gpu, [B, C, H, W]),
     w = new Tensor(gpu, [C, C, 3, 3]),
     dy = new Tensor(gpu, [B, C, H, W]);
@@ -132,6 +132,26 @@ export async function oursConv(
     3,
     3,
   );
+  // Backward-filter alone (no input gradient); backward-data is the difference of the slopes.
+  const filter = await slope(
+    async (reps) => {
+      const rec = new Recorder(gpu);
+      for (let i = 0; i < reps; i++) {
+        const g = conv2dBackward(rec, x, w, dy, { padding: 1 }, { dx: false });
+        rec.after(() => g.dw.release());
+      }
+      await rec.submit();
+      await sync(gpu);
+    },
+    1,
+    3,
+    3,
+  );
   for (const t of [x, w, dy]) t.release();
-  return { fwd: flops / fwd / 1e9, bwd: (2 * flops) / bwd / 1e9 };
+  return {
+    fwd: flops / fwd / 1e9,
+    bwd: (2 * flops) / bwd / 1e9,
+    data: flops / Math.max(bwd - filter, 1e-9) / 1e9,
+    filter: flops / filter / 1e9,
+  };
 }

@@ -39,7 +39,15 @@ await runMain(async () => {
   const stages = values.quick ? [CONV_STAGES[1]] : CONV_STAGES;
   const ours = new Map<string, number>();
   for (const s of shapes) ours.set(s.label, await oursMatmul(gpu, s));
-  const convOurs: { shape: string; fwd: number; bwd: number; gemm: number; gemmShape: string }[] = [];
+  const convOurs: {
+    shape: string;
+    fwd: number;
+    bwd: number;
+    data: number;
+    filter: number;
+    gemm: number;
+    gemmShape: string;
+  }[] = [];
   for (const [c, h, w] of stages) {
     // Our matmul at the convolution's GEMM shape: M = batch·OH·OW, K = in·kh·kw, N = out channels.
     const g: MatmulShape = { label: `${32 * h * w}x${9 * c}x${c}`, M: 32 * h * w, K: 9 * c, N: c };
@@ -84,14 +92,17 @@ await runMain(async () => {
       unit: "GFLOPS",
       ratio: o.bwd / peer.bwd,
     });
+    for (const [op, v] of [["conv2d-bwd-data", o.data], ["conv2d-bwd-filter", o.filter]] as const) {
+      rows.push({ op, shape: o.shape, ours: v, peer: null, unit: "GFLOPS", ratio: null });
+    }
     rows.push({
       op: "matmul@conv-gemm",
       shape: o.gemmShape,
       ours: o.gemm,
       peer: null,
-      unit: `GFLOPS (conv fwd ${(100 * o.fwd / o.gemm).toFixed(0)}%, bwd ${
-        (100 * o.bwd / o.gemm).toFixed(0)
-      }% of it)`,
+      unit: `GFLOPS (conv fwd ${(100 * o.fwd / o.gemm).toFixed(0)}%, bwd-data ${
+        (100 * o.data / o.gemm).toFixed(0)
+      }%, bwd-filter ${(100 * o.filter / o.gemm).toFixed(0)}% of it)`,
       ratio: null,
     });
   }
