@@ -150,7 +150,7 @@ const PLANE_HEAD = `struct P { groups: u32, C: u32, HW: u32, blocks: u32, per: u
 // element of the block.
 const PLANE_LOOP = (coeffs: string, body: string) => `
   if (p.per == 0u) {
-    // Planes smaller than half a workgroup (ResNet's 4×4 and 8×8 stages): one element per lane over
+    // Planes smaller than the workgroup (ResNet's 4×4 and 8×8 stages, 7×7): one element per lane over
     // the flat tensor (p.blocks counts them), the channel and its coefficients per lane.
     let i = wid * ${PLANE}u + lane;
     if (i < p.blocks) {
@@ -236,7 +236,7 @@ function planeDispatch(
   tensors: Tensor[],
 ): void {
   const [N, C, HWv] = dims, V = vecWidth(HWv), HW = HWv / V;
-  const flat = HW < PLANE / 2, total = N * C * HW;
+  const flat = HW < PLANE, total = N * C * HW;
   const per = flat ? 0 : Math.min(8, Math.ceil(HW / PLANE)),
     blocks = flat ? total : Math.ceil(HW / (per * PLANE));
   const dx = kernel === "batchnorm_dx";

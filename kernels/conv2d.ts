@@ -28,6 +28,8 @@ import {
   slideFilter,
   slideFilterFits,
   slideForward,
+  slideStridedData,
+  slideStridedDataFits,
 } from "./conv2d_direct.ts";
 
 /** Stride and padding of a convolution. */
@@ -462,6 +464,8 @@ export function conv2dBackward(
       });
     } else if (algorithm === "direct" && slideDataFits(g)) {
       slideData(rec, `${op} backward`, g, weight, dy, dx);
+    } else if (algorithm === "direct" && slideStridedDataFits(g)) {
+      slideStridedData(rec, `${op} backward`, g, weight, dy, dx);
     } else dataGemm(rec, `${op} backward`, g, weight, dy, dx);
   }
   const dw = new Tensor(rec.gpu, weight.shape, "f32", `${op}.dw`);

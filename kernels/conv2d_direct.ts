@@ -82,7 +82,7 @@ ${
     range(TM).map((i) =>
       range(PW).map((j) =>
         `  if (ok && oy0 + ${r}u < p.Ho && o0 + ${i}u < p.Co && ox0 + ${j}u < p.Wo) {
-    let o = ((b * p.Co + o0 + ${i}u) * p.Ho + oy0 + ${r}u) * p.Wo + ox0 + ${j}u;
+    let o = ((b * p.Co + o0 + ${i}u) * p.HoS + p.yOff + (oy0 + ${r}u) * p.yS) * p.WoS + p.xOff + (ox0 + ${j}u) * p.xS;
     var v = c${r}_${i}_${j};
     if (p.bias == 1u) { v += bias[o0 + ${i}u]; }
     if (p.acc == 1u) { v += Y[o]; }
@@ -92,8 +92,8 @@ ${
     ).join("\n")
   ).join("\n");
   return `struct P { groups: u32, B: u32, Ci: u32, Hi: u32, Wi: u32, Co: u32, Ho: u32, Wo: u32, KH: u32,
-  sh: u32, ph: u32, pw: u32, segs: u32, blocks: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32,
-  Co4: u32 }
+  sh: u32, ph: i32, pw: i32, segs: u32, blocks: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32,
+  Co4: u32, HoS: u32, WoS: u32, yOff: u32, xOff: u32, yS: u32, xS: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> A: array<${packed ? "vec4f" : "f32"}>;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
@@ -111,8 +111,8 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) lane: u32) {
   let seg = nn % p.segs; let oy0 = ((nn / p.segs) % p.blocks) * ${PR}u; let b = nn / (p.segs * p.blocks);
   let ox0 = seg * ${PW}u;
   let o0 = tm * ${TM}u;
-  let iy0 = i32(oy0 * p.sh) - i32(p.ph);
-  let ix0 = i32(ox0 * ${SW}u) - i32(p.pw);
+  let iy0 = i32(oy0 * p.sh) - p.ph;
+  let ix0 = i32(ox0 * ${SW}u) - p.pw;
   let wi = i32(p.Wi); let hi = i32(p.Hi);
 ${
     cols.map((t) =>
@@ -246,8 +246,10 @@ ${stores}
 type SlideWeights = "fwd" | "flip" | "packed";
 
 // packed[((c·KH + kh)·KW + kw)·Co + o] = wt(o, c, kh, kw): W[o, c, kh, kw], or when flipping
-// W[c, o, KH−1−kh, KW−1−kw]; one invocation per element.
-const PACK = `struct P { groups: u32, total: u32, Ci: u32, Co: u32, KH: u32, KW: u32, flip: u32 }
+// W[c, o, qh + (KH−1−kh)·sh, qw + (KW−1−kw)·sw] with W of KHs×KWs taps (the taps of one stride
+// class of backward-data; qh = qw = 0, sh = sw = 1 for stride 1); one invocation per element.
+const PACK = `struct P { groups: u32, total: u32, Ci: u32, Co: u32, KH: u32, KW: u32, flip: u32, KHs: u32,
+  KWs: u32, qh: u32, qw: u32, sh: u32, sw: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> packed: array<f32>;
@@ -258,7 +260,8 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   if (i >= p.total) { return; }
   let o = i % p.Co; let r = i / p.Co; let kw = r % p.KW; let kh = (r / p.KW) % p.KH; let c = r / (p.KW * p.KH);
   if (p.flip == 1u) {
-    packed[i] = w[((c * p.Co + o) * p.KH + (p.KH - 1u - kh)) * p.KW + (p.KW - 1u - kw)];
+    let khs = p.qh + (p.KH - 1u - kh) * p.sh; let kws = p.qw + (p.KW - 1u - kw) * p.sw;
+    packed[i] = w[((c * p.Co + o) * p.KHs + khs) * p.KWs + kws];
   } else {
     packed[i] = w[((o * p.Ci + c) * p.KH + kh) * p.KW + kw];
   }
@@ -281,6 +284,8 @@ function slideRows(Co: number): number {
 
 /** What the sliding kernel convolves: the input, the output and their geometry. */
 interface Slide {
+  /** Where the output grid lies in the output tensor (backward-data's stride classes). */
+  place?: Placement;
   B: number;
   Ci: number;
   Hi: number;
@@ -294,6 +299,24 @@ interface Slide {
   sw: number;
   ph: number;
   pw: number;
+}
+
+/**
+ * The output grid's place in a tensor of HoS×WoS planes: grid pixel (oy, ox) is pixel
+ * (yOff + oy·yS, xOff + ox·xS); the weights are a class of a strided kernel (see {@link PACK}).
+ */
+interface Placement {
+  HoS: number;
+  WoS: number;
+  yOff: number;
+  xOff: number;
+  yS: number;
+  xS: number;
+  /** The full kernel's taps and the class's first tap. */
+  KHs: number;
+  KWs: number;
+  qh: number;
+  qw: number;
 }
 
 function recordSlide(
@@ -311,7 +334,9 @@ function recordSlide(
   const TM = slideRows(s.Co), PR = Math.min(SLIDE_ROWS, s.Ho), PW = runLength(s.Wo);
   const segs = Math.ceil(s.Wo / PW), blocks = Math.ceil(s.Ho / PR);
   const tilesN = Math.ceil((s.B * blocks * segs) / LANES), tiles = Math.ceil(s.Co / TM) * tilesN;
-  const packed = s.Co % 4 === 0;
+  const packed = s.Co % 4 === 0 || s.place !== undefined;
+  const pl: Placement = s.place ??
+    { HoS: s.Ho, WoS: s.Wo, yOff: 0, xOff: 0, yS: 1, xS: 1, KHs: s.KH, KWs: s.KW, qh: 0, qw: 0 };
   const mode: SlideWeights = packed ? "packed" : flip ? "flip" : "fwd";
   const key = `conv2d_slide_${mode}_${TM}_${PR}_${PW}_${s.KW}_${s.sw}`;
   const code = cached(key, () => slideSource(TM, PR, PW, s.KW, s.sw, mode));
@@ -323,7 +348,20 @@ function recordSlide(
       code: PACK,
       work: { kind: `${kind} pack`, shape, bytes: 8 * wp.size },
       groups: Math.ceil(wp.size / 256),
-      params: params(wp.size, s.Ci, s.Co, s.KH, s.KW, flip ? 1 : 0),
+      params: params(
+        wp.size,
+        s.Ci,
+        s.Co,
+        s.KH,
+        s.KW,
+        flip ? 1 : 0,
+        pl.KHs,
+        pl.KWs,
+        pl.qh,
+        pl.qw,
+        pl.yS,
+        pl.xS,
+      ),
       tensors: [w, wp],
     });
     rec.after(() => wp.release());
@@ -348,8 +386,8 @@ function recordSlide(
         s.Wo,
         s.KH,
         s.sh,
-        s.ph,
-        s.pw,
+        { i: s.ph },
+        { i: s.pw },
         segs,
         blocks,
         tilesN,
@@ -358,6 +396,12 @@ function recordSlide(
         k0 > 0 ? 1 : 0,
         bias && k0 === 0 ? 1 : 0,
         Math.ceil(s.Co / 4),
+        pl.HoS,
+        pl.WoS,
+        pl.yOff,
+        pl.xOff,
+        pl.yS,
+        pl.xS,
       ),
       tensors: [w, x, bias ?? placeholder(rec.gpu), y],
     });
@@ -440,6 +484,66 @@ export function slideData(
     pw: g.KW - 1 - g.pw,
   };
   recordSlide(rec, op, "conv2d bwd-data", convShape(g), s, true, w, dy, null, dx);
+}
+
+/**
+ * Whether backward-data of a strided convolution can take the sliding kernel class by class: every
+ * stride class has taps (KH ≥ sh, KW ≥ sw) and the input channels are a multiple of 4 (packed
+ * weights).
+ */
+export function slideStridedDataFits(g: ConvGeometry): boolean {
+  return g.KH >= g.sh && g.KW >= g.sw && g.IC % 4 === 0;
+}
+
+/**
+ * Records backward-data of a strided convolution ({@link slideStridedDataFits}) with the sliding
+ * kernel, one launch per stride class (qh, qw): the input pixels (ihs + r·sh, iws + c·sw) take
+ * exactly the taps kh = qh + ta·sh, kw = qw + tb·sw, which read dY at (oyb + r − ta, oxb + c − tb)
+ * — a stride-1 sliding convolution of dY with that class's flipped sub-kernel, written to a
+ * strided grid of dx.
+ * @param rec The recorder.
+ * @param op The layer's name.
+ * @param g The geometry.
+ * @param w Weights (OC, IC, KH, KW).
+ * @param dy Gradient of the output.
+ * @param dx Gradient of the input, written.
+ */
+export function slideStridedData(
+  rec: Recorder,
+  op: string,
+  g: ConvGeometry,
+  w: Tensor,
+  dy: Tensor,
+  dx: Tensor,
+): void {
+  for (let qh = 0; qh < g.sh; qh++) {
+    for (let qw = 0; qw < g.sw; qw++) {
+      const ihs = (((qh - g.ph) % g.sh) + g.sh) % g.sh, iws = (((qw - g.pw) % g.sw) + g.sw) % g.sw;
+      const Hc = ihs < g.H ? Math.ceil((g.H - ihs) / g.sh) : 0,
+        Wc = iws < g.W ? Math.ceil((g.W - iws) / g.sw) : 0;
+      if (!Hc || !Wc) continue;
+      const Th = Math.ceil((g.KH - qh) / g.sh), Tw = Math.ceil((g.KW - qw) / g.sw);
+      const oyb = (ihs + g.ph - qh) / g.sh, oxb = (iws + g.pw - qw) / g.sw;
+      const s: Slide = {
+        B: g.B,
+        Ci: g.OC,
+        Hi: g.OH,
+        Wi: g.OW,
+        Co: g.IC,
+        Ho: Hc,
+        Wo: Wc,
+        KH: Th,
+        KW: Tw,
+        sh: 1,
+        sw: 1,
+        // Packed tap ta' = Th − 1 − ta reads row r + ta' + oyb − Th + 1.
+        ph: Th - 1 - oyb,
+        pw: Tw - 1 - oxb,
+        place: { HoS: g.H, WoS: g.W, yOff: ihs, xOff: iws, yS: g.sh, xS: g.sw, KHs: g.KH, KWs: g.KW, qh, qw },
+      };
+      recordSlide(rec, op, "conv2d bwd-data", convShape(g), s, true, w, dy, null, dx);
+    }
+  }
 }
 
 /** Whether backward-filter's per-lane sums (TM·KH·KW) fit the sliding filter kernel. */
