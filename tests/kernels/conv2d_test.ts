@@ -45,6 +45,8 @@ const CASES: Case[] = [
   { B: 2, C: 4, H: 32, W: 16, O: 8, K: 3, s: 2, p: 1 }, // stride 2: dcols and col2im's stride-2 branch
   // Direct 1×1 stride 2 as GEMMs on the subsampled input; odd H: the scatter's last blocks are cut.
   { B: 2, C: 4, H: 7, W: 8, O: 6, K: 1, s: 2, p: 0 },
+  // Direct backward-filter with two input channels per lane: 20 = one full tile of 16 + 4.
+  { B: 2, C: 20, H: 6, W: 5, O: 6, K: 3, s: 1, p: 1 },
 ];
 
 const ALGORITHMS = ["implicit", "im2col", "direct"] as const;
