@@ -3,7 +3,7 @@
  * on the same adapter in one run. Prints a table (op, shape, ours, peer, unit, ratio — ratio > 1
  * means we are faster) and the adapter's FMA peak with the fraction our matmul reaches; `--json`
  * prints the rows as a JSON array of `{op, shape, ours, peer, unit, ratio}`. The full run takes
- * 17–55 minutes depending on the host (tfjs's ResNet-18 step dominates); `--quick` keeps one row
+ * 13–55 minutes depending on the host (tfjs's ResNet-18 step dominates); `--quick` keeps one row
  * of every op family — matmul 256³/512³/1024³, the conv2d forward and backward of one ResNet-18
  * stage, and the small ResNet's training step — in under 8 minutes.
  * @module
