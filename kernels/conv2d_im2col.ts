@@ -123,7 +123,7 @@ function im2colUnrolled(KH: number, KW: number): string {
       `  let okx${kw} = x0 + ${kw} >= 0 && x0 + ${kw} < i32(p.W); let cx${kw} = u32(clamp(x0 + ${kw}, 0, i32(p.W) - 1));`,
   ).join("\n");
   return IM2COL.replace(
-    /  var dst = [^]*$/,
+    / {2}var dst = [^]*$/,
     `  let dst = r * p.K + ic * ${KH * KW}u;
 ${colsSetup}
 ${taps.join("\n")}
