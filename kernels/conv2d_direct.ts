@@ -47,6 +47,11 @@ function taps(PW: number, SW: number, KW: number): number[] {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/** Every index tuple of a grid of the given sizes, the last index fastest. */
+function grid(dims: number[]): number[][] {
+  return dims.reduce<number[][]>((tuples, n) => tuples.flatMap((t) => range(n).map((i) => [...t, i])), [[]]);
+}
+
 /**
  * The sliding kernel: out[b, o, oy, ox] = Σ_{c, kh, kw} wt(o, c, kh, kw) · in[b, c, oy·sh − ph + kh,
  * ox·SW − pw + kw]. `flip` reads the weights as backward-data needs them: wt(o, c, kh, kw) =
@@ -67,29 +72,20 @@ function slideSource(TM: number, PR: number, PW: number, KW: number, SW: number,
         let rb = xb + (c * p.Hi + u32(clamp(y, 0, hi - 1))) * p.Wi;
 ${cols.map((t) => `        let x${t} = select(0.0, X[rb + cx${t}], oky && okx${t});`).join("\n")}
 ${
-      range(KW).map((kw) =>
-        range(TM).map((i) =>
-          range(PW).map((j) =>
-            `        c${r}_${i}_${j} = fma(w${i}_${kw}, x${j * SW + kw}, c${r}_${i}_${j});`
-          )
-            .join("\n")
-        ).join("\n")
+      grid([KW, TM, PW]).map(([kw, i, j]) =>
+        `        c${r}_${i}_${j} = fma(w${i}_${kw}, x${j * SW + kw}, c${r}_${i}_${j});`
       ).join("\n")
     }
       }`
   ).join("\n");
-  const stores = range(PR).map((r) =>
-    range(TM).map((i) =>
-      range(PW).map((j) =>
-        `  if (ok && oy0 + ${r}u < p.Ho && o0 + ${i}u < p.Co && ox0 + ${j}u < p.Wo) {
+  const stores = grid([PR, TM, PW]).map(([r, i, j]) =>
+    `  if (ok && oy0 + ${r}u < p.Ho && o0 + ${i}u < p.Co && ox0 + ${j}u < p.Wo) {
     let o = ((b * p.Co + o0 + ${i}u) * p.HoS + p.yOff + (oy0 + ${r}u) * p.yS) * p.WoS + p.xOff + (ox0 + ${j}u) * p.xS;
     var v = c${r}_${i}_${j};
     if (p.bias == 1u) { v += bias[o0 + ${i}u]; }
     if (p.acc == 1u) { v += Y[o]; }
     Y[o] = v;
   }`
-      ).join("\n")
-    ).join("\n")
   ).join("\n");
   return `struct P { groups: u32, B: u32, Ci: u32, Hi: u32, Wi: u32, Co: u32, Ho: u32, Wo: u32, KH: u32,
   sh: u32, ph: i32, pw: i32, segs: u32, blocks: u32, tilesN: u32, k0: u32, k1: u32, acc: u32, bias: u32,
@@ -125,11 +121,7 @@ ${
       : range(TM).map((i) => `  let r${i} = min(o0 + ${i}u, p.Co - 1u);`).join("\n")
   }
   let xb = b * p.Ci * p.Hi * p.Wi;
-${
-    range(PR).map((r) =>
-      range(TM).map((i) => range(PW).map((j) => `  var c${r}_${i}_${j} = 0.0;`).join(" ")).join("\n")
-    ).join("\n")
-  }
+${grid([PR, TM, PW]).map(([r, i, j]) => `  var c${r}_${i}_${j} = 0.0;`).join("\n")}
   for (var c = p.k0; c < p.k1; c++) {
     for (var kh = 0u; kh < p.KH; kh++) {
 ${
@@ -159,12 +151,11 @@ ${stores}
  */
 function filterSource(TM: number, PW: number, KH: number, KW: number, SW: number, NC: number): string {
   const cols = taps(PW, SW, KW);
-  const acc = range(NC).flatMap((n) =>
-    range(TM).flatMap((i) => range(KH).flatMap((kh) => range(KW).map((kw) => `s${n}_${i}_${kh}_${kw}`)))
-  );
-  const loads = range(TM).map((i) =>
-    range(PW).map((j) => `        let d${i}_${j} = select(0.0, D[db${i} + cy${j}], oky${j});`).join("\n")
-  ).join("\n");
+  const acc = grid([NC, TM, KH, KW]).map(([n, i, kh, kw]) => `s${n}_${i}_${kh}_${kw}`);
+  const loads = grid([TM, PW]).map(([i, j]) =>
+    `        let d${i}_${j} = select(0.0, D[db${i} + cy${j}], oky${j});`
+  )
+    .join("\n");
   const rowFmas = range(KH).map((kh) =>
     `        {
           let y = iy0 + ${kh};
@@ -176,12 +167,10 @@ ${
             let rb = xb${n} + yo;
 ${cols.map((t) => `            let x${t} = select(0.0, X[rb + cx${t}], oky && okx${t});`).join("\n")}
 ${
-          range(TM).map((i) =>
-            range(KW).map((kw) =>
-              `            s${n}_${i}_${kh}_${kw} = ${
-                range(PW).reduce((e, j) => `fma(d${i}_${j}, x${j * SW + kw}, ${e})`, `s${n}_${i}_${kh}_${kw}`)
-              };`
-            ).join("\n")
+          grid([TM, KW]).map(([i, kw]) =>
+            `            s${n}_${i}_${kh}_${kw} = ${
+              range(PW).reduce((e, j) => `fma(d${i}_${j}, x${j * SW + kw}, ${e})`, `s${n}_${i}_${kh}_${kw}`)
+            };`
           ).join("\n")
         }
           }`
@@ -189,16 +178,10 @@ ${
     }
         }`
   ).join("\n");
-  const stores = range(NC).map((n) =>
-    range(TM).map((i) =>
-      range(KH).map((kh) =>
-        range(KW).map((kw) =>
-          `  if (cok${n} && o0 + ${i}u < p.Co) { P[pb + ((o0 + ${i}u) * p.Ci + ci${n}) * ${KH * KW}u + ${
-            kh * KW + kw
-          }u] = s${n}_${i}_${kh}_${kw}; }`
-        ).join("\n")
-      ).join("\n")
-    ).join("\n")
+  const stores = grid([NC, TM, KH, KW]).map(([n, i, kh, kw]) =>
+    `  if (cok${n} && o0 + ${i}u < p.Co) { P[pb + ((o0 + ${i}u) * p.Ci + ci${n}) * ${KH * KW}u + ${
+      kh * KW + kw
+    }u] = s${n}_${i}_${kh}_${kw}; }`
   ).join("\n");
   return `struct U { groups: u32, B: u32, Ci: u32, Hi: u32, Wi: u32, Co: u32, Ho: u32, Wo: u32,
   sh: u32, ph: u32, pw: u32, segs: u32, CL: u32, tilesC: u32, tiles: u32, rows: u32 }
