@@ -36,6 +36,30 @@ export function relu(rec: Recorder, x: Tensor, out?: Tensor): Tensor {
 }
 
 /**
+ * Records `max(a + b, 0)` in one pass — a residual sum and the ReLU after it (ResNet blocks); NaN
+ * stays NaN. Its output has the sign pattern of `a + b`, so {@link reluBackward} can take it as `x`.
+ * @param rec The recorder.
+ * @param a First summand.
+ * @param b Second summand, same shape.
+ * @returns The activations.
+ */
+export function addRelu(rec: Recorder, a: Tensor, b: Tensor): Tensor {
+  const op = `addRelu a=${fmtShape(a.shape)} b=${fmtShape(b.shape)}`;
+  requireDtype(op, "a", a);
+  requireDtype(op, "b", b);
+  requireShape(op, "b", b, a.shape);
+  const o = new Tensor(rec.gpu, a.shape, "f32", "add_relu.out");
+  recordMap(rec, {
+    op,
+    kernel: "add_relu",
+    expr: "select(T(0.0), x0[i] + x1[i], !(x0[i] + x1[i] <= T(0.0)))",
+    inputs: [a, b],
+    out: o,
+  });
+  return o;
+}
+
+/**
  * Records ReLU's backward pass: `dx = x > 0 ? dy : 0`, as PyTorch's threshold_backward (a NaN
  * `x` passes `dy` through; a NaN `dy` stays NaN).
  * @param rec The recorder.

@@ -16,7 +16,7 @@ import {
   maxPool2d,
   maxPool2dBackward,
 } from "../kernels/pool.ts";
-import { relu, reluBackward } from "../kernels/relu.ts";
+import { addRelu, relu, reluBackward } from "../kernels/relu.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { Tensor } from "../kernels/tensor.ts";
 import { Module, type ParamSpec, type StepContext } from "./module.ts";
@@ -204,6 +204,15 @@ export class ReLU extends Module {
   forward(x: Tensor, ctx: StepContext): Tensor {
     if (ctx.train) this.#saved = x;
     return relu(ctx.rec, x);
+  }
+  /**
+   * `max(a + b, 0)` in one pass (a residual sum and this ReLU); backward then reads the output, whose
+   * sign pattern is the sum's, and returns the gradient of the sum.
+   */
+  forwardSum(a: Tensor, b: Tensor, ctx: StepContext): Tensor {
+    const y = addRelu(ctx.rec, a, b);
+    if (ctx.train) this.#saved = y;
+    return y;
   }
   /** dy where the input was positive. */
   backward(dy: Tensor, ctx: StepContext): Tensor {

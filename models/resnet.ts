@@ -5,7 +5,6 @@
  * `layer2.0.downsample.0`, `fc`.
  * @module
  */
-import { add } from "../kernels/binary.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { addGrads, BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
 import { Module, Sequential, type StepContext } from "./module.ts";
@@ -35,10 +34,9 @@ export abstract class ResidualBlock extends Module {
       h = next;
     }
     const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
-    // h (the last BN's output) is not saved by anyone: add the shortcut into it.
-    add(ctx.rec, h, sc, h);
+    // relu(h + shortcut) in one pass; h (the last BN's output) is saved by no one.
+    const y = this.out.forwardSum(h, sc, ctx);
     if (sc !== x) ctx.rec.after(() => sc.release());
-    const y = this.out.forward(h, ctx);
     ctx.rec.after(() => h.release());
     return y;
   }

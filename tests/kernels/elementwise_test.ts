@@ -6,14 +6,14 @@ import { copy } from "../../kernels/copy.ts";
 import { fill } from "../../kernels/fill.ts";
 import { Recorder } from "../../kernels/recorder.ts";
 import { addBiasRef, mapRef, ref, reluBackwardRef, reluRef } from "../../kernels/reference.ts";
-import { relu, reluBackward } from "../../kernels/relu.ts";
+import { addRelu, relu, reluBackward } from "../../kernels/relu.ts";
 import { readback, upload } from "../../kernels/tensor.ts";
 import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 
 const SHAPES = [[1], [1, 1], [1, 67], [67, 1], [3, 5, 7], [257], [1000, 3], [300, 301]];
 
-gpuTest("add/sub/mul/axpy/scale/relu/reluBackward match float64 on edge shapes", async () => {
+gpuTest("add/sub/mul/axpy/scale/relu/reluBackward/addRelu match float64 on edge shapes", async () => {
   let seed = 1;
   for (const shape of SHAPES) {
     const n = shape.reduce((p, d) => p * d);
@@ -29,6 +29,7 @@ gpuTest("add/sub/mul/axpy/scale/relu/reluBackward match float64 on edge shapes",
       scale(rec, -2.5, x),
       relu(rec, x),
       reluBackward(rec, y, x),
+      addRelu(rec, x, y),
       axpy(rec, 0.75, x, y2),
     ];
     await rec.submit();
@@ -40,11 +41,12 @@ gpuTest("add/sub/mul/axpy/scale/relu/reluBackward match float64 on edge shapes",
       mapRef((a) => -2.5 * a, rx),
       reluRef(rx),
       reluBackwardRef(ry, rx),
+      reluRef(mapRef((a, b) => a + b, rx, ry)),
       mapRef((a, b) => 0.75 * a + b, rx, ry),
     ];
-    const names = ["add", "sub", "mul", "scale", "relu", "reluBackward", "axpy"];
+    const names = ["add", "sub", "mul", "scale", "relu", "reluBackward", "addRelu", "axpy"];
     got.forEach((g, i) => assertClose(`${names[i]} ${JSON.stringify(shape)}`, g, want[i].data, 1e-6, 1e-6));
-    for (const t of [x, y, y2, ...outs.slice(0, 6)]) t.release();
+    for (const t of [x, y, y2, ...outs.slice(0, 7)]) t.release();
   }
 });
 
@@ -58,16 +60,19 @@ gpuTest("element-wise ops pass NaN through, overflow like float32 and work in pl
   const s = add(rec, x, x);
   const m = mul(rec, x, x);
   const g = reluBackward(rec, one, x);
+  const ar = addRelu(rec, x, one);
   add(rec, inplace, inplace, inplace); // 2x, in place
   relu(rec, inplace, inplace);
   await rec.submit();
-  const [rv, sv, mv, gv, iv] = await readback(gpu, r, s, m, g, inplace);
+  const [rv, sv, mv, gv, iv, arv] = await readback(gpu, r, s, m, g, inplace, ar);
   const rx = ref(xv, [8]);
   assertClose("relu", rv, reluRef(rx).data);
   assertClose("x+x", sv, rx.data.map((v) => v + v), 0, 1e-7);
   assertClose("x*x", mv, rx.data.map((v) => v * v), 0, 1e-7);
   assertClose("reluBackward", gv, reluBackwardRef(ref(new Float64Array(8).fill(1), [8]), rx).data);
   assertClose("in place", iv, reluRef(ref(rx.data.map((v) => 2 * v), [8])).data, 0, 1e-7);
+  assertClose("addRelu", arv, reluRef(ref(rx.data.map((v) => v + 1), [8])).data, 0, 1e-7);
+  if (!Number.isNaN(arv[0])) throw new Error(`addRelu(NaN, 1) must be NaN, got ${arv[0]}`);
 });
 
 gpuTest("fill(), copy() and addBias() match float64 for f32, i32 and u32", async () => {
