@@ -3,7 +3,7 @@
  * @module
  */
 import { parseNpy, parseNpz } from "./npy.ts";
-import { parseSafetensors } from "./safetensors.ts";
+import { openSafetensors, openShardedSafetensors, parseSafetensors } from "./safetensors.ts";
 import { loadTfjs } from "./tfjs.ts";
 import { WeightFileError, type WeightTensor } from "./tensor.ts";
 
@@ -23,6 +23,55 @@ export function detectFormat(bytes: Uint8Array, file: string): WeightFormat {
 }
 
 /**
+ * The file a checkpoint path names: the path itself, or in a directory `model.safetensors.index.json`
+ * (a sharded checkpoint), else `model.safetensors`, else its only `.safetensors` file.
+ * @param path A file or directory.
+ * @returns The file to read.
+ * @throws {WeightFileError} For a directory with none of these.
+ */
+export function checkpointPath(path: string): string {
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(path).isDirectory;
+  } catch {
+    return path; // missing: the reader names it
+  }
+  if (!isDir) return path;
+  const dir = path.endsWith("/") ? path : `${path}/`;
+  for (const name of ["model.safetensors.index.json", "model.safetensors"]) {
+    try {
+      Deno.statSync(dir + name);
+      return dir + name;
+    } catch { /* next */ }
+  }
+  const files = [...Deno.readDirSync(path)].filter((e) => e.isFile && e.name.endsWith(".safetensors"));
+  if (files.length === 1) return dir + files[0].name;
+  throw new WeightFileError(
+    "checkpoint",
+    path,
+    files.length
+      ? `a directory with ${files.length} .safetensors files and no model.safetensors.index.json: name one file or the index`
+      : "a directory without model.safetensors.index.json, model.safetensors or any .safetensors file",
+  );
+}
+
+/** The first bytes of a file (empty when it cannot be read: the reader reports it). */
+function magic(path: string): Uint8Array {
+  try {
+    const f = Deno.openSync(path, { read: true });
+    try {
+      const b = new Uint8Array(8);
+      const n = f.readSync(b) ?? 0;
+      return b.subarray(0, n);
+    } finally {
+      f.close();
+    }
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+/**
  * Reads the tensors of a weight file.
  * @param source A path, or the file's bytes.
  * @param format Override the detected format.
@@ -38,8 +87,12 @@ export async function loadWeights(
 
 /**
  * Reads the tensors of a weight file in storage order (safetensors by data offset, npz by member
- * order), and the safetensors `__metadata__` (empty for other formats).
- * @param source A path, or the file's bytes.
+ * order), and the safetensors `__metadata__` (empty for other formats). A safetensors path is read
+ * lazily — the header now, each tensor's bytes from the file when its `values()` is called — and a
+ * Hugging Face sharded checkpoint (`*.index.json`, or a directory holding one) likewise, shard by
+ * shard.
+ * @param source A path (file, index or checkpoint directory; see {@link checkpointPath}), or the
+ *   file's bytes.
  * @param format Override the detected format.
  * @returns Tensors and metadata.
  * @throws {WeightFileError} When the file is missing or malformed.
@@ -49,10 +102,19 @@ export async function loadWeightFile(
   format?: WeightFormat,
 ): Promise<{ tensors: WeightTensor[]; metadata: Record<string, string> }> {
   const file = typeof source === "string" ? source : "<bytes>";
-  if (
-    typeof source === "string" && (format === "tfjs" || (!format && source.toLowerCase().endsWith(".json")))
-  ) {
-    return { tensors: await loadTfjs(source), metadata: {} };
+  if (typeof source === "string") {
+    const path = checkpointPath(source);
+    if (path.toLowerCase().endsWith(".index.json") && (!format || format === "safetensors")) {
+      return openShardedSafetensors(path);
+    }
+    if (format === "tfjs" || (!format && path.toLowerCase().endsWith(".json"))) {
+      return { tensors: await loadTfjs(path), metadata: {} };
+    }
+    // safetensors stream from the file: headers now, each tensor's bytes when it is read.
+    if (format === "safetensors" || (!format && detectFormat(magic(path), path) === "safetensors")) {
+      return openSafetensors(path);
+    }
+    source = path;
   }
   let bytes: Uint8Array;
   if (typeof source === "string") {

@@ -18,9 +18,14 @@
  * @module
  */
 export { writeAtomic } from "./atomic.ts";
-export { detectFormat, loadWeightFile, loadWeights } from "./load.ts";
+export { checkpointPath, detectFormat, loadWeightFile, loadWeights } from "./load.ts";
 export type { WeightFormat } from "./load.ts";
-export { parseSafetensors, writeSafetensors } from "./safetensors.ts";
+export {
+  openSafetensors,
+  openShardedSafetensors,
+  parseSafetensors,
+  writeSafetensors,
+} from "./safetensors.ts";
 export type { TensorToWrite } from "./safetensors.ts";
 export { parseNpy, parseNpz, writeNpy } from "./npy.ts";
 export { loadTfjs } from "./tfjs.ts";

@@ -75,6 +75,92 @@ function decode(dtype: string, view: DataView, n: number): Float64Array {
   return out;
 }
 
+/** One tensor's place in a safetensors file, validated against the file's data length. */
+interface Span {
+  name: string;
+  begin: number;
+  end: number;
+  dtype: string;
+  shape: number[];
+}
+
+/**
+ * Validates a safetensors header: every dtype known, every shape and offset well formed, every
+ * tensor inside the data and no two overlapping.
+ * @param header The parsed JSON header.
+ * @param dataLen Bytes of data after the header.
+ * @param bad Builds the error, naming the file.
+ * @returns The tensors' spans in storage order (by data offset), and `__metadata__`.
+ */
+function checkHeader(
+  header: Record<string, unknown>,
+  dataLen: number,
+  bad: (detail: string) => WeightFileError,
+): { spans: Span[]; metadata: Record<string, string> } {
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw bad("the header is not a JSON object");
+  }
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const spans: Span[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const where = `tensor "${name}"`;
+    if (typeof info?.dtype !== "string" || !(info.dtype in SIZES)) {
+      throw bad(
+        `${where} has unknown dtype ${JSON.stringify(info?.dtype)}: expected one of ${
+          Object.keys(SIZES).join(", ")
+        }`,
+      );
+    }
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw bad(`${where} has shape ${JSON.stringify(shape)}: expected a list of non-negative integers`);
+    }
+    const off = info.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw bad(`${where} has data_offsets ${JSON.stringify(off)}: expected [begin, end]`);
+    }
+    const [begin, end] = off as number[];
+    if (begin > end || end > dataLen) {
+      throw bad(
+        `${where} has data_offsets [${begin}, ${end}] outside the data (0…${dataLen} bytes)` +
+          (end > dataLen ? ": the file is cut short or the offsets are wrong" : ""),
+      );
+    }
+    const want = numel(shape) * SIZES[info.dtype];
+    if (end - begin !== want) {
+      throw bad(
+        `${where} (${info.dtype} ${JSON.stringify(shape)}) needs ${want} bytes, data_offsets give ${
+          end - begin
+        }`,
+      );
+    }
+    spans.push({ name, begin, end, dtype: info.dtype, shape });
+  }
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i].begin < spans[i - 1].end) {
+      throw bad(
+        `tensor "${spans[i].name}" [${spans[i].begin}, ${spans[i].end}] overlaps ` +
+          `tensor "${spans[i - 1].name}" [${spans[i - 1].begin}, ${spans[i - 1].end}]`,
+      );
+    }
+  }
+  return { spans, metadata };
+}
+
+function parseHeaderJson(
+  bytes: Uint8Array,
+  bad: (detail: string) => WeightFileError,
+): Record<string, unknown> {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw bad(`the header is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Parses a safetensors file.
  * @param bytes The file's bytes.
@@ -97,60 +183,9 @@ export function parseSafetensors(
       `header length ${headerLen} is past the end of the file (${bytes.length - 8} bytes after the length)`,
     );
   }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
-  } catch (e) {
-    throw bad(`the header is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    throw bad("the header is not a JSON object");
-  }
+  const header = parseHeaderJson(bytes.subarray(8, 8 + headerLen), bad);
   const dataStart = 8 + headerLen, dataLen = bytes.length - dataStart;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-  const spans: { name: string; begin: number; end: number; dtype: string; shape: number[] }[] = [];
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const where = `tensor "${name}"`;
-    if (typeof info?.dtype !== "string" || !(info.dtype in SIZES)) {
-      throw bad(
-        `${where} has unknown dtype ${JSON.stringify(info?.dtype)}: expected one of ${
-          Object.keys(SIZES).join(", ")
-        }`,
-      );
-    }
-    const shape = info.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw bad(`${where} has shape ${JSON.stringify(shape)}: expected a list of non-negative integers`);
-    }
-    const off = info.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw bad(`${where} has data_offsets ${JSON.stringify(off)}: expected [begin, end]`);
-    }
-    const [begin, end] = off as number[];
-    if (begin > end || end > dataLen) {
-      throw bad(`${where} has data_offsets [${begin}, ${end}] outside the data (0…${dataLen} bytes)`);
-    }
-    const want = numel(shape) * SIZES[info.dtype];
-    if (end - begin !== want) {
-      throw bad(
-        `${where} (${info.dtype} ${JSON.stringify(shape)}) needs ${want} bytes, data_offsets give ${
-          end - begin
-        }`,
-      );
-    }
-    spans.push({ name, begin, end, dtype: info.dtype, shape });
-  }
-  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i].begin < spans[i - 1].end) {
-      throw bad(
-        `tensor "${spans[i].name}" [${spans[i].begin}, ${spans[i].end}] overlaps ` +
-          `tensor "${spans[i - 1].name}" [${spans[i - 1].begin}, ${spans[i - 1].end}]`,
-      );
-    }
-  }
+  const { spans, metadata } = checkHeader(header, dataLen, bad);
   const tensors = spans.map((s): WeightTensor => ({
     name: s.name,
     dtype: s.dtype,
@@ -164,6 +199,143 @@ export function parseSafetensors(
       ),
   }));
   return { tensors, metadata };
+}
+
+/** Reads exactly `length` bytes at `position` of an open file, or fewer where the file ends. */
+function readAt(f: Deno.FsFile, position: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  f.seekSync(position, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = f.readSync(buf.subarray(got));
+    if (n === null || n === 0) break;
+    got += n;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
+/**
+ * Opens a safetensors file without reading its data: the header is read and validated against
+ * the file's size, and each tensor's bytes are read from the file only when its `values()` is
+ * called (and not kept), so memory stays near one tensor, not the file.
+ * @param path The file.
+ * @returns The tensors in file order (by data offset), plus `__metadata__`.
+ * @throws {WeightFileError} On a missing or truncated file, a bad header, an unknown dtype, bad
+ *   offsets; `values()` throws it, naming the tensor, if the file was cut after it was opened.
+ */
+export function openSafetensors(path: string): { tensors: WeightTensor[]; metadata: Record<string, string> } {
+  const bad = (detail: string) => new WeightFileError("safetensors", path, detail);
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path, { read: true });
+  } catch (e) {
+    // A missing file is named as before the format is known (as loadWeightFile always has).
+    if (e instanceof Deno.errors.NotFound) throw new WeightFileError("weight", path, "no such file");
+    throw bad((e as Error).message);
+  }
+  let spans: Span[], metadata: Record<string, string>, dataStart: number;
+  try {
+    const size = f.statSync().size;
+    if (size < 8) throw bad(`the file is ${size} bytes: expected at least 8 (the header length)`);
+    const headerLen = Number(new DataView(readAt(f, 0, 8).buffer).getBigUint64(0, true));
+    if (headerLen > size - 8) {
+      throw bad(
+        `header length ${headerLen} is past the end of the file (${size - 8} bytes after the length)`,
+      );
+    }
+    dataStart = 8 + headerLen;
+    ({ spans, metadata } = checkHeader(parseHeaderJson(readAt(f, 8, headerLen), bad), size - dataStart, bad));
+  } finally {
+    f.close();
+  }
+  const tensors = spans.map((s): WeightTensor => ({
+    name: s.name,
+    dtype: s.dtype,
+    shape: s.shape,
+    isFloat: FLOATS.has(s.dtype),
+    values: () => {
+      const file = Deno.openSync(path, { read: true });
+      let bytes: Uint8Array;
+      try {
+        bytes = readAt(file, dataStart + s.begin, s.end - s.begin);
+      } finally {
+        file.close();
+      }
+      if (bytes.length !== s.end - s.begin) {
+        throw bad(`tensor "${s.name}" ends past the end of the file: the file is cut short`);
+      }
+      return decode(s.dtype, new DataView(bytes.buffer), numel(s.shape));
+    },
+  }));
+  return { tensors, metadata };
+}
+
+/**
+ * Opens a Hugging Face sharded checkpoint: `model.safetensors.index.json` (`weight_map`: tensor
+ * name → shard file, relative to the index) and its shards, each opened as {@link openSafetensors}
+ * does (headers only). Tensors come shard by shard in the shards' name order, each shard's in
+ * storage order.
+ * @param indexPath The index file.
+ * @returns The tensors, and the index's `metadata` (string values only).
+ * @throws {WeightFileError} On a bad index, a missing or malformed shard, or a tensor the index
+ *   maps to a shard that does not hold it — naming the shard and the tensor.
+ */
+export function openShardedSafetensors(
+  indexPath: string,
+): { tensors: WeightTensor[]; metadata: Record<string, string> } {
+  const bad = (detail: string) => new WeightFileError("safetensors index", indexPath, detail);
+  let index: { weight_map?: unknown; metadata?: unknown };
+  try {
+    index = JSON.parse(Deno.readTextFileSync(indexPath));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw bad("no such file");
+    throw bad(`not valid JSON: ${(e as Error).message}`);
+  }
+  const map = index?.weight_map;
+  if (typeof map !== "object" || map === null || Array.isArray(map)) {
+    throw bad('expected an object with "weight_map": {tensor name: shard file}');
+  }
+  const byShard = new Map<string, string[]>();
+  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof shard !== "string" || shard.includes("..") || shard.startsWith("/")) {
+      throw bad(
+        `tensor "${name}" maps to ${JSON.stringify(shard)}: expected a shard file name next to the index`,
+      );
+    }
+    byShard.set(shard, [...(byShard.get(shard) ?? []), name]);
+  }
+  const dir = indexPath.includes("/") ? indexPath.slice(0, indexPath.lastIndexOf("/") + 1) : "";
+  const tensors: WeightTensor[] = [];
+  for (const shard of [...byShard.keys()].sort()) {
+    const names = byShard.get(shard)!;
+    const path = dir + shard;
+    try {
+      Deno.statSync(path);
+    } catch {
+      throw bad(
+        `shard "${path}" (holding tensor "${names[0]}"${
+          names.length > 1 ? ` and ${names.length - 1} more` : ""
+        }) does not exist`,
+      );
+    }
+    const opened = openSafetensors(path);
+    const held = new Set(opened.tensors.map((t) => t.name));
+    const missing = names.find((n) => !held.has(n));
+    if (missing) {
+      throw new WeightFileError(
+        "safetensors",
+        path,
+        `tensor "${missing}" is not in this shard, but the index maps it here`,
+      );
+    }
+    const wanted = new Set(names);
+    tensors.push(...opened.tensors.filter((t) => wanted.has(t.name)));
+  }
+  const meta: Record<string, string> = {};
+  if (typeof index.metadata === "object" && index.metadata !== null) {
+    for (const [k, v] of Object.entries(index.metadata)) if (typeof v === "string") meta[k] = v;
+  }
+  return { tensors, metadata: meta };
 }
 
 /** A tensor to write: values are rounded to the dtype. */

@@ -14,7 +14,8 @@ import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
 import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task analyze FILE [options]
-  FILE                    a .safetensors, .npy or .npz weight file, or a tfjs model.json / weights manifest
+  FILE                    a .safetensors, .npy or .npz weight file, a Hugging Face sharded checkpoint
+                          (model.safetensors.index.json or its directory), or a tfjs model.json / manifest
   --fit METHOD            median (default) | mid | gof | peak
   --xmin-pos N            xmin index N_evals / N for median and mid (default 2)
   --convention NAME       tb (default: TempBalance) | ww (WeightWatcher)
