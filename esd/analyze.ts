@@ -32,6 +32,8 @@ export interface AnalyzeOptions extends MetricOptions {
   solver?: EigSolver;
   /** File format override. */
   format?: WeightFormat;
+  /** Only the layers whose tensor name this matches (a RegExp or its source; default all). */
+  layers?: RegExp | string;
   /** Measure each layer by FARMS (true for the defaults, or its options). Default false. */
   farms?: boolean | FarmsOptions;
   /** Where the power-law fits run: `gpu` (default) or `cpu` (float64). */
@@ -53,6 +55,16 @@ export interface NamedArray {
   data: ArrayLike<number>;
   /** Axis layout (default `torch`). */
   layout?: "torch" | "tfjs";
+}
+
+/** The `layers` option as a RegExp (a string is its source); a bad pattern is a usage error. */
+function layerFilter(layers: RegExp | string | undefined): RegExp | null {
+  if (layers === undefined || layers instanceof RegExp) return layers ?? null;
+  try {
+    return new RegExp(layers);
+  } catch (e) {
+    throw new OptionError(`Invalid layers pattern "${layers}": ${(e as Error).message}`);
+  }
 }
 
 function namedTensors(entries: [string, NamedArray][]): WeightTensor[] {
@@ -141,9 +153,11 @@ export async function analyze(
     ? source
     : namedTensors(source instanceof Map ? [...source] : Object.entries(source));
   checkFitOptions({ method: options.fit, xminPos: options.xminPos }, "analyze");
+  const only = layerFilter(options.layers);
   const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
   const mats: LayerMatrices[] = [];
   for (const t of tensors) {
+    if (only && !only.test(t.name)) continue;
     const m = layerMatrices(t, {
       // FARMS cuts conv slices made tall, as WeightWatcher orients them.
       convention: farms && t.shape.length === 4 ? "ww" : options.convention,
@@ -157,7 +171,7 @@ export async function analyze(
   const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
   const seed = options.randomize ? (options.randomize === true ? 1 : options.randomize.seed ?? 1) : 0;
   const random = options.randomize
-    ? tensors.filter((t) => layerMatrices(t) !== null).map((t, i) => {
+    ? tensors.filter((t) => (!only || only.test(t.name)) && layerMatrices(t) !== null).map((t, i) => {
       const v = shuffled(t.values(), seed + i);
       return layerMatrices({ ...t, values: () => v }, {
         convention: options.convention,

@@ -1,5 +1,5 @@
 /**
- * `deno task analyze FILE [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
+ * `deno task analyze FILE [--layers REGEX] [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
  * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--farms [--farms-q Q]] [--json]
  * [--csv FILE] [--plots DIR]`
  * @module
@@ -16,6 +16,7 @@ import { runMain } from "../cli/main.ts";
 const USAGE = `usage: deno task analyze FILE [options]
   FILE                    a .safetensors, .npy or .npz weight file, a Hugging Face sharded checkpoint
                           (model.safetensors.index.json or its directory), or a tfjs model.json / manifest
+  --layers REGEX          only the layers whose tensor name matches REGEX (e.g. "layers\.1[0-9]\.mlp")
   --fit METHOD            median (default) | mid | gof | peak
   --xmin-pos N            xmin index N_evals / N for median and mid (default 2)
   --convention NAME       tb (default: TempBalance) | ww (WeightWatcher)
@@ -39,6 +40,7 @@ await runMain(async () => {
       allowPositionals: true,
       options: {
         fit: { type: "string" },
+        layers: { type: "string" },
         "xmin-pos": { type: "string" },
         convention: { type: "string" },
         layout: { type: "string" },
@@ -61,6 +63,7 @@ await runMain(async () => {
   const farmsQ = v["farms-q"] === undefined ? 1 : Number(v["farms-q"]);
   if (!(farmsQ > 0)) throw new OptionError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
   const result = await analyze(file, {
+    layers: v.layers,
     fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
     xminPos,
     convention: choice("convention", v.convention, ["tb", "ww"] as const, "tb"),
@@ -74,6 +77,9 @@ await runMain(async () => {
     mpFit: v["mp-fit"] === true,
     randomize: v.randomize === true,
   });
+  if (result.layers.length === 0 && v.layers !== undefined) {
+    throw new OptionError(`--layers "${v.layers}" matches no Conv2d or Linear tensor of "${file}"`);
+  }
   if (result.layers.length === 0) {
     throw new WeightFileError(
       "weight",

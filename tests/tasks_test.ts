@@ -34,6 +34,14 @@ gpuTest(
     equal(parsed.layers.length, 2);
     equal(parsed.layers[1].name, "classifier.weight");
     ok(parsed.layers[1].alpha > 1 && typeof parsed.summary.alpha === "number");
+    const only = JSON.parse((await task([file, "--json", "--layers", "^classifier"])).out);
+    deepEqual(only.layers.map((l: { name: string }) => l.name), ["classifier.weight"]);
+    // A checkpoint directory: its only .safetensors file.
+    const dirJson = JSON.parse((await task([dir, "--json"])).out);
+    deepEqual(dirJson.layers.map((l: { name: string }) => l.name), [
+      "features.0.weight",
+      "classifier.weight",
+    ]);
     const plotted = await task([file, "--plots", `${dir}/plots`]);
     equal(plotted.code, 0, plotted.err.join("\n"));
     const svgs = [...Deno.readDirSync(`${dir}/plots`)].map((e) => e.name).sort();
@@ -52,6 +60,10 @@ gpuTest(
         ],
         [[file, "--fit", "best"], /^error: Invalid --fit "best": expected one of median, mid, gof, peak$/],
         [[file, "--bogus"], /^error: Unknown option '--bogus'/],
+        [
+          [file, "--layers", "^nothing$"],
+          /^error: --layers "\^nothing\$" matches no Conv2d or Linear tensor of /,
+        ],
       ] as [string[], RegExp][]
     ) {
       const r = await task(args);

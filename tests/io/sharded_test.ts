@@ -136,3 +136,13 @@ Deno.test("safetensors paths are read lazily: a file cut after opening fails whe
   await rejects(() => loadWeightFile(empty), /a directory without model\.safetensors\.index\.json/);
   await Deno.remove(empty);
 });
+
+gpuTest("analyze({layers}) keeps the matching layers only, as deno task analyze --layers does", async () => {
+  const { dir, index } = await writeBoth();
+  const all = await analyze(index, { solver: "cpu" });
+  const some = await analyze(index, { solver: "cpu", layers: "^layer[12]\\.conv" });
+  deepEqual(some.layers.map((l) => l.name), ["layer1.conv.weight", "layer2.conv.weight"]);
+  deepEqual(some.layers, all.layers.filter((l) => /^layer[12]\.conv/.test(l.name)));
+  await rejects(() => analyze(index, { layers: "(" }), /Invalid layers pattern "\(":/);
+  await Deno.remove(dir, { recursive: true });
+});
