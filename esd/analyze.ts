@@ -34,6 +34,12 @@ export interface AnalyzeOptions extends MetricOptions {
   format?: WeightFormat;
   /** Only the layers whose tensor name this matches (a RegExp or its source; default all). */
   layers?: RegExp | string;
+  /**
+   * Bytes of decoded (float64) weights held at once (default 256 MiB): layers are read, solved and
+   * dropped in chunks under it (at least one layer per chunk), so memory follows this budget and
+   * the largest layer, not the model. Results do not depend on it.
+   */
+  memoryBudget?: number;
   /** Measure each layer by FARMS (true for the defaults, or its options). Default false. */
   farms?: boolean | FarmsOptions;
   /** Where the power-law fits run: `gpu` (default) or `cpu` (float64). */
@@ -154,12 +160,44 @@ export async function analyze(
     : namedTensors(source instanceof Map ? [...source] : Object.entries(source));
   checkFitOptions({ method: options.fit, xminPos: options.xminPos }, "analyze");
   const only = layerFilter(options.layers);
+  const chosen = tensors.filter((t) => !only || only.test(t.name));
+  // Layers in chunks of at most `memoryBudget` bytes of decoded float64 weights (at least one
+  // layer each): a chunk's matrices are solved together, then dropped before the next is read.
+  const budget = options.memoryBudget ?? 256 * 2 ** 20;
+  const layers: LayerRow[] = [];
+  const evals: Float64Array[] = [];
+  let chunk: WeightTensor[] = [], bytes = 0, randomIndex = 0;
+  const flush = async () => {
+    if (!chunk.length) return;
+    const r = await analyzeChunk(chunk, options, randomIndex);
+    randomIndex += r.randomCount;
+    layers.push(...r.layers);
+    evals.push(...r.evals);
+    chunk = [];
+    bytes = 0;
+  };
+  for (const t of chosen) {
+    const size = 8 * t.shape.reduce((p, d) => p * d, 1) * (options.randomize ? 2 : 1);
+    if (chunk.length && bytes + size > budget) await flush();
+    chunk.push(t);
+    bytes += size;
+  }
+  await flush();
+  return options.keepEvals
+    ? { layers, summary: summarize(layers), evals }
+    : { layers, summary: summarize(layers) };
+}
+
+/** {@link analyze} on one chunk of tensors; `randomIndex` numbers the shuffled layers across chunks. */
+async function analyzeChunk(
+  tensors: WeightTensor[],
+  options: AnalyzeOptions,
+  randomIndex: number,
+): Promise<{ layers: LayerRow[]; evals: Float64Array[]; randomCount: number }> {
   const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
   const mats: LayerMatrices[] = [];
   for (const t of tensors) {
-    if (only && !only.test(t.name)) continue;
-    const m = layerMatrices(t, {
-      // FARMS cuts conv slices made tall, as WeightWatcher orients them.
+    const m = layerMatrices(t, { // FARMS cuts conv slices made tall, as WeightWatcher orients them.
       convention: farms && t.shape.length === 4 ? "ww" : options.convention,
       layout: options.layout,
       convNorm: options.convNorm,
@@ -171,8 +209,8 @@ export async function analyze(
   const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
   const seed = options.randomize ? (options.randomize === true ? 1 : options.randomize.seed ?? 1) : 0;
   const random = options.randomize
-    ? tensors.filter((t) => (!only || only.test(t.name)) && layerMatrices(t) !== null).map((t, i) => {
-      const v = shuffled(t.values(), seed + i);
+    ? tensors.filter((t) => layerMatrices(t) !== null).map((t, i) => {
+      const v = shuffled(t.values(), seed + randomIndex + i);
       return layerMatrices({ ...t, values: () => v }, {
         convention: options.convention,
         layout: options.layout,
@@ -251,9 +289,9 @@ export async function analyze(
       }
       return all.sort();
     });
-    return { layers, summary: summarize(layers), evals };
+    return { layers, evals, randomCount: random.length };
   }
-  return { layers, summary: summarize(layers) };
+  return { layers, evals: [], randomCount: random.length };
 }
 
 /** FARMS: the layer's row as the mean of its block rows (null where any block has none). */

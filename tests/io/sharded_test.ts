@@ -146,3 +146,16 @@ gpuTest("analyze({layers}) keeps the matching layers only, as deno task analyze 
   await rejects(() => analyze(index, { layers: "(" }), /Invalid layers pattern "\(":/);
   await Deno.remove(dir, { recursive: true });
 });
+
+gpuTest(
+  "analyze() in memory-bounded chunks (one layer each) equals one chunk: metrics, FARMS, rand_distance, evals",
+  async () => {
+    const { dir, index } = await writeBoth();
+    for (const extra of [{}, { farms: true }, { randomize: true, keepEvals: true }]) {
+      const whole = await analyze(index, { solver: "cpu", ...extra });
+      const chunked = await analyze(index, { solver: "cpu", memoryBudget: 1, ...extra });
+      deepEqual(chunked, whole, JSON.stringify(extra));
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
