@@ -40,6 +40,13 @@ export interface AnalyzeOptions extends MetricOptions {
    * the largest layer, not the model. Results do not depend on it.
    */
   memoryBudget?: number;
+  /**
+   * Rows already measured, by tensor name (a resumed run): those layers are not read again, their
+   * rows take their place in the result (no eigenvalues with `keepEvals`).
+   */
+  done?: Map<string, LayerRow>;
+  /** Called with each chunk's new rows as soon as they are measured (e.g. to append them to a file). */
+  onLayers?: (rows: LayerRow[]) => void | Promise<void>;
   /** Measure each layer by FARMS (true for the defaults, or its options). Default false. */
   farms?: boolean | FarmsOptions;
   /** Where the power-law fits run: `gpu` (default) or `cpu` (float64). */
@@ -61,6 +68,11 @@ export interface NamedArray {
   data: ArrayLike<number>;
   /** Axis layout (default `torch`). */
   layout?: "torch" | "tfjs";
+}
+
+/** Whether {@link layerMatrices} makes a layer of a tensor (without reading its values). */
+function isLayer(t: WeightTensor): boolean {
+  return t.isFloat && (t.shape.length === 2 || t.shape.length === 4) && !t.shape.some((d) => d === 0);
 }
 
 /** The `layers` option as a RegExp (a string is its source); a bad pattern is a usage error. */
@@ -173,10 +185,20 @@ export async function analyze(
     randomIndex += r.randomCount;
     layers.push(...r.layers);
     evals.push(...r.evals);
+    await options.onLayers?.(r.layers);
     chunk = [];
     bytes = 0;
   };
   for (const t of chosen) {
+    const prior = options.done?.get(t.name);
+    if (prior) {
+      await flush();
+      layers.push(prior);
+      evals.push(new Float64Array(0));
+      // Its shuffled copy keeps its seed, so later layers' rand_distance do not move.
+      if (options.randomize && isLayer(t)) randomIndex++;
+      continue;
+    }
     const size = 8 * t.shape.reduce((p, d) => p * d, 1) * (options.randomize ? 2 : 1);
     if (chunk.length && bytes + size > budget) await flush();
     chunk.push(t);
@@ -209,7 +231,7 @@ async function analyzeChunk(
   const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
   const seed = options.randomize ? (options.randomize === true ? 1 : options.randomize.seed ?? 1) : 0;
   const random = options.randomize
-    ? tensors.filter((t) => layerMatrices(t) !== null).map((t, i) => {
+    ? tensors.filter(isLayer).map((t, i) => {
       const v = shuffled(t.values(), seed + randomIndex + i);
       return layerMatrices({ ...t, values: () => v }, {
         convention: options.convention,

@@ -1,12 +1,13 @@
 /**
  * `deno task analyze FILE [--layers REGEX] [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
  * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--farms [--farms-q Q]] [--json]
- * [--csv FILE] [--plots DIR]`
+ * [--csv FILE] [--plots DIR] [--out FILE.jsonl [--resume]]`
  * @module
  */
 import { OptionError } from "../kernels/errors.ts";
 import { parseArgs } from "node:util";
 import { analyze } from "../esd/analyze.ts";
+import type { LayerRow } from "../esd/metrics.ts";
 import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
 import { formatCsv, formatTable } from "../report/table.ts";
 import { WeightFileError } from "../io/tensor.ts";
@@ -27,6 +28,8 @@ const USAGE = `usage: deno task analyze FILE [options]
   --farms-q Q             FARMS aspect ratio (default 1)
   --mp-fit                fit the Marchenko–Pastur bulk (bulk_max, num_spikes, mp_softrank)
   --randomize             rand_distance: ESD vs the element-shuffled layer's ESD
+  --out FILE.jsonl        append one JSON line per finished layer as the analysis goes
+  --resume                with --out: keep the layers already in FILE.jsonl, analyse the rest
   --json                  print {"layers": [...], "summary": {...}} instead of the table
   --csv FILE              also write the per-layer metrics as CSV
   --plots DIR             write per-layer log-log ESD plots and an alpha chart (SVG) to DIR`;
@@ -51,6 +54,8 @@ await runMain(async () => {
         randomize: { type: "boolean" },
         "farms-q": { type: "string" },
         json: { type: "boolean" },
+        out: { type: "string" },
+        resume: { type: "boolean" },
         csv: { type: "string" },
         plots: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -62,8 +67,21 @@ await runMain(async () => {
   if (!(xminPos >= 1)) throw new OptionError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
   const farmsQ = v["farms-q"] === undefined ? 1 : Number(v["farms-q"]);
   if (!(farmsQ > 0)) throw new OptionError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
+  if (v.resume && v.out === undefined) {
+    throw new OptionError("--resume needs --out FILE.jsonl (the file to resume)");
+  }
+  const done = v.out !== undefined && v.resume ? await readDone(v.out) : undefined;
+  if (v.out !== undefined && !v.resume) await Deno.writeTextFile(v.out, "");
+  const out = v.out;
   const result = await analyze(file, {
     layers: v.layers,
+    done,
+    // With --out, one layer per chunk: each line is written as soon as its layer is done.
+    memoryBudget: out === undefined ? undefined : 1,
+    onLayers: out === undefined
+      ? undefined
+      : (rows) =>
+        Deno.writeTextFile(out, rows.map((r) => JSON.stringify(r) + "\n").join(""), { append: true }),
     fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
     xminPos,
     convention: choice("convention", v.convention, ["tb", "ww"] as const, "tb"),
@@ -104,3 +122,38 @@ await runMain(async () => {
     console.log(JSON.stringify({ layers: result.layers, summary: result.summary }));
   } else console.log(formatTable(result));
 });
+
+/**
+ * The rows of a `--out` file to resume from, by layer name. A last line cut by an interruption is
+ * dropped from the file (its layer runs again and is appended whole); any other unreadable line is
+ * an error naming the file and line.
+ */
+async function readDone(path: string): Promise<Map<string, LayerRow>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return new Map();
+    throw e;
+  }
+  const lines = text.split("\n");
+  const done = new Map<string, LayerRow>();
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    try {
+      const row = JSON.parse(line) as LayerRow;
+      if (typeof row?.name !== "string") throw new Error("no layer name");
+      done.set(row.name, row);
+    } catch (e) {
+      if (i === lines.length - 1) {
+        // Cut short by an interruption: measured again, so drop the fragment from the file.
+        await Deno.writeTextFile(path, lines.slice(0, i).map((l) => l + "\n").join(""));
+        break;
+      }
+      throw new OptionError(
+        `Cannot resume from "${path}": line ${i + 1} is not a layer row (${(e as Error).message})`,
+      );
+    }
+  }
+  return done;
+}

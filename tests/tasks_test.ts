@@ -81,3 +81,46 @@ gpuTest(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+gpuTest(
+  "deno task analyze --out appends a line per layer; --resume keeps those lines and analyses the rest",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const file = `${dir}/m.safetensors`;
+    await Deno.writeFile(
+      file,
+      writeSafetensors([
+        { name: "a.weight", shape: [16, 8, 3, 3], data: randArray(16 * 8 * 9, 11) },
+        { name: "b.weight", shape: [40, 24], data: randArray(40 * 24, 12) },
+        { name: "c.weight", shape: [24, 30], data: randArray(24 * 30, 13) },
+      ]),
+    );
+    const out = `${dir}/rows.jsonl`;
+    const full = await task([file, "--json", "--out", out]);
+    equal(full.code, 0, full.err.join("\n"));
+    const lines = (await Deno.readTextFile(out)).trim().split("\n");
+    deepEqual(lines.map((l) => JSON.parse(l).name), ["a.weight", "b.weight", "c.weight"]);
+    deepEqual(lines.map((l) => JSON.parse(l)), JSON.parse(full.out).layers);
+    // An interrupted run: layer a done (doctored, to see that it is not measured again), b's line
+    // cut mid-write.
+    const a = { ...JSON.parse(lines[0]), alpha: 123 };
+    await Deno.writeTextFile(out, JSON.stringify(a) + "\n" + lines[1].slice(0, 20));
+    const resumed = await task([file, "--json", "--out", out, "--resume"]);
+    equal(resumed.code, 0, resumed.err.join("\n"));
+    const rows = JSON.parse(resumed.out).layers;
+    deepEqual(rows.map((r: { name: string }) => r.name), ["a.weight", "b.weight", "c.weight"]);
+    equal(rows[0].alpha, 123);
+    deepEqual(rows.slice(1), JSON.parse(full.out).layers.slice(1));
+    const after = (await Deno.readTextFile(out)).split("\n").filter((l) => l.trim());
+    deepEqual(after.slice(-2).map((l) => JSON.parse(l).name), ["b.weight", "c.weight"]);
+    // A broken line that is not the last, and --resume without --out: one-line errors.
+    await Deno.writeTextFile(out, "{bad\n" + lines[2] + "\n");
+    const broken = await task([file, "--out", out, "--resume"]);
+    equal(broken.code, 1);
+    match(broken.err[0], /^error: Cannot resume from ".*rows\.jsonl": line 1 is not a layer row/);
+    const noOut = await task([file, "--resume"]);
+    equal(noOut.code, 1);
+    match(noOut.err[0], /^error: --resume needs --out FILE\.jsonl/);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
