@@ -4,6 +4,21 @@ import { randArray } from "./_helpers.ts";
 import { runTask, taskFile } from "./_task.ts";
 import { gpuTest } from "./_helpers.ts";
 
+/** A fresh temp directory with `m.safetensors` holding random layers [name, shape, seed]. */
+async function weightFile(layers: [string, number[], number][]): Promise<{ dir: string; file: string }> {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/m.safetensors`;
+  await Deno.writeFile(
+    file,
+    writeSafetensors(layers.map(([name, shape, seed]) => ({
+      name,
+      shape,
+      data: randArray(shape.reduce((p, d) => p * d), seed),
+    }))),
+  );
+  return { dir, file };
+}
+
 async function task(args: string[]): Promise<{ code: number; out: string; err: string[] }> {
   const r = await runTask(taskFile("analyze"), args);
   return { code: r.code, out: r.out, err: r.err.split("\n").filter((l) => l) };
@@ -12,15 +27,10 @@ async function task(args: string[]): Promise<{ code: number; out: string; err: s
 gpuTest(
   "deno task analyze prints a table, JSON named as stored, and CSV; bad input exits 1 with one line",
   async () => {
-    const dir = await Deno.makeTempDir();
-    const file = `${dir}/m.safetensors`;
-    await Deno.writeFile(
-      file,
-      writeSafetensors([
-        { name: "features.0.weight", shape: [16, 8, 3, 3], data: randArray(16 * 8 * 9, 1) },
-        { name: "classifier.weight", shape: [40, 24], data: randArray(40 * 24, 2) },
-      ]),
-    );
+    const { dir, file } = await weightFile([
+      ["features.0.weight", [16, 8, 3, 3], 1],
+      ["classifier.weight", [40, 24], 2],
+    ]);
     const table = await task([file]);
     equal(table.code, 0, table.err.join("\n"));
     match(
@@ -85,16 +95,11 @@ gpuTest(
 gpuTest(
   "deno task analyze --out appends a line per layer; --resume keeps those lines and analyses the rest",
   async () => {
-    const dir = await Deno.makeTempDir();
-    const file = `${dir}/m.safetensors`;
-    await Deno.writeFile(
-      file,
-      writeSafetensors([
-        { name: "a.weight", shape: [16, 8, 3, 3], data: randArray(16 * 8 * 9, 11) },
-        { name: "b.weight", shape: [40, 24], data: randArray(40 * 24, 12) },
-        { name: "c.weight", shape: [24, 30], data: randArray(24 * 30, 13) },
-      ]),
-    );
+    const { dir, file } = await weightFile([
+      ["a.weight", [16, 8, 3, 3], 11],
+      ["b.weight", [40, 24], 12],
+      ["c.weight", [24, 30], 13],
+    ]);
     const out = `${dir}/rows.jsonl`;
     const full = await task([file, "--json", "--out", out]);
     equal(full.code, 0, full.err.join("\n"));
