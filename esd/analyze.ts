@@ -47,6 +47,11 @@ export interface AnalyzeOptions extends MetricOptions {
   done?: Map<string, LayerRow>;
   /** Called with each chunk's new rows as soon as they are measured (e.g. to append them to a file). */
   onLayers?: (rows: LayerRow[]) => void | Promise<void>;
+  /**
+   * Progress: layers done of the total, and the layer being read next (null at the end). Called
+   * before each chunk and once when all are done.
+   */
+  onProgress?: (done: number, total: number, current: string | null) => void;
   /** Measure each layer by FARMS (true for the defaults, or its options). Default false. */
   farms?: boolean | FarmsOptions;
   /** Where the power-law fits run: `gpu` (default) or `cpu` (float64). */
@@ -172,15 +177,18 @@ export async function analyze(
     : namedTensors(source instanceof Map ? [...source] : Object.entries(source));
   checkFitOptions({ method: options.fit, xminPos: options.xminPos }, "analyze");
   const only = layerFilter(options.layers);
-  const chosen = tensors.filter((t) => !only || only.test(t.name));
+  // Only tensors that make layers (biases, BatchNorm vectors and integers make none).
+  const chosen = tensors.filter((t) => isLayer(t) && (!only || only.test(t.name)));
   // Layers in chunks of at most `memoryBudget` bytes of decoded float64 weights (at least one
   // layer each): a chunk's matrices are solved together, then dropped before the next is read.
   const budget = options.memoryBudget ?? 256 * 2 ** 20;
   const layers: LayerRow[] = [];
   const evals: Float64Array[] = [];
   let chunk: WeightTensor[] = [], bytes = 0, randomIndex = 0;
+  const total = chosen.length;
   const flush = async () => {
     if (!chunk.length) return;
+    options.onProgress?.(layers.length, total, chunk[0].name);
     const r = await analyzeChunk(chunk, options, randomIndex);
     randomIndex += r.randomCount;
     layers.push(...r.layers);
@@ -196,7 +204,7 @@ export async function analyze(
       layers.push(prior);
       evals.push(new Float64Array(0));
       // Its shuffled copy keeps its seed, so later layers' rand_distance do not move.
-      if (options.randomize && isLayer(t)) randomIndex++;
+      if (options.randomize) randomIndex++;
       continue;
     }
     const size = 8 * t.shape.reduce((p, d) => p * d, 1) * (options.randomize ? 2 : 1);
@@ -205,6 +213,7 @@ export async function analyze(
     bytes += size;
   }
   await flush();
+  options.onProgress?.(layers.length, total, null);
   return options.keepEvals
     ? { layers, summary: summarize(layers), evals }
     : { layers, summary: summarize(layers) };

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { analyze } from "../esd/analyze.ts";
 import type { LayerRow } from "../esd/metrics.ts";
 import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
+import { LayerProgress } from "../report/progress.ts";
 import { formatCsv, formatTable } from "../report/table.ts";
 import { WeightFileError } from "../io/tensor.ts";
 import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
@@ -73,7 +74,9 @@ await runMain(async () => {
   const done = v.out !== undefined && v.resume ? await readDone(v.out) : undefined;
   if (v.out !== undefined && !v.resume) await Deno.writeTextFile(v.out, "");
   const out = v.out;
+  const progress = await LayerProgress.open();
   const result = await analyze(file, {
+    onProgress: (done, total, current) => progress.update(done, total, current),
     layers: v.layers,
     done,
     // With --out, one layer per chunk: each line is written as soon as its layer is done.
@@ -94,7 +97,7 @@ await runMain(async () => {
     keepEvals: v.plots !== undefined,
     mpFit: v["mp-fit"] === true,
     randomize: v.randomize === true,
-  });
+  }).finally(() => progress.stop());
   if (result.layers.length === 0 && v.layers !== undefined) {
     throw new OptionError(`--layers "${v.layers}" matches no Conv2d or Linear tensor of "${file}"`);
   }

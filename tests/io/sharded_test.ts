@@ -159,3 +159,20 @@ gpuTest(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+gpuTest("analyze() reports progress: layers done of the total before each chunk, and the end", async () => {
+  const { dir, index } = await writeBoth();
+  const calls: [number, number, string | null][] = [];
+  const r = await analyze(index, {
+    solver: "cpu",
+    memoryBudget: 1,
+    onProgress: (d, t, c) => calls.push([d, t, c]),
+  });
+  const names = r.layers.map((l) => l.name);
+  deepEqual(calls, [...names.map((n, i): [number, number, string | null] => [i, names.length, n]), [
+    5,
+    5,
+    null,
+  ]]);
+  await Deno.remove(dir, { recursive: true });
+});
