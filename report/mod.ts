@@ -20,7 +20,7 @@
 export { formatCsv, formatTable } from "./table.ts";
 export { alphaPlot, esdPlot, plotFileName } from "./plots.ts";
 export { trainingPlots, writeRunPlots } from "./train_plots.ts";
-export { EpochProgress } from "./progress.ts";
+export { EpochProgress, LayerProgress } from "./progress.ts";
 export { layerHeatmap, layerLines } from "./layer_plots.ts";
 export type { LayerPoint } from "./layer_plots.ts";
 export {

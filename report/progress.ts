@@ -9,16 +9,60 @@ import process from "node:process";
 
 type CliProgress = typeof cliProgress;
 
+/** Loads `cli-progress` only when a bar will be drawn. */
+async function load(enabled: boolean): Promise<CliProgress | null> {
+  if (!enabled) return null;
+  const mod = await import("cli-progress");
+  return (mod as unknown as { default: CliProgress }).default ?? mod;
+}
+
+/** One bar at a time: started on the first update, removed by `stop()`. */
+class Bar {
+  #bar: cliProgress.SingleBar | null = null;
+  readonly #lib: CliProgress | null;
+  readonly #options: cliProgress.Options;
+
+  constructor(lib: CliProgress | null, options: cliProgress.Options) {
+    this.#lib = lib;
+    this.#options = options;
+  }
+
+  get enabled(): boolean {
+    return this.#lib !== null;
+  }
+
+  show(value: number, total: number, payload: Record<string, unknown>): void {
+    const lib = this.#lib;
+    if (!lib) return;
+    if (!this.#bar) {
+      this.#bar = new lib.SingleBar(
+        { hideCursor: true, clearOnComplete: true, ...this.#options },
+        lib.Presets.shades_classic,
+      );
+      this.#bar.start(total, value, payload);
+    } else this.#bar.update(value, payload);
+  }
+
+  stop(): void {
+    this.#bar?.stop();
+    this.#bar = null;
+  }
+}
+
 /** A progress bar for one epoch at a time. */
 export class EpochProgress {
-  #bar: cliProgress.SingleBar | null = null;
-  #lib: CliProgress | null;
-  /** Whether the bar is drawn (stdout is a terminal). */
-  readonly enabled: boolean;
+  #bar: Bar;
 
   private constructor(lib: CliProgress | null) {
-    this.#lib = lib;
-    this.enabled = lib !== null;
+    this.#bar = new Bar(lib, {
+      format: "epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {ips} img/s | eta {eta_formatted}",
+      etaBuffer: 20,
+    });
+  }
+
+  /** Whether the bar is drawn (stdout is a terminal). */
+  get enabled(): boolean {
+    return this.#bar.enabled;
   }
 
   /**
@@ -27,9 +71,7 @@ export class EpochProgress {
    * @returns The bar.
    */
   static async open(enabled: boolean = Deno.stdout.isTerminal()): Promise<EpochProgress> {
-    if (!enabled) return new EpochProgress(null);
-    const mod = await import("cli-progress");
-    return new EpochProgress((mod as unknown as { default: CliProgress }).default ?? mod);
+    return new EpochProgress(await load(enabled));
   }
 
   /**
@@ -41,38 +83,29 @@ export class EpochProgress {
    * @param imagesPerSecond Throughput so far.
    */
   update(epoch: number, step: number, steps: number, loss: number, imagesPerSecond: number): void {
-    const lib = this.#lib;
-    if (!lib) return;
-    const payload = { epoch, loss: loss.toFixed(4), ips: imagesPerSecond.toFixed(0) };
-    if (!this.#bar) {
-      this.#bar = new lib.SingleBar({
-        format:
-          "epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {ips} img/s | eta {eta_formatted}",
-        hideCursor: true,
-        clearOnComplete: true,
-        etaBuffer: 20,
-      }, lib.Presets.shades_classic);
-      this.#bar.start(steps, step, payload);
-    } else this.#bar.update(step, payload);
+    this.#bar.show(step, steps, { epoch, loss: loss.toFixed(4), ips: imagesPerSecond.toFixed(0) });
   }
 
   /** Removes the bar (before printing the epoch's line). */
   stop(): void {
-    this.#bar?.stop();
-    this.#bar = null;
+    this.#bar.stop();
   }
 }
 
 /** The analyzer's progress: layers done of the total, ETA, and the layer being read. */
 export class LayerProgress {
-  #bar: cliProgress.SingleBar | null = null;
-  #lib: CliProgress | null;
-  /** Whether the bar is drawn (stderr is a terminal). */
-  readonly enabled: boolean;
+  #bar: Bar;
 
   private constructor(lib: CliProgress | null) {
-    this.#lib = lib;
-    this.enabled = lib !== null;
+    this.#bar = new Bar(lib, {
+      format: "[{bar}] {value}/{total} layers | eta {eta_formatted} | {layer}",
+      stream: process.stderr,
+    });
+  }
+
+  /** Whether the bar is drawn (stderr is a terminal). */
+  get enabled(): boolean {
+    return this.#bar.enabled;
   }
 
   /**
@@ -81,9 +114,7 @@ export class LayerProgress {
    * @returns The bar.
    */
   static async open(enabled: boolean = Deno.stderr.isTerminal()): Promise<LayerProgress> {
-    if (!enabled) return new LayerProgress(null);
-    const mod = await import("cli-progress");
-    return new LayerProgress((mod as unknown as { default: CliProgress }).default ?? mod);
+    return new LayerProgress(await load(enabled));
   }
 
   /**
@@ -93,23 +124,11 @@ export class LayerProgress {
    * @param current The layer being read, or null when done.
    */
   update(done: number, total: number, current: string | null): void {
-    const lib = this.#lib;
-    if (!lib) return;
-    const payload = { layer: current ?? "done" };
-    if (!this.#bar) {
-      this.#bar = new lib.SingleBar({
-        format: "[{bar}] {value}/{total} layers | eta {eta_formatted} | {layer}",
-        hideCursor: true,
-        clearOnComplete: true,
-        stream: process.stderr,
-      }, lib.Presets.shades_classic);
-      this.#bar.start(total, done, payload);
-    } else this.#bar.update(done, payload);
+    this.#bar.show(done, total, { layer: current ?? "done" });
   }
 
   /** Removes the bar. */
   stop(): void {
-    this.#bar?.stop();
-    this.#bar = null;
+    this.#bar.stop();
   }
 }
