@@ -1,6 +1,6 @@
 /**
  * `deno task analyze FILE [--layers REGEX] [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
- * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--farms [--farms-q Q]] [--json]
+ * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--max-evals N] [--farms [--farms-q Q]] [--json]
  * [--csv FILE] [--plots DIR] [--out FILE.jsonl [--resume]]`
  * @module
  */
@@ -25,6 +25,7 @@ const USAGE = `usage: deno task analyze FILE [options]
   --layout NAME           torch (OIHW, (out,in); default) | tfjs (HWIO, (in,out); default for tfjs)
   --solver NAME           auto (default) | gpu | cpu (float64)
   --filter-zeros          drop eigenvalues ≤ 1e-5 before fitting (always on for ww)
+  --max-evals N           ww: layers with more than N eigenvalues (M > N) are not fitted (default 15000)
   --farms                 FARMS: fit fixed-aspect-ratio submatrices (mean over conv blocks)
   --farms-q Q             FARMS aspect ratio (default 1)
   --mp-fit                fit the Marchenko–Pastur bulk (bulk_max, num_spikes, mp_softrank)
@@ -50,6 +51,7 @@ await runMain(async () => {
         layout: { type: "string" },
         solver: { type: "string" },
         "filter-zeros": { type: "boolean" },
+        "max-evals": { type: "string" },
         farms: { type: "boolean" },
         "mp-fit": { type: "boolean" },
         randomize: { type: "boolean" },
@@ -66,6 +68,10 @@ await runMain(async () => {
   if (file === null) return;
   const xminPos = v["xmin-pos"] === undefined ? 2 : Number(v["xmin-pos"]);
   if (!(xminPos >= 1)) throw new OptionError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
+  const maxEvals = v["max-evals"] === undefined ? undefined : Number(v["max-evals"]);
+  if (maxEvals !== undefined && !(Number.isInteger(maxEvals) && maxEvals >= 1)) {
+    throw new OptionError(`Invalid --max-evals "${v["max-evals"]}": expected an integer ≥ 1`);
+  }
   const farmsQ = v["farms-q"] === undefined ? 1 : Number(v["farms-q"]);
   if (!(farmsQ > 0)) throw new OptionError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
   if (v.resume && v.out === undefined) {
@@ -93,6 +99,7 @@ await runMain(async () => {
       : choice("layout", v.layout, ["torch", "tfjs"] as const, "torch"),
     solver: choice("solver", v.solver, ["auto", "gpu", "cpu"] as const, "auto"),
     filterZeros: v["filter-zeros"] === true,
+    maxEvals,
     farms: v.farms || v["farms-q"] !== undefined ? { q: farmsQ } : false,
     keepEvals: v.plots !== undefined,
     mpFit: v["mp-fit"] === true,

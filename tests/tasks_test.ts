@@ -44,6 +44,10 @@ gpuTest(
     equal(parsed.layers.length, 2);
     equal(parsed.layers[1].name, "classifier.weight");
     ok(parsed.layers[1].alpha > 1 && typeof parsed.summary.alpha === "number");
+    // ww with max_evals below the classifier's M = 24: it is reported, not fitted.
+    const capped = JSON.parse((await task([file, "--json", "--convention", "ww", "--max-evals", "20"])).out);
+    equal(capped.layers[1].alpha, null);
+    match(capped.layers[1].warning, /above max_evals 20/);
     const only = JSON.parse((await task([file, "--json", "--layers", "^classifier"])).out);
     deepEqual(only.layers.map((l: { name: string }) => l.name), ["classifier.weight"]);
     // A checkpoint directory: its only .safetensors file.
@@ -70,6 +74,7 @@ gpuTest(
         ],
         [[file, "--fit", "best"], /^error: Invalid --fit "best": expected one of median, mid, gof, peak$/],
         [[file, "--bogus"], /^error: Unknown option '--bogus'/],
+        [[file, "--max-evals", "0"], /^error: Invalid --max-evals "0": expected an integer ≥ 1$/],
         [
           [file, "--layers", "^nothing$"],
           /^error: --layers "\^nothing\$" matches no Conv2d or Linear tensor of /,
