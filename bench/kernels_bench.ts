@@ -6,6 +6,7 @@
  * @module
  */
 import { add } from "../kernels/binary.ts";
+import { addRelu, relu } from "../kernels/relu.ts";
 import { fill } from "../kernels/fill.ts";
 import { transpose } from "../kernels/gather.ts";
 import { matmul, type MatmulVariant } from "../kernels/matmul.ts";
@@ -36,6 +37,37 @@ for (const n of [64, 128, 256, 512, 1024]) {
         }),
     });
   }
+}
+
+// The residual sum and its ReLU: two passes (in-place add, then relu) against the fused one, at the
+// size of ResNet-18's first stage at batch 32 (32×64×32×32).
+{
+  const n = 1 << 21, reps = 8;
+  const h = await filled([n], 0.5), sc = await filled([n], -0.25);
+  Deno.bench({
+    name: `residual add + relu, two passes ×${reps}`,
+    group: "residual add + relu",
+    baseline: true,
+    n: 5,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, (rec) => {
+        for (let i = 0; i < reps; i++) {
+          add(rec, h, sc, h);
+          rec.after(((y) => () => y.release())(relu(rec, h)));
+        }
+      }),
+  });
+  Deno.bench({
+    name: `residual add + relu, fused (addRelu) ×${reps}`,
+    group: "residual add + relu",
+    n: 5,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, (rec) => {
+        for (let i = 0; i < reps; i++) rec.after(((y) => () => y.release())(addRelu(rec, h, sc)));
+      }),
+  });
 }
 
 for (const n of [1 << 16, 1 << 20, 1 << 22]) {

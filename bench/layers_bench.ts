@@ -10,6 +10,7 @@ import { batchNorm, batchNormBackward } from "../kernels/batchnorm.ts";
 import { conv2d, conv2dBackward } from "../kernels/conv2d.ts";
 import { crossEntropy } from "../kernels/cross_entropy.ts";
 import { maxPool2d } from "../kernels/pool.ts";
+import { relu, reluBackward } from "../kernels/relu.ts";
 import type { Recorder } from "../kernels/recorder.ts";
 import { getGpu } from "../kernels/runtime.ts";
 import { type Tensor, upload } from "../kernels/tensor.ts";
@@ -63,6 +64,34 @@ for (const [B, C, H] of [[128, 16, 28], [32, 128, 16]]) {
       await timed(b, 4, (rec) => {
         const r = batchNorm(rec, x, st, true);
         const g = batchNormBackward(rec, x, dy, r.saved!, st.weight);
+        rec.after(() => [r.y, r.saved!, g.dx, g.dweight!, g.dbias!].forEach((t) => t.release()));
+      }),
+  });
+  // BatchNorm then ReLU as separate passes (forward and backward) against the fused BatchNorm.
+  Deno.bench({
+    name: "batchnorm + relu fwd+bwd, separate ×4",
+    group: `${group} bn+relu`,
+    baseline: true,
+    n: 3,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, 4, (rec) => {
+        const r = batchNorm(rec, x, st, true);
+        const a = relu(rec, r.y);
+        const d = reluBackward(rec, dy, r.y);
+        const g = batchNormBackward(rec, x, d, r.saved!, st.weight);
+        rec.after(() => [r.y, a, d, r.saved!, g.dx, g.dweight!, g.dbias!].forEach((t) => t.release()));
+      }),
+  });
+  Deno.bench({
+    name: "batchnorm + relu fwd+bwd, fused ×4",
+    group: `${group} bn+relu`,
+    n: 3,
+    warmup: 1,
+    fn: async (b) =>
+      await timed(b, 4, (rec) => {
+        const r = batchNorm(rec, x, { ...st, relu: true }, true);
+        const g = batchNormBackward(rec, x, dy, r.saved!, st.weight, "bn", { relu: { bias: st.bias } });
         rec.after(() => [r.y, r.saved!, g.dx, g.dweight!, g.dbias!].forEach((t) => t.release()));
       }),
   });
