@@ -62,6 +62,8 @@ export interface Conv2dOptions {
  */
 export type ConvAlgorithm = "implicit" | "im2col" | "direct";
 
+const ALGORITHMS: readonly ConvAlgorithm[] = ["implicit", "im2col", "direct"];
+
 /** The geometry of a convolution. */
 export interface ConvGeometry {
   /** Batch size. */
@@ -130,6 +132,11 @@ export function convGeometry(op: string, x: Tensor, w: Tensor, o: Conv2dOptions 
   ) {
     throw new RangeError(
       `${op}: stride must be integers ≥ 1 and padding integers ≥ 0, got stride ${sh},${sw} padding ${ph},${pw}`,
+    );
+  }
+  if (o.algorithm !== undefined && !ALGORITHMS.includes(o.algorithm)) {
+    throw new RangeError(
+      `${op}: unknown algorithm ${JSON.stringify(o.algorithm)}: expected one of ${ALGORITHMS.join(", ")}`,
     );
   }
   const OH = Math.floor((H + 2 * ph - KH) / sh) + 1, OW = Math.floor((W + 2 * pw - KW) / sw) + 1;

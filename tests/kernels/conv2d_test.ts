@@ -187,6 +187,13 @@ gpuTest("conv2d() rejects inputs whose shape the layer cannot take, naming the l
   );
   throws(
     () =>
+      conv2d(rec, upload(gpu, new Float32Array(3 * 25), [1, 3, 5, 5]), w, null, {
+        algorithm: "winograd" as "direct",
+      }, "conv1"),
+    /conv1: unknown algorithm "winograd": expected one of implicit, im2col, direct/,
+  );
+  throws(
+    () =>
       conv2d(
         rec,
         upload(gpu, new Float32Array(3 * 25), [1, 3, 5, 5]),
