@@ -7,7 +7,8 @@ import { getGpu } from "../kernels/runtime.ts";
 import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
-import { type EigSolver, layerEigenvalues } from "./eigs.ts";
+import { type EigSolver, type EsdTimings, layerEigenvalues } from "./eigs.ts";
+import { EigPool } from "./eig_pool.ts";
 import { type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
 import {
   fitInput,
@@ -30,6 +31,11 @@ export interface AnalyzeOptions extends MetricOptions {
   convNorm?: number;
   /** Where eigenvalues are solved (default `auto`). */
   solver?: EigSolver;
+  /**
+   * Workers for the CPU eigen path (default `navigator.hardwareConcurrency`; 1 solves on the
+   * calling thread). Results do not depend on it.
+   */
+  workers?: number;
   /** File format override. */
   format?: WeightFormat;
   /** Only the layers whose tensor name this matches (a RegExp or its source; default all). */
@@ -117,6 +123,8 @@ export interface AnalyzeResult {
   evals?: Float64Array[];
   /** Mean of each numeric metric over the layers that have it. */
   summary: Record<string, number | null>;
+  /** Seconds spent reading, forming Gram matrices, solving and fitting (this call's layers). */
+  timings: EsdTimings;
 }
 
 /**
@@ -186,10 +194,15 @@ export async function analyze(
   const evals: Float64Array[] = [];
   let chunk: WeightTensor[] = [], bytes = 0, randomIndex = 0;
   const total = chosen.length;
+  if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 1)) {
+    throw new OptionError(`workers must be a positive integer, got ${options.workers}`);
+  }
+  const pool = new EigPool(options.workers);
+  const timings: EsdTimings = { read: 0, gram: 0, eigen: 0, fit: 0 };
   const flush = async () => {
     if (!chunk.length) return;
     options.onProgress?.(layers.length, total, chunk[0].name);
-    const r = await analyzeChunk(chunk, options, randomIndex);
+    const r = await analyzeChunk(chunk, options, randomIndex, pool, timings);
     randomIndex += r.randomCount;
     layers.push(...r.layers);
     evals.push(...r.evals);
@@ -197,26 +210,34 @@ export async function analyze(
     chunk = [];
     bytes = 0;
   };
-  for (const t of chosen) {
-    const prior = options.done?.get(t.name);
-    if (prior) {
-      await flush();
-      layers.push(prior);
-      evals.push(new Float64Array(0));
-      // Its shuffled copy keeps its seed, so later layers' rand_distance do not move.
-      if (options.randomize) randomIndex++;
-      continue;
-    }
-    const size = 8 * t.shape.reduce((p, d) => p * d, 1) * (options.randomize ? 2 : 1);
-    if (chunk.length && bytes + size > budget) await flush();
-    chunk.push(t);
-    bytes += size;
+  try {
+    await chunks();
+  } finally {
+    pool.close();
   }
-  await flush();
   options.onProgress?.(layers.length, total, null);
   return options.keepEvals
-    ? { layers, summary: summarize(layers), evals }
-    : { layers, summary: summarize(layers) };
+    ? { layers, summary: summarize(layers), evals, timings }
+    : { layers, summary: summarize(layers), timings };
+
+  async function chunks() {
+    for (const t of chosen) {
+      const prior = options.done?.get(t.name);
+      if (prior) {
+        await flush();
+        layers.push(prior);
+        evals.push(new Float64Array(0));
+        // Its shuffled copy keeps its seed, so later layers' rand_distance do not move.
+        if (options.randomize) randomIndex++;
+        continue;
+      }
+      const size = 8 * t.shape.reduce((p, d) => p * d, 1) * (options.randomize ? 2 : 1);
+      if (chunk.length && bytes + size > budget) await flush();
+      chunk.push(t);
+      bytes += size;
+    }
+    await flush();
+  }
 }
 
 /** {@link analyze} on one chunk of tensors; `randomIndex` numbers the shuffled layers across chunks. */
@@ -224,7 +245,10 @@ async function analyzeChunk(
   tensors: WeightTensor[],
   options: AnalyzeOptions,
   randomIndex: number,
+  pool: EigPool,
+  timings: EsdTimings,
 ): Promise<{ layers: LayerRow[]; evals: Float64Array[]; randomCount: number }> {
+  let t0 = performance.now();
   const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
   const mats: LayerMatrices[] = [];
   for (const t of tensors) {
@@ -250,7 +274,9 @@ async function analyzeChunk(
     })
     : [];
   const gpu = await getGpu();
-  const eigs = await layerEigenvalues(gpu, [...groups.flat(), ...random], options.solver);
+  timings.read += (performance.now() - t0) / 1000;
+  const eigs = await layerEigenvalues(gpu, [...groups.flat(), ...random], options.solver, pool, timings);
+  t0 = performance.now();
   const randEigs = eigs.slice(groups.flat().length);
   // Power-law fits of every ESD that has enough eigenvalues, on the GPU in one submit.
   const flat = groups.flat();
@@ -320,8 +346,10 @@ async function analyzeChunk(
       }
       return all.sort();
     });
+    timings.fit += (performance.now() - t0) / 1000;
     return { layers, evals, randomCount: random.length };
   }
+  timings.fit += (performance.now() - t0) / 1000;
   return { layers, evals: [], randomCount: random.length };
 }
 

@@ -4,7 +4,7 @@
  * - `gpu`: blocked one-sided Jacobi (`kernels/svd_jacobi.ts`) on the slices themselves, batched
  *   over all slices of the same shape, across layers.
  * - `cpu`: Gram matrices on the GPU (batched matmul), eigenvalues in float64 on the CPU
- *   (Householder + QL), for reference and for small matrices.
+ *   (`eig_cpu.ts`: Householder + QL in WebAssembly), spread over a pool of workers (`eig_pool.ts`).
  * - `auto`: the GPU on hardware adapters, the CPU on software ones — measured on lavapipe
  *   (2 cores, 2026-11, `deno task bench:esd`): 9 slices of n×n take 0.12/0.28/1.3/7.1 s on the GPU
  *   for n = 64/128/256/512 against 0.03/0.05/0.32/2.4 s in float64 TypeScript. Jacobi spends
@@ -14,14 +14,30 @@
 import { OptionError } from "../kernels/errors.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { Recorder } from "../kernels/recorder.ts";
-import { eigvalshRef } from "../kernels/reference.ts";
 import type { Gpu } from "../kernels/runtime.ts";
 import { jacobiSvdMany, paddedRows } from "../kernels/svd_jacobi.ts";
 import { readback, type Tensor, upload } from "../kernels/tensor.ts";
 import type { LayerMatrices } from "./matrices.ts";
+import { EigPool } from "./eig_pool.ts";
 
 /** Where the eigenvalues are computed. */
 export type EigSolver = "auto" | "gpu" | "cpu";
+
+/**
+ * Seconds spent in each part of an analysis, summed over its chunks: reading and decoding the
+ * weights, forming Gram matrices (GPU, with their upload and read-back), solving for eigenvalues
+ * (the Jacobi SVD on the GPU, or the CPU workers), and the power-law fits and metrics.
+ */
+export interface EsdTimings {
+  /** Reading and decoding weights into layer matrices. */
+  read: number;
+  /** Gram matrices on the GPU (CPU eigen path only). */
+  gram: number;
+  /** Eigenvalue solves. */
+  eigen: number;
+  /** Power-law fits and the metrics built on them. */
+  fit: number;
+}
 
 /** Per-layer result: the pooled eigenvalues (float64, unsorted) and whether all slices converged. */
 export interface LayerEigs {
@@ -130,12 +146,16 @@ async function cpuGroups(gpu: Gpu, layers: LayerMatrices[], groups: Group[]): Pr
  * @param gpu The GPU.
  * @param layers Layer matrices (layers with non-finite or all-zero weights get null).
  * @param solver Where the eigenvalues are solved (default `auto`).
+ * @param pool Workers for the CPU solves (default: a pool of one worker per core for this call).
+ * @param timings Adds the seconds spent forming Gram matrices and solving to `gram` and `eigen`.
  * @returns One entry per layer, null for skipped layers.
  */
 export async function layerEigenvalues(
   gpu: Gpu,
   layers: LayerMatrices[],
   solver: EigSolver = "auto",
+  pool?: EigPool,
+  timings?: EsdTimings,
 ): Promise<(LayerEigs | null)[]> {
   const groups = groupByShape(gpu, layers);
   const gpuSolve = solver === "gpu" || (solver === "auto" && !gpu.isSoftware);
@@ -149,6 +169,7 @@ export async function layerEigenvalues(
     result[i] = r;
   };
   const onGpuGroups = groups.filter(onGpu);
+  let t0 = performance.now();
   const solved = await gpuGroups(gpu, layers, onGpuGroups);
   onGpuGroups.forEach((g, k) => {
     const { values, stride, c, sweeps } = solved[k];
@@ -159,12 +180,28 @@ export async function layerEigenvalues(
     });
   });
   const cpu = groups.filter((g) => !onGpu(g));
+  let t1 = performance.now();
+  if (timings) timings.eigen += (t1 - t0) / 1000;
   const grams = await cpuGroups(gpu, layers, cpu);
-  cpu.forEach((g, gi) => {
+  t0 = performance.now();
+  if (timings) timings.gram += (t0 - t1) / 1000;
+  const jobs = cpu.flatMap((g, gi) => {
     const n = Math.min(g.rows, g.cols);
-    g.items.forEach(([i, s], z) =>
-      put(i, s, eigvalshRef(grams[gi].subarray(z * n * n, (z + 1) * n * n), n), n, true)
-    );
+    return g.items.map(([i, s], z) => ({
+      data: grams[gi].subarray(z * n * n, (z + 1) * n * n),
+      n,
+      what: `the Gram matrix of "${layers[i].name}" slice ${s}`,
+    }));
   });
+  const own = pool ? null : new EigPool();
+  try {
+    const values = await (pool ?? own!).solve(jobs);
+    let k = 0;
+    cpu.forEach((g) => g.items.forEach(([i, s]) => put(i, s, values[k], values[k++].length, true)));
+  } finally {
+    own?.close();
+  }
+  t1 = performance.now();
+  if (timings) timings.eigen += (t1 - t0) / 1000;
   return result;
 }

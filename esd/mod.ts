@@ -1,7 +1,8 @@
 /**
  * Layer-wise spectral diagnosis, as WeightWatcher and the TempBalance paper define it: every
  * Conv2d/Linear weight's matrices ({@link layerMatrices}), their eigenvalues (Gram + Jacobi on the
- * GPU, or float64 on the CPU: {@link layerEigenvalues}), the power-law fit ({@link fitPowerLaw},
+ * GPU, or float64 on the CPU in WebAssembly, {@link eigvalshCpu}, over a pool of workers,
+ * {@link EigPool}: {@link layerEigenvalues}), the power-law fit ({@link fitPowerLaw},
  * {@link fitPowerLawsGpu}), the Marchenko–Pastur fit ({@link fitMp}) and the metrics built on them
  * ({@link layerMetrics}); FARMS sampling ({@link farmsGroups}); {@link analyze} does it all for a
  * weight file or a model, and {@link liveLayerMetrics} for weights that stay on the GPU.
@@ -29,7 +30,10 @@ export type { AnalyzeOptions, AnalyzeResult, NamedArray, StateDictSource } from 
 export { farmsGroups } from "./farms.ts";
 export type { FarmsOptions } from "./farms.ts";
 export { layerEigenvalues } from "./eigs.ts";
-export type { EigSolver, LayerEigs } from "./eigs.ts";
+export type { EigSolver, EsdTimings, LayerEigs } from "./eigs.ts";
+export { EIG_CPU_MAX_N, eigvalshCpu } from "./eig_cpu.ts";
+export { EigPool } from "./eig_pool.ts";
+export type { EigJob } from "./eig_pool.ts";
 export { layerMatrices } from "./matrices.ts";
 export type { Convention, LayerMatrices, Layout, MatrixOptions } from "./matrices.ts";
 export { EVALS_THRESH, layerMetrics, METRIC_COLUMNS, summarize } from "./metrics.ts";

@@ -223,3 +223,24 @@ gpuTest("analyze() takes a model of ours: every Conv2d/Linear weight, PyTorch na
   ]);
   ok(layers.every((l) => l.alpha === null || l.alpha > 1));
 });
+
+gpuTest(
+  "analyze(): the CPU eigen path over 2 workers gives the same bits as on one thread; a bad workers count is refused",
+  async () => {
+    // Enough work (Σ n³ ≥ 2·10^7) that the pool starts its workers.
+    const tensors = [
+      tensor("fc.weight", [320, 300], randArray(320 * 300, 21)),
+      tensor("conv.weight", [128, 128, 3, 3], randArray(128 * 128 * 9, 22)),
+    ];
+    const one = await analyze(tensors, { solver: "cpu", workers: 1, keepEvals: true });
+    const two = await analyze(tensors, { solver: "cpu", workers: 2, keepEvals: true });
+    deepEqual(two.layers, one.layers);
+    deepEqual(two.evals!.map((e) => Array.from(e)), one.evals!.map((e) => Array.from(e)));
+    for (const workers of [0, 1.5, NaN]) {
+      await analyze(tensors, { workers }).then(
+        () => ok(false, `workers ${workers} accepted`),
+        (e) => ok(/workers must be a positive integer/.test(e.message), e.message),
+      );
+    }
+  },
+);
