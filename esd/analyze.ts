@@ -36,6 +36,12 @@ export interface AnalyzeOptions extends MetricOptions {
    * calling thread). Results do not depend on it.
    */
   workers?: number;
+  /**
+   * Bytes one GPU storage binding may hold (default, and at most, the device's
+   * `maxStorageBufferBindingSize`). A slice larger than that has its Gram matrix formed in tiles
+   * and solved on the CPU; a smaller value caps the GPU memory of each step.
+   */
+  bindingLimit?: number;
   /** File format override. */
   format?: WeightFormat;
   /** Only the layers whose tensor name this matches (a RegExp or its source; default all). */
@@ -46,6 +52,12 @@ export interface AnalyzeOptions extends MetricOptions {
    * the largest layer, not the model. Results do not depend on it.
    */
   memoryBudget?: number;
+  /**
+   * A chunk also ends at the layer that brings it to this many matrices (a conv layer counts its
+   * kh·kw slices; default: no limit). Smaller chunks report progress and write rows more often;
+   * about twice the number of workers keeps every worker busy. Results do not depend on it.
+   */
+  chunkMatrices?: number;
   /**
    * Rows already measured, by tensor name (a resumed run): those layers are not read again, their
    * rows take their place in the result (no eigenvalues with `keepEvals`).
@@ -192,10 +204,15 @@ export async function analyze(
   const budget = options.memoryBudget ?? 256 * 2 ** 20;
   const layers: LayerRow[] = [];
   const evals: Float64Array[] = [];
-  let chunk: WeightTensor[] = [], bytes = 0, randomIndex = 0;
+  let chunk: WeightTensor[] = [], bytes = 0, randomIndex = 0, matrices = 0;
+  const maxMatrices = options.chunkMatrices ?? Infinity;
+  if (!(maxMatrices >= 1)) throw new OptionError(`chunkMatrices must be at least 1, got ${maxMatrices}`);
   const total = chosen.length;
   if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 1)) {
     throw new OptionError(`workers must be a positive integer, got ${options.workers}`);
+  }
+  if (options.bindingLimit !== undefined && !(options.bindingLimit >= 16)) {
+    throw new OptionError(`bindingLimit must be at least 16 bytes, got ${options.bindingLimit}`);
   }
   const pool = new EigPool(options.workers);
   const timings: EsdTimings = { read: 0, gram: 0, eigen: 0, fit: 0 };
@@ -209,6 +226,7 @@ export async function analyze(
     await options.onLayers?.(r.layers);
     chunk = [];
     bytes = 0;
+    matrices = 0;
   };
   try {
     await chunks();
@@ -235,6 +253,8 @@ export async function analyze(
       if (chunk.length && bytes + size > budget) await flush();
       chunk.push(t);
       bytes += size;
+      matrices += t.shape.length === 4 ? t.shape[2] * t.shape[3] : 1;
+      if (matrices >= maxMatrices) await flush();
     }
     await flush();
   }
@@ -275,7 +295,14 @@ async function analyzeChunk(
     : [];
   const gpu = await getGpu();
   timings.read += (performance.now() - t0) / 1000;
-  const eigs = await layerEigenvalues(gpu, [...groups.flat(), ...random], options.solver, pool, timings);
+  const eigs = await layerEigenvalues(
+    gpu,
+    [...groups.flat(), ...random],
+    options.solver,
+    pool,
+    timings,
+    options.bindingLimit,
+  );
   t0 = performance.now();
   const randEigs = eigs.slice(groups.flat().length);
   // Power-law fits of every ESD that has enough eigenvalues, on the GPU in one submit.

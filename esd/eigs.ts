@@ -7,18 +7,21 @@
  *   (`eig_cpu.ts`: Householder + QL in WebAssembly), spread over a pool of workers (`eig_pool.ts`).
  * - `auto`: the GPU on hardware adapters, the CPU on software ones — measured on lavapipe
  *   (2 cores, 2026-11, `deno task bench:esd`): 9 slices of n×n take 0.12/0.28/1.3/7.1 s on the GPU
- *   for n = 64/128/256/512 against 0.03/0.05/0.32/2.4 s in float64 TypeScript. Jacobi spends
- *   ~6n³ flops a sweep for ~12 sweeps, where Householder + QL spends ~(4/3)n³ in all.
+ *   for n = 64/128/256/512 against 0.03/0.05/0.32/2.4 s in float64 TypeScript (one core; the
+ *   WebAssembly solver now takes a quarter of that, over every core). Jacobi spends ~6n³ flops a
+ *   sweep for ~12 sweeps, where Householder + QL spends ~(4/3)n³ in all.
+ *
+ * A slice too large for one storage binding (its data, its padded copy or its Gram matrix) is not
+ * refused: its Gram matrix is formed in tiles under the limit and solved on the CPU.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { Recorder } from "../kernels/recorder.ts";
 import type { Gpu } from "../kernels/runtime.ts";
 import { jacobiSvdMany, paddedRows } from "../kernels/svd_jacobi.ts";
 import { readback, type Tensor, upload } from "../kernels/tensor.ts";
 import type { LayerMatrices } from "./matrices.ts";
-import { EigPool } from "./eig_pool.ts";
+import { type EigJob, EigPool } from "./eig_pool.ts";
 
 /** Where the eigenvalues are computed. */
 export type EigSolver = "auto" | "gpu" | "cpu";
@@ -55,20 +58,19 @@ interface Group {
 }
 
 // Groups slices by shape, each group small enough for one storage binding (the padded slices for
-// the GPU solver, or the slices and their Gram matrices for the CPU one).
-function groupByShape(gpu: Gpu, layers: LayerMatrices[]): Group[] {
-  const limit = gpu.device.limits.maxStorageBufferBindingSize;
+// the GPU solver, or the slices and their Gram matrices for the CPU one). Slices too large for one
+// binding go to `big`: their Gram matrices are formed in tiles and solved on the CPU.
+function groupByShape(layers: LayerMatrices[], limit: number): { groups: Group[]; big: [number, number][] } {
   const groups: Group[] = [];
+  const big: [number, number][] = [];
   const open = new Map<string, Group>();
   layers.forEach((l, i) => {
     if (l.nonFinite || l.allZero) return;
     const c = Math.min(l.rows, l.cols), r = Math.max(l.rows, l.cols);
     const bytes = 4 * Math.max(paddedRows(c) * Math.ceil(r / 4) * 4, l.rows * l.cols, c * c);
     if (bytes > limit) {
-      throw new OptionError(
-        `Layer "${l.name}": a ${l.rows}×${l.cols} slice needs ${bytes} bytes on the GPU, more than this ` +
-          `device's maxStorageBufferBindingSize (${limit})`,
-      );
+      for (let s = 0; s < l.slices.length; s++) big.push([i, s]);
+      return;
     }
     const key = `${l.rows}x${l.cols}`;
     for (let s = 0; s < l.slices.length; s++) {
@@ -81,7 +83,60 @@ function groupByShape(gpu: Gpu, layers: LayerMatrices[]): Group[] {
       g.items.push([i, s]);
     }
   });
-  return groups;
+  return { groups, big };
+}
+
+/**
+ * The Gram matrix of the smaller side of a rows×cols slice (WᵀW if rows ≥ cols, else WWᵀ), for a
+ * slice too large for one storage binding: output tiles of at most `limit` bytes, each summed over
+ * blocks of the long side that fit in `limit` (a float32 product on the GPU per block), accumulated
+ * in float64 on the CPU.
+ */
+async function tiledGram(
+  gpu: Gpu,
+  w: Float64Array,
+  rows: number,
+  cols: number,
+  limit: number,
+): Promise<Float64Array> {
+  const tall = rows >= cols, n = Math.min(rows, cols), K = Math.max(rows, cols);
+  const floats = Math.floor(limit / 4);
+  const T = Math.max(1, Math.min(n, Math.floor(Math.sqrt(floats))));
+  const B = Math.max(1, Math.min(K, Math.floor(floats / T)));
+  const g = new Float64Array(n * n);
+  // Columns c0..c0+t of the tall orientation, rows k0..k0+kb, as a kb×t float32 block.
+  const block = (k0: number, kb: number, c0: number, t: number) => {
+    const out = new Float32Array(kb * t);
+    for (let k = 0; k < kb; k++) {
+      for (let c = 0; c < t; c++) {
+        out[k * t + c] = tall ? w[(k0 + k) * cols + c0 + c] : w[(c0 + c) * cols + k0 + k];
+      }
+    }
+    return out;
+  };
+  for (let i0 = 0; i0 < n; i0 += T) {
+    for (let j0 = i0; j0 < n; j0 += T) {
+      const ti = Math.min(T, n - i0), tj = Math.min(T, n - j0);
+      for (let k0 = 0; k0 < K; k0 += B) {
+        const kb = Math.min(B, K - k0);
+        const a = upload(gpu, block(k0, kb, i0, ti), [kb, ti], "f32", "Gram tile rows");
+        const b = j0 === i0 ? a : upload(gpu, block(k0, kb, j0, tj), [kb, tj], "f32", "Gram tile columns");
+        const rec = new Recorder(gpu);
+        const p = matmul(rec, a, b, { transA: true });
+        await rec.submit();
+        const [v] = await readback(gpu, p);
+        for (const t of new Set([a, b, p])) t.release();
+        for (let r = 0; r < ti; r++) {
+          for (let c = 0; c < tj; c++) {
+            const x = v[r * tj + c];
+            g[(i0 + r) * n + j0 + c] += x;
+            if (j0 !== i0) g[(j0 + c) * n + i0 + r] += x;
+          }
+        }
+      }
+    }
+  }
+  return g;
 }
 
 // Slices as rows-to-orthogonalise: c = min(rows, cols) vectors of length r = max, padded.
@@ -148,6 +203,9 @@ async function cpuGroups(gpu: Gpu, layers: LayerMatrices[], groups: Group[]): Pr
  * @param solver Where the eigenvalues are solved (default `auto`).
  * @param pool Workers for the CPU solves (default: a pool of one worker per core for this call).
  * @param timings Adds the seconds spent forming Gram matrices and solving to `gram` and `eigen`.
+ * @param bindingLimit Bytes a storage binding may hold (default the device's
+ *   `maxStorageBufferBindingSize`): a slice whose data, padded copy or Gram matrix is larger has its
+ *   Gram matrix formed in tiles under it and solved on the CPU, whatever the solver.
  * @returns One entry per layer, null for skipped layers.
  */
 export async function layerEigenvalues(
@@ -156,8 +214,12 @@ export async function layerEigenvalues(
   solver: EigSolver = "auto",
   pool?: EigPool,
   timings?: EsdTimings,
+  bindingLimit: number = gpu.device.limits.maxStorageBufferBindingSize,
 ): Promise<(LayerEigs | null)[]> {
-  const groups = groupByShape(gpu, layers);
+  const { groups, big } = groupByShape(
+    layers,
+    Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize),
+  );
   const gpuSolve = solver === "gpu" || (solver === "auto" && !gpu.isSoftware);
   const onGpu = (_g: Group) => gpuSolve;
   const result: (LayerEigs | null)[] = layers.map(() => null);
@@ -183,21 +245,32 @@ export async function layerEigenvalues(
   let t1 = performance.now();
   if (timings) timings.eigen += (t1 - t0) / 1000;
   const grams = await cpuGroups(gpu, layers, cpu);
-  t0 = performance.now();
-  if (timings) timings.gram += (t0 - t1) / 1000;
-  const jobs = cpu.flatMap((g, gi) => {
+  const what = (i: number, s: number) => `the Gram matrix of "${layers[i].name}" slice ${s}`;
+  const jobs: EigJob[] = cpu.flatMap((g, gi) => {
     const n = Math.min(g.rows, g.cols);
     return g.items.map(([i, s], z) => ({
       data: grams[gi].subarray(z * n * n, (z + 1) * n * n),
       n,
-      what: `the Gram matrix of "${layers[i].name}" slice ${s}`,
+      what: what(i, s),
     }));
   });
+  for (const [i, s] of big) {
+    const l = layers[i];
+    const limit = Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize);
+    jobs.push({
+      data: await tiledGram(gpu, l.slices[s], l.rows, l.cols, limit),
+      n: Math.min(l.rows, l.cols),
+      what: what(i, s),
+    });
+  }
+  t0 = performance.now();
+  if (timings) timings.gram += (t0 - t1) / 1000;
   const own = pool ? null : new EigPool();
   try {
     const values = await (pool ?? own!).solve(jobs);
     let k = 0;
     cpu.forEach((g) => g.items.forEach(([i, s]) => put(i, s, values[k], values[k++].length, true)));
+    for (const [i, s] of big) put(i, s, values[k], values[k++].length, true);
   } finally {
     own?.close();
   }

@@ -1,6 +1,6 @@
 /**
  * `deno task analyze FILE [--layers REGEX] [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
- * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--max-evals N] [--farms [--farms-q Q]] [--json]
+ * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--max-evals N] [--farms [--farms-q Q]] [--workers N] [--json]
  * [--csv FILE] [--plots DIR] [--out FILE.jsonl [--resume]]`
  * @module
  */
@@ -24,6 +24,7 @@ const USAGE = `usage: deno task analyze FILE [options]
   --convention NAME       tb (default: TempBalance) | ww (WeightWatcher)
   --layout NAME           torch (OIHW, (out,in); default) | tfjs (HWIO, (in,out); default for tfjs)
   --solver NAME           auto (default) | gpu | cpu (float64)
+  --workers N             CPU eigen solves on N workers (default: one per core)
   --filter-zeros          drop eigenvalues ≤ 1e-5 before fitting (always on for ww)
   --max-evals N           ww: layers with more than N eigenvalues (M > N) are not fitted (default 15000)
   --farms                 FARMS: fit fixed-aspect-ratio submatrices (mean over conv blocks)
@@ -52,6 +53,7 @@ await runMain(async () => {
         solver: { type: "string" },
         "filter-zeros": { type: "boolean" },
         "max-evals": { type: "string" },
+        workers: { type: "string" },
         farms: { type: "boolean" },
         "mp-fit": { type: "boolean" },
         randomize: { type: "boolean" },
@@ -68,6 +70,10 @@ await runMain(async () => {
   if (file === null) return;
   const xminPos = v["xmin-pos"] === undefined ? 2 : Number(v["xmin-pos"]);
   if (!(xminPos >= 1)) throw new OptionError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
+  const workers = v.workers === undefined ? undefined : Number(v.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    throw new OptionError(`Invalid --workers "${v.workers}": expected an integer ≥ 1`);
+  }
   const maxEvals = v["max-evals"] === undefined ? undefined : Number(v["max-evals"]);
   if (maxEvals !== undefined && !(Number.isInteger(maxEvals) && maxEvals >= 1)) {
     throw new OptionError(`Invalid --max-evals "${v["max-evals"]}": expected an integer ≥ 1`);
@@ -85,8 +91,9 @@ await runMain(async () => {
     onProgress: (done, total, current) => progress.update(done, total, current),
     layers: v.layers,
     done,
-    // With --out, one layer per chunk: each line is written as soon as its layer is done.
-    memoryBudget: out === undefined ? undefined : 1,
+    // Chunks of a few layers (about two matrices per worker, the default memory budget at most):
+    // the bar moves and --out's lines are written as each chunk is done, and every worker has work.
+    chunkMatrices: 2 * (workers ?? navigator.hardwareConcurrency ?? 1),
     onLayers: out === undefined
       ? undefined
       : (rows) =>
@@ -100,6 +107,7 @@ await runMain(async () => {
     solver: choice("solver", v.solver, ["auto", "gpu", "cpu"] as const, "auto"),
     filterZeros: v["filter-zeros"] === true,
     maxEvals,
+    workers,
     farms: v.farms || v["farms-q"] !== undefined ? { q: farmsQ } : false,
     keepEvals: v.plots !== undefined,
     mpFit: v["mp-fit"] === true,

@@ -244,3 +244,43 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "a layer past the storage-binding limit (forced small) is tiled: the same eigenvalues as untiled, tall and wide, GPU and CPU solvers",
+  async () => {
+    const tensors = [
+      tensor("tall.weight", [70, 45], randArray(70 * 45, 31)),
+      tensor("wide.weight", [37, 90], randArray(37 * 90, 32)),
+      tensor("conv.weight", [9, 20, 3, 3], randArray(9 * 20 * 9, 33)),
+    ];
+    for (const solver of ["cpu", "gpu"] as const) {
+      const whole = await analyze(tensors, { solver, keepEvals: true });
+      // 2 KiB a binding = 512 floats: tiles of 22×22, summed over blocks of 23 rows (the 45×45 Gram
+      // in 3×3 tiles of 4 blocks, the 37×37 in 2×2 of 4); the conv's 9×20 slices still fit.
+      const tiled = await analyze(tensors, { solver, keepEvals: true, bindingLimit: 2048 });
+      for (let l = 0; l < tensors.length; l++) {
+        const a = whole.evals![l], b = tiled.evals![l];
+        equal(b.length, a.length);
+        for (let i = 0; i < a.length; i++) {
+          ok(
+            Math.abs(a[i] - b[i]) <= 2e-5 * a[a.length - 1],
+            `${solver} ${tensors[l].name} λ[${i}] ${b[i]} vs ${a[i]}`,
+          );
+        }
+        for (const c of ["alpha", "spectral_norm", "stable_rank", "log_norm"] as const) {
+          assertNear(
+            `${solver} ${tensors[l].name} ${c}`,
+            [tiled.layers[l][c] as number],
+            [whole.layers[l][c] as number],
+            0,
+            1e-4,
+          );
+        }
+      }
+    }
+    await analyze(tensors, { bindingLimit: 0 }).then(
+      () => ok(false),
+      (e) => ok(/bindingLimit must be/.test(e.message)),
+    );
+  },
+);

@@ -148,13 +148,15 @@ gpuTest("analyze({layers}) keeps the matching layers only, as deno task analyze 
 });
 
 gpuTest(
-  "analyze() in memory-bounded chunks (one layer each) equals one chunk: metrics, FARMS, rand_distance, evals",
+  "analyze() in memory-bounded chunks (one layer each) or chunks of 2 matrices equals one chunk: metrics, FARMS, rand_distance, evals",
   async () => {
     const { dir, index } = await writeBoth();
     for (const extra of [{}, { farms: true }, { randomize: true, keepEvals: true }]) {
       const { timings: _t1, ...whole } = await analyze(index, { solver: "cpu", ...extra });
       const { timings: _t2, ...chunked } = await analyze(index, { solver: "cpu", memoryBudget: 1, ...extra });
       deepEqual(chunked, whole, JSON.stringify(extra));
+      const { timings: _t3, ...few } = await analyze(index, { solver: "cpu", chunkMatrices: 2, ...extra });
+      deepEqual(few, whole, `chunkMatrices 2, ${JSON.stringify(extra)}`);
     }
     await Deno.remove(dir, { recursive: true });
   },
