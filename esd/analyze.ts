@@ -295,6 +295,8 @@ async function analyzeChunk(
     : [];
   const gpu = await getGpu();
   timings.read += (performance.now() - t0) / 1000;
+  // Each chunk's shapes differ: buffers kept for reuse by the last chunk would only hold memory.
+  gpu.pool.trim();
   const eigs = await layerEigenvalues(
     gpu,
     [...groups.flat(), ...random],

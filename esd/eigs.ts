@@ -94,7 +94,7 @@ function groupByShape(layers: LayerMatrices[], limit: number): { groups: Group[]
  */
 async function tiledGram(
   gpu: Gpu,
-  w: Float64Array,
+  w: Float32Array,
   rows: number,
   cols: number,
   limit: number,
@@ -106,6 +106,8 @@ async function tiledGram(
   const g = new Float64Array(n * n);
   // Columns c0..c0+t of the tall orientation, rows k0..k0+kb, as a kb×t float32 block.
   const block = (k0: number, kb: number, c0: number, t: number) => {
+    // Whole rows of a tall slice are already a block: no copy.
+    if (tall && c0 === 0 && t === cols) return w.subarray(k0 * cols, (k0 + kb) * cols);
     const out = new Float32Array(kb * t);
     for (let k = 0; k < kb; k++) {
       for (let c = 0; c < t; c++) {
@@ -122,12 +124,14 @@ async function tiledGram(
         const a = upload(gpu, block(k0, kb, i0, ti), [kb, ti], "f32", "Gram tile rows");
         const b = j0 === i0 ? a : upload(gpu, block(k0, kb, j0, tj), [kb, tj], "f32", "Gram tile columns");
         const rec = new Recorder(gpu);
-        const p = matmul(rec, a, b, { transA: true });
+        // A diagonal tile is symmetric: only its lower triangle is formed and read.
+        const p = matmul(rec, a, b, { transA: true, lower: j0 === i0 });
         await rec.submit();
         const [v] = await readback(gpu, p);
         for (const t of new Set([a, b, p])) t.release();
+        gpu.pool.trim(); // Blocks this large are not worth keeping for reuse.
         for (let r = 0; r < ti; r++) {
-          for (let c = 0; c < tj; c++) {
+          for (let c = 0; c < (j0 === i0 ? r + 1 : tj); c++) {
             const x = v[r * tj + c];
             g[(i0 + r) * n + j0 + c] += x;
             if (j0 !== i0) g[(j0 + c) * n + i0 + r] += x;
@@ -182,11 +186,20 @@ async function cpuGroups(gpu: Gpu, layers: LayerMatrices[], groups: Group[]): Pr
   const temps: Tensor[] = [];
   const grams = groups.map((g) => {
     const batch = g.items.length;
-    const data = new Float32Array(batch * g.rows * g.cols);
-    g.items.forEach(([i, si], z) => data.set(layers[i].slices[si], z * g.rows * g.cols));
+    // One slice is uploaded as it is; several are packed into one batch.
+    const data = batch === 1
+      ? layers[g.items[0][0]].slices[g.items[0][1]]
+      : new Float32Array(batch * g.rows * g.cols);
+    if (batch > 1) g.items.forEach(([i, si], z) => data.set(layers[i].slices[si], z * g.rows * g.cols));
     const w = upload(gpu, data, [batch, g.rows, g.cols], "f32", `slices ${g.rows}x${g.cols}`);
     temps.push(w);
-    const gram = matmul(rec, w, w, g.rows >= g.cols ? { transA: true } : { transB: true });
+    // The solver reads the lower triangle only: the tiles above it are not formed.
+    const gram = matmul(
+      rec,
+      w,
+      w,
+      g.rows >= g.cols ? { transA: true, lower: true } : { transB: true, lower: true },
+    );
     temps.push(gram);
     return gram;
   });

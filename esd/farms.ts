@@ -26,8 +26,8 @@ export interface FarmsOptions {
   windowRows?: number;
 }
 
-function sub(m: Float64Array, cols: number, r0: number, c0: number, nr: number, nc: number): Float64Array {
-  const out = new Float64Array(nr * nc);
+function sub(m: Float32Array, cols: number, r0: number, c0: number, nr: number, nc: number): Float32Array {
+  const out = new Float32Array(nr * nc);
   for (let i = 0; i < nr; i++) for (let j = 0; j < nc; j++) out[i * nc + j] = m[(r0 + i) * cols + c0 + j];
   return out;
 }
@@ -42,7 +42,7 @@ function sub(m: Float64Array, cols: number, r0: number, c0: number, nr: number, 
 export function farmsGroups(m: LayerMatrices, options: FarmsOptions = {}): LayerMatrices[] {
   const { q = 1, grid = 9, windowRows = 100 } = options;
   if (!(q > 0)) throw new OptionError(`FARMS: aspect ratio q must be > 0, got ${q}`);
-  const group = (slices: Float64Array[], rows: number, cols: number): LayerMatrices => ({
+  const group = (slices: Float32Array[], rows: number, cols: number): LayerMatrices => ({
     ...m,
     slices,
     rows,
@@ -65,7 +65,7 @@ export function farmsGroups(m: LayerMatrices, options: FarmsOptions = {}): Layer
     const count = Math.min(grid, Math.max(1, Math.floor((size - win) / step) + 1));
     return Array.from({ length: count }, (_, i) => Math.min(i * step, size - win));
   };
-  const windows: Float64Array[] = [];
+  const windows: Float32Array[] = [];
   for (const r0 of steps(rows, nr)) {
     for (const c0 of steps(cols, nc)) windows.push(sub(m.slices[0], cols, r0, c0, nr, nc));
   }

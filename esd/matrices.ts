@@ -30,8 +30,11 @@ export interface LayerMatrices {
   rows: number;
   /** Columns of each slice. */
   cols: number;
-  /** The slices, each rows×cols row-major, multiplied by `scale`. */
-  slices: Float64Array[];
+  /**
+   * The slices, each rows×cols row-major, multiplied by `scale` (and sqrt(convNorm) for convs) and
+   * rounded to float32, as the GPU reads them (half the memory of float64 copies).
+   */
+  slices: Float32Array[];
   /** The power of two the slices were multiplied by (undo with λ / scale²). */
   scale: number;
   /** Whether any weight is NaN or ±Infinity (then the slices are not usable). */
@@ -65,7 +68,8 @@ export function layerMatrices(t: WeightTensor, options: MatrixOptions = {}): Lay
   if (!t.isFloat || (t.shape.length !== 2 && t.shape.length !== 4) || t.shape.some((d) => d === 0)) {
     return null;
   }
-  const v = t.values();
+  // Float32 where the file's values fit it exactly (half the memory), else float64.
+  const v: Float32Array | Float64Array = t.float32?.() ?? t.values();
   let maxAbs = 0, nonFinite = false;
   for (let i = 0; i < v.length; i++) {
     const a = Math.abs(v[i]);
@@ -94,14 +98,22 @@ export function layerMatrices(t: WeightTensor, options: MatrixOptions = {}): Lay
   const mul = scale * (conv ? Math.sqrt(convNorm) : 1);
   const flip = convention === "ww" && out! < inp!;
   const rows = flip ? inp! : out!, cols = flip ? out! : inp!;
-  const slices: Float64Array[] = [];
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      const m = new Float64Array(rows * cols);
-      for (let o = 0; o < out!; o++) {
-        for (let i = 0; i < inp!; i++) m[flip ? i * cols + o : o * cols + i] = at(o, i, y, x) * mul;
+  const slices: Float32Array[] = [];
+  if (!conv && !flip && layout === "torch") {
+    // A Linear weight as stored: one pass, no index arithmetic; a fresh float32 array is scaled in
+    // place (exact: the scale is a power of two, chosen so that nothing leaves float32's range).
+    const m = v instanceof Float32Array ? v : new Float32Array(v.length);
+    for (let k = 0; k < v.length; k++) m[k] = v[k] * mul;
+    slices.push(m);
+  } else {
+    for (let y = 0; y < kh; y++) {
+      for (let x = 0; x < kw; x++) {
+        const m = new Float32Array(rows * cols);
+        for (let o = 0; o < out!; o++) {
+          for (let i = 0; i < inp!; i++) m[flip ? i * cols + o : o * cols + i] = at(o, i, y, x) * mul;
+        }
+        slices.push(m);
       }
-      slices.push(m);
     }
   }
   return {

@@ -27,53 +27,92 @@ const SIZES: Record<string, number> = {
   F8_E5M2: 1,
 };
 const FLOATS = new Set(["F64", "F32", "F16", "BF16"]);
+/** Dtypes whose every value float32 holds exactly. */
+const EXACT_F32 = new Set(["F32", "F16", "BF16"]);
 
-function decode(dtype: string, view: DataView, n: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let halfTable: Float32Array | null = null;
+
+/** Every float16 bit pattern's value (built once, 256 KiB). */
+function halves(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+/**
+ * The n values of a tensor's little-endian bytes as float64. Typed-array views (one pass, no
+ * per-element calls) on little-endian hosts; a DataView loop elsewhere.
+ */
+function decode<T extends Float64Array | Float32Array>(dtype: string, view: DataView, n: number, out: T): T {
+  const aligned = (size: number) => view.byteOffset % size === 0;
+  if (LITTLE_ENDIAN && !aligned(SIZES[dtype] ?? 1)) {
+    // Typed arrays need aligned offsets: copy the bytes (fast) rather than read them one by one.
+    const copy = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
+    return decode(dtype, new DataView(copy.buffer), n, out);
+  }
+  if (LITTLE_ENDIAN) {
+    const buf = view.buffer, at = view.byteOffset;
     switch (dtype) {
       case "F64":
-        out[i] = view.getFloat64(8 * i, true);
-        break;
+        out.set(new Float64Array(buf, at, n));
+        return out;
       case "F32":
-        out[i] = view.getFloat32(4 * i, true);
-        break;
-      case "F16":
-        out[i] = halfToFloat(view.getUint16(2 * i, true));
-        break;
-      case "BF16": {
-        const b = new DataView(new ArrayBuffer(4));
-        b.setUint32(0, view.getUint16(2 * i, true) << 16, true);
-        out[i] = b.getFloat32(0, true);
-        break;
+        out.set(new Float32Array(buf, at, n));
+        return out;
+      case "F16": {
+        const src = new Uint16Array(buf, at, n), t = halves();
+        for (let i = 0; i < n; i++) out[i] = t[src[i]];
+        return out;
       }
-      case "I64":
-        out[i] = Number(view.getBigInt64(8 * i, true));
-        break;
-      case "U64":
-        out[i] = Number(view.getBigUint64(8 * i, true));
-        break;
-      case "I32":
-        out[i] = view.getInt32(4 * i, true);
-        break;
-      case "U32":
-        out[i] = view.getUint32(4 * i, true);
-        break;
-      case "I16":
-        out[i] = view.getInt16(2 * i, true);
-        break;
-      case "U16":
-        out[i] = view.getUint16(2 * i, true);
-        break;
-      case "I8":
-        out[i] = view.getInt8(i);
-        break;
-      default:
-        out[i] = view.getUint8(i);
+      case "BF16": {
+        // Each value is the high half of a float32: widen in blocks, then read them as floats.
+        const src = new Uint16Array(buf, at, n);
+        const block = 1 << 16, u = new Uint32Array(block), f = new Float32Array(u.buffer);
+        for (let i0 = 0; i0 < n; i0 += block) {
+          const m = Math.min(block, n - i0);
+          for (let i = 0; i < m; i++) u[i] = src[i0 + i] << 16;
+          out.set(m === block ? f : f.subarray(0, m), i0);
+        }
+        return out;
+      }
     }
   }
+  const get = (i: number): number => {
+    switch (dtype) {
+      case "F64":
+        return view.getFloat64(8 * i, true);
+      case "F32":
+        return view.getFloat32(4 * i, true);
+      case "F16":
+        return halfToFloat(view.getUint16(2 * i, true));
+      case "BF16":
+        bf16View.setUint32(0, view.getUint16(2 * i, true) << 16, true);
+        return bf16View.getFloat32(0, true);
+      case "I64":
+        return Number(view.getBigInt64(8 * i, true));
+      case "U64":
+        return Number(view.getBigUint64(8 * i, true));
+      case "I32":
+        return view.getInt32(4 * i, true);
+      case "U32":
+        return view.getUint32(4 * i, true);
+      case "I16":
+        return view.getInt16(2 * i, true);
+      case "U16":
+        return view.getUint16(2 * i, true);
+      case "I8":
+        return view.getInt8(i);
+      default:
+        return view.getUint8(i);
+    }
+  };
+  for (let i = 0; i < n; i++) out[i] = get(i);
   return out;
 }
+const bf16View = new DataView(new ArrayBuffer(4));
 
 /** One tensor's place in a safetensors file, validated against the file's data length. */
 interface Span {
@@ -186,17 +225,17 @@ export function parseSafetensors(
   const header = parseHeaderJson(bytes.subarray(8, 8 + headerLen), bad);
   const dataStart = 8 + headerLen, dataLen = bytes.length - dataStart;
   const { spans, metadata } = checkHeader(header, dataLen, bad);
+  const view = (s: Span) =>
+    new DataView(bytes.buffer, bytes.byteOffset + dataStart + s.begin, s.end - s.begin);
   const tensors = spans.map((s): WeightTensor => ({
     name: s.name,
     dtype: s.dtype,
     shape: s.shape,
     isFloat: FLOATS.has(s.dtype),
-    values: () =>
-      decode(
-        s.dtype,
-        new DataView(bytes.buffer, bytes.byteOffset + dataStart + s.begin, s.end - s.begin),
-        numel(s.shape),
-      ),
+    values: () => decode(s.dtype, view(s), numel(s.shape), new Float64Array(numel(s.shape))),
+    ...(EXACT_F32.has(s.dtype)
+      ? { float32: () => decode(s.dtype, view(s), numel(s.shape), new Float32Array(numel(s.shape))) }
+      : {}),
   }));
   return { tensors, metadata };
 }
@@ -248,24 +287,29 @@ export function openSafetensors(path: string): { tensors: WeightTensor[]; metada
   } finally {
     f.close();
   }
+  // A tensor's bytes, read from the file when its values are asked for.
+  const read = (s: Span): DataView => {
+    const file = Deno.openSync(path, { read: true });
+    let bytes: Uint8Array;
+    try {
+      bytes = readAt(file, dataStart + s.begin, s.end - s.begin);
+    } finally {
+      file.close();
+    }
+    if (bytes.length !== s.end - s.begin) {
+      throw bad(`tensor "${s.name}" ends past the end of the file: the file is cut short`);
+    }
+    return new DataView(bytes.buffer);
+  };
   const tensors = spans.map((s): WeightTensor => ({
     name: s.name,
     dtype: s.dtype,
     shape: s.shape,
     isFloat: FLOATS.has(s.dtype),
-    values: () => {
-      const file = Deno.openSync(path, { read: true });
-      let bytes: Uint8Array;
-      try {
-        bytes = readAt(file, dataStart + s.begin, s.end - s.begin);
-      } finally {
-        file.close();
-      }
-      if (bytes.length !== s.end - s.begin) {
-        throw bad(`tensor "${s.name}" ends past the end of the file: the file is cut short`);
-      }
-      return decode(s.dtype, new DataView(bytes.buffer), numel(s.shape));
-    },
+    values: () => decode(s.dtype, read(s), numel(s.shape), new Float64Array(numel(s.shape))),
+    ...(EXACT_F32.has(s.dtype)
+      ? { float32: () => decode(s.dtype, read(s), numel(s.shape), new Float32Array(numel(s.shape))) }
+      : {}),
   }));
   return { tensors, metadata };
 }

@@ -19,6 +19,11 @@ export interface WeightTensor {
   layout?: "torch" | "tfjs";
   /** Decodes the values (floats and integers) as float64, row-major. */
   values(): Float64Array;
+  /**
+   * Decodes the values as float32 into a new array, where float32 holds them exactly (F32, F16 and
+   * BF16 data): half the memory of {@link WeightTensor.values}. Absent for other dtypes.
+   */
+  float32?(): Float32Array;
 }
 
 /** A malformed or unreadable weight file: names the file, the tensor, and what was expected. */

@@ -38,6 +38,12 @@ export interface MatmulOptions {
   out?: Tensor;
   /** Force a kernel (tests, benchmarks). Default `auto`. */
   variant?: MatmulVariant;
+  /**
+   * Only the lower triangle is wanted (M = N, e.g. a Gram matrix AᵀA for a symmetric solver that
+   * reads its lower triangle): output tiles wholly above the diagonal are not computed, and what
+   * lies above the diagonal is undefined. Saves up to half the work. Default false.
+   */
+  lower?: boolean;
 }
 
 interface Dims {
@@ -51,8 +57,10 @@ interface Dims {
 
 // k0, k1: the K range this pass covers (in the kernel's loop units), so that no loop runs past
 // LOOP_CAP iterations (see recorder.ts); longer K is split into passes that accumulate.
+// lower, bm, bn: with lower ≠ 0, tiles (bm × bn) wholly above the diagonal are skipped.
 const HEADER = `struct P { groups: u32, M: u32, N: u32, K: u32, tilesN: u32, tilesM: u32,
-  sA: u32, sB: u32, sC: u32, alpha: f32, beta: f32, k0: u32, k1: u32 }
+  sA: u32, sB: u32, sC: u32, alpha: f32, beta: f32, k0: u32, k1: u32, lower: u32, bm: u32, bn: u32,
+  stride: u32 }
 @group(0) @binding(0) var<uniform> p: P;`;
 
 function bindings(elem: string): string {
@@ -66,8 +74,12 @@ const LOCATE = `${WID}
   if (wid >= p.groups) { return; }
   let tpb = p.tilesN * p.tilesM;
   let b = wid / tpb;
-  let ty = (wid % tpb) / p.tilesN;
-  let tx = wid % p.tilesN;
+  // With lower, tiles are visited in a scattered order (a stride coprime with the tile count), so
+  // that any contiguous range of workgroups holds its share of the lower triangle's tiles.
+  let t = ((wid % tpb) * p.stride) % tpb;
+  let ty = t / p.tilesN;
+  let tx = t % p.tilesN;
+  if (p.lower != 0u && tx * p.bn > ty * p.bm + p.bm - 1u) { return; }
   let aOff = b * p.sA; let bOff = b * p.sB; let cOff = b * p.sC;`;
 
 const XYZW = ["x", "y", "z", "w"];
@@ -232,6 +244,13 @@ function dims(op: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean
   return { batch, M, N, K: Ka, sA: a.shape.length === 3 ? M * Ka : 0, sB: b.shape.length === 3 ? Ka * N : 0 };
 }
 
+/** A stride near 0.618·n that is coprime with n (so i ↦ i·stride mod n is a permutation). */
+function scatterStride(n: number): number {
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  for (let s = Math.max(1, Math.round(n * 0.618)); s < 2 * n + 2; s++) if (gcd(s, n) === 1) return s;
+  return 1;
+}
+
 /** The kernel `auto` picks for these sizes on this kind of adapter. */
 export function pickVariant(
   software: boolean,
@@ -266,7 +285,8 @@ export function pickVariant(
  * ```
  */
 export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  const { transA = false, transB = false, alpha = 1, beta = 0, out, variant = "auto" } = options;
+  const { transA = false, transB = false, alpha = 1, beta = 0, out, variant = "auto", lower = false } =
+    options;
   const op = `matmul a=${fmtShape(a.shape)}${transA ? "ᵀ" : ""} b=${fmtShape(b.shape)}${transB ? "ᵀ" : ""}`;
   const d = dims(op, a, b, transA, transB);
   const threeD = a.shape.length === 3 || b.shape.length === 3;
@@ -284,6 +304,7 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptio
   } else if (beta !== 0) {
     throw new TypeError(`${op}: beta = ${beta} needs an "out" tensor to accumulate into`);
   }
+  if (lower && d.M !== d.N) throw new TypeError(`${op}: "lower" needs a square product, got ${d.M}×${d.N}`);
   const c = out ?? new Tensor(rec.gpu, cShape, "f32", "matmul.out");
   const v = variant === "auto" ? pickVariant(rec.gpu.isSoftware, d, transA) : variant;
   if (v === "direct" && pickVariant(true, d, transA) !== "direct") {
@@ -297,6 +318,13 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptio
     ? [tiledSource(transA, transB), 64, 64]
     : [scalarSource(transA, transB), 32, 32];
   const tilesM = Math.ceil(d.M / bm), tilesN = Math.ceil(d.N / bn);
+  // The share of output tiles computed (all, or those reaching the lower triangle).
+  let share = 1;
+  if (lower) {
+    let run = 0;
+    for (let ty = 0; ty < tilesM; ty++) run += Math.min(tilesN, Math.floor((ty * bm + bm - 1) / bn) + 1);
+    share = run / (tilesM * tilesN);
+  }
   const vec = v === "direct" ? 4 : 1;
   // K per pass, within LOOP_CAP: the direct kernel loops K/4 times; the others run about 5·K
   // loop iterations (a 4-step loop nested in the K loop).
@@ -310,7 +338,7 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptio
       work: {
         kind: `matmul${transA ? " Aᵀ" : ""}${transB ? " Bᵀ" : ""}`,
         shape: `${d.batch > 1 ? `${d.batch}× ` : ""}${d.M}×${d.K}×${d.N}`,
-        flops: 2 * d.batch * d.M * d.N * (kEnd - k),
+        flops: 2 * d.batch * d.M * d.N * (kEnd - k) * share,
       },
       groups: tilesM * tilesN * d.batch,
       params: params(
@@ -326,6 +354,11 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, options: MatmulOptio
         { f: k === 0 ? beta : 1 },
         k / vec,
         kEnd / vec,
+        lower ? 1 : 0,
+        bm,
+        bn,
+        // (i·stride stays below 2³² only for fewer than 2¹⁶ tiles; beyond, tiles go in order.)
+        lower && tilesM * tilesN < 65536 ? scatterStride(tilesM * tilesN) : 1,
       ),
       tensors: [a, b, c],
     });

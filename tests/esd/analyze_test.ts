@@ -13,7 +13,7 @@ function tensor(name: string, shape: number[], data: ArrayLike<number>): WeightT
 }
 
 /** Independent float64 ESD: pooled squared singular values of the slices, via Gram + eigvalsh. */
-function esd64(slices: Float64Array[], rows: number, cols: number): Float64Array {
+function esd64(slices: Float32Array[], rows: number, cols: number): Float64Array {
   const out: number[] = [];
   for (const s of slices) {
     const w = ref(s, [rows, cols]);
@@ -39,14 +39,11 @@ Deno.test("layerMatrices(): OIHW and HWIO give the same slices; ww transposes to
   equal(a.slices.length, 4);
   deepEqual([a.rows, a.cols], [3, 5]);
   a.slices.forEach((s, k) => assertNear(`slice ${k}`, s, b.slices[k], 0, 0));
-  // Slice (y=1, x=0), element (o=2, i=4): w · sqrt(0.5) · scale.
-  assertNear(
-    "scaled",
-    [a.slices[2][2 * 5 + 4]],
-    [v[((2 * I + 4) * H + 1) * W + 0] * Math.sqrt(0.5) * a.scale],
-    1e-15,
-    0,
-  );
+  // Slice (y=1, x=0), element (o=2, i=4): w · sqrt(0.5) · scale, rounded to float32.
+  equal(a.slices[2][2 * 5 + 4], Math.fround(v[((2 * I + 4) * H + 1) * W + 0] * Math.sqrt(0.5) * a.scale));
+  // A Linear weight (its own fast path): w · scale as float32, in place.
+  const lin = layerMatrices(tensor("fc", [3, 5], v.slice(0, 15)))!;
+  deepEqual(Array.from(lin.slices[0]), Array.from(v.slice(0, 15), (x) => Math.fround(x * lin.scale)));
   const ww = layerMatrices(tensor("c", [O, I, H, W], v), { convention: "ww" })!;
   deepEqual([ww.rows, ww.cols], [5, 3]);
   equal(ww.slices[0][4 * 3 + 2], a.slices[0][2 * 5 + 4]);

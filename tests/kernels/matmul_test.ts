@@ -12,6 +12,8 @@ interface Case {
   K: number;
   transA?: boolean;
   transB?: boolean;
+  /** Only the lower triangle is computed and checked (M = N). */
+  lower?: boolean;
 }
 
 function shapeOf(batch: number, r: number, c: number): number[] {
@@ -26,7 +28,7 @@ async function check(c: Case, variant: MatmulVariant, seed: number, lo = -1, hi 
   const bv = randArray(bShape.reduce((p, d) => p * d), seed + 1, lo, hi);
   const a = upload(gpu, av, aShape), b = upload(gpu, bv, bShape);
   const rec = new Recorder(gpu);
-  const out = matmul(rec, a, b, { transA: c.transA, transB: c.transB, variant });
+  const out = matmul(rec, a, b, { transA: c.transA, transB: c.transB, variant, lower: c.lower });
   await rec.submit();
   const [got] = await readback(gpu, out);
   const t = { transA: c.transA, transB: c.transB };
@@ -36,6 +38,7 @@ async function check(c: Case, variant: MatmulVariant, seed: number, lo = -1, hi 
   const absProducts = matmulRef(ref(av.map(Math.abs), aShape), ref(bv.map(Math.abs), bShape), t).data;
   const name = `matmul[${variant}] ${JSON.stringify(c)}`;
   for (let i = 0; i < want.length; i++) {
+    if (c.lower && i % c.N > Math.floor(i / c.N) % c.M) continue; // above the diagonal: undefined
     const tol = 2 * Math.sqrt(c.K) * EPS32 * absProducts[i];
     if (!(Math.abs(got[i] - want[i]) <= tol)) {
       throw new Error(
@@ -75,6 +78,36 @@ gpuTest("matmul() matches float64 on odd shapes: 1×1, 1×N, N×1 and primes", a
     }
   }
 });
+
+gpuTest(
+  "matmul({lower}) computes the lower triangle of square products in every variant: Gram shapes, batches, odd sizes",
+  async () => {
+    let seed = 500;
+    for (const variant of ["direct", "tiled", "scalar"] as const) {
+      for (const [M, K, batch] of [[4, 8, 0], [36, 20, 0], [260, 12, 3], [136, 100, 2]]) {
+        await check({ M, N: M, K, transA: true, lower: true, batch: [batch, batch] }, variant, seed++);
+        await check({ M, N: M, K, transB: true, lower: true, batch: [batch, 0] }, variant, seed++);
+      }
+    }
+    for (const [M, K] of [[1, 1], [7, 3], [129, 5], [300, 2]]) {
+      await check({ M, N: M, K, transA: true, lower: true }, "scalar", seed++);
+      await check({ M, N: M, K, transA: true, lower: true }, "tiled", seed++);
+    }
+    const rec = new Recorder(gpu);
+    const a = upload(gpu, new Float32Array(12), [3, 4]);
+    throws(
+      () => matmul(rec, a, a, { transB: false, lower: true, variant: "scalar" }),
+      /inner dimensions differ/,
+    );
+    throws(
+      () =>
+        matmul(rec, a, a, { transB: true, transA: false, lower: false }) &&
+        matmul(rec, a, upload(gpu, new Float32Array(8), [2, 4]), { transB: true, lower: true }),
+      /"lower" needs a square product, got 3×2/,
+    );
+    a.release();
+  },
+);
 
 gpuTest("matmul() batches, broadcasts a 2-D operand, and handles many batches", async () => {
   let seed = 300;
