@@ -1,10 +1,22 @@
 /**
- * `deno task bench:esd [--json] [--quick]`: the spectral analyzer against its peers on this
- * machine. Every side is timed the same way: inputs are generated before the clock starts, and the
- * time is the median of `runs` runs (3; `--quick`: 1) after a warm-up.
+ * `deno task bench:esd [--json] [--quick] [--no-llm] [--llm-blocks N] [--llm-dir DIR]`: the spectral
+ * analyzer against its peers on this machine. Every side is timed the same way: inputs are generated
+ * before the clock starts, and the time is the median of `runs` runs (3; `--quick`: 1) after a
+ * warm-up.
  * - `resnet18-esd`: ESD + median fit of every layer of a CIFAR ResNet-18 (real shapes, random
  *   weights): our `analyze()` vs numpy float64 (Gram + eigvalsh; `bench/numpy_esd.py`, run with
  *   OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset). Seconds; ratio = numpy / ours (> 1: faster).
+ *   Then the median run's split on both sides: `read` (decoding and slicing the weights), `gram`,
+ *   `eigen`, `fit`.
+ * - `eigvalsh-cpu` / `eigvalsh-1core` (9 Gram matrices n×n, like for like): our CPU eigen path
+ *   (WebAssembly, a pool of one worker per core / one worker) against numpy's `eigvalsh` (its
+ *   default threads / OPENBLAS_NUM_THREADS=1) on the same float64 matrices, written to a .npy; the
+ *   eigenvalues must agree within 1e-10·λmax or the row says DIFFER and gets no ratio.
+ * - `llm-esd`: a synthetic sharded checkpoint with the shapes of a 1.1 B-parameter Llama-style model
+ *   (TinyLlama: 22 blocks of q/k/v/o, gate/up/down, plus embeddings and lm_head; BF16, 2.2 GB written
+ *   to a temp dir, or to `--llm-dir` where it is kept and reused; `--quick`: 2 blocks), analysed
+ *   whole by `deno task analyze`'s `analyze()` in a child process (time, split, peak RSS) and by
+ *   numpy float64 reading the same files (`bench/numpy_llm.py`). `--no-llm` skips it.
  * - `esd-of-W` (9 matrices n×n): the eigenvalues of W·Wᵀ from W, as the analyzer needs them: ours
  *   is the one-sided Jacobi SVD of W (squared singular values); the peers form the Gram matrix and
  *   call eigvalsh on it, and both steps are timed — float64 TypeScript (Gram + Householder/QL), and
@@ -21,6 +33,11 @@
  */
 import { parseArgs } from "node:util";
 import { analyze } from "../esd/analyze.ts";
+import { EigPool } from "../esd/eig_pool.ts";
+import type { EsdTimings } from "../esd/eigs.ts";
+import { writeNpy } from "../io/npy.ts";
+import { OptionError } from "../kernels/errors.ts";
+import { llamaShapes, writeLlama } from "./_llm.ts";
 import { fitAt } from "../esd/plfit.ts";
 import { fitPowerLawsGpu } from "../esd/plfit_gpu.ts";
 import type { WeightTensor } from "../io/tensor.ts";
@@ -54,31 +71,58 @@ async function timed<T>(runs: number, fn: () => Promise<T> | T): Promise<{ secon
   return { seconds: median(times), result };
 }
 
-async function numpyEsd(shapes: [string, number[]][], runs: number): Promise<number | null> {
-  const env = Deno.env.toObject();
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
+/**
+ * Runs a numpy peer script with the environment's OpenBLAS tuning variables removed (and `env`
+ * added); its JSON output, or null (said on stderr) when python3/numpy is missing or it fails.
+ */
+async function python<T>(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<T | null> {
+  const base = Deno.env.toObject();
+  delete base.OPENBLAS_CORETYPE;
+  delete base.OPENBLAS_L2_SIZE;
   try {
     const out = await new Deno.Command("python3", {
-      args: [new URL("./numpy_esd.py", import.meta.url).pathname, JSON.stringify(shapes), String(runs)],
-      env,
+      args: [new URL(script, import.meta.url).pathname, ...args],
+      env: { ...base, ...env },
       clearEnv: true,
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!out.success) {
-      console.error(`numpy peer failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`);
+      console.error(
+        `numpy peer ${script} failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`,
+      );
       return null;
     }
-    return median(JSON.parse(new TextDecoder().decode(out.stdout)).times);
+    return JSON.parse(new TextDecoder().decode(out.stdout)) as T;
   } catch (e) {
     console.error(`numpy peer unavailable: ${(e as Error).message}`);
     return null;
   }
 }
 
+/** The run whose total is the median, and its total. */
+function medianRun<T>(totals: number[], parts: T[]): { seconds: number; parts: T } {
+  const order = totals.map((_, i) => i).sort((a, b) => totals[a] - totals[b]);
+  const k = order[Math.floor((order.length - 1) / 2)];
+  return { seconds: totals[k], parts: parts[k] };
+}
+
+const PARTS = ["read", "gram", "eigen", "fit"] as const;
+
 await runMain(async () => {
-  const { values } = parseArgs({ options: { json: { type: "boolean" }, quick: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: {
+      json: { type: "boolean" },
+      quick: { type: "boolean" },
+      "no-llm": { type: "boolean" },
+      "llm-blocks": { type: "string" },
+      "llm-dir": { type: "string" },
+    },
+  });
   const gpu = await getGpu();
   const log = values.json ? () => {} : (s: string) => console.error(s);
   const rows: Row[] = [];
@@ -97,17 +141,92 @@ await runMain(async () => {
     values: () => weights[i],
   }));
   log("resnet18-esd: ours …");
-  const ours = (await timed(runs, () => analyze(tensors))).seconds;
+  await analyze(tensors); // warm-up: shaders compiled, workers' code loaded
+  const oursRuns: { seconds: number; timings: EsdTimings }[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const { timings } = await analyze(tensors);
+    oursRuns.push({ seconds: (performance.now() - t0) / 1000, timings });
+  }
+  const ours = medianRun(oursRuns.map((r) => r.seconds), oursRuns.map((r) => r.timings));
   log("resnet18-esd: numpy …");
-  const peer = await numpyEsd(shapes, runs);
+  const np = await python<{ times: number[]; splits: EsdTimings[] }>("./numpy_esd.py", [
+    JSON.stringify(shapes),
+    String(runs),
+  ]);
+  const peer = np ? medianRun(np.times, np.splits) : null;
   rows.push({
     op: "resnet18-esd",
     shape: `${shapes.length} layers`,
-    ours,
-    peer,
+    ours: ours.seconds,
+    peer: peer?.seconds ?? null,
     unit: "s (median of both)",
-    ratio: peer === null ? null : peer / ours,
+    ratio: peer === null ? null : peer.seconds / ours.seconds,
   });
+  // The median run's time split, both sides (ours: analyze()'s timings; numpy: the same parts).
+  for (const part of PARTS) {
+    rows.push({
+      op: `resnet18-esd ${part}`,
+      shape: `${shapes.length} layers`,
+      ours: ours.parts[part],
+      peer: peer?.parts[part] ?? null,
+      unit: "s (the median run's split)",
+      ratio: peer === null ? null : peer.parts[part] / ours.parts[part],
+    });
+  }
+
+  // Like for like: the eigenvalues of the same Gram matrices (float64 .npy for numpy), our CPU
+  // path (WebAssembly, a pool of workers / one thread) against numpy's eigvalsh (its own threads /
+  // one thread).
+  for (const n of values.quick ? [256] : [128, 512, 1024]) {
+    log(`eigvalsh-cpu 9x${n}x${n} …`);
+    const grams = Array.from({ length: 9 }, (_, z) => {
+      const m = randn(n * n, 300 + z);
+      return matmulRef(ref(m, [n, n]), ref(m, [n, n]), { transB: true }).data;
+    });
+    const file = await Deno.makeTempFile({ suffix: ".npy" });
+    const all = new Float64Array(9 * n * n);
+    grams.forEach((g, z) => all.set(g, z * n * n));
+    await Deno.writeFile(file, writeNpy(all, [9, n, n], "<f8"));
+    const jobs = grams.map((g) => ({ data: g, n }));
+    for (
+      const [label, workers, threads] of [["eigvalsh-cpu", undefined, undefined], [
+        "eigvalsh-1core",
+        1,
+        "1",
+      ]] as const
+    ) {
+      const pool = new EigPool(workers);
+      try {
+        const mine = await timed(runs, () => pool.solve(jobs));
+        const peerRun = await python<{ times: number[]; evals: number[][] }>(
+          "./numpy_eigvalsh.py",
+          [file, String(runs)],
+          threads ? { OPENBLAS_NUM_THREADS: threads } : {},
+        );
+        let err = 0;
+        peerRun?.evals.forEach((e, z) => {
+          for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(e[i] - mine.result[z][i]) / e[n - 1]);
+        });
+        const wrong = err > 1e-10;
+        rows.push({
+          op: label,
+          shape: `9x${n}x${n}`,
+          ours: mine.seconds,
+          peer: peerRun ? median(peerRun.times) : null,
+          unit: `s (ours: ${pool.size} worker${pool.size > 1 ? "s" : ""}; numpy ${
+            threads ? "1 thread" : "default threads"
+          }${wrong ? `; DIFFER: ${err.toExponential(1)}·λmax` : ""})`,
+          ratio: peerRun && !wrong ? median(peerRun.times) / mine.seconds : null,
+        });
+      } finally {
+        pool.close();
+      }
+    }
+    await Deno.remove(file);
+  }
+
+  if (!values["no-llm"]) rows.push(...await llmEsd(values, log));
 
   const sizes = values.quick ? [128] : [64, 128, 256, 512];
   let throughput: { gflops: number } | null = null;
@@ -231,3 +350,87 @@ await runMain(async () => {
   });
   printRows(rows, values.json === true, gpu.description);
 });
+
+interface LlmChild {
+  seconds: number;
+  timings?: EsdTimings;
+  split?: EsdTimings;
+  layers: number;
+  peakRssBytes: number | null;
+}
+
+/**
+ * `llm-esd`: a synthetic sharded BF16 checkpoint with TinyLlama-1.1B's shapes written to a temp
+ * directory (or `--llm-dir`, kept and reused), analysed whole by `analyze()` in a child process
+ * (time, split, peak RSS) and by numpy float64 reading the same files.
+ */
+async function llmEsd(
+  values: { quick?: boolean; "llm-blocks"?: string; "llm-dir"?: string },
+  log: (s: string) => void,
+): Promise<Row[]> {
+  const blocks = values["llm-blocks"] !== undefined ? Number(values["llm-blocks"]) : values.quick ? 2 : 22;
+  if (!(Number.isInteger(blocks) && blocks >= 1)) {
+    throw new OptionError(`Invalid --llm-blocks "${values["llm-blocks"]}": expected an integer ≥ 1`);
+  }
+  const shapes = llamaShapes(blocks);
+  const keep = values["llm-dir"] !== undefined;
+  const dir = keep ? values["llm-dir"]! : await Deno.makeTempDir({ prefix: "llm-esd-" });
+  const index = `${dir}/model.safetensors.index.json`;
+  let reuse = false;
+  if (keep) {
+    await Deno.mkdir(dir, { recursive: true });
+    try {
+      const names = Object.keys(JSON.parse(await Deno.readTextFile(index)).weight_map ?? {}).sort();
+      reuse = JSON.stringify(names) === JSON.stringify(shapes.map(([n]) => n).sort());
+    } catch { /* not written yet */ }
+  }
+  const params = shapes.reduce((s, [, sh]) => s + sh.reduce((p, d) => p * d, 1), 0);
+  const label = `${blocks} blocks, ${(params / 1e9).toFixed(2)}B params BF16`;
+  try {
+    if (!reuse) {
+      log(`llm-esd: writing ${(2 * params / 1e9).toFixed(2)} GB to ${dir} …`);
+      await writeLlama(dir, shapes);
+    }
+    log("llm-esd: ours …");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./_llm_analyze.ts", import.meta.url).pathname, index],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) throw new Error("llm-esd: our analysis failed");
+    const ours = JSON.parse(new TextDecoder().decode(out.stdout)) as LlmChild;
+    log("llm-esd: numpy …");
+    const np = await python<LlmChild>("./numpy_llm.py", [index]);
+    const rows: Row[] = [{
+      op: "llm-esd",
+      shape: label,
+      ours: ours.seconds,
+      peer: np?.seconds ?? null,
+      unit: `s (whole analysis, ${ours.layers} layers; peer: numpy float64)`,
+      ratio: np ? np.seconds / ours.seconds : null,
+    }];
+    for (const part of PARTS) {
+      rows.push({
+        op: `llm-esd ${part}`,
+        shape: label,
+        ours: ours.timings![part],
+        peer: np?.split?.[part] ?? null,
+        unit: "s",
+        ratio: np?.split ? np.split[part] / ours.timings![part] : null,
+      });
+    }
+    if (ours.peakRssBytes !== null) {
+      rows.push({
+        op: "llm-esd peak-rss",
+        shape: label,
+        ours: ours.peakRssBytes / 1e9,
+        peer: np?.peakRssBytes ? np.peakRssBytes / 1e9 : null,
+        unit: "GB (VmHWM / ru_maxrss; ratio > 1: ours smaller)",
+        ratio: np?.peakRssBytes ? np.peakRssBytes / ours.peakRssBytes : null,
+      });
+    }
+    return rows;
+  } finally {
+    if (!keep) await Deno.remove(dir, { recursive: true });
+  }
+}
