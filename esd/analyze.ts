@@ -36,6 +36,8 @@ export interface AnalyzeOptions extends MetricOptions {
    * calling thread). Results do not depend on it.
    */
   workers?: number;
+  /** Workers to use instead of a pool of `workers` made for this call (left open). */
+  pool?: EigPool;
   /**
    * Bytes one GPU storage binding may hold (default, and at most, the device's
    * `maxStorageBufferBindingSize`). A slice larger than that has its Gram matrix formed in tiles
@@ -214,7 +216,7 @@ export async function analyze(
   if (options.bindingLimit !== undefined && !(options.bindingLimit >= 16)) {
     throw new OptionError(`bindingLimit must be at least 16 bytes, got ${options.bindingLimit}`);
   }
-  const pool = new EigPool(options.workers);
+  const pool = options.pool ?? new EigPool(options.workers);
   const timings: EsdTimings = { read: 0, gram: 0, eigen: 0, fit: 0 };
   const flush = async () => {
     if (!chunk.length) return;
@@ -231,7 +233,7 @@ export async function analyze(
   try {
     await chunks();
   } finally {
-    pool.close();
+    if (!options.pool) pool.close();
   }
   options.onProgress?.(layers.length, total, null);
   return options.keepEvals
@@ -271,28 +273,36 @@ async function analyzeChunk(
   let t0 = performance.now();
   const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
   const mats: LayerMatrices[] = [];
+  const random: LayerMatrices[] = [];
+  const seed = options.randomize ? (options.randomize === true ? 1 : options.randomize.seed ?? 1) : 0;
   for (const t of tensors) {
-    const m = layerMatrices(t, { // FARMS cuts conv slices made tall, as WeightWatcher orients them.
-      convention: farms && t.shape.length === 4 ? "ww" : options.convention,
-      layout: options.layout,
-      convNorm: options.convNorm,
-    });
-    if (m) mats.push(m);
+    // Bytes that come asynchronously (a browser Blob) are fetched here, one tensor at a time.
+    await t.load?.();
+    try {
+      const m = layerMatrices(t, { // FARMS cuts conv slices made tall, as WeightWatcher orients them.
+        convention: farms && t.shape.length === 4 ? "ww" : options.convention,
+        layout: options.layout,
+        convNorm: options.convNorm,
+      });
+      if (m) mats.push(m);
+      if (options.randomize && isLayer(t)) {
+        // The shuffled layer (one group): its own values, never the file's float32 view.
+        const v = shuffled(t.values(), seed + randomIndex + random.length);
+        random.push(
+          layerMatrices({ ...t, values: () => v, float32: undefined }, {
+            convention: options.convention,
+            layout: options.layout,
+            convNorm: options.convNorm,
+          })!,
+        );
+      }
+    } finally {
+      t.unload?.();
+    }
   }
   // Every ESD to measure: the layer itself, or its FARMS groups; then, with randomize, the
   // shuffled layers (one group each).
   const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
-  const seed = options.randomize ? (options.randomize === true ? 1 : options.randomize.seed ?? 1) : 0;
-  const random = options.randomize
-    ? tensors.filter(isLayer).map((t, i) => {
-      const v = shuffled(t.values(), seed + randomIndex + i);
-      return layerMatrices({ ...t, values: () => v }, {
-        convention: options.convention,
-        layout: options.layout,
-        convNorm: options.convNorm,
-      })!;
-    })
-    : [];
   const gpu = await getGpu();
   timings.read += (performance.now() - t0) / 1000;
   // Each chunk's shapes differ: buffers kept for reuse by the last chunk would only hold memory.

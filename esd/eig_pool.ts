@@ -49,21 +49,25 @@ export class EigPool {
   #failed = false;
   #next = 0;
   #pending = new Map<number, Pending>();
+  #url: string | URL;
 
   /**
    * A pool of `size` workers, started lazily.
    * @param size Workers to run (default `navigator.hardwareConcurrency`, at least 1). They start
    *   on the first batch big enough to need them.
+   * @param workerUrl The worker module (default `./_eig_worker.ts` beside this file; a bundled
+   *   page passes its bundled copy).
    */
-  constructor(size: number = globalThis.navigator?.hardwareConcurrency ?? 1) {
+  constructor(size: number = globalThis.navigator?.hardwareConcurrency ?? 1, workerUrl?: string | URL) {
     this.size = Math.max(1, Math.floor(size) || 1);
+    this.#url = workerUrl ?? new URL("./_eig_worker.ts", import.meta.url);
   }
 
   #start(): Worker[] | null {
     if (this.#workers || this.#failed) return this.#workers;
     try {
       this.#workers = Array.from({ length: this.size }, () => {
-        const w = new Worker(new URL("./_eig_worker.ts", import.meta.url), { type: "module" });
+        const w = new Worker(this.#url, { type: "module" });
         w.onmessage = (ev: MessageEvent) => {
           const { id, values, error } = ev.data as { id: number; values?: Float64Array; error?: string };
           const p = this.#pending.get(id);

@@ -19,6 +19,17 @@ export function detectFormat(bytes: Uint8Array, file: string): WeightFormat {
   if (lower.endsWith(".npy")) return "npy";
   if (bytes[0] === 0x93 && bytes[1] === 0x4e) return "npy";
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) return "npz";
+  // A name we do not know and bytes that do not open a safetensors header ({ after the length).
+  const base = file.split("/").pop()!;
+  if (base.includes(".") && bytes.length >= 9 && bytes[8] !== 0x7b) {
+    throw new WeightFileError(
+      "weight",
+      file,
+      `not a file type we read ("${
+        base.slice(base.lastIndexOf("."))
+      }"): expected .safetensors, .npz, .npy, or a tfjs model.json with its shard files`,
+    );
+  }
   return "safetensors";
 }
 
@@ -60,7 +71,7 @@ function magic(path: string): Uint8Array {
   try {
     const f = Deno.openSync(path, { read: true });
     try {
-      const b = new Uint8Array(8);
+      const b = new Uint8Array(16);
       const n = f.readSync(b) ?? 0;
       return b.subarray(0, n);
     } finally {

@@ -22,12 +22,15 @@ export { checkpointPath, detectFormat, loadWeightFile, loadWeights } from "./loa
 export type { WeightFormat } from "./load.ts";
 export {
   openSafetensors,
+  openSafetensorsBlob,
   openShardedSafetensors,
   parseSafetensors,
   writeSafetensors,
 } from "./safetensors.ts";
-export type { TensorToWrite } from "./safetensors.ts";
+export type { BlobLike, TensorToWrite } from "./safetensors.ts";
+export { openWeightBlobs } from "./blob.ts";
+export type { NamedBlob } from "./blob.ts";
 export { parseNpy, parseNpz, writeNpy } from "./npy.ts";
-export { loadTfjs } from "./tfjs.ts";
+export { loadTfjs, parseTfjs } from "./tfjs.ts";
 export { WeightFileError } from "./tensor.ts";
 export type { WeightTensor } from "./tensor.ts";

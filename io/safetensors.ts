@@ -314,6 +314,75 @@ export function openSafetensors(path: string): { tensors: WeightTensor[]; metada
   return { tensors, metadata };
 }
 
+/** The part of a browser `Blob` (or `File`) the readers use. */
+export interface BlobLike {
+  /** Bytes in the blob. */
+  readonly size: number;
+  /** A view of bytes start…end. */
+  slice(start?: number, end?: number): { arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+async function blobBytes(blob: BlobLike, start: number, end: number): Promise<Uint8Array> {
+  return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+}
+
+/**
+ * {@link openSafetensors} for a `Blob` (a file the user chose in a browser): the header is read
+ * and checked as there, with the same messages, and each tensor's bytes are fetched by
+ * `Blob.slice` when the analyzer asks (`load()`), decoded, and dropped (`unload()`), so a file of
+ * several GB never sits in memory.
+ * @param blob The file.
+ * @param file Its name, for errors.
+ * @returns The tensors in file order, plus `__metadata__`.
+ * @throws {WeightFileError} As {@link openSafetensors}.
+ */
+export async function openSafetensorsBlob(
+  blob: BlobLike,
+  file: string,
+): Promise<{ tensors: WeightTensor[]; metadata: Record<string, string> }> {
+  const bad = (detail: string) => new WeightFileError("safetensors", file, detail);
+  const size = blob.size;
+  if (size < 8) throw bad(`the file is ${size} bytes: expected at least 8 (the header length)`);
+  const headerLen = Number(new DataView((await blobBytes(blob, 0, 8)).buffer).getBigUint64(0, true));
+  if (headerLen > size - 8) {
+    throw bad(`header length ${headerLen} is past the end of the file (${size - 8} bytes after the length)`);
+  }
+  const dataStart = 8 + headerLen;
+  const { spans, metadata } = checkHeader(
+    parseHeaderJson(await blobBytes(blob, 8, dataStart), bad),
+    size - dataStart,
+    bad,
+  );
+  const tensors = spans.map((s): WeightTensor => {
+    let bytes: Uint8Array | null = null;
+    const view = () => {
+      if (!bytes) throw new Error(`tensor "${s.name}" of "${file}": values() before load()`);
+      return new DataView(bytes.buffer);
+    };
+    return {
+      name: s.name,
+      dtype: s.dtype,
+      shape: s.shape,
+      isFloat: FLOATS.has(s.dtype),
+      load: async () => {
+        const b = await blobBytes(blob, dataStart + s.begin, dataStart + s.end);
+        if (b.length !== s.end - s.begin) {
+          throw bad(`tensor "${s.name}" ends past the end of the file: the file is cut short`);
+        }
+        bytes = b;
+      },
+      unload: () => {
+        bytes = null;
+      },
+      values: () => decode(s.dtype, view(), numel(s.shape), new Float64Array(numel(s.shape))),
+      ...(EXACT_F32.has(s.dtype)
+        ? { float32: () => decode(s.dtype, view(), numel(s.shape), new Float32Array(numel(s.shape))) }
+        : {}),
+    };
+  });
+  return { tensors, metadata };
+}
+
 /**
  * Opens a Hugging Face sharded checkpoint: `model.safetensors.index.json` (`weight_map`: tensor
  * name → shard file, relative to the index) and its shards, each opened as {@link openSafetensors}

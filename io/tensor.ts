@@ -24,6 +24,14 @@ export interface WeightTensor {
    * BF16 data): half the memory of {@link WeightTensor.values}. Absent for other dtypes.
    */
   float32?(): Float32Array;
+  /**
+   * Where the bytes come asynchronously (a browser `Blob`): fetches them, so that
+   * {@link WeightTensor.values} and {@link WeightTensor.float32} can run until
+   * {@link WeightTensor.unload}. `analyze()` awaits it just before decoding each layer.
+   */
+  load?(): Promise<void>;
+  /** Drops the bytes {@link WeightTensor.load} fetched. */
+  unload?(): void;
 }
 
 /** A malformed or unreadable weight file: names the file, the tensor, and what was expected. */

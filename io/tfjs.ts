@@ -31,12 +31,44 @@ const SIZE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, 
  *   shorter than the weights they must hold.
  */
 export async function loadTfjs(file: string): Promise<WeightTensor[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new WeightFileError("tfjs", file, "no such file");
+    throw new WeightFileError("tfjs", file, (e as Error).message);
+  }
+  const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+  return await parseTfjs(text, file, async (p) => {
+    try {
+      return await Deno.readFile(dir + p);
+    } catch {
+      return null;
+    }
+  }, (p) => `looked for ${dir + p}`);
+}
+
+/**
+ * Parses a tfjs manifest's text and reads its shards through `readShard` (a file next to it, or a
+ * file the user selected in a browser).
+ * @param text The manifest's JSON text.
+ * @param file Its name, for errors.
+ * @param readShard A shard's bytes by its path in the manifest, or null when it is missing.
+ * @param where Says where a missing shard was looked for.
+ * @returns The tensors, with `layout: "tfjs"`.
+ * @throws {WeightFileError} As {@link loadTfjs}.
+ */
+export async function parseTfjs(
+  text: string,
+  file: string,
+  readShard: (path: string) => Promise<Uint8Array | null>,
+  where: (path: string) => string,
+): Promise<WeightTensor[]> {
   const bad = (detail: string) => new WeightFileError("tfjs", file, detail);
   let json: unknown;
   try {
-    json = JSON.parse(await Deno.readTextFile(file));
+    json = JSON.parse(text);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw bad("no such file");
     throw bad(`not valid JSON: ${(e as Error).message}`);
   }
   const groups = (Array.isArray(json) ? json : (json as { weightsManifest?: unknown }).weightsManifest) as
@@ -45,7 +77,6 @@ export async function loadTfjs(file: string): Promise<WeightTensor[]> {
   if (!Array.isArray(groups)) {
     throw bad("no weightsManifest: expected a model.json or a weights manifest array");
   }
-  const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
   const out: WeightTensor[] = [];
   for (const [gi, g] of groups.entries()) {
     if (!Array.isArray(g?.paths) || !Array.isArray(g?.weights)) {
@@ -53,11 +84,9 @@ export async function loadTfjs(file: string): Promise<WeightTensor[]> {
     }
     const parts: Uint8Array[] = [];
     for (const p of g.paths) {
-      try {
-        parts.push(await Deno.readFile(dir + p));
-      } catch {
-        throw bad(`shard "${p}" of group ${gi} is missing (looked for ${dir + p})`);
-      }
+      const part = await readShard(p);
+      if (!part) throw bad(`shard "${p}" of group ${gi} is missing (${where(p)})`);
+      parts.push(part);
     }
     const data = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
     let at = 0;

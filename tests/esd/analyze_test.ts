@@ -281,3 +281,21 @@ gpuTest(
     );
   },
 );
+
+gpuTest(
+  "randomize shuffles the values whichever way they are read: a safetensors file (float32 view) = the same arrays",
+  async () => {
+    // Low rank plus noise: its ESD is far from the shuffled layer's.
+    const [O, I] = [48, 40];
+    const u = randArray(O, 41), v = randArray(I, 42), noise = randArray(O * I, 43);
+    const w = Array.from({ length: O * I }, (_, k) => 3 * u[Math.floor(k / I)] * v[k % I] + 0.1 * noise[k]);
+    const bytes = writeSafetensors([{ name: "fc.weight", shape: [O, I], data: w }]);
+    const fromFile = await analyze(bytes, { randomize: true, solver: "cpu" });
+    const fromArrays = await analyze({ "fc.weight": { shape: [O, I], data: Float32Array.from(w) } }, {
+      randomize: true,
+      solver: "cpu",
+    });
+    ok(fromFile.layers[0].rand_distance! > 0.05, `rand_distance ${fromFile.layers[0].rand_distance}`);
+    equal(fromFile.layers[0].rand_distance, fromArrays.layers[0].rand_distance);
+  },
+);
