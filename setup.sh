@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks for this toolkit: Deno (from npm), Mesa's
-# software Vulkan driver when no Vulkan WebGPU adapter is found, and Fashion-MNIST (Debian's
-# dataset-fashion-mnist), the default data set. Safe to run again: it installs only what is missing.
+# software Vulkan driver when no Vulkan WebGPU adapter is found, Chromium's headless shell (for the
+# web page's tests), and Fashion-MNIST (Debian's dataset-fashion-mnist), the default data set. Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 SUDO=""
@@ -21,6 +21,11 @@ mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 if ! DENO_WEBGPU_BACKEND=vulkan deno run -A tasks/info.ts >/dev/null 2>&1; then
   echo "setup: no Vulkan WebGPU adapter: installing mesa-vulkan-drivers" >&2
   apt_install mesa-vulkan-drivers >/dev/null
+fi
+# The browser the web page's tests drive (tests/web/); they are skipped, not failed, without it.
+if ! command -v chromium-headless-shell >/dev/null 2>&1 && [ -z "${CHROME_PATH:-}" ]; then
+  echo "setup: installing chromium-headless-shell (browser tests of the web page)" >&2
+  apt_install chromium-headless-shell >/dev/null || echo "setup: chromium-headless-shell could not be installed: the browser tests will be skipped" >&2
 fi
 if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "setup: installing dataset-fashion-mnist" >&2

@@ -279,6 +279,8 @@ async function analyzeChunk(
     // Bytes that come asynchronously (a browser Blob) are fetched here, one tensor at a time.
     await t.load?.();
     try {
+      // With randomize, the values to shuffle are read first (float32() may take the loaded bytes).
+      const own = options.randomize && isLayer(t) ? t.values() : null;
       const m = layerMatrices(t, { // FARMS cuts conv slices made tall, as WeightWatcher orients them.
         convention: farms && t.shape.length === 4 ? "ww" : options.convention,
         layout: options.layout,
@@ -287,7 +289,7 @@ async function analyzeChunk(
       if (m) mats.push(m);
       if (options.randomize && isLayer(t)) {
         // The shuffled layer (one group): its own values, never the file's float32 view.
-        const v = shuffled(t.values(), seed + randomIndex + random.length);
+        const v = shuffled(own!, seed + randomIndex + random.length);
         random.push(
           layerMatrices({ ...t, values: () => v, float32: undefined }, {
             convention: options.convention,

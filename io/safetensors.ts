@@ -307,11 +307,21 @@ export function openSafetensors(path: string): { tensors: WeightTensor[]; metada
     shape: s.shape,
     isFloat: FLOATS.has(s.dtype),
     values: () => decode(s.dtype, read(s), numel(s.shape), new Float64Array(numel(s.shape))),
-    ...(EXACT_F32.has(s.dtype)
-      ? { float32: () => decode(s.dtype, read(s), numel(s.shape), new Float32Array(numel(s.shape))) }
-      : {}),
+    ...(EXACT_F32.has(s.dtype) ? { float32: () => asFloat32(s, read(s)) } : {}),
   }));
   return { tensors, metadata };
+}
+
+/**
+ * A tensor's float32 values from bytes only it holds: F32 on a little-endian host is a view of
+ * them (no copy), anything else is decoded into a new array.
+ */
+function asFloat32(s: Span, view: DataView): Float32Array {
+  const n = numel(s.shape);
+  if (s.dtype === "F32" && LITTLE_ENDIAN && view.byteOffset % 4 === 0) {
+    return new Float32Array(view.buffer, view.byteOffset, n);
+  }
+  return decode(s.dtype, view, n, new Float32Array(n));
 }
 
 /** The part of a browser `Blob` (or `File`) the readers use. */
@@ -376,7 +386,14 @@ export async function openSafetensorsBlob(
       },
       values: () => decode(s.dtype, view(), numel(s.shape), new Float64Array(numel(s.shape))),
       ...(EXACT_F32.has(s.dtype)
-        ? { float32: () => decode(s.dtype, view(), numel(s.shape), new Float32Array(numel(s.shape))) }
+        ? {
+          float32: () => {
+            // The loaded bytes are handed over (F32: viewed, not copied): load() again to read more.
+            const v = asFloat32(s, view());
+            bytes = null;
+            return v;
+          },
+        }
         : {}),
     };
   });

@@ -20,8 +20,10 @@ export interface WeightTensor {
   /** Decodes the values (floats and integers) as float64, row-major. */
   values(): Float64Array;
   /**
-   * Decodes the values as float32 into a new array, where float32 holds them exactly (F32, F16 and
-   * BF16 data): half the memory of {@link WeightTensor.values}. Absent for other dtypes.
+   * The values as float32, where float32 holds them exactly (F32, F16 and BF16 data): half the
+   * memory of {@link WeightTensor.values}. The array is the caller's to keep or change (F32 bytes
+   * read for this call are viewed, not copied); after it, bytes fetched by
+   * {@link WeightTensor.load} are no longer held. Absent for other dtypes.
    */
   float32?(): Float32Array;
   /**

@@ -105,6 +105,7 @@ export class Gpu {
     const hit = this.#pipelines.get(key);
     if (hit) return hit;
     dumpWgsl(name, code, this.#pipelines.size);
+    checkLimits(name, code, this.device.limits);
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ label: name, code });
     const pipeline = this.device.createComputePipeline({
@@ -129,6 +130,33 @@ export class Gpu {
     const checks = this.#pendingChecks;
     this.#pendingChecks = [];
     await Promise.all(checks);
+  }
+}
+
+/**
+ * Refuses, naming the kernel and the limit, a kernel whose workgroup is larger than this device
+ * allows or that binds more storage buffers than it has. Every kernel of ours stays within
+ * WebGPU's guaranteed minimums (256 invocations, 16 KiB of workgroup memory, 8 storage buffers per
+ * stage), so this only fires on a non-conforming adapter; sizes a shader takes from its
+ * parameters are checked by the driver at compile time instead.
+ */
+export function checkLimits(name: string, code: string, limits: GPUSupportedLimits): void {
+  const wg = code.match(/@workgroup_size\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?(?:,\s*(\d+)\s*)?\)/);
+  if (wg) {
+    const n = wg.slice(1).reduce((p, d) => p * (d ? Number(d) : 1), 1);
+    if (n > limits.maxComputeInvocationsPerWorkgroup) {
+      throw new GpuOpError(
+        `kernel "${name}"`,
+        `needs ${n} invocations per workgroup; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup}`,
+      );
+    }
+  }
+  const storage = (code.match(/var<storage/g) ?? []).length;
+  if (storage > limits.maxStorageBuffersPerShaderStage) {
+    throw new GpuOpError(
+      `kernel "${name}"`,
+      `binds ${storage} storage buffers; this adapter allows ${limits.maxStorageBuffersPerShaderStage} per stage`,
+    );
   }
 }
 

@@ -218,12 +218,13 @@ export function upload(
         `expected ${t.size}`,
     );
   }
+  // writeBuffer copies: an array of the right type goes as it is (no second copy of a large layer).
   const typed = dtype === "f32"
-    ? Float32Array.from(data)
+    ? (data instanceof Float32Array ? data : Float32Array.from(data))
     : dtype === "i32"
-    ? Int32Array.from(data)
-    : Uint32Array.from(data);
-  gpu.device.queue.writeBuffer(t.buffer, t.byteOffset, typed);
+    ? (data instanceof Int32Array ? data : Int32Array.from(data))
+    : (data instanceof Uint32Array ? data : Uint32Array.from(data));
+  gpu.device.queue.writeBuffer(t.buffer, t.byteOffset, typed as Float32Array<ArrayBuffer>);
   return t;
 }
 

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-export { formatCsv, formatTable } from "./table.ts";
+export { formatCsv, formatSummary, formatTable, TABLE_COLUMNS } from "./table.ts";
 export { alphaPlot, esdPlot, plotFileName } from "./plots.ts";
 export { trainingPlots, writeRunPlots } from "./train_plots.ts";
 export { EpochProgress, LayerProgress } from "./progress.ts";

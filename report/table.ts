@@ -12,7 +12,11 @@ function num(v: number | null, digits = 3): string {
   return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(digits - 1) : v.toFixed(digits);
 }
 
-const TABLE: [string, (r: LayerRow) => string][] = [
+/**
+ * The columns of the `analyze` task's table (and the web page's), each with how a row's cell is
+ * written.
+ */
+export const TABLE_COLUMNS: readonly (readonly [string, (r: LayerRow) => string])[] = [
   ["name", (r) => r.name],
   ["shape", (r) => `[${r.shape.join(",")}]`],
   ["num_evals", (r) => String(r.num_evals)],
@@ -27,16 +31,14 @@ const TABLE: [string, (r: LayerRow) => string][] = [
 ];
 
 /** The aligned per-layer table followed by the summary (means). */
-export function formatTable(result: AnalyzeResult): string {
-  const head = TABLE.map(([h]) => h);
-  const rows = result.layers.map((r) => TABLE.map(([, f]) => f(r)));
+export function formatTable(result: Pick<AnalyzeResult, "layers" | "summary">): string {
+  const head = TABLE_COLUMNS.map(([h]) => h);
+  const rows = result.layers.map((r) => TABLE_COLUMNS.map(([, f]) => f(r)));
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ")
       .trimEnd();
-  const s = result.summary;
-  const summary = ["alpha", "alpha_weighted", "spectral_norm", "log_norm", "stable_rank", "D"]
-    .map((k) => `${k} ${num(s[k])}`).join(", ");
+  const summary = formatSummary(result.summary);
   return [
     line(head),
     line(w.map((n) => "-".repeat(n))),
@@ -47,8 +49,14 @@ export function formatTable(result: AnalyzeResult): string {
     .join("\n");
 }
 
+/** The summary line's means: `alpha 3.490, alpha_weighted 2.503, …`. */
+export function formatSummary(s: Record<string, number | null>): string {
+  return ["alpha", "alpha_weighted", "spectral_norm", "log_norm", "stable_rank", "D"]
+    .map((k) => `${k} ${num(s[k])}`).join(", ");
+}
+
 /** CSV with a header: name, kind, shape, every metric column, warning. */
-export function formatCsv(result: AnalyzeResult): string {
+export function formatCsv(result: Pick<AnalyzeResult, "layers">): string {
   const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
   const head = ["name", "kind", "shape", ...METRIC_COLUMNS, "warning"];
   const lines = result.layers.map((r) =>

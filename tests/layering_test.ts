@@ -8,7 +8,7 @@ const LAYERS: string[][] = [
   ["train"],
   ["report"],
   ["cli"],
-  ["tasks", "bench"],
+  ["tasks", "bench", "web"],
 ];
 const rank = new Map(LAYERS.flatMap((l, i) => l.map((f) => [f, i] as const)));
 const root = new URL("../", import.meta.url).pathname;
@@ -27,7 +27,7 @@ async function importsOf(folder: string): Promise<Map<string, string[]>> {
   return out;
 }
 
-Deno.test("imports run one way: kernels/io → esd/models/optim/data → train → report → cli → tasks/bench", async () => {
+Deno.test("imports run one way: kernels/io → esd/models/optim/data → train → report → cli → tasks/bench/web", async () => {
   const wrong: string[] = [];
   const edges = new Map<string, Set<string>>();
   for (const folder of rank.keys()) {

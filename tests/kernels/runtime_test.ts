@@ -126,3 +126,50 @@ Deno.test("no WebGPU adapter: a task prints one line saying what to install and 
   equal(err.length, 1, `expected one line, got:\n${err.join("\n")}`);
   match(err[0], /^error: No WebGPU adapter found: .*mesa-vulkan-drivers/);
 });
+
+gpuTest(
+  "every kernel the analyzer compiles fits WebGPU's guaranteed limits (256 invocations, 8 storage buffers); a larger one is refused naming it",
+  async () => {
+    const { checkLimits } = await import("../../kernels/runtime.ts");
+    const { analyze } = await import("../../esd/analyze.ts");
+    const minimum = {
+      maxComputeInvocationsPerWorkgroup: 256,
+      maxStorageBuffersPerShaderStage: 8,
+    } as GPUSupportedLimits;
+    const seen: [string, string][] = [];
+    const kernel = gpu.kernel.bind(gpu);
+    gpu.kernel = (name: string, code: string) => {
+      seen.push([name, code]);
+      return kernel(name, code);
+    };
+    try {
+      const data = Array.from({ length: 40 * 24 * 9 }, (_, i) => Math.sin(i * 1.7));
+      for (const solver of ["gpu", "cpu"] as const) {
+        for (const fit of ["median", "gof"] as const) {
+          await analyze({ "c.weight": { shape: [40, 24, 3, 3], data } }, {
+            solver,
+            fit,
+            farms: fit === "gof",
+            mpFit: true,
+          });
+        }
+      }
+    } finally {
+      gpu.kernel = kernel;
+    }
+    ok(seen.length > 0);
+    for (const [name, code] of seen) checkLimits(name, code, minimum);
+    throws(
+      () => checkLimits("big", "@compute @workgroup_size(16, 32) fn main() {}", minimum),
+      /GPU error in kernel "big": needs 512 invocations per workgroup; this adapter allows 256/,
+    );
+    const nine = Array.from(
+      { length: 9 },
+      (_, i) => `@group(0) @binding(${i}) var<storage, read> b${i}: array<f32>;`,
+    );
+    throws(
+      () => checkLimits("wide", nine.join("\n"), minimum),
+      /binds 9 storage buffers; this adapter allows 8 per stage/,
+    );
+  },
+);
