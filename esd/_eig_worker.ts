@@ -1,8 +1,9 @@
 /**
- * A worker of {@link EigPool}: solves the symmetric eigenproblems it is sent with `eigvalshCpu`.
+ * A worker of `EigPool`: solves the eigenproblems it is sent (`solveJob`: `eigvalshCpu`, or
+ * `gramEigvalsCpu` for a matrix whose Gram is formed here).
  * @module
  */
-import { eigvalshCpu } from "./eig_cpu.ts";
+import { type EigJob, solveJob } from "./eig_pool.ts";
 
 interface Scope {
   onmessage: ((ev: MessageEvent) => void) | null;
@@ -11,9 +12,9 @@ interface Scope {
 const scope = globalThis as unknown as Scope;
 
 scope.onmessage = (ev: MessageEvent) => {
-  const { id, data, n, what } = ev.data as { id: number; data: Float32Array; n: number; what: string };
+  const { id, ...job } = ev.data as EigJob & { id: number };
   try {
-    const values = eigvalshCpu(data, n, what);
+    const values = solveJob(job);
     scope.postMessage({ id, values }, [values.buffer as ArrayBuffer]);
   } catch (e) {
     scope.postMessage({ id, error: (e as Error).message });

@@ -38,6 +38,8 @@ export interface AnalyzeOptions extends MetricOptions {
   workers?: number;
   /** Workers to use instead of a pool of `workers` made for this call (left open). */
   pool?: EigPool;
+  /** Where the CPU eigen path forms Gram matrices (see `LayerEigenOptions.gram`; default `auto`). */
+  gram?: "auto" | "gpu" | "cpu";
   /**
    * Bytes one GPU storage binding may hold (default, and at most, the device's
    * `maxStorageBufferBindingSize`). A slice larger than that has its Gram matrix formed in tiles
@@ -309,14 +311,12 @@ async function analyzeChunk(
   timings.read += (performance.now() - t0) / 1000;
   // Each chunk's shapes differ: buffers kept for reuse by the last chunk would only hold memory.
   gpu.pool.trim();
-  const eigs = await layerEigenvalues(
-    gpu,
-    [...groups.flat(), ...random],
-    options.solver,
+  const eigs = await layerEigenvalues(gpu, [...groups.flat(), ...random], options.solver, {
     pool,
     timings,
-    options.bindingLimit,
-  );
+    bindingLimit: options.bindingLimit,
+    gram: options.gram,
+  });
   t0 = performance.now();
   const randEigs = eigs.slice(groups.flat().length);
   // Power-law fits of every ESD that has enough eigenvalues, on the GPU in one submit.

@@ -5,16 +5,32 @@
  * worker's (or to calling `eigvalshCpu` inline).
  * @module
  */
-import { eigvalshCpu } from "./eig_cpu.ts";
+import { eigvalshCpu, gramEigvalsCpu } from "./eig_cpu.ts";
 
-/** One eigenproblem: a symmetric n×n matrix, row-major. */
+/**
+ * One eigenproblem: a symmetric n×n matrix, row-major; or, with `rows` and `cols`, a rows×cols
+ * float32 matrix whose Gram matrix (of its smaller side, n = min(rows, cols)) is formed first.
+ */
 export interface EigJob {
-  /** n² values (only the lower triangle is read). Float32 data is sent as is (half the bytes). */
+  /** n² values (only the lower triangle is read), or rows·cols. Float32 data is sent as is. */
   data: Float32Array | Float64Array;
-  /** The order. */
+  /** The order of the symmetric matrix. */
   n: number;
   /** Names the matrix in errors. */
   what?: string;
+  /** With `cols`: `data` is this many rows of a matrix whose Gram's eigenvalues are wanted. */
+  rows?: number;
+  /** The matrix's columns (see `rows`). */
+  cols?: number;
+}
+
+/** Solves one job on this thread (what a worker does with it). */
+export function solveJob(job: EigJob): Float64Array {
+  if (job.rows !== undefined && job.cols !== undefined) {
+    const w = job.data instanceof Float32Array ? job.data : Float32Array.from(job.data);
+    return gramEigvalsCpu(w, job.rows, job.cols, job.what);
+  }
+  return eigvalshCpu(job.data, job.n, job.what);
 }
 
 /** Below this many multiply-adds (≈ Σ n³) a batch is solved on the calling thread: ~5 ms of work. */
@@ -98,7 +114,7 @@ export class EigPool {
       this.#pending.set(id, { resolve, reject });
       // A view is cloned with its whole buffer: send a view of part of one as a copy.
       const data = job.data.byteLength === job.data.buffer.byteLength ? job.data : job.data.slice();
-      w.postMessage({ id, data, n: job.n, what: job.what ?? "matrix" });
+      w.postMessage({ id, data, n: job.n, what: job.what ?? "matrix", rows: job.rows, cols: job.cols });
     });
   }
 
@@ -108,10 +124,11 @@ export class EigPool {
    * @returns One Float64Array of n eigenvalues per job.
    */
   async solve(jobs: EigJob[]): Promise<Float64Array[]> {
-    const work = jobs.reduce((s, j) => s + j.n ** 3, 0);
+    const work = jobs.reduce((s, j) => s + j.n ** 2 * Math.max(j.n, j.rows ?? 0, j.cols ?? 0), 0);
     const workers = this.size > 1 && jobs.length > 1 && work >= INLINE_WORK ? this.#start() : null;
-    if (!workers) return jobs.map((j) => eigvalshCpu(j.data, j.n, j.what));
-    const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].n - jobs[a].n || a - b);
+    if (!workers) return jobs.map(solveJob);
+    const cost = (j: EigJob) => j.n ** 2 * Math.max(j.n, j.rows ?? 0, j.cols ?? 0);
+    const order = jobs.map((_, i) => i).sort((a, b) => cost(jobs[b]) - cost(jobs[a]) || a - b);
     const out: Float64Array[] = new Array(jobs.length);
     let at = 0;
     await Promise.all(workers.map(async (w) => {

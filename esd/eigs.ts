@@ -22,6 +22,7 @@ import { jacobiSvdMany, paddedRows } from "../kernels/svd_jacobi.ts";
 import { readback, type Tensor, upload } from "../kernels/tensor.ts";
 import type { LayerMatrices } from "./matrices.ts";
 import { type EigJob, EigPool } from "./eig_pool.ts";
+import { EIG_CPU_MAX_N } from "./eig_cpu.ts";
 
 /** Where the eigenvalues are computed. */
 export type EigSolver = "auto" | "gpu" | "cpu";
@@ -209,26 +210,53 @@ async function cpuGroups(gpu: Gpu, layers: LayerMatrices[], groups: Group[]): Pr
   return values as Float32Array[];
 }
 
+/** Options of {@link layerEigenvalues}. */
+export interface LayerEigenOptions {
+  /** Workers for the CPU solves (default: a pool of one worker per core for this call). */
+  pool?: EigPool;
+  /** Adds the seconds spent forming Gram matrices and solving to `gram` and `eigen`. */
+  timings?: EsdTimings;
+  /**
+   * Bytes a storage binding may hold (default, and at most, the device's
+   * `maxStorageBufferBindingSize`): a slice whose data, padded copy or Gram matrix is larger has its
+   * Gram matrix formed in tiles under it and solved on the CPU, whatever the solver.
+   */
+  bindingLimit?: number;
+  /**
+   * Where the CPU path forms Gram matrices: `gpu` (float32 matmul, lower tiles), `cpu` (the
+   * workers, float64 sums, with each solve; their time then counts as `eigen`), or `auto` (default):
+   * the CPU on SwiftShader, whose compute measured ~30× slower than lavapipe's for these products
+   * (face-api ResNet-34: 5.5 s against 0.17 s), else the GPU — lavapipe's matmul beats one
+   * WebAssembly core 2–3× (14–17 GFLOPS full-matrix equivalent per core, measured 2026-12-01).
+   */
+  gram?: "auto" | "gpu" | "cpu";
+}
+
+/** Adapters whose compute is far slower than WebAssembly on the same CPU (SwiftShader). */
+function slowGramAdapter(gpu: Gpu): boolean {
+  const i = gpu.adapter.info;
+  return /swiftshader/i.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`);
+}
+
 /**
  * Computes the eigenvalues of WᵀW (or WWᵀ, the smaller) for every slice of every layer.
  * @param gpu The GPU.
  * @param layers Layer matrices (layers with non-finite or all-zero weights get null).
  * @param solver Where the eigenvalues are solved (default `auto`).
- * @param pool Workers for the CPU solves (default: a pool of one worker per core for this call).
- * @param timings Adds the seconds spent forming Gram matrices and solving to `gram` and `eigen`.
- * @param bindingLimit Bytes a storage binding may hold (default the device's
- *   `maxStorageBufferBindingSize`): a slice whose data, padded copy or Gram matrix is larger has its
- *   Gram matrix formed in tiles under it and solved on the CPU, whatever the solver.
+ * @param options Workers, timings, the binding limit, where Gram matrices are formed
+ *   ({@link LayerEigenOptions}).
  * @returns One entry per layer, null for skipped layers.
  */
 export async function layerEigenvalues(
   gpu: Gpu,
   layers: LayerMatrices[],
   solver: EigSolver = "auto",
-  pool?: EigPool,
-  timings?: EsdTimings,
-  bindingLimit: number = gpu.device.limits.maxStorageBufferBindingSize,
+  options: LayerEigenOptions = {},
 ): Promise<(LayerEigs | null)[]> {
+  const { pool, timings } = options;
+  const bindingLimit = options.bindingLimit ?? gpu.device.limits.maxStorageBufferBindingSize;
+  const cpuGram = (options.gram ?? "auto") === "cpu" ||
+    (options.gram ?? "auto") === "auto" && slowGramAdapter(gpu);
   const { groups, big } = groupByShape(
     layers,
     Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize),
@@ -257,17 +285,35 @@ export async function layerEigenvalues(
   const cpu = groups.filter((g) => !onGpu(g));
   let t1 = performance.now();
   if (timings) timings.eigen += (t1 - t0) / 1000;
-  const grams = await cpuGroups(gpu, layers, cpu);
   const what = (i: number, s: number) => `the Gram matrix of "${layers[i].name}" slice ${s}`;
-  const jobs: EigJob[] = cpu.flatMap((g, gi) => {
-    const n = Math.min(g.rows, g.cols);
-    return g.items.map(([i, s], z) => ({
-      data: grams[gi].subarray(z * n * n, (z + 1) * n * n),
-      n,
-      what: what(i, s),
-    }));
-  });
+  let jobs: EigJob[];
+  // On the CPU path the workers can form the Gram matrices too (float64 sums): each job is a slice.
+  const sliceJob = ([i, s]: [number, number]): EigJob => {
+    const l = layers[i];
+    return { data: l.slices[s], n: Math.min(l.rows, l.cols), rows: l.rows, cols: l.cols, what: what(i, s) };
+  };
+  const fits = ([i]: [number, number]) => {
+    const l = layers[i], n = Math.min(l.rows, l.cols);
+    return n <= EIG_CPU_MAX_N && 8 * n * n + 4 * l.rows * l.cols <= 2 ** 31;
+  };
+  if (cpuGram) {
+    jobs = cpu.flatMap((g) => g.items.map(sliceJob));
+  } else {
+    const grams = await cpuGroups(gpu, layers, cpu);
+    jobs = cpu.flatMap((g, gi) => {
+      const n = Math.min(g.rows, g.cols);
+      return g.items.map(([i, s], z) => ({
+        data: grams[gi].subarray(z * n * n, (z + 1) * n * n),
+        n,
+        what: what(i, s),
+      }));
+    });
+  }
   for (const [i, s] of big) {
+    if (cpuGram && fits([i, s])) {
+      jobs.push(sliceJob([i, s]));
+      continue;
+    }
     const l = layers[i];
     const limit = Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize);
     jobs.push({

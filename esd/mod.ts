@@ -30,9 +30,9 @@ export type { AnalyzeOptions, AnalyzeResult, NamedArray, StateDictSource } from 
 export { farmsGroups } from "./farms.ts";
 export type { FarmsOptions } from "./farms.ts";
 export { layerEigenvalues } from "./eigs.ts";
-export type { EigSolver, EsdTimings, LayerEigs } from "./eigs.ts";
-export { EIG_CPU_MAX_N, eigvalshCpu } from "./eig_cpu.ts";
-export { EigPool } from "./eig_pool.ts";
+export type { EigSolver, EsdTimings, LayerEigenOptions, LayerEigs } from "./eigs.ts";
+export { EIG_CPU_MAX_N, eigvalshCpu, gramEigvalsCpu } from "./eig_cpu.ts";
+export { EigPool, solveJob } from "./eig_pool.ts";
 export type { EigJob } from "./eig_pool.ts";
 export { layerMatrices } from "./matrices.ts";
 export type { Convention, LayerMatrices, Layout, MatrixOptions } from "./matrices.ts";

@@ -229,3 +229,51 @@ function ql(n: i32, d: usize, e: usize): i32 {
 export function heapBase(): usize {
   return (__heap_base + 15) & ~(<usize>15);
 }
+
+/**
+ * The lower triangle of G = XᵀX (n×n float64 at `g`, row-major; the upper triangle is not written)
+ * for X, K×n float32 at `x` (row-major): four rows of X at a time are widened to float64 into
+ * `scratch` (4n float64) and added to every G[i][0..i] as four scaled rows, two lanes at a time.
+ */
+export function gramLower(K: i32, n: i32, x: usize, g: usize, scratch: usize): void {
+  for (let i = 0; i < n; i++) {
+    const row = g + ((<usize>i * <usize>n) << 3);
+    for (let j = 0; j <= i; j++) st(row, j, 0);
+  }
+  const s0 = scratch, s1 = scratch + ((<usize>n) << 3);
+  const s2 = scratch + ((<usize>n * 2) << 3), s3 = scratch + ((<usize>n * 3) << 3);
+  let k = 0;
+  for (; k + 4 <= K; k += 4) {
+    for (let q = 0; q < 4; q++) {
+      const src = x + ((<usize>(k + q) * <usize>n) << 2), dst = scratch + ((<usize>(q * n)) << 3);
+      for (let j = 0; j < n; j++) st(dst, j, <f64>load<f32>(src + (<usize>j << 2)));
+    }
+    for (let i = 0; i < n; i++) {
+      const row = g + ((<usize>i * <usize>n) << 3);
+      const a0 = f64x2.splat(ld(s0, i)), a1 = f64x2.splat(ld(s1, i));
+      const a2 = f64x2.splat(ld(s2, i)), a3 = f64x2.splat(ld(s3, i));
+      let j = 0;
+      for (; j + 2 <= i + 1; j += 2) {
+        const off = <usize>j << 3;
+        let acc = v128.load(row + off);
+        acc = f64x2.add(acc, f64x2.mul(a0, v128.load(s0 + off)));
+        acc = f64x2.add(acc, f64x2.mul(a1, v128.load(s1 + off)));
+        acc = f64x2.add(acc, f64x2.mul(a2, v128.load(s2 + off)));
+        acc = f64x2.add(acc, f64x2.mul(a3, v128.load(s3 + off)));
+        v128.store(row + off, acc);
+      }
+      for (; j <= i; j++) {
+        st(row, j, ld(row, j) + ld(s0, i) * ld(s0, j) + ld(s1, i) * ld(s1, j) + ld(s2, i) * ld(s2, j) + ld(s3, i) * ld(s3, j));
+      }
+    }
+  }
+  for (; k < K; k++) {
+    const src = x + ((<usize>k * <usize>n) << 2);
+    for (let j = 0; j < n; j++) st(s0, j, <f64>load<f32>(src + (<usize>j << 2)));
+    for (let i = 0; i < n; i++) {
+      const row = g + ((<usize>i * <usize>n) << 3);
+      const a = ld(s0, i);
+      for (let j = 0; j <= i; j++) st(row, j, ld(row, j) + a * ld(s0, j));
+    }
+  }
+}

@@ -299,3 +299,28 @@ gpuTest(
     equal(fromFile.layers[0].rand_distance, fromArrays.layers[0].rand_distance);
   },
 );
+
+gpuTest(
+  "analyze({gram: 'cpu'}): Gram matrices formed in the workers (float64 sums) give the GPU-Gram eigenvalues, tiled layers included",
+  async () => {
+    const tensors = [
+      tensor("tall.weight", [90, 45], randArray(90 * 45, 51)),
+      tensor("wide.weight", [30, 75], randArray(30 * 75, 52)),
+      tensor("conv.weight", [24, 20, 3, 3], randArray(24 * 20 * 9, 53)),
+    ];
+    for (const bindingLimit of [undefined, 2048]) {
+      const a = await analyze(tensors, { solver: "cpu", gram: "gpu", keepEvals: true, bindingLimit });
+      const b = await analyze(tensors, { solver: "cpu", gram: "cpu", keepEvals: true, bindingLimit });
+      for (let l = 0; l < tensors.length; l++) {
+        const [x, y] = [a.evals![l], b.evals![l]];
+        for (let i = 0; i < x.length; i++) {
+          ok(
+            Math.abs(x[i] - y[i]) <= 2e-5 * x[x.length - 1],
+            `${tensors[l].name} λ[${i}] ${y[i]} vs ${x[i]}`,
+          );
+        }
+        assertNear(`${tensors[l].name} alpha`, [b.layers[l].alpha!], [a.layers[l].alpha!], 1e-3, 0);
+      }
+    }
+  },
+);

@@ -117,3 +117,36 @@ Deno.test("esd/_eigvalsh_wasm.ts was built from the current wasm/eigvalsh.ts (el
   const gen = await Deno.readTextFile(new URL("esd/_eigvalsh_wasm.ts", root));
   equal(gen.match(/source-sha256: ([0-9a-f]+)/)?.[1], hash);
 });
+
+Deno.test("gramEigvalsCpu: the Gram of the smaller side in float64 from float32, then the solve; tall, wide, odd, one row", async () => {
+  const { gramEigvalsCpu } = await import("../../esd/eig_cpu.ts");
+  const { matmulRef, ref } = await import("../../kernels/reference.ts");
+  for (const [r, c] of [[1, 1], [1, 9], [9, 1], [5, 3], [3, 5], [7, 7], [130, 33], [33, 130], [67, 64]]) {
+    const rnd = mulberry32(r * 100 + c);
+    const w = Float32Array.from({ length: r * c }, () => rnd() - 0.5);
+    const g = matmulRef(ref(w, [r, c]), ref(w, [r, c]), r >= c ? { transA: true } : { transB: true });
+    close(gramEigvalsCpu(w, r, c), eigvalshRef(g.data, Math.min(r, c)), 1e-13, `${r}×${c}`);
+  }
+  throws(() => gramEigvalsCpu(new Float32Array(5), 2, 3, "slice 4"), /slice 4 has 5 values, not 2×3/);
+});
+
+Deno.test("EigPool: slice jobs (Gram formed in the workers) are bit for bit the inline ones", async () => {
+  const { gramEigvalsCpu } = await import("../../esd/eig_cpu.ts");
+  const jobs = [[300, 200], [90, 150], [400, 64], [17, 5]].map(([r, c], i) => {
+    const rnd = mulberry32(i + 70);
+    return {
+      data: Float32Array.from({ length: r * c }, () => rnd() - 0.5),
+      n: Math.min(r, c),
+      rows: r,
+      cols: c,
+    };
+  });
+  const inline = jobs.map((j) => gramEigvalsCpu(j.data, j.rows, j.cols));
+  const pool = new EigPool(2);
+  try {
+    const got = await pool.solve(jobs);
+    deepEqual(got.map((x) => Array.from(x)), inline.map((x) => Array.from(x)));
+  } finally {
+    pool.close();
+  }
+});

@@ -92,9 +92,11 @@ export async function open(): Promise<Session> {
 
 /** What the page exposes on `globalThis.analyzer`. */
 export interface PageState {
-  result:
-    | { layers: { name: string; alpha: number | null; spectral_norm: number | null }[]; seconds: number }
-    | null;
+  result: {
+    layers: { name: string; alpha: number | null; spectral_norm: number | null }[];
+    seconds: number;
+    timings: Record<string, number>;
+  } | null;
   error: string;
   busy: boolean;
   runs: number;

@@ -79,13 +79,13 @@ Deno.test({
       [...document.querySelectorAll("#table tbody tr td:nth-child(4)")].map((td) => Number(td.textContent))
     );
     ok(sorted.every((v, i) => i === 0 || v >= sorted[i - 1]), `${sorted}`);
+    const { takeScreenshot } = await import("./_screenshot.ts");
+    await takeScreenshot(p);
     // Other options, as deno task analyze takes them.
     state = await analyzeIn(p, [file], { fit: "gof", convention: "ww" });
     await sameAsDeno(state, file, { fit: "gof", convention: "ww" });
     state = await analyzeIn(p, [file], { fit: "median", convention: "tb", farms: true });
     await sameAsDeno(state, file, { farms: { q: 1 } });
-    const { takeScreenshot } = await import("./_screenshot.ts");
-    await takeScreenshot(p);
     await p.close();
     await Deno.remove(dir, { recursive: true });
   },
