@@ -39,7 +39,7 @@ async function bytesOf(b: BlobLike, end = b.size): Promise<Uint8Array> {
  * import { openWeightBlobs } from "./blob.ts";
  * import { writeSafetensors } from "./safetensors.ts";
  * const bytes = writeSafetensors([{ name: "fc.weight", shape: [2, 2], data: [1, 2, 3, 4] }]);
- * const file = new File([bytes], "tiny.safetensors");
+ * const file = new File([bytes as BlobPart], "tiny.safetensors");
  * const { tensors } = await openWeightBlobs([file]);
  * await tensors[0].load!();
  * equal(tensors[0].values()[3], 4);

@@ -65,8 +65,8 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Builds the page, serves it, and launches the browser. */
-export async function open(): Promise<Session> {
+/** Builds the page, serves it, and launches the browser (with WebGPU unless `webgpu` is false). */
+export async function open(webgpu = true): Promise<Session> {
   const spec = "puppeteer-core"; // not a literal: see the note on its types above
   const { default: puppeteer } = await import(spec);
   const dir = await Deno.makeTempDir({ prefix: "web-test-" });
@@ -76,7 +76,7 @@ export async function open(): Promise<Session> {
     executablePath: BROWSER!,
     // WebGPU needs the unsafe flag in this headless shell (SwiftShader's adapter); no sandbox in CI
     // containers.
-    args: ["--no-sandbox", "--enable-unsafe-webgpu", "--disable-dev-shm-usage"],
+    args: ["--no-sandbox", ...(webgpu ? ["--enable-unsafe-webgpu"] : []), "--disable-dev-shm-usage"],
   });
   return {
     browser,

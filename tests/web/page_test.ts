@@ -200,4 +200,24 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "web page: without WebGPU the page says so and what to enable",
+  ignore: !BROWSER,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const bare = await open(false);
+    try {
+      const p = await bare.browser.newPage();
+      await p.goto(bare.url);
+      await p.waitForFunction(() => document.getElementById("error").textContent !== "", { timeout: 30_000 });
+      const text = await p.evaluate(() => document.getElementById("error").textContent as string);
+      ok(/This browser gives no WebGPU adapter \(navigator\.gpu/.test(text), text);
+      ok(/--enable-unsafe-webgpu/.test(text) && /dom\.webgpu\.enabled/.test(text), text);
+    } finally {
+      await bare.close();
+    }
+  },
+});
+
 Deno.test({ name: "web page: close the browser", ...opts, fn: async () => await session?.close() });
