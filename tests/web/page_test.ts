@@ -169,11 +169,12 @@ Deno.test({
   ...opts,
   fn: async () => {
     const dir = await Deno.makeTempDir();
-    // Many layers, so that the analysis is still running when Cancel is pressed.
+    // Many layers (40 × 512², seconds of work), so that the analysis is still running when Cancel is
+    // pressed just after the first progress report.
     const tensors = Array.from({ length: 40 }, (_, i) => ({
       name: `layers.${i}.weight`,
-      shape: [256, 256],
-      data: randArray(256 * 256, 100 + i),
+      shape: [512, 512],
+      data: randArray(512 * 512, 100 + i),
     }));
     await Deno.writeFile(`${dir}/big.safetensors`, writeSafetensors(tensors));
     const p = await page();
