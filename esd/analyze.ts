@@ -2,7 +2,8 @@
  * `analyze()`: WeightWatcher-style layer-wise spectral diagnosis of a model's weights, on the GPU.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError, type UserError } from "../kernels/errors.ts";
+import { WeightFileError } from "../io/tensor.ts";
 import { getGpu } from "../kernels/runtime.ts";
 import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
@@ -392,6 +393,30 @@ async function analyzeChunk(
   }
   timings.fit += (performance.now() - t0) / 1000;
   return { layers, evals: [], randomCount: random.length };
+}
+
+/**
+ * The refusal `deno task analyze` (and the web page) gives an analysis that found no layer: the
+ * `layers` pattern matched none, or the file has no Conv2d/Linear float tensor. Null when it found
+ * some.
+ * @param result The analysis.
+ * @param file The file's name, for the message.
+ * @param layers The `--layers` pattern given, if any.
+ */
+export function noLayersError(
+  result: Pick<AnalyzeResult, "layers">,
+  file: string,
+  layers?: string,
+): UserError | null {
+  if (result.layers.length) return null;
+  if (layers !== undefined) {
+    return new OptionError(`--layers "${layers}" matches no Conv2d or Linear tensor of "${file}"`);
+  }
+  return new WeightFileError(
+    "weight",
+    file,
+    "no Conv2d (rank 4) or Linear (rank 2) floating-point tensors found",
+  );
 }
 
 /** FARMS: the layer's row as the mean of its block rows (null where any block has none). */

@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-export { analyze } from "./analyze.ts";
+export { analyze, noLayersError } from "./analyze.ts";
 export type { AnalyzeOptions, AnalyzeResult, NamedArray, StateDictSource } from "./analyze.ts";
 export { farmsGroups } from "./farms.ts";
 export type { FarmsOptions } from "./farms.ts";

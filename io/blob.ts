@@ -9,7 +9,7 @@
  */
 import { detectFormat } from "./load.ts";
 import { parseNpy, parseNpz } from "./npy.ts";
-import { type BlobLike, openSafetensorsBlob } from "./safetensors.ts";
+import { type BlobLike, indexMetadata, openSafetensorsBlob, shardTensors } from "./safetensors.ts";
 import { WeightFileError, type WeightTensor } from "./tensor.ts";
 import { parseTfjs } from "./tfjs.ts";
 
@@ -121,22 +121,7 @@ async function sharded(
         }) was not chosen with the index`,
       );
     }
-    const opened = await openSafetensorsBlob(blob, blob.name);
-    const held = new Set(opened.tensors.map((t) => t.name));
-    const missing = names.find((n) => !held.has(n));
-    if (missing) {
-      throw new WeightFileError(
-        "safetensors",
-        blob.name,
-        `tensor "${missing}" is not in this shard, but the index maps it here`,
-      );
-    }
-    const wanted = new Set(names);
-    tensors.push(...opened.tensors.filter((t) => wanted.has(t.name)));
+    tensors.push(...shardTensors((await openSafetensorsBlob(blob, blob.name)).tensors, names, blob.name));
   }
-  const meta: Record<string, string> = {};
-  if (typeof json.metadata === "object" && json.metadata !== null) {
-    for (const [k, v] of Object.entries(json.metadata)) if (typeof v === "string") meta[k] = v;
-  }
-  return { tensors, metadata: meta };
+  return { tensors, metadata: indexMetadata(json) };
 }

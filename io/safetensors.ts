@@ -448,24 +448,39 @@ export function openShardedSafetensors(
         }) does not exist`,
       );
     }
-    const opened = openSafetensors(path);
-    const held = new Set(opened.tensors.map((t) => t.name));
-    const missing = names.find((n) => !held.has(n));
-    if (missing) {
-      throw new WeightFileError(
-        "safetensors",
-        path,
-        `tensor "${missing}" is not in this shard, but the index maps it here`,
-      );
-    }
-    const wanted = new Set(names);
-    tensors.push(...opened.tensors.filter((t) => wanted.has(t.name)));
+    tensors.push(...shardTensors(openSafetensors(path).tensors, names, path));
   }
+  return { tensors, metadata: indexMetadata(index) };
+}
+
+/**
+ * The tensors a shard holds for the index, in the shard's order; a name the index maps to the
+ * shard but that it lacks is an error naming both.
+ * @param opened The shard's tensors.
+ * @param names The names the index maps to it.
+ * @param shard The shard's path or name.
+ */
+export function shardTensors(opened: WeightTensor[], names: string[], shard: string): WeightTensor[] {
+  const held = new Set(opened.map((t) => t.name));
+  const missing = names.find((n) => !held.has(n));
+  if (missing) {
+    throw new WeightFileError(
+      "safetensors",
+      shard,
+      `tensor "${missing}" is not in this shard, but the index maps it here`,
+    );
+  }
+  const wanted = new Set(names);
+  return opened.filter((t) => wanted.has(t.name));
+}
+
+/** An index's `metadata`, string values only. */
+export function indexMetadata(index: { metadata?: unknown }): Record<string, string> {
   const meta: Record<string, string> = {};
   if (typeof index.metadata === "object" && index.metadata !== null) {
     for (const [k, v] of Object.entries(index.metadata)) if (typeof v === "string") meta[k] = v;
   }
-  return { tensors, metadata: meta };
+  return meta;
 }
 
 /** A tensor to write: values are rounded to the dtype. */

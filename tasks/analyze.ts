@@ -6,12 +6,11 @@
  */
 import { OptionError } from "../kernels/errors.ts";
 import { parseArgs } from "node:util";
-import { analyze } from "../esd/analyze.ts";
+import { analyze, noLayersError } from "../esd/analyze.ts";
 import type { LayerRow } from "../esd/metrics.ts";
 import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
 import { LayerProgress } from "../report/progress.ts";
 import { formatCsv, formatTable } from "../report/table.ts";
-import { WeightFileError } from "../io/tensor.ts";
 import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
 import { runMain } from "../cli/main.ts";
 
@@ -113,16 +112,8 @@ await runMain(async () => {
     mpFit: v["mp-fit"] === true,
     randomize: v.randomize === true,
   }).finally(() => progress.stop());
-  if (result.layers.length === 0 && v.layers !== undefined) {
-    throw new OptionError(`--layers "${v.layers}" matches no Conv2d or Linear tensor of "${file}"`);
-  }
-  if (result.layers.length === 0) {
-    throw new WeightFileError(
-      "weight",
-      file,
-      "no Conv2d (rank 4) or Linear (rank 2) floating-point tensors found",
-    );
-  }
+  const none = noLayersError(result, file, v.layers);
+  if (none) throw none;
   if (v.csv) await Deno.writeTextFile(v.csv, formatCsv(result));
   if (v.plots) {
     await Deno.mkdir(v.plots, { recursive: true });

@@ -4,11 +4,9 @@
  * summary and each layer's eigenvalues. The page cancels by terminating it.
  * @module
  */
-import { analyze, type AnalyzeOptions } from "../esd/analyze.ts";
+import { analyze, type AnalyzeOptions, noLayersError } from "../esd/analyze.ts";
 import { EigPool } from "../esd/eig_pool.ts";
 import { openWeightBlobs } from "../io/blob.ts";
-import { WeightFileError } from "../io/tensor.ts";
-import { OptionError } from "../kernels/errors.ts";
 import { getGpu } from "../kernels/runtime.ts";
 
 interface Scope {
@@ -46,16 +44,12 @@ scope.onmessage = async (ev: MessageEvent) => {
         onProgress: (done, total, current) => scope.postMessage({ type: "progress", done, total, current }),
       });
       // The same refusals as `deno task analyze`.
-      if (result.layers.length === 0 && options.layers) {
-        throw new OptionError(`--layers "${options.layers}" matches no Conv2d or Linear tensor of "${file}"`);
-      }
-      if (result.layers.length === 0) {
-        throw new WeightFileError(
-          "weight",
-          file,
-          "no Conv2d (rank 4) or Linear (rank 2) floating-point tensors found",
-        );
-      }
+      const none = noLayersError(
+        result,
+        file,
+        options.layers === undefined ? undefined : String(options.layers),
+      );
+      if (none) throw none;
       const evals = result.evals ?? [];
       scope.postMessage({
         type: "result",
