@@ -1,6 +1,6 @@
 /**
  * `deno task analyze FILE [--layers REGEX] [--fit median|mid|gof|peak] [--xmin-pos N] [--convention tb|ww]
- * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--max-evals N] [--farms [--farms-q Q]] [--workers N] [--json]
+ * [--layout torch|tfjs] [--solver auto|gpu|cpu] [--filter-zeros] [--max-evals N] [--farms [--farms-q Q]] [--workers N] [--gram auto|gpu|cpu] [--json]
  * [--csv FILE] [--plots DIR] [--out FILE.jsonl [--resume]]`
  * @module
  */
@@ -24,6 +24,7 @@ const USAGE = `usage: deno task analyze FILE [options]
   --layout NAME           torch (OIHW, (out,in); default) | tfjs (HWIO, (in,out); default for tfjs)
   --solver NAME           auto (default) | gpu | cpu (float64)
   --workers N             CPU eigen solves on N workers (default: one per core)
+  --gram WHERE            the CPU path's Gram matrices: auto (default) | gpu | cpu (float64, in the workers)
   --filter-zeros          drop eigenvalues ≤ 1e-5 before fitting (always on for ww)
   --max-evals N           ww: layers with more than N eigenvalues (M > N) are not fitted (default 15000)
   --farms                 FARMS: fit fixed-aspect-ratio submatrices (mean over conv blocks)
@@ -53,6 +54,7 @@ await runMain(async () => {
         "filter-zeros": { type: "boolean" },
         "max-evals": { type: "string" },
         workers: { type: "string" },
+        gram: { type: "string" },
         farms: { type: "boolean" },
         "mp-fit": { type: "boolean" },
         randomize: { type: "boolean" },
@@ -107,6 +109,7 @@ await runMain(async () => {
     filterZeros: v["filter-zeros"] === true,
     maxEvals,
     workers,
+    gram: choice("gram", v.gram, ["auto", "gpu", "cpu"] as const, "auto"),
     farms: v.farms || v["farms-q"] !== undefined ? { q: farmsQ } : false,
     keepEvals: v.plots !== undefined,
     mpFit: v["mp-fit"] === true,

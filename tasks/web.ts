@@ -117,7 +117,15 @@ if (import.meta.main) {
     const files = await buildWeb(out);
     console.error(`built ${files.join(", ")} in ${out}`);
     if (v["build-only"]) return;
-    const { url } = serveWeb(out, port, v.host ?? "127.0.0.1");
+    let url: string;
+    try {
+      ({ url } = serveWeb(out, port, v.host ?? "127.0.0.1"));
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new OptionError(`port ${port} is in use: pass --port N (0 picks a free one)`);
+      }
+      throw e;
+    }
     console.log(`analyzer page: ${url}  (Ctrl-C stops it)`);
   });
 }

@@ -44,6 +44,17 @@ gpuTest(
     equal(parsed.layers.length, 2);
     equal(parsed.layers[1].name, "classifier.weight");
     ok(parsed.layers[1].alpha > 1 && typeof parsed.summary.alpha === "number");
+    // One worker and the Gram on the CPU: the same layers, alpha within the float32 Gram's reach.
+    const cpu = JSON.parse(
+      (await task([file, "--json", "--fit", "gof", "--workers", "1", "--gram", "cpu"])).out,
+    );
+    deepEqual(
+      cpu.layers.map((l: { name: string }) => l.name),
+      parsed.layers.map((l: { name: string }) => l.name),
+    );
+    cpu.layers.forEach((l: { alpha: number }, i: number) =>
+      ok(Math.abs(l.alpha - parsed.layers[i].alpha) < 1e-3)
+    );
     // ww with max_evals below the classifier's M = 24: it is reported, not fitted.
     const capped = JSON.parse((await task([file, "--json", "--convention", "ww", "--max-evals", "20"])).out);
     equal(capped.layers[1].alpha, null);
@@ -75,6 +86,8 @@ gpuTest(
         [[file, "--fit", "best"], /^error: Invalid --fit "best": expected one of median, mid, gof, peak$/],
         [[file, "--bogus"], /^error: Unknown option '--bogus'/],
         [[file, "--max-evals", "0"], /^error: Invalid --max-evals "0": expected an integer ≥ 1$/],
+        [[file, "--workers", "0"], /^error: Invalid --workers "0": expected an integer ≥ 1$/],
+        [[file, "--gram", "tpu"], /^error: Invalid --gram "tpu": expected one of auto, gpu, cpu$/],
         [
           [file, "--layers", "^nothing$"],
           /^error: --layers "\^nothing\$" matches no Conv2d or Linear tensor of /,
