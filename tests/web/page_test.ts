@@ -159,6 +159,12 @@ Deno.test({
     ok(/Invalid weight file "model\.bin": not a file type we read/.test(bin.error), bin.error);
     const good = await analyzeIn(p, [`${dir}/good.safetensors`]);
     await sameAsDeno(good, `${dir}/good.safetensors`);
+    // A NumPy array file reads as the CLI reads it (one layer named after the file).
+    const { writeNpy } = await import("../../io/npy.ts");
+    await Deno.writeFile(`${dir}/proj.npy`, writeNpy(randArray(48 * 40, 8), [48, 40], "<f8"));
+    const npy = await analyzeIn(p, [`${dir}/proj.npy`]);
+    await sameAsDeno(npy, `${dir}/proj.npy`);
+    equal(npy.result!.layers[0].name, "proj");
     await p.close();
     await Deno.remove(dir, { recursive: true });
   },
