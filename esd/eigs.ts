@@ -225,12 +225,24 @@ export interface LayerEigenOptions {
   /**
    * Where the CPU path forms Gram matrices: `gpu` (float32 matmul, lower tiles), `cpu` (the
    * workers, float64 sums, with each solve; their time then counts as `eigen`), or `auto` (default):
-   * the CPU on SwiftShader, whose compute measured ~30× slower than lavapipe's for these products
-   * (face-api ResNet-34: 5.5 s against 0.17 s), else the GPU — lavapipe's matmul beats one
-   * WebAssembly core 2–3× (14–17 GFLOPS full-matrix equivalent per core, measured 2026-12-01).
+   * on SwiftShader, whose compute measured ~30× slower than lavapipe's for these products (face-api
+   * ResNet-34: 5.5 s against 0.17 s), every Gram in the workers; on other software adapters, the
+   * slices up to `CPU_GRAM_WORK` multiply-adds in the workers (one WebAssembly core forms a Gram at
+   * 22–25 GFLOPS full-matrix equivalent, lavapipe's matmul ~46 over both cores) and larger ones on
+   * the GPU; on hardware adapters, the GPU.
    */
   gram?: "auto" | "gpu" | "cpu";
 }
+
+/**
+ * On other software adapters (lavapipe), `auto` forms a slice's Gram in the workers up to this many
+ * multiply-adds (max(rows, cols)·min(rows, cols)², ~0.1 s of one core): small and middling slices
+ * run in parallel across the workers with their solves and skip the GPU round trip (CIFAR
+ * ResNet-18, interleaved: 1.00 → 0.88 s), while a large one on one worker would take longer than
+ * lavapipe's matmul over every core (a 2-block TinyLlama with every Gram in the workers: 34.5 →
+ * 60.2 s).
+ */
+const CPU_GRAM_WORK = 2 ** 30;
 
 /** Adapters whose compute is far slower than WebAssembly on the same CPU (SwiftShader). */
 function slowGramAdapter(gpu: Gpu): boolean {
@@ -255,8 +267,12 @@ export async function layerEigenvalues(
 ): Promise<(LayerEigs | null)[]> {
   const { pool, timings } = options;
   const bindingLimit = options.bindingLimit ?? gpu.device.limits.maxStorageBufferBindingSize;
-  const cpuGram = (options.gram ?? "auto") === "cpu" ||
-    (options.gram ?? "auto") === "auto" && slowGramAdapter(gpu);
+  const mode = options.gram ?? "auto", slow = slowGramAdapter(gpu);
+  // Where a slice's Gram is formed: see LayerEigenOptions.gram.
+  const gramOnCpu = (rows: number, cols: number) =>
+    mode === "cpu" ||
+    (mode === "auto" &&
+      (slow || (gpu.isSoftware && Math.max(rows, cols) * Math.min(rows, cols) ** 2 <= CPU_GRAM_WORK)));
   const { groups, big } = groupByShape(
     layers,
     Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize),
@@ -286,7 +302,6 @@ export async function layerEigenvalues(
   let t1 = performance.now();
   if (timings) timings.eigen += (t1 - t0) / 1000;
   const what = (i: number, s: number) => `the Gram matrix of "${layers[i].name}" slice ${s}`;
-  let jobs: EigJob[];
   // On the CPU path the workers can form the Gram matrices too (float64 sums): each job is a slice.
   const sliceJob = ([i, s]: [number, number]): EigJob => {
     const l = layers[i];
@@ -296,21 +311,20 @@ export async function layerEigenvalues(
     const l = layers[i], n = Math.min(l.rows, l.cols);
     return n <= EIG_CPU_MAX_N && 8 * n * n + 4 * l.rows * l.cols <= 2 ** 31;
   };
-  if (cpuGram) {
-    jobs = cpu.flatMap((g) => g.items.map(sliceJob));
-  } else {
-    const grams = await cpuGroups(gpu, layers, cpu);
-    jobs = cpu.flatMap((g, gi) => {
-      const n = Math.min(g.rows, g.cols);
-      return g.items.map(([i, s], z) => ({
-        data: grams[gi].subarray(z * n * n, (z + 1) * n * n),
-        n,
-        what: what(i, s),
-      }));
-    });
-  }
+  const onGpuGram = cpu.filter((g) => !gramOnCpu(g.rows, g.cols));
+  const grams = await cpuGroups(gpu, layers, onGpuGram);
+  const jobs: EigJob[] = cpu.flatMap((g) => {
+    const gi = onGpuGram.indexOf(g);
+    if (gi < 0) return g.items.map(sliceJob);
+    const n = Math.min(g.rows, g.cols);
+    return g.items.map(([i, s], z) => ({
+      data: grams[gi].subarray(z * n * n, (z + 1) * n * n),
+      n,
+      what: what(i, s),
+    }));
+  });
   for (const [i, s] of big) {
-    if (cpuGram && fits([i, s])) {
+    if (gramOnCpu(layers[i].rows, layers[i].cols) && fits([i, s])) {
       jobs.push(sliceJob([i, s]));
       continue;
     }

@@ -248,22 +248,39 @@ export function gramLower(K: i32, n: i32, x: usize, g: usize, scratch: usize): v
       const src = x + ((<usize>(k + q) * <usize>n) << 2), dst = scratch + ((<usize>(q * n)) << 3);
       for (let j = 0; j < n; j++) st(dst, j, <f64>load<f32>(src + (<usize>j << 2)));
     }
-    for (let i = 0; i < n; i++) {
-      const row = g + ((<usize>i * <usize>n) << 3);
+    // Two rows of G at a time share the scratch loads; each sum is a tree (short dependency chains).
+    let i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const row = g + ((<usize>i * <usize>n) << 3), row2 = row + ((<usize>n) << 3);
       const a0 = f64x2.splat(ld(s0, i)), a1 = f64x2.splat(ld(s1, i));
       const a2 = f64x2.splat(ld(s2, i)), a3 = f64x2.splat(ld(s3, i));
+      const b0 = f64x2.splat(ld(s0, i + 1)), b1 = f64x2.splat(ld(s1, i + 1));
+      const b2 = f64x2.splat(ld(s2, i + 1)), b3 = f64x2.splat(ld(s3, i + 1));
       let j = 0;
       for (; j + 2 <= i + 1; j += 2) {
         const off = <usize>j << 3;
-        let acc = v128.load(row + off);
-        acc = f64x2.add(acc, f64x2.mul(a0, v128.load(s0 + off)));
-        acc = f64x2.add(acc, f64x2.mul(a1, v128.load(s1 + off)));
-        acc = f64x2.add(acc, f64x2.mul(a2, v128.load(s2 + off)));
-        acc = f64x2.add(acc, f64x2.mul(a3, v128.load(s3 + off)));
-        v128.store(row + off, acc);
+        const x0 = v128.load(s0 + off), x1 = v128.load(s1 + off);
+        const x2 = v128.load(s2 + off), x3 = v128.load(s3 + off);
+        const p = f64x2.add(f64x2.add(f64x2.mul(a0, x0), f64x2.mul(a1, x1)), f64x2.add(f64x2.mul(a2, x2), f64x2.mul(a3, x3)));
+        const q = f64x2.add(f64x2.add(f64x2.mul(b0, x0), f64x2.mul(b1, x1)), f64x2.add(f64x2.mul(b2, x2), f64x2.mul(b3, x3)));
+        v128.store(row + off, f64x2.add(v128.load(row + off), p));
+        v128.store(row2 + off, f64x2.add(v128.load(row2 + off), q));
       }
-      for (; j <= i; j++) {
-        st(row, j, ld(row, j) + ld(s0, i) * ld(s0, j) + ld(s1, i) * ld(s1, j) + ld(s2, i) * ld(s2, j) + ld(s3, i) * ld(s3, j));
+      // Row i ends at column i (j = i when i is even); row i + 1 runs to column i + 1.
+      for (let c = j; c <= i + 1; c++) {
+        const t = ld(s0, i + 1) * ld(s0, c) + ld(s1, i + 1) * ld(s1, c) + (ld(s2, i + 1) * ld(s2, c) + ld(s3, i + 1) * ld(s3, c));
+        st(row2, c, ld(row2, c) + t);
+        if (c <= i) {
+          const u = ld(s0, i) * ld(s0, c) + ld(s1, i) * ld(s1, c) + (ld(s2, i) * ld(s2, c) + ld(s3, i) * ld(s3, c));
+          st(row, c, ld(row, c) + u);
+        }
+      }
+    }
+    for (; i < n; i++) {
+      const row = g + ((<usize>i * <usize>n) << 3);
+      for (let c = 0; c <= i; c++) {
+        const t = ld(s0, i) * ld(s0, c) + ld(s1, i) * ld(s1, c) + (ld(s2, i) * ld(s2, c) + ld(s3, i) * ld(s3, c));
+        st(row, c, ld(row, c) + t);
       }
     }
   }
