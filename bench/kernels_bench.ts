@@ -39,6 +39,24 @@ for (const n of [64, 128, 256, 512, 1024]) {
   }
 }
 
+// A Gram matrix AᵀA (the analyzer's CPU path): every tile against the lower-triangle tiles only
+// (`lower`, visited in scattered order), at a TinyLlama MLP shape cut to 2816×1024.
+{
+  const [K, n] = [2816, 1024];
+  const w = await filled([K, n], 0.5);
+  const g = await filled([n, n], 0);
+  for (const lower of [false, true]) {
+    Deno.bench({
+      name: `gram ${K}×${n} ${lower ? "lower" : "full"} (${(2 * K * n * n / 1e9).toFixed(2)} GFLOP full)`,
+      group: "gram",
+      baseline: !lower,
+      n: 5,
+      warmup: 1,
+      fn: async (b) => await timed(b, (rec) => void matmul(rec, w, w, { transA: true, out: g, lower })),
+    });
+  }
+}
+
 // The residual sum and its ReLU: two passes (in-place add, then relu) against the fused one, at the
 // size of ResNet-18's first stage at batch 32 (32×64×32×32).
 {

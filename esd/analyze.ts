@@ -52,9 +52,10 @@ export interface AnalyzeOptions extends MetricOptions {
   /** Only the layers whose tensor name this matches (a RegExp or its source; default all). */
   layers?: RegExp | string;
   /**
-   * Bytes of decoded (float64) weights held at once (default 256 MiB): layers are read, solved and
-   * dropped in chunks under it (at least one layer per chunk), so memory follows this budget and
-   * the largest layer, not the model. Results do not depend on it.
+   * Budget of a chunk of layers, counted at 8 bytes a weight (twice with `randomize`; default
+   * 256 MiB): layers are read, solved and dropped in chunks under it (at least one layer per
+   * chunk), so memory follows this budget and the largest layer, not the model. Results do not
+   * depend on it.
    */
   memoryBudget?: number;
   /**
@@ -204,8 +205,8 @@ export async function analyze(
   const only = layerFilter(options.layers);
   // Only tensors that make layers (biases, BatchNorm vectors and integers make none).
   const chosen = tensors.filter((t) => isLayer(t) && (!only || only.test(t.name)));
-  // Layers in chunks of at most `memoryBudget` bytes of decoded float64 weights (at least one
-  // layer each): a chunk's matrices are solved together, then dropped before the next is read.
+  // Layers in chunks of at most `memoryBudget` bytes at 8 a weight (at least one layer each): a
+  // chunk's matrices are solved together, then dropped before the next is read.
   const budget = options.memoryBudget ?? 256 * 2 ** 20;
   const layers: LayerRow[] = [];
   const evals: Float64Array[] = [];
@@ -234,16 +235,6 @@ export async function analyze(
     matrices = 0;
   };
   try {
-    await chunks();
-  } finally {
-    if (!options.pool) pool.close();
-  }
-  options.onProgress?.(layers.length, total, null);
-  return options.keepEvals
-    ? { layers, summary: summarize(layers), evals, timings }
-    : { layers, summary: summarize(layers), timings };
-
-  async function chunks() {
     for (const t of chosen) {
       const prior = options.done?.get(t.name);
       if (prior) {
@@ -262,7 +253,13 @@ export async function analyze(
       if (matrices >= maxMatrices) await flush();
     }
     await flush();
+  } finally {
+    if (!options.pool) pool.close();
   }
+  options.onProgress?.(layers.length, total, null);
+  return options.keepEvals
+    ? { layers, summary: summarize(layers), evals, timings }
+    : { layers, summary: summarize(layers), timings };
 }
 
 /** {@link analyze} on one chunk of tensors; `randomIndex` numbers the shuffled layers across chunks. */
@@ -290,9 +287,9 @@ async function analyzeChunk(
         convNorm: options.convNorm,
       });
       if (m) mats.push(m);
-      if (options.randomize && isLayer(t)) {
+      if (own) {
         // The shuffled layer (one group): its own values, never the file's float32 view.
-        const v = shuffled(own!, seed + randomIndex + random.length);
+        const v = shuffled(own, seed + randomIndex + random.length);
         random.push(
           layerMatrices({ ...t, values: () => v, float32: undefined }, {
             convention: options.convention,

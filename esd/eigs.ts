@@ -273,12 +273,9 @@ export async function layerEigenvalues(
     mode === "cpu" ||
     (mode === "auto" &&
       (slow || (gpu.isSoftware && Math.max(rows, cols) * Math.min(rows, cols) ** 2 <= CPU_GRAM_WORK)));
-  const { groups, big } = groupByShape(
-    layers,
-    Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize),
-  );
+  const limit = Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize);
+  const { groups, big } = groupByShape(layers, limit);
   const gpuSolve = solver === "gpu" || (solver === "auto" && !gpu.isSoftware);
-  const onGpu = (_g: Group) => gpuSolve;
   const result: (LayerEigs | null)[] = layers.map(() => null);
   const put = (i: number, s: number, e: ArrayLike<number>, n: number, ok: boolean) => {
     const l = layers[i];
@@ -287,7 +284,7 @@ export async function layerEigenvalues(
     r.converged &&= ok;
     result[i] = r;
   };
-  const onGpuGroups = groups.filter(onGpu);
+  const onGpuGroups = gpuSolve ? groups : [];
   let t0 = performance.now();
   const solved = await gpuGroups(gpu, layers, onGpuGroups);
   onGpuGroups.forEach((g, k) => {
@@ -298,7 +295,7 @@ export async function layerEigenvalues(
       put(i, s, v, c, sweeps[z] >= 0);
     });
   });
-  const cpu = groups.filter((g) => !onGpu(g));
+  const cpu = gpuSolve ? [] : groups;
   let t1 = performance.now();
   if (timings) timings.eigen += (t1 - t0) / 1000;
   const what = (i: number, s: number) => `the Gram matrix of "${layers[i].name}" slice ${s}`;
@@ -329,7 +326,6 @@ export async function layerEigenvalues(
       continue;
     }
     const l = layers[i];
-    const limit = Math.min(bindingLimit, gpu.device.limits.maxStorageBufferBindingSize);
     jobs.push({
       data: await tiledGram(gpu, l.slices[s], l.rows, l.cols, limit),
       n: Math.min(l.rows, l.cols),
