@@ -7,7 +7,11 @@
  */
 import type { EpochMetrics } from "../train/metrics.ts";
 import type { LayerEpoch } from "../train/trainer.ts";
+import type { GridCell } from "../train/grid.ts";
 import { render } from "./_render.ts";
+import { meanStd } from "./stats.ts";
+
+export { meanStd };
 
 /** One finished (or partial) run of a method with a seed. */
 export interface RunRecord {
@@ -19,14 +23,30 @@ export interface RunRecord {
   history: EpochMetrics[];
   /** Its per-layer log (may be empty). */
   layers: LayerEpoch[];
+  /** The grid values it was trained with (absent or empty without a grid). */
+  cell?: GridCell;
 }
 
-/** Mean and sample standard deviation (0 for one value; NaN for none). */
-export function meanStd(v: number[]): { mean: number; std: number } {
-  if (!v.length) return { mean: NaN, std: NaN };
-  const mean = v.reduce((s, x) => s + x, 0) / v.length;
-  const std = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : 0;
-  return { mean, std };
+/** The epochs of a run that were evaluated (all, unless it ran with `evalEvery` > 1). */
+export function evaluated(history: EpochMetrics[]): (EpochMetrics & { test_acc: number })[] {
+  return history.filter((m): m is EpochMetrics & { test_acc: number } => typeof m.test_acc === "number");
+}
+
+/** A run's final test accuracy (%): that of its last evaluated epoch (NaN if none). */
+export function finalAccuracy(history: EpochMetrics[]): number {
+  const e = evaluated(history);
+  return e.length ? 100 * e[e.length - 1].test_acc : NaN;
+}
+
+/** A run's best test accuracy (%) over its evaluated epochs (NaN if none). */
+export function bestAccuracy(history: EpochMetrics[]): number {
+  const e = evaluated(history);
+  return e.length ? 100 * Math.max(...e.map((m) => m.test_acc)) : NaN;
+}
+
+/** A run's wall time (s): the sum of its epochs'. */
+export function wallSeconds(history: EpochMetrics[]): number {
+  return history.reduce((s, m) => s + m.seconds, 0);
 }
 
 /** A method's summary over its seeds. */
@@ -58,9 +78,9 @@ export function summarizeRuns(runs: RunRecord[]): MethodSummary[] {
       method,
       runs: rs.length,
       epochs: Math.min(...rs.map((r) => r.history.length)),
-      final: meanStd(rs.map((r) => 100 * r.history[r.history.length - 1].test_acc)),
-      best: meanStd(rs.map((r) => 100 * Math.max(...r.history.map((m) => m.test_acc)))),
-      seconds: meanStd(rs.map((r) => r.history.reduce((s, m) => s + m.seconds, 0))),
+      final: meanStd(rs.map((r) => finalAccuracy(r.history))),
+      best: meanStd(rs.map((r) => bestAccuracy(r.history))),
+      seconds: meanStd(rs.map((r) => wallSeconds(r.history))),
     };
   });
 }
@@ -114,28 +134,46 @@ export function resultsCsv(rows: MethodSummary[]): string {
 }
 
 /**
- * Test accuracy per epoch: per method the mean over seeds as a line and min–max as a band.
+ * Test accuracy per epoch (or per optimizer step): per method the mean over seeds as a line and
+ * min–max as a band. Epochs that were not evaluated are left out.
  * @param runs The runs.
+ * @param o `x`: "epoch" (default) or "steps" (the optimizer's step count at each evaluation);
+ * `title`: a line above the plot's own.
  * @returns SVG text.
  */
-export function accuracyBands(runs: RunRecord[]): Promise<string> {
+export function accuracyBands(
+  runs: RunRecord[],
+  o: { x?: "epoch" | "steps"; title?: string } = {},
+): Promise<string> {
   const methods = [...new Set(runs.map((r) => r.method))];
+  const byStep = o.x === "steps";
   const values = methods.flatMap((method) => {
     const rs = runs.filter((r) => r.method === method);
     const epochs = Math.max(0, ...rs.map((r) => r.history.length));
     return Array.from({ length: epochs }, (_, e) => {
-      const v = rs.filter((r) => r.history[e]).map((r) => 100 * r.history[e].test_acc);
-      return { method, epoch: e + 1, mean: meanStd(v).mean, lo: Math.min(...v), hi: Math.max(...v) };
-    });
+      const at = rs.map((r) => r.history[e]).filter((m): m is EpochMetrics =>
+        !!m && typeof m.test_acc === "number"
+      );
+      if (!at.length) return [];
+      const v = at.map((m) => 100 * m.test_acc!);
+      const x = byStep ? at[0].steps ?? e + 1 : e + 1;
+      return [{ method, x, mean: meanStd(v).mean, lo: Math.min(...v), hi: Math.max(...v) }];
+    }).flat();
   });
+  const title = `test accuracy per ${byStep ? "step" : "epoch"} (mean over seeds, band: min–max)`;
   return render({
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "test accuracy per epoch (mean over seeds, band: min–max)",
+    title: o.title ? { text: o.title, subtitle: title } : title,
     width: 520,
     height: 320,
     data: { values },
     encoding: {
-      x: { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1 } },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: byStep ? "optimizer step" : "epoch",
+        axis: { tickMinStep: 1 },
+      },
       color: { field: "method", type: "nominal", sort: methods },
     },
     layer: [

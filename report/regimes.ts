@@ -61,14 +61,14 @@ export function classifyRun(elr: number, h: EpochMetrics[], classes: number): Re
   const row = {
     elr,
     finalTrainLoss: fin.train_loss,
-    finalTestAcc: fin.test_acc,
+    finalTestAcc: fin.test_acc ?? NaN, // the last epoch is always evaluated
     effGradNorm: mean(last.map((m) => m.eff_grad_norm ?? NaN)),
   };
-  if (!Number.isFinite(fin.train_loss) || Math.abs(fin.test_acc - chance) <= 0.05) {
+  if (!Number.isFinite(fin.train_loss) || Math.abs(row.finalTestAcc - chance) <= 0.05) {
     return {
       ...row,
       regime: "divergence",
-      why: `test accuracy ${(100 * fin.test_acc).toFixed(1)}% is at chance (${
+      why: `test accuracy ${(100 * row.finalTestAcc).toFixed(1)}% is at chance (${
         (100 * chance).toFixed(0)
       }%) with train loss ${fin.train_loss.toPrecision(3)}`,
     };
@@ -167,7 +167,7 @@ export async function regimePlots(
     trainLoss: await lines(runs, (m) => m.train_loss, "train loss per epoch", "train loss (log)", true),
     testError: await lines(
       runs,
-      (m) => 100 * (1 - m.test_acc),
+      (m) => (m.test_acc === null ? NaN : 100 * (1 - m.test_acc)),
       "test error per epoch",
       "test error (%)",
       false,

@@ -9,7 +9,9 @@ import { render } from "./_render.ts";
 import { layerHeatmap, layerLines } from "./layer_plots.ts";
 
 function curves(history: EpochMetrics[], keys: [keyof EpochMetrics, string][], title: string, y: string) {
-  const values = history.flatMap((m) => keys.map(([k, series]) => ({ epoch: m.epoch, value: m[k], series })));
+  // Epochs without an evaluation (`evalEvery`) have null test values: left out, not drawn as 0.
+  const values = history.flatMap((m) => keys.map(([k, series]) => ({ epoch: m.epoch, value: m[k], series })))
+    .filter((v) => v.value !== null && v.value !== undefined);
   return render({
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title,

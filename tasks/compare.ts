@@ -1,49 +1,68 @@
 /**
- * `deno task compare --methods tb,cal,snr --seeds 43,37,13 --out DIR [train flags]`: trains every
- * method × seed with `deno task train` (finished runs are kept, an interrupted one resumes), then
- * writes `DIR/results.md`, `DIR/results.csv`, `DIR/accuracy.svg` and `DIR/final_alpha.svg`.
+ * `deno task compare --methods tb,cal --seeds 43,37,13 [--grid FLAG=V1,V2,…]… --out DIR [train flags]`:
+ * trains every grid cell × method × seed with `deno task train` (finished runs are kept, an
+ * interrupted one resumes), then writes the study's report into DIR. `--shard I/N` (or a Slurm job
+ * array, or a Kubernetes Indexed Job) runs one slice of the runs; `--report DIR` writes the report
+ * from whatever has finished.
  * @module
  */
 import { OptionError } from "../kernels/errors.ts";
-import { readCheckpoint } from "../train/checkpoint.ts";
-import { METHOD_PARAMS, type MethodName, METHODS } from "../train/methods.ts";
-import type { EpochMetrics } from "../train/metrics.ts";
-import { type LayerEpoch, RUN_FILES } from "../train/trainer.ts";
+import { METHOD_PARAMS, type MethodName, METHODS, TB_METHODS } from "../train/methods.ts";
 import {
-  accuracyBands,
-  finalAlphaPlot,
-  resultsCsv,
-  resultsMarkdown,
-  type RunRecord,
-  summarizeRuns,
-} from "../report/compare.ts";
+  cellName,
+  type FlagPair,
+  type GridAxis,
+  parseGrid,
+  type PlannedRun,
+  planRuns,
+  resolveShard,
+  shardRuns,
+} from "../train/grid.ts";
+import { runLogs, type RunStatus, runStatus } from "../train/run_folder.ts";
+import type { RunRecord } from "../report/compare.ts";
+import { type StudySpec, writeStudyReport } from "../report/study.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { runTrain } from "./_args.ts";
+import { parseTrainArgs, TRAIN_FLAGS } from "./_train_flags.ts";
 import { runMain } from "../cli/main.ts";
 
-const USAGE = `usage: deno task compare --methods M1,M2,… --seeds S1,S2,… --out DIR [train flags]
+const USAGE =
+  `usage: deno task compare --methods M1,M2,… --seeds S1,S2,… --out DIR [--grid FLAG=V1,V2,…]… [train flags]
+       deno task compare --report DIR
   --methods LIST   methods to compare (${METHODS.join(", ")}); default tb,cal,snr
-  --seeds LIST     seeds (default 43,37,13, as the reference's first three)
-  --out DIR        where runs (DIR/<method>/seed<S>) and results go (required)
-  train flags      passed to every run (--model, --dataset, --epochs, --lr, --subset, …); a method
-                   option (--sg, --tb-*, …) goes only to the methods that take it
+  --seeds LIST     seeds (default 43,37,13, as the reference's first three); paired: seed s of every
+                   method shares initialisation, data order and augmentation
+  --grid F=V,…     a grid axis: a train flag and its values (repeatable; the runs are the cross
+                   product of the axes × methods × seeds), e.g. --grid subset=600,6000 --grid width=0.5,1
+  --baseline M     the method the others are compared against, pairwise by seed (default: cal if
+                   compared, else the first method that is not a TempBalance variant)
+  --out DIR        where runs (DIR/<method>[/<cell>]/seed<S>) and the report go (required)
+  --shard I/N      run only the runs whose index ≡ I (mod N) in the full ordered list; set by
+                   SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT in a Slurm job array
+  --shards N       with a Kubernetes Indexed Job: N shards, this one JOB_COMPLETION_INDEX
+  --report DIR     write DIR's report from the runs that have finished, listing the others
+  train flags      passed to every run (--model, --dataset, --steps or --epochs, --lr, --subset, …);
+                   a method option (--sg, --tb-*, …) goes only to the methods that take it
 Runs already finished in DIR are kept; an interrupted run resumes. DIR/compare.json records the
-flags: rerunning with other flags is refused (use another --out).`;
+flags, grid, methods and seeds: rerunning with others is refused (use another --out). A sharded
+process writes no report: run --report when every shard is done (docs/cluster.md).`;
 
-const BOOLEAN = new Set([
-  "no-augment",
-  ...Object.entries(METHOD_PARAMS).filter(([, p]) => p.kind === "bool").map(([k]) => k),
-]);
+const OWN = ["methods", "seeds", "out", "grid", "baseline", "shard", "shards", "report"];
 
 /** Splits `--flag value` / `--flag=value` / boolean `--flag` tokens into pairs. */
-function tokens(args: string[]): [string, string | null][] {
-  const out: [string, string | null][] = [];
+function tokens(args: string[]): FlagPair[] {
+  const out: FlagPair[] = [];
+  const isBool = (k: string) => TRAIN_FLAGS[k as keyof typeof TRAIN_FLAGS]?.type === "boolean";
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    if (a === "-h") {
+      out.push(["help", null]);
+      continue;
+    }
     if (!a.startsWith("--")) throw new OptionError(`Unexpected argument "${a}"\n${USAGE}`);
     const eq = a.indexOf("=");
     if (eq > 0) out.push([a.slice(2, eq), a.slice(eq + 1)]);
-    else if (BOOLEAN.has(a.slice(2)) || a === "--help") out.push([a.slice(2), null]);
+    else if (isBool(a.slice(2))) out.push([a.slice(2), null]);
     else {
       if (i + 1 >= args.length) throw new OptionError(`Missing value for ${a}\n${USAGE}`);
       out.push([a.slice(2), args[++i]]);
@@ -52,25 +71,95 @@ function tokens(args: string[]): [string, string | null][] {
   return out;
 }
 
-const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-
-async function readJsonl<T>(file: string): Promise<T[]> {
-  if (!await exists(file)) return [];
-  return (await Deno.readTextFile(file)).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+/** What compare.json records: runs made under other settings are not mixed into one folder. */
+interface Record_ {
+  forward: FlagPair[];
+  grid?: [string, string[]][];
+  methods?: string[];
+  seeds?: number[];
+  baseline?: string;
 }
 
-await runMain(async () => {
-  const pairs = tokens(Deno.args);
-  if (pairs.some(([k]) => k === "help" || k === "h")) {
-    console.log(USAGE);
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+/** Creates DIR/compare.json, or checks that the one there (maybe another shard's) says the same. */
+async function checkRecord(out: string, rec: Record_): Promise<void> {
+  await Deno.mkdir(out, { recursive: true });
+  const file = `${out}/compare.json`, text = JSON.stringify(rec, null, 1);
+  const tmp = `${file}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, text);
+  try {
+    await Deno.link(tmp, file); // atomic, and fails if another process wrote it first
     return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
   }
-  const own = new Map<string, string>();
-  const forward: [string, string | null][] = [];
+  const prev = await readRecord(out);
+  const differs = (["forward", "grid", "methods", "seeds", "baseline"] as const).filter((k) =>
+    (k === "forward" || prev[k] !== undefined) &&
+    JSON.stringify(prev[k] ?? []) !== JSON.stringify(rec[k] ?? [])
+  );
+  if (differs.length) {
+    const what = {
+      forward: "train flags",
+      grid: "grid",
+      methods: "methods",
+      seeds: "seeds",
+      baseline: "baseline",
+    };
+    throw new OptionError(
+      `"${out}" holds runs made with other ${differs.map((k) => what[k]).join(", ")} (${
+        differs.map((k) => `${k} ${JSON.stringify(prev[k])}`).join("; ")
+      }): use another --out`,
+    );
+  }
+}
+
+async function readRecord(out: string): Promise<Record_> {
+  const file = `${out}/compare.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    throw new OptionError(
+      `No comparison in "${out}": ${file} is missing (run deno task compare --out ${out} first)`,
+    );
+  }
+  try {
+    return JSON.parse(text) as Record_;
+  } catch (e) {
+    throw new OptionError(`Invalid ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The settings of a comparison, from its flags or from its compare.json. */
+interface Setup {
+  out: string;
+  methods: string[];
+  seeds: number[];
+  axes: GridAxis[];
+  forward: FlagPair[];
+  baseline: string;
+}
+
+function defaultBaseline(methods: string[]): string {
+  if (methods.includes("cal")) return "cal";
+  return methods.find((m) => !TB_METHODS.includes(m as MethodName)) ?? methods[0];
+}
+
+function setupFromFlags(pairs: FlagPair[]): Setup & { shard?: string; shards?: string } {
+  const own = new Map<string, string>(), grids: string[] = [], forward: FlagPair[] = [];
   for (const [k, v] of pairs) {
-    if (k === "methods" || k === "seeds" || k === "out") own.set(k, v!);
-    else if (k === "method" || k === "seed" || k === "resume") {
+    if (k === "grid") grids.push(v ?? "");
+    else if (OWN.includes(k)) {
+      if (own.has(k)) throw new OptionError(`--${k} is given twice\n${USAGE}`);
+      own.set(k, v ?? "");
+    } else if (k === "method" || k === "seed" || k === "resume") {
       throw new OptionError(`--${k} is set by compare for each run: use --methods / --seeds\n${USAGE}`);
+    } else if (!(k in TRAIN_FLAGS) || k === "help") {
+      throw new OptionError(`Unknown flag --${k}: not a compare flag nor a train flag\n${USAGE}`);
     } else forward.push([k, v]);
   }
   const out = own.get("out");
@@ -81,12 +170,24 @@ await runMain(async () => {
       throw new OptionError(`Unknown method "${m}" in --methods: expected ${METHODS.join(", ")}`);
     }
   }
-  const seeds = (own.get("seeds") ?? "43,37,13").split(",").map((s) => Number(s.trim()));
-  if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new OptionError(`Invalid --seeds "${own.get("seeds")}": expected integers ≥ 0, comma-separated`);
+  if (!methods.length || new Set(methods).size !== methods.length) {
+    throw new OptionError(`Invalid --methods "${own.get("methods")}": expected distinct method names`);
   }
-  // A method option must apply to at least one method; it goes only to those.
-  for (const [k] of forward) {
+  const seedText = own.get("seeds") ?? "43,37,13";
+  const seeds = seedText.split(",").map((s) => (s.trim() === "" ? NaN : Number(s.trim())));
+  if (
+    !seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0) || new Set(seeds).size !== seeds.length
+  ) {
+    throw new OptionError(`Invalid --seeds "${seedText}": expected distinct integers ≥ 0, comma-separated`);
+  }
+  const axes = parseGrid(grids, TRAIN_FLAGS);
+  for (const a of axes) {
+    if (forward.some(([k]) => k === a.flag)) {
+      throw new OptionError(`--${a.flag} is both a train flag and a --grid axis: give it once`);
+    }
+  }
+  // A method option (flag or axis) must apply to at least one method; it goes only to those.
+  for (const k of [...forward.map(([k]) => k), ...axes.map((a) => a.flag)]) {
     const p = METHOD_PARAMS[k];
     if (p && !methods.some((m) => p.methods.includes(m as MethodName))) {
       throw new OptionError(
@@ -94,79 +195,159 @@ await runMain(async () => {
       );
     }
   }
-  await Deno.mkdir(out, { recursive: true });
-  const record = JSON.stringify({ forward }, null, 1);
-  const recordFile = `${out}/compare.json`;
-  if (await exists(recordFile)) {
-    const prev = await Deno.readTextFile(recordFile);
-    if (JSON.stringify(JSON.parse(prev)) !== JSON.stringify(JSON.parse(record))) {
+  const baseline = own.get("baseline") ?? defaultBaseline(methods);
+  if (!methods.includes(baseline)) {
+    throw new OptionError(`Invalid --baseline "${baseline}": expected one of --methods ${methods.join(",")}`);
+  }
+  return { out, methods, seeds, axes, forward, baseline, shard: own.get("shard"), shards: own.get("shards") };
+}
+
+/** Checks every run's train flags before any run starts, naming the run and the bad value. */
+function checkRuns(runs: PlannedRun[]): void {
+  for (const r of runs) {
+    try {
+      parseTrainArgs(r.args);
+    } catch (e) {
+      const cell = cellName(r.cell);
       throw new OptionError(
-        `"${out}" holds runs made with other train flags (${prev.replace(/\s+/g, " ")}): use another --out`,
+        `The run ${r.method}${cell ? ` ${cell}` : ""} seed ${r.seed} would fail: ${
+          (e as Error).message.split("\n")[0]
+        }`,
       );
     }
-  } else await writeAtomic(recordFile, record);
+  }
+}
 
+function describe(r: PlannedRun): string {
+  const cell = cellName(r.cell);
+  return `${r.method}${cell ? ` ${decodeURIComponent(cell)}` : ""} seed ${r.seed}`;
+}
+
+/** Trains the runs of this process in order: kept, resumed or started. */
+async function trainRuns(runs: PlannedRun[], forward: FlagPair[]): Promise<void> {
+  const statuses = new Map<PlannedRun, RunStatus>();
+  for (const r of runs) statuses.set(r, await runStatus(r.dir)); // a half-written folder stops us here
   const dataFlag = forward.find(([k]) => k === "data");
-  for (const method of methods) {
-    for (const seed of seeds) {
-      const dir = `${out}/${method}/seed${seed}`;
-      const ckpt = `${dir}/${RUN_FILES.checkpoint}`;
-      let args: string[];
-      if (await exists(ckpt)) {
-        const state = (await readCheckpoint(ckpt)).state;
-        if (state.epoch >= (state.config.epochs as number)) {
-          console.log(`== ${method} seed ${seed}: finished (${state.epoch} epochs), kept`);
-          continue;
-        }
-        console.log(`== ${method} seed ${seed}: resuming after epoch ${state.epoch}`);
-        args = ["--resume", dir, ...(dataFlag ? [`--data=${dataFlag[1]}`] : [])];
-      } else {
-        console.log(`== ${method} seed ${seed}`);
-        const mine = forward.filter(([k]) =>
-          !METHOD_PARAMS[k] || METHOD_PARAMS[k].methods.includes(method as MethodName)
-        );
-        args = [
-          ...mine.map(([k, v]) => (v === null ? `--${k}` : `--${k}=${v}`)),
-          `--method=${method}`,
-          `--seed=${seed}`,
-          `--out=${dir}`,
-        ];
-      }
-      const code = await runTrain(args);
-      if (code !== 0) {
-        throw new OptionError(
-          `The run ${method} seed ${seed} failed (exit ${code}): rerun compare to resume it`,
-        );
-      }
+  for (const r of runs) {
+    const s = statuses.get(r)!;
+    if (s.state === "finished") {
+      console.log(`== ${describe(r)}: finished (${s.epoch} epochs), kept`);
+      continue;
+    }
+    const args = s.state === "partial"
+      ? ["--resume", r.dir, ...(dataFlag ? [`--data=${dataFlag[1]}`] : [])]
+      : r.args;
+    console.log(`== ${describe(r)}${s.state === "partial" ? `: resuming after epoch ${s.epoch}` : ""}`);
+    const code = await runTrain(args);
+    if (code !== 0) {
+      throw new OptionError(`The run ${describe(r)} failed (exit ${code}): rerun compare to resume it`);
     }
   }
+}
 
-  const runs: RunRecord[] = [];
-  let title = "";
-  for (const method of methods) {
-    for (const seed of seeds) {
-      const dir = `${out}/${method}/seed${seed}`;
-      const history = await readJsonl<EpochMetrics>(`${dir}/${RUN_FILES.metricsJsonl}`);
-      const layers = await readJsonl<LayerEpoch>(`${dir}/${RUN_FILES.layersJsonl}`);
-      runs.push({ method, seed, history, layers });
-      if (!title && await exists(`${dir}/${RUN_FILES.checkpoint}`)) {
-        const c = (await readCheckpoint(`${dir}/${RUN_FILES.checkpoint}`)).state.config;
-        title =
-          `${c.model} on ${c.dataset}${c.subset ? ` (first ${c.subset} images)` : ""}, ${c.epochs} epochs, ` +
-          `batch ${c.batchSize}, lr ${c.lr}, seeds ${seeds.join(", ")}`;
-      }
+/** The report's heading and budget line, from the first finished run's configuration. */
+function describeStudy(
+  setup: Setup,
+  configs: Record<string, unknown>[],
+): Pick<StudySpec, "title" | "budget"> {
+  const c = configs[0] ?? {};
+  const flags = setup.forward.filter(([k]) => k !== "data").map((
+    [k, v],
+  ) => (v === null ? `--${k}` : `--${k} ${v}`));
+  const title = `${c.model ?? "?"} on ${c.dataset ?? "?"}: ${setup.methods.join(" vs ")}${
+    flags.length ? ` (${flags.join(" ")})` : ""
+  }`;
+  const steps = c.steps as number | undefined;
+  const evals = [...new Set(configs.map((k) => k.evalEvery ?? 1))].join("/");
+  const budget = steps
+    ? `${steps} optimizer steps per run (--steps): epochs derived from each cell's training-set size, the cosine schedule spanning the steps, test evaluation every ${evals} epoch(s) and after the last`
+    : `${c.epochs ?? "?"} epochs per run (--epochs), schedule ${c.schedule ?? "?"} set per ${
+      c.stepwise ? "step" : "epoch"
+    }`;
+  return { title, budget };
+}
+
+/** Reads every planned run's state and writes the report. */
+async function report(setup: Setup): Promise<string> {
+  const runs = planRuns(setup);
+  const done: RunRecord[] = [], unfinished: string[] = [], configs: Record<string, unknown>[] = [];
+  for (const r of runs) {
+    const s = await runStatus(r.dir);
+    if (s.state !== "finished") {
+      unfinished.push(
+        `${describe(r)}: ${s.state === "missing" ? "not started" : `epoch ${s.epoch} of ${s.epochs}`}`,
+      );
+      continue;
     }
+    const { history, layers } = await runLogs(r.dir, s);
+    done.push({ method: r.method, seed: r.seed, cell: r.cell, history, layers });
+    configs.push(s.checkpoint.state.config);
   }
-  const summary = summarizeRuns(runs);
-  const md = resultsMarkdown(summary, title || "comparison");
-  await writeAtomic(`${out}/results.md`, md);
-  await writeAtomic(`${out}/results.csv`, resultsCsv(summary));
-  await writeAtomic(`${out}/accuracy.svg`, await accuracyBands(runs));
-  const alpha = finalAlphaPlot(runs);
-  if (alpha) await writeAtomic(`${out}/final_alpha.svg`, await alpha);
-  console.log(
-    `\n${md}\nresults: ${out}/results.md, ${out}/results.csv; plots: ${out}/accuracy.svg${
-      alpha ? `, ${out}/final_alpha.svg` : ""
-    }`,
-  );
+  const spec: StudySpec = {
+    axes: setup.axes,
+    methods: setup.methods,
+    seeds: setup.seeds,
+    baseline: setup.baseline,
+    ...describeStudy(setup, configs),
+  };
+  const { markdown, files } = await writeStudyReport(setup.out, done, spec, unfinished);
+  return `\n${markdown}\nreport: ${files.map((f) => `${setup.out}/${f}`).join(", ")}`;
+}
+
+async function setupFromRecord(out: string): Promise<Setup> {
+  const rec = await readRecord(out);
+  if (!rec.methods || !rec.seeds) {
+    throw new OptionError(
+      `${out}/compare.json was written by an older compare without its methods and seeds: rerun compare with the same flags to report`,
+    );
+  }
+  return {
+    out,
+    methods: rec.methods,
+    seeds: rec.seeds,
+    axes: (rec.grid ?? []).map(([flag, values]) => ({ flag, values })),
+    forward: rec.forward,
+    baseline: rec.baseline ?? defaultBaseline(rec.methods),
+  };
+}
+
+await runMain(async () => {
+  const pairs = tokens(Deno.args);
+  if (pairs.some(([k]) => k === "help")) {
+    console.log(USAGE);
+    return;
+  }
+  const only = pairs.find(([k]) => k === "report");
+  if (only) {
+    if (pairs.length > 1) {
+      throw new OptionError(`--report DIR takes no other flag: it reads DIR/compare.json\n${USAGE}`);
+    }
+    console.log(await report(await setupFromRecord(only[1] ?? "")));
+    return;
+  }
+  const setup = setupFromFlags(pairs);
+  const shard = resolveShard(setup.shard, setup.shards, Deno.env.toObject());
+  const all = planRuns(setup);
+  checkRuns(all);
+  await checkRecord(setup.out, {
+    forward: setup.forward,
+    grid: setup.axes.map((a) => [a.flag, a.values]),
+    methods: setup.methods,
+    seeds: setup.seeds,
+    baseline: setup.baseline,
+  });
+  const mine = shardRuns(all, shard);
+  if (shard) {
+    console.log(
+      `shard ${shard.index}/${shard.count} (${shard.source}): ${mine.length} of ${all.length} runs`,
+    );
+  }
+  await trainRuns(mine, setup.forward);
+  if (shard) {
+    console.log(
+      `shard ${shard.index}/${shard.count} done. When every shard is, write the report: deno task compare --report ${setup.out}`,
+    );
+    return;
+  }
+  console.log(await report(setup));
 });

@@ -15,16 +15,18 @@ export interface EpochMetrics {
   train_loss: number;
   /** Training accuracy over the epoch, in [0, 1]. */
   train_acc: number;
-  /** Mean test cross-entropy (eval mode). */
-  test_loss: number;
-  /** Test accuracy, in [0, 1]. */
-  test_acc: number;
+  /** Mean test cross-entropy (eval mode); null for an epoch that was not evaluated (`evalEvery`). */
+  test_loss: number | null;
+  /** Test accuracy, in [0, 1]; null for an epoch that was not evaluated. */
+  test_acc: number | null;
   /** Each parameter group's learning rate during the epoch. */
   lr: number[];
   /** Wall-clock seconds of the epoch: training and evaluation (not the files). */
   seconds: number;
   /** Training images per second (training steps only). */
   images_per_s: number;
+  /** The optimizer's step count at the epoch's end (absent in logs written before it was added). */
+  steps?: number;
   /** Seconds of the epoch spent measuring layer spectra (TempBalance steps, the layer monitor). */
   esd_seconds?: number;
   /** On the sphere: mean ‖w_SI‖ over the epoch's steps. */
@@ -65,8 +67,8 @@ export function metricsCsv(history: EpochMetrics[]): string {
       m.epoch,
       m.train_loss,
       m.train_acc,
-      m.test_loss,
-      m.test_acc,
+      m.test_loss ?? "",
+      m.test_acc ?? "",
       ...Array.from({ length: groups }, (_, i) => m.lr[i] ?? ""),
       m.seconds,
       m.images_per_s,

@@ -44,8 +44,15 @@ export interface TrainConfig {
   dataset: string;
   /** Where its files were found (`--data`; absent: the default places). */
   data?: string;
-  /** Epochs. */
+  /** Epochs (with `steps`, derived: the epochs that hold that many steps). */
   epochs: number;
+  /**
+   * A budget of optimizer steps for the run: the cosine schedule spans exactly these steps and the
+   * last epoch stops when they are done (absent: whole epochs, the schedule over `epochs`).
+   */
+  steps?: number;
+  /** Evaluate every this many epochs and after the last (default 1). */
+  evalEvery?: number;
   /** Batch size. */
   batchSize: number;
   /** Initial learning rate. */
@@ -92,8 +99,8 @@ export interface Run {
   esdClock: EsdClock;
   /** The method and its resolved options. */
   method: { name: MethodName; options: MethodOptions };
-  /** Loader settings for {@link fit}. */
-  loader: Pick<TrainOptions, "cropPadding" | "flip" | "mean" | "std" | "stepwise">;
+  /** Loader and loop settings for {@link fit} (augmentation, normalisation, step budget, evaluations). */
+  loader: Pick<TrainOptions, "cropPadding" | "flip" | "mean" | "std" | "stepwise" | "steps" | "evalEvery">;
 }
 
 /** The loader settings of a configuration. */
@@ -105,6 +112,8 @@ function loaderOf(c: TrainConfig): Run["loader"] {
     cropPadding: c.augment ? d?.cropPadding ?? 0 : 0,
     flip: c.augment ? d?.flip ?? false : false,
     stepwise: c.stepwise ?? false,
+    steps: c.steps,
+    evalEvery: c.evalEvery ?? 1,
   };
 }
 
@@ -255,7 +264,7 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
     method === "sgdr"
       ? { kind: "sgdr", lr: c.lr, t0: mo["sgdr-t0"] as number, tMult: mo["sgdr-t-mult"] as number }
       : c.schedule === "cosine"
-      ? { kind: "cosine", lr: c.lr, epochs: c.epochs }
+      ? { kind: "cosine", lr: c.lr, epochs: c.steps ? c.steps / Math.ceil(t.count / c.batchSize) : c.epochs }
       : c.schedule === "step"
       ? { kind: "step", lr: c.lr, stepSize: Math.max(1, Math.round(c.epochs * 0.3)), gamma: 0.1 }
       : { kind: "constant", lr: c.lr },

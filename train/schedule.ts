@@ -87,7 +87,10 @@ export function makeSchedule(spec: ScheduleSpec): LrSchedule {
   check("learning rate", spec.lr, 0);
   switch (spec.kind) {
     case "cosine":
-      check("cosine period (epochs)", spec.epochs, 1, true);
+      // A step budget (`steps`) makes the period a fraction of epochs: steps / steps per epoch.
+      if (!(spec.epochs > 0) || !Number.isFinite(spec.epochs)) {
+        throw new OptionError(`Invalid cosine period (epochs) ${spec.epochs}: expected a number > 0`);
+      }
       return { spec, lrAt: (e) => spec.lr * 0.5 * (1 + Math.cos(Math.PI * e / spec.epochs)) };
     case "sgdr":
       check("SGDR T_0 (epochs)", spec.t0, 1, true);

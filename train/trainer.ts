@@ -48,8 +48,18 @@ export interface TrainOptions {
   train: Dataset;
   /** Test split (evaluated after every epoch). */
   test: Dataset;
-  /** Total epochs of the run. */
+  /** Total epochs of the run (with `steps`, the last one may stop early). */
   epochs: number;
+  /**
+   * A budget of optimizer steps for the whole run: the epoch in which the count reaches it stops
+   * there (its metrics cover the batches trained). Absent: every epoch runs all its batches.
+   */
+  steps?: number;
+  /**
+   * Evaluate on the test split after every `evalEvery`-th epoch and after the last (default 1:
+   * every epoch); other epochs log `test_loss`/`test_acc` as null.
+   */
+  evalEvery?: number;
   /** Training batch size. */
   batchSize: number;
   /** Seed of shuffling and augmentation. */
@@ -187,8 +197,10 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       ...norm,
     });
     const steps = Math.ceil(train.count / batchSize);
+    // The step budget cuts the last epoch short; the schedule still reads fractions of full epochs.
+    const limit = o.steps === undefined ? steps : Math.min(steps, o.steps - epoch * steps);
     let next = it.next(), seen = 0, lossSum = 0, correct = 0, step = 0, trainMs = 0;
-    while (!next.done) {
+    while (!next.done && step < limit) {
       const b = next.value, ts = performance.now();
       if (step > 0 && o.schedule.applyStep) {
         await o.schedule.applyStep(opt, epoch + step / steps, opt.steps, model);
@@ -208,7 +220,7 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         o.onStep?.({
           epoch: epoch + 1,
           step,
-          steps,
+          steps: limit,
           loss: r.loss,
           meanLoss: lossSum / seen,
           imagesPerSecond: seen / (trainMs / 1000),
@@ -219,7 +231,8 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       }
     }
     const extra = await opt.epochMetrics?.() ?? {};
-    const ev = await evaluate(model, test, { batchSize: o.evalBatchSize ?? 500, ...norm });
+    const evalNow = (epoch + 1) % (o.evalEvery ?? 1) === 0 || epoch + 1 === o.epochs;
+    const ev = evalNow ? await evaluate(model, test, { batchSize: o.evalBatchSize ?? 500, ...norm }) : null;
     if (o.monitor && o.out) {
       // Each layer's metric after the epoch (a TempBalance step at the next epoch's start reuses
       // this measurement) and the rate its weight trained with.
@@ -234,9 +247,10 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       epoch: epoch + 1,
       train_loss: lossSum / seen,
       train_acc: correct / seen,
-      test_loss: ev.loss,
-      test_acc: ev.accuracy,
+      test_loss: ev?.loss ?? null,
+      test_acc: ev?.accuracy ?? null,
       lr,
+      steps: opt.steps,
       seconds: (performance.now() - t0) / 1000,
       images_per_s: seen / (trainMs / 1000),
       esd_seconds: (o.esdClock?.seconds ?? 0) - esd0,
@@ -244,7 +258,22 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
     };
     history.push(m);
     if (o.out) {
+      // The logs first, the checkpoint last: a run killed in between resumes from the previous
+      // checkpoint and rewrites them, so a checkpoint on disk always has its logs complete.
       const state = await model.stateDict(); // one readback for both files
+      await writeAtomic(
+        `${o.out}/${RUN_FILES.model}`,
+        writeSafetensors(state, { format: "pt", ...model.metadata() }),
+      );
+      await writeMetrics(o.out, history);
+      if (layerLog.length) {
+        await writeAtomic(
+          `${o.out}/${RUN_FILES.layersJsonl}`,
+          layerLog.map((r) => JSON.stringify(r) + "\n").join(""),
+        );
+      }
+      // Drawing costs more than a short epoch: plots follow the evaluations.
+      if (evalNow) await o.plots?.(o.out, history, layerLog);
       await saveCheckpoint(`${o.out}/${RUN_FILES.checkpoint}`, state, opt, {
         version: 1,
         epoch: epoch + 1,
@@ -257,18 +286,6 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
         rng: { seed, nextEpoch: epoch + 1 },
         scheduleState: o.schedule.state?.(),
       }, model.metadata());
-      await writeAtomic(
-        `${o.out}/${RUN_FILES.model}`,
-        writeSafetensors(state, { format: "pt", ...model.metadata() }),
-      );
-      await writeMetrics(o.out, history);
-      if (layerLog.length) {
-        await writeAtomic(
-          `${o.out}/${RUN_FILES.layersJsonl}`,
-          layerLog.map((r) => JSON.stringify(r) + "\n").join(""),
-        );
-      }
-      await o.plots?.(o.out, history, layerLog);
     }
     elapsed += m.seconds;
     await o.onEpoch?.(m);
