@@ -1,7 +1,7 @@
 /**
  * Reports: an analysis as an aligned table or CSV, SVG plots (Vega-Lite, rendered headless; the
  * plotting packages load on the first plot), a run's curves and per-layer plots, comparisons of
- * methods over seeds, the three regimes on the sphere, and the training progress bar.
+ * methods over seeds and grids (paired differences with t intervals), the three regimes on the sphere, and the training progress bar.
  *
  * @example
  * ```ts
@@ -25,12 +25,28 @@ export { layerHeatmap, layerLines } from "./layer_plots.ts";
 export type { LayerPoint } from "./layer_plots.ts";
 export {
   accuracyBands,
+  bestAccuracy,
+  evaluated,
+  finalAccuracy,
   finalAlphaPlot,
   meanStd,
   resultsCsv,
   resultsMarkdown,
   summarizeRuns,
+  wallSeconds,
 } from "./compare.ts";
+export { pairedDifference, tCdf, tQuantile } from "./stats.ts";
+export type { PairedDifference } from "./stats.ts";
+export {
+  gainPlot,
+  runsCsv,
+  studyCsv,
+  studyMarkdown,
+  summarizeStudy,
+  verdict,
+  writeStudyReport,
+} from "./study.ts";
+export type { CellGain, CellMethod, StudySpec, StudySummary } from "./study.ts";
 export type { MethodSummary, RunRecord } from "./compare.ts";
 export { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "./regimes.ts";
 export type { Regime, RegimeRow, RegimeSeries } from "./regimes.ts";

@@ -9,7 +9,14 @@
 import { type GridAxis, type GridCell, gridCells } from "../train/grid.ts";
 import { render } from "./_render.ts";
 import { writeAtomic } from "../io/atomic.ts";
-import { accuracyBands, bestAccuracy, finalAccuracy, type RunRecord, wallSeconds } from "./compare.ts";
+import {
+  accuracyBands,
+  bestAccuracy,
+  finalAccuracy,
+  finalAlphaPlot,
+  type RunRecord,
+  wallSeconds,
+} from "./compare.ts";
 import { meanStd, type PairedDifference, pairedDifference } from "./stats.ts";
 
 /** What the study is: its axes, methods, seeds, baseline and how it was budgeted. */
@@ -399,7 +406,8 @@ export function gainPlot(s: StudySummary, spec: StudySpec, axis: string): Promis
 /**
  * Writes the report files into a comparison's folder, each atomically: `results.md`,
  * `results.csv`, `runs.csv`, `gain_vs_<axis>.svg` for every axis of two or more values, and the
- * accuracy curves (`accuracy.svg`, or `accuracy_<cell>.svg` per cell of a grid).
+ * accuracy curves and each layer's final alpha per method (`accuracy.svg`, `final_alpha.svg`; with
+ * a grid a pair per cell, `accuracy_<cell>.svg`, `final_alpha_<cell>.svg`).
  * @param dir The folder.
  * @param runs The finished runs.
  * @param spec The study.
@@ -428,10 +436,13 @@ export async function writeStudyReport(
     const here = runs.filter((r) => inCell(r, cell));
     if (!here.length) continue;
     const name = Object.entries(cell).map(([k, v]) => `${k}=${v}`).join(", ");
-    const file = name
-      ? `accuracy_${name.replace(/, /g, "_").replace(/[^A-Za-z0-9._=+-]/g, "-")}.svg`
-      : "accuracy.svg";
-    files.push([file, accuracyBands(here, { x: byStep ? "steps" : "epoch", title: name || undefined })]);
+    const suffix = name ? `_${name.replace(/, /g, "_").replace(/[^A-Za-z0-9._=+-]/g, "-")}` : "";
+    files.push([
+      `accuracy${suffix}.svg`,
+      accuracyBands(here, { x: byStep ? "steps" : "epoch", title: name || undefined }),
+    ]);
+    const alpha = finalAlphaPlot(here);
+    if (alpha) files.push([`final_alpha${suffix}.svg`, alpha]);
   }
   for (const [f, text] of files) await writeAtomic(`${dir}/${f}`, await text);
   return { markdown, files: files.map(([f]) => f) };

@@ -21,7 +21,6 @@ import {
 import { runLogs, type RunStatus, runStatus } from "../train/run_folder.ts";
 import type { RunRecord } from "../report/compare.ts";
 import { type StudySpec, writeStudyReport } from "../report/study.ts";
-import { writeAtomic } from "../io/atomic.ts";
 import { runTrain } from "./_args.ts";
 import { parseTrainArgs, TRAIN_FLAGS } from "./_train_flags.ts";
 import { runMain } from "../cli/main.ts";
@@ -79,8 +78,6 @@ interface Record_ {
   seeds?: number[];
   baseline?: string;
 }
-
-const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
 /** Creates DIR/compare.json, or checks that the one there (maybe another shard's) says the same. */
 async function checkRecord(out: string, rec: Record_): Promise<void> {

@@ -44,3 +44,16 @@ export {
 } from "./layer_schedules.ts";
 export type { LayerLog, LayerMonitor } from "./layer_schedules.ts";
 export type { LayerEpoch } from "./trainer.ts";
+export {
+  appliesTo,
+  cellFor,
+  cellName,
+  gridCells,
+  parseGrid,
+  planRuns,
+  resolveShard,
+  shardRuns,
+} from "./grid.ts";
+export type { FlagPair, GridAxis, GridCell, PlannedRun, Shard } from "./grid.ts";
+export { LOCK_FILE, lockRunFolder, RunFolderError, runLogs, runStatus } from "./run_folder.ts";
+export type { RunStatus } from "./run_folder.ts";

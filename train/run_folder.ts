@@ -13,6 +13,7 @@ import { type LayerEpoch, RUN_FILES } from "./trainer.ts";
 /** A run folder that cannot be resumed or reported as it is. */
 export class RunFolderError extends UserError {
   /**
+   * Builds the message: `Run folder "DIR" …`.
    * @param dir The folder.
    * @param detail What is wrong and what to do.
    */
@@ -108,8 +109,17 @@ function existsSync(p: string): boolean {
   }
 }
 
-// Where /proc is missing (not Linux) a process counts as alive: refusing is the safe side.
-const alive = (pid: number) => existsSync(`/proc/${pid}`) || !existsSync("/proc/self");
+/** Whether a process runs: a zombie (killed, not yet reaped by its parent) does not. */
+function alive(pid: number): boolean {
+  // Where /proc is missing (not Linux) a process counts as alive: refusing is the safe side.
+  if (!existsSync("/proc/self")) return true;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Takes a run folder for this process (`run.lock`: host, pid). A lock left by a process of this

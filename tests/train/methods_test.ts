@@ -116,12 +116,20 @@ gpuTest(
     ];
     const first = await run(COMPARE, args);
     equal(first.code, 0, first.err);
-    match(first.out, /\| tb \| 2 \| 2 \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \| \d+ ± \d+ \|/);
+    match(
+      first.out,
+      /\| tb \| 2 \| 2 \| \d+ \| \d+\.\d\d ± \d+\.\d\d \| \d+\.\d\d ± \d+\.\d\d \| \d+ ± \d+ \|/,
+    );
     match(first.out, /\| snr \| 2 \| 2 \|/);
+    // No cal among the methods: the baseline is the first that is not a TempBalance variant.
+    match(
+      first.out,
+      /\| tb − snr \| 2 \| [+-]\d+\.\d\d \| \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\] \| \d of 2 seeds \|/,
+    );
     const csv = (await Deno.readTextFile(`${out}/results.csv`)).trim().split("\n");
-    equal(csv[0], "method,runs,epochs,final_mean,final_std,best_mean,best_std,seconds_mean,seconds_std");
+    equal(csv[0].split(",").slice(0, 4).join(","), "method,runs,epochs,steps");
     equal(csv.length, 3);
-    for (const f of ["results.md", "accuracy.svg", "final_alpha.svg"]) ok(await Deno.stat(`${out}/${f}`), f);
+    for (const f of ["results.md", "runs.csv", "accuracy.svg"]) ok(await Deno.stat(`${out}/${f}`), f);
     // The sg flag went to snr only, tb-* to tb only.
     const snrCfg = (await readCheckpoint(`${out}/snr/seed1/checkpoint.safetensors`)).state.config;
     deepEqual([snrCfg.method, (snrCfg.methodOptions as Record<string, unknown>).sg, snrCfg.seed], [
@@ -157,6 +165,9 @@ gpuTest(
     const other = await run(COMPARE, [...args.slice(0, -2), "--sg", "0.03"]);
     equal(other.code, 1);
     match(other.err, /holds runs made with other train flags/);
+    const seeds = await run(COMPARE, [...args.slice(0, 3), "1,2,3", ...args.slice(4)]);
+    equal(seeds.code, 1);
+    match(seeds.err, /holds runs made with other seeds \(seeds \[1,2\]\)/);
     const bad = await run(COMPARE, ["--methods", "tb", "--out", out, "--sg", "0.1"]);
     match(bad.err, /Option --sg applies to --method snr, tb-snr: none of --methods tb/);
   },
