@@ -375,7 +375,7 @@ export function gainPlot(s: StudySummary, spec: StudySpec, axis: string): Promis
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: `gain in final test accuracy against ${axis}`,
-      subtitle: `mean paired difference over seeds, bars: 95% CI (${spec.title})`,
+      subtitle: "mean paired difference over seeds; bars: 95% paired-t interval",
     },
     width: 480,
     height: 300,
