@@ -18,7 +18,7 @@ import {
   resolveShard,
   shardRuns,
 } from "../train/grid.ts";
-import { runLogs, type RunStatus, runStatus } from "../train/run_folder.ts";
+import { runHolder, runLogs, type RunStatus, runStatus } from "../train/run_folder.ts";
 import type { RunRecord } from "../report/compare.ts";
 import { type StudySpec, writeStudyReport } from "../report/study.ts";
 import { runTrain } from "./_args.ts";
@@ -229,6 +229,12 @@ async function trainRuns(runs: PlannedRun[], forward: FlagPair[]): Promise<void>
     const s = statuses.get(r)!;
     if (s.state === "finished") {
       console.log(`== ${describe(r)}: finished (${s.epoch} epochs), kept`);
+      continue;
+    }
+    const holder = await runHolder(r.dir);
+    if (holder) {
+      // Another shard (or a resubmitted copy of this one) is on it: leave it and go on.
+      console.log(`== ${describe(r)}: being trained by ${holder}, skipped`);
       continue;
     }
     const args = s.state === "partial"

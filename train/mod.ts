@@ -55,5 +55,5 @@ export {
   shardRuns,
 } from "./grid.ts";
 export type { FlagPair, GridAxis, GridCell, PlannedRun, Shard } from "./grid.ts";
-export { LOCK_FILE, lockRunFolder, RunFolderError, runLogs, runStatus } from "./run_folder.ts";
+export { LOCK_FILE, lockRunFolder, RunFolderError, runHolder, runLogs, runStatus } from "./run_folder.ts";
 export type { RunStatus } from "./run_folder.ts";

@@ -122,6 +122,25 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Who holds a run folder's lock, if anyone does: a live process of this host, or a process of
+ * another host (whose liveness cannot be seen from here). A lock left by a process of this host
+ * that has ended does not count.
+ * @param dir The folder.
+ * @returns "process P (since T)" / "process P on host H (since T)", or null.
+ */
+export async function runHolder(dir: string): Promise<string | null> {
+  let held: LockBody;
+  try {
+    held = JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`));
+  } catch {
+    return null; // none, or unreadable: stale
+  }
+  if (held.host !== Deno.hostname()) return `process ${held.pid} on host ${held.host} (since ${held.since})`;
+  if (held.pid !== Deno.pid && alive(held.pid)) return `process ${held.pid} (since ${held.since})`;
+  return null;
+}
+
+/**
  * Takes a run folder for this process (`run.lock`: host, pid). A lock left by a process of this
  * host that has ended (e.g. killed with `kill -9`) is taken over.
  * @param dir The folder (created if missing).
@@ -148,18 +167,14 @@ export async function lockRunFolder(dir: string): Promise<() => Promise<void>> {
       } catch (e) {
         if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
       }
-      let held: LockBody | null = null;
-      try {
-        held = JSON.parse(await Deno.readTextFile(file));
-      } catch { /* unreadable: treat as stale */ }
-      if (held && held.host !== host) {
+      const holder = await runHolder(dir);
+      if (holder) {
         throw new RunFolderError(
           dir,
-          `is being trained by process ${held.pid} on host ${held.host} (since ${held.since}): if that job is gone, delete ${file}`,
+          `is being trained by ${holder}${
+            holder.includes(" on host ") ? `: if that job is gone, delete ${file}` : ""
+          }`,
         );
-      }
-      if (held && held.pid !== Deno.pid && alive(held.pid)) {
-        throw new RunFolderError(dir, `is being trained by process ${held.pid} (since ${held.since})`);
       }
       await Deno.remove(file).catch(() => {}); // stale: its process has ended
     }

@@ -1,6 +1,7 @@
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import { STATE_KEY } from "../../train/checkpoint.ts";
+import { LOCK_FILE, lockRunFolder, runHolder } from "../../train/run_folder.ts";
 import { runTask } from "../_task.ts";
 
 const COMPARE = new URL("../../tasks/compare.ts", import.meta.url).pathname;
@@ -180,4 +181,52 @@ Deno.test("deno task compare refuses bad grids, shards and folders by name, and 
   equal(rep.code, 1);
   match(rep.err, /cal\/subset=600\/seed2" is half-written/);
   deepEqual(await Deno.readFile(ckpt), before);
+});
+
+Deno.test("run locks: a live holder is refused, a dead one's lock taken over, another host's runs skipped by compare", async () => {
+  const out = await doctoredStudy();
+  const dir = `${out}/cal/subset=6000/seed3`;
+  const lock = (host: string, pid: number) =>
+    Deno.writeTextFile(`${dir}/${LOCK_FILE}`, JSON.stringify({ host, pid, since: "2026-12-01T00:00:00Z" }));
+  // A live process of this host (a sleeping child) holds it.
+  const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    await lock(Deno.hostname(), sleeper.pid);
+    equal(await runHolder(dir), `process ${sleeper.pid} (since 2026-12-01T00:00:00Z)`);
+    await rejects(() => lockRunFolder(dir), new RegExp(`is being trained by process ${sleeper.pid}`));
+  } finally {
+    sleeper.kill("SIGKILL");
+    await sleeper.status;
+  }
+  // Its process has ended: the lock is stale and taken over, then released.
+  equal(await runHolder(dir), null);
+  const release = await lockRunFolder(dir);
+  equal(JSON.parse(await Deno.readTextFile(`${dir}/${LOCK_FILE}`)).pid, Deno.pid);
+  await release();
+  await rejects(() => Deno.stat(`${dir}/${LOCK_FILE}`), Deno.errors.NotFound);
+  // Another host's locks: compare leaves those runs alone and reports the rest.
+  await lock("elsewhere", 4242);
+  await Deno.mkdir(`${out}/tb/subset=6000/seed3`, { recursive: true });
+  await Deno.writeTextFile(
+    `${out}/tb/subset=6000/seed3/${LOCK_FILE}`,
+    JSON.stringify({ host: "elsewhere", pid: 4243, since: "2026-12-01T00:00:00Z" }),
+  );
+  await rejects(() => lockRunFolder(dir), /process 4242 on host elsewhere .*: if that job is gone, delete/);
+  const r = await runTask(COMPARE, [
+    "--methods",
+    "tb,cal",
+    "--seeds",
+    "1,2,3",
+    "--out",
+    out,
+    "--steps",
+    "100",
+    "--grid",
+    "subset=600,6000",
+  ]);
+  equal(r.code, 0, r.err);
+  match(r.out, /== cal subset=6000 seed 3: being trained by process 4242 on host elsewhere .*, skipped/);
+  match(r.out, /== tb subset=6000 seed 3: being trained by process 4243 on host elsewhere .*, skipped/);
+  equal((r.out.match(/finished \(2 epochs\), kept/g) ?? []).length, 10, r.out);
+  match(r.out, /## Not finished/);
 });
