@@ -35,10 +35,10 @@
  * ```
  * @module
  */
-export { getGpu, Gpu } from "./kernels/runtime.ts";
-export { GpuOpError, GpuUnavailableError, OptionError, UserError } from "./kernels/errors.ts";
-export { readback, Tensor, upload } from "./kernels/tensor.ts";
-export { Recorder } from "./kernels/recorder.ts";
+export { getGpu, Gpu } from "./kernels/runtime/runtime.ts";
+export { GpuOpError, GpuUnavailableError, OptionError, UserError } from "./util/errors.ts";
+export { readback, Tensor, upload } from "./kernels/runtime/tensor.ts";
+export { Recorder } from "./kernels/runtime/recorder.ts";
 export { loadWeights, writeSafetensors } from "./io/mod.ts";
 export type { TensorToWrite, WeightTensor } from "./io/mod.ts";
 export { WeightFileError } from "./io/mod.ts";

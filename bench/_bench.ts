@@ -3,10 +3,10 @@
  * `reps` times into one submit, after an untimed warm-up (pipeline compiles, pool fills).
  * @module
  */
-import { fill } from "../kernels/fill.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { Tensor } from "../kernels/tensor.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { Tensor } from "../kernels/runtime/tensor.ts";
 
 /** A tensor of `shape` filled with `v`, once the fill has been submitted. */
 export async function filled(gpu: Gpu, shape: number[], v: number): Promise<Tensor> {

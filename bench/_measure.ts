@@ -5,7 +5,7 @@
  * @module
  */
 
-export { median, slope } from "../kernels/probe.ts";
+export { median, slope } from "../kernels/runtime/probe.ts";
 
 /** Repetitions so that one run holds about `targetFlops` of work (at least 2). */
 export function repsFor(flopsPerRep: number, targetFlops = 2e9): number {

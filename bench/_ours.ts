@@ -3,14 +3,14 @@
  * submit and of a dispatch.
  * @module
  */
-import { conv2d, conv2dBackward } from "../kernels/conv2d.ts";
-import { fill } from "../kernels/fill.ts";
-import { matmul, type MatmulVariant } from "../kernels/matmul.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { Tensor } from "../kernels/tensor.ts";
+import { conv2d, conv2dBackward } from "../kernels/nn/conv2d/conv2d.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import { matmul, type MatmulVariant } from "../kernels/linalg/matmul.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { Tensor } from "../kernels/runtime/tensor.ts";
 import { repsFor, slope } from "./_measure.ts";
-export { fmaPeak } from "../kernels/probe.ts";
+export { fmaPeak } from "../kernels/runtime/probe.ts";
 
 /** A matmul problem: C (M×N) = A (M×K) · B (K×N), A stored transposed when `transA`. */
 export interface MatmulShape {

@@ -3,10 +3,10 @@
  * backward, SGD in one submit) on random batches.
  * @module
  */
-import { fill } from "../kernels/fill.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { Tensor, upload } from "../kernels/tensor.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { Tensor, upload } from "../kernels/runtime/tensor.ts";
 import { Model } from "../models/model.ts";
 import { ResNet } from "../models/resnet.ts";
 import { SGD } from "../optim/sgd.ts";

@@ -9,8 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { runMain } from "../cli/main.ts";
-import { OptionError } from "../kernels/errors.ts";
-import { getGpu } from "../kernels/runtime.ts";
+import { OptionError } from "../util/errors.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 import { type MatmulShape, oursConv, oursMatmul } from "./_ours.ts";
 
 const STAGES: [number, number][] = [[64, 32], [128, 16], [256, 8], [512, 4]];

@@ -5,15 +5,15 @@
  * in `deno task bench:peers`.
  * @module
  */
-import { add } from "../kernels/binary.ts";
-import { addRelu, relu } from "../kernels/relu.ts";
-import { fill } from "../kernels/fill.ts";
-import { transpose } from "../kernels/gather.ts";
-import { matmul, type MatmulVariant } from "../kernels/matmul.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { sum } from "../kernels/reduce.ts";
-import { getGpu } from "../kernels/runtime.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import { add } from "../kernels/ops/binary.ts";
+import { addRelu, relu } from "../kernels/ops/relu.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import { transpose } from "../kernels/ops/gather.ts";
+import { matmul, type MatmulVariant } from "../kernels/linalg/matmul.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { sum } from "../kernels/ops/reduce.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { filled as filledOn, timedSteps } from "./_bench.ts";
 
 const gpu = await getGpu();

@@ -6,14 +6,14 @@
  * says how many passes one iteration times (and its GB or GFLOP count them all).
  * @module
  */
-import { batchNorm, batchNormBackward } from "../kernels/batchnorm.ts";
-import { conv2d, conv2dBackward } from "../kernels/conv2d.ts";
-import { crossEntropy } from "../kernels/cross_entropy.ts";
-import { maxPool2d } from "../kernels/pool.ts";
-import { relu, reluBackward } from "../kernels/relu.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { getGpu } from "../kernels/runtime.ts";
-import { type Tensor, upload } from "../kernels/tensor.ts";
+import { batchNorm, batchNormBackward } from "../kernels/nn/batchnorm.ts";
+import { conv2d, conv2dBackward } from "../kernels/nn/conv2d/conv2d.ts";
+import { crossEntropy } from "../kernels/nn/cross_entropy.ts";
+import { maxPool2d } from "../kernels/nn/pooling.ts";
+import { relu, reluBackward } from "../kernels/ops/relu.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
+import { type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import { ParameterArena } from "../models/params.ts";
 import { SGD } from "../optim/sgd.ts";
 import { filled as filledOn, timedSteps } from "./_bench.ts";

@@ -5,7 +5,7 @@
  * SphereSGD — each iteration `reps` updates in one submit.
  * @module
  */
-import { getGpu } from "../kernels/runtime.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 import { ParameterArena } from "../models/params.ts";
 import { resnet18 } from "../models/resnet.ts";
 import type { Optimizer } from "../optim/optimizer.ts";

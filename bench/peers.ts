@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { getGpu } from "../kernels/runtime.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 import { printRows, type Row } from "./_rows.ts";
 import { runMain } from "../cli/main.ts";
 import { fmaPeak, type MatmulShape, oursMatmul, runtimeCosts } from "./_ours.ts";

@@ -8,14 +8,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { getGpu } from "../kernels/runtime.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 import { Model } from "../models/model.ts";
 import { resnet18, smallResNet } from "../models/resnet.ts";
 import { TempBalance } from "../optim/tempbalance.ts";
 import { SGD } from "../optim/sgd.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import { fill } from "../kernels/fill.ts";
-import { Tensor, upload } from "../kernels/tensor.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import { Tensor, upload } from "../kernels/runtime/tensor.ts";
 import { trainStep } from "../train/step.ts";
 import { median } from "./_measure.ts";
 

@@ -1,14 +1,14 @@
 /**
  * `deno run -A bench/tune_matmul.ts`: sweeps the `direct` matmul kernel's block and workgroup
- * shapes on this adapter (the variants live here; only the winner ships in kernels/matmul.ts).
+ * shapes on this adapter (the variants live here; only the winner ships in kernels/linalg/matmul.ts).
  * @module
  */
-import { directSource } from "../kernels/matmul.ts";
-import { params } from "../kernels/_params.ts";
-import { fill } from "../kernels/fill.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import { getGpu } from "../kernels/runtime.ts";
-import { Tensor } from "../kernels/tensor.ts";
+import { directSource } from "../kernels/linalg/matmul.ts";
+import { params } from "../kernels/runtime/params.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
+import { Tensor } from "../kernels/runtime/tensor.ts";
 import { repsFor, slope } from "./_measure.ts";
 
 const gpu = await getGpu();

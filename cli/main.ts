@@ -4,7 +4,7 @@
  * prints its stack.
  * @module
  */
-import { UserError } from "../kernels/errors.ts";
+import { UserError } from "../util/errors.ts";
 
 /**
  * Runs `main`, printing a user error as one line and anything else with its stack; both exit 1.

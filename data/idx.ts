@@ -4,7 +4,7 @@
  * Ref: http://yann.lecun.com/exdb/mnist/ (file format section).
  * @module
  */
-import { UserError } from "../kernels/errors.ts";
+import { UserError } from "../util/errors.ts";
 
 /** A malformed or missing data file: names the file (and the byte offset when known). */
 export class DataFileError extends UserError {

@@ -5,7 +5,7 @@
  * normalisation, producing float32 NCHW batches ready to upload.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { mulberry32 } from "../util/random.ts";
 import type { Dataset } from "./dataset.ts";
 

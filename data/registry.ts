@@ -5,7 +5,7 @@
  * valid — not for digits or clothing).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { DEBIAN_FASHION_MNIST, loadCifarBin, loadIdxSplits, type Splits } from "./dataset.ts";
 import { DataFileError } from "./idx.ts";
 import { loadTinyImageNet } from "./image_folder.ts";

@@ -2,9 +2,9 @@
  * `analyze()`: WeightWatcher-style layer-wise spectral diagnosis of a model's weights, on the GPU.
  * @module
  */
-import { OptionError, type UserError } from "../kernels/errors.ts";
+import { OptionError, type UserError } from "../util/errors.ts";
 import { WeightFileError } from "../io/tensor.ts";
-import { getGpu } from "../kernels/runtime.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";

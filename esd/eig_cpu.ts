@@ -6,7 +6,7 @@
  * Householder + QL (`eigvalshRef`), n = 256 in 4.2 ms against 16 ms.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { WASM_BASE64 } from "./_eigvalsh_wasm.ts";
 
 interface Exports {

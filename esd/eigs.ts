@@ -1,7 +1,7 @@
 /**
  * Eigenvalues of every layer's slices (the squared singular values of each slice).
  *
- * - `gpu`: blocked one-sided Jacobi (`kernels/svd_jacobi.ts`) on the slices themselves, batched
+ * - `gpu`: blocked one-sided Jacobi (`kernels/linalg/svd_jacobi.ts`) on the slices themselves, batched
  *   over all slices of the same shape, across layers.
  * - `cpu`: Gram matrices on the GPU (batched matmul), eigenvalues in float64 on the CPU
  *   (`eig_cpu.ts`: Householder + QL in WebAssembly), spread over a pool of workers (`eig_pool.ts`).
@@ -15,11 +15,11 @@
  * refused: its Gram matrix is formed in tiles under the limit and solved on the CPU.
  * @module
  */
-import { matmul } from "../kernels/matmul.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { jacobiSvdMany, paddedRows } from "../kernels/svd_jacobi.ts";
-import { readback, type Tensor, upload } from "../kernels/tensor.ts";
+import { matmul } from "../kernels/linalg/matmul.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { jacobiSvdMany, paddedRows } from "../kernels/linalg/svd_jacobi.ts";
+import { readback, type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { LayerMatrices } from "./matrices.ts";
 import { type EigJob, EigPool } from "./eig_pool.ts";
 import { EIG_CPU_MAX_N } from "./eig_cpu.ts";

@@ -13,7 +13,7 @@
  * Ref: the FARMS paper's reference code (net_esd_estimator_farms, fixed_sampling).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import type { LayerMatrices } from "./matrices.ts";
 
 /** FARMS options. */

@@ -1,7 +1,7 @@
 /**
  * The TempBalance ESD of weights that live on the GPU (a training model's parameter arena), with
  * only the metrics read back: each weight is packed into Jacobi vectors in place (× sqrt(convNorm)
- * for convs), its slices solved by the blocked one-sided Jacobi (`kernels/svd_jacobi.ts`, whose
+ * for convs), its slices solved by the blocked one-sided Jacobi (`kernels/linalg/svd_jacobi.ts`, whose
  * only readbacks are its per-matrix convergence counters), the pooled eigenvalues sorted on the
  * GPU, their logs scanned at the median (or `mid`) xmin, and per layer three numbers come back:
  * alpha, λmax and λ at xmin.
@@ -11,14 +11,14 @@
  * histogram); the others need the sorted ESD on the CPU.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { logRelative, packSlices } from "../kernels/esd_live.ts";
-import { powerLawScan } from "../kernels/plfit.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { sortRows } from "../kernels/sort.ts";
-import { jacobiSvdMany, paddedRows } from "../kernels/svd_jacobi.ts";
-import { readback, Tensor } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { logRelative, packSlices } from "../kernels/esd/slice_pack.ts";
+import { powerLawScan } from "../kernels/esd/plfit_scan.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { sortRows } from "../kernels/ops/sort.ts";
+import { jacobiSvdMany, paddedRows } from "../kernels/linalg/svd_jacobi.ts";
+import { readback, Tensor } from "../kernels/runtime/tensor.ts";
 import { checkFitOptions } from "./plfit.ts";
 
 /** One layer's live measurement. */

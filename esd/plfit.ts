@@ -14,7 +14,7 @@
  * Ref: Clauset, Shalizi & Newman, "Power-law distributions in empirical data", SIAM Rev. 51 (2009).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 
 /** How xmin is chosen. */
 export type FitMethod = "median" | "mid" | "gof" | "peak";

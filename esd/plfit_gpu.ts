@@ -2,16 +2,16 @@
  * The power-law fits of many ESDs on the GPU in one submit. Each ESD is sorted in float64, its xmin
  * candidates are chosen by the same rule as the float64 fit ({@link xminCandidates}), and its
  * logs ln(λ/λmax) go to the GPU, where every candidate gets alpha and D in parallel
- * (`kernels/plfit.ts`); the best candidate is taken on the CPU from one batched readback
+ * (`kernels/esd/plfit_scan.ts`); the best candidate is taken on the CPU from one batched readback
  * ({@link bestCandidate}, also shared). Zeros stay in the ESD (they count in N, as in the
  * reference) but are never xmin.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { powerLawScan } from "../kernels/plfit.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { readback, type Tensor, upload } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { powerLawScan } from "../kernels/esd/plfit_scan.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { readback, type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import {
   bestCandidate,
   checkFitOptions,

@@ -6,7 +6,7 @@
  * Ref: https://github.com/huggingface/safetensors (format description).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { floatToHalf, halfToFloat, numel, WeightFileError, type WeightTensor } from "./tensor.ts";
 
 const SIZES: Record<string, number> = {

@@ -3,7 +3,7 @@
  * shape, and values decoded on demand to float64.
  * @module
  */
-import { UserError } from "../kernels/errors.ts";
+import { UserError } from "../util/errors.ts";
 
 /** A tensor read from a weight file. */
 export interface WeightTensor {

@@ -5,6 +5,11 @@
  * a Recorder; nothing runs until `recorder.submit()`, and nothing comes back until
  * {@link readback}.
  *
+ * The rooms: `runtime/` (adapter and device, buffer pool, Recorder, tensors, timing, probe,
+ * parameter packing), `ops/` (element-wise, reductions, argmax, gather, sort, fill/copy/bias),
+ * `linalg/` (matmul, Jacobi SVD), `nn/` (linear, BatchNorm, pooling, cross-entropy, `conv2d/` by
+ * algorithm), `optim/` (the fused optimizer updates), `esd/` (the power-law scan, slice packing).
+ *
  * Import it alone (`@tempbalance/webgpu/kernels`): it loads no npm package.
  *
  * @example
@@ -24,40 +29,40 @@
  * ```
  * @module
  */
-export { getGpu, Gpu } from "./runtime.ts";
-export { BufferPool } from "./_pool.ts";
-export type { CompiledKernel, GpuOptions, GpuStats } from "./runtime.ts";
-export { GpuOpError, GpuUnavailableError, OptionError, UserError } from "./errors.ts";
-export { empty, readback, Tensor, upload } from "./tensor.ts";
-export type { DType, TensorData, TypedArrayFor } from "./tensor.ts";
-export { Recorder } from "./recorder.ts";
-export type { Dispatch, ProfiledEntry, RecorderProfile, Work } from "./recorder.ts";
-export { hasTimestamps, profileQuerySet, readTimestamps, replayTimes } from "./profile.ts";
-export type { ProfileMethod } from "./profile.ts";
-export { copyBandwidth, fmaPeak } from "./probe.ts";
-export { matmul } from "./matmul.ts";
-export type { MatmulOptions, MatmulVariant } from "./matmul.ts";
-export { add, mul, sub } from "./binary.ts";
-export { axpy, scale } from "./axpy.ts";
-export { relu, reluBackward } from "./relu.ts";
-export { fill } from "./fill.ts";
-export { copy } from "./copy.ts";
-export { addBias } from "./bias.ts";
-export { max, sum, sumSquares } from "./reduce.ts";
-export type { ReduceOptions } from "./reduce.ts";
-export { argmax } from "./argmax.ts";
-export { slice, transpose } from "./gather.ts";
-export type { SliceRange } from "./gather.ts";
-export { jacobiSvd, jacobiSvdMany } from "./svd_jacobi.ts";
-export type { JacobiSvdOptions, JacobiSvdResult } from "./svd_jacobi.ts";
-export { sortRows } from "./sort.ts";
-export { SegmentStats } from "./optim_stats.ts";
-export { powerLawScan } from "./plfit.ts";
-export type { PowerLawScan } from "./plfit.ts";
-export { conv2d, conv2dBackward, convGeometry } from "./conv2d.ts";
-export type { Conv2dGrads, Conv2dOptions, ConvAlgorithm, ConvGeometry } from "./conv2d.ts";
-export { batchNorm, batchNormBackward } from "./batchnorm.ts";
-export type { BatchNormBackwardOptions, BatchNormState } from "./batchnorm.ts";
+export { getGpu, Gpu } from "./runtime/runtime.ts";
+export { BufferPool } from "./runtime/buffer_pool.ts";
+export type { CompiledKernel, GpuOptions, GpuStats } from "./runtime/runtime.ts";
+export { GpuOpError, GpuUnavailableError, OptionError, UserError } from "../util/errors.ts";
+export { empty, readback, Tensor, upload } from "./runtime/tensor.ts";
+export type { DType, TensorData, TypedArrayFor } from "./runtime/tensor.ts";
+export { Recorder } from "./runtime/recorder.ts";
+export type { Dispatch, ProfiledEntry, RecorderProfile, Work } from "./runtime/recorder.ts";
+export { hasTimestamps, profileQuerySet, readTimestamps, replayTimes } from "./runtime/gpu_timing.ts";
+export type { ProfileMethod } from "./runtime/gpu_timing.ts";
+export { copyBandwidth, fmaPeak } from "./runtime/probe.ts";
+export { matmul } from "./linalg/matmul.ts";
+export type { MatmulOptions, MatmulVariant } from "./linalg/matmul.ts";
+export { add, mul, sub } from "./ops/binary.ts";
+export { axpy, scale } from "./ops/axpy.ts";
+export { relu, reluBackward } from "./ops/relu.ts";
+export { fill } from "./ops/fill.ts";
+export { copy } from "./ops/copy.ts";
+export { addBias } from "./ops/bias.ts";
+export { max, sum, sumSquares } from "./ops/reduce.ts";
+export type { ReduceOptions } from "./ops/reduce.ts";
+export { argmax } from "./ops/argmax.ts";
+export { slice, transpose } from "./ops/gather.ts";
+export type { SliceRange } from "./ops/gather.ts";
+export { jacobiSvd, jacobiSvdMany } from "./linalg/svd_jacobi.ts";
+export type { JacobiSvdOptions, JacobiSvdResult } from "./linalg/svd_jacobi.ts";
+export { sortRows } from "./ops/sort.ts";
+export { SegmentStats } from "./optim/segment_stats.ts";
+export { powerLawScan } from "./esd/plfit_scan.ts";
+export type { PowerLawScan } from "./esd/plfit_scan.ts";
+export { conv2d, conv2dBackward, convGeometry } from "./nn/conv2d/conv2d.ts";
+export type { Conv2dGrads, Conv2dOptions, ConvAlgorithm, ConvGeometry } from "./nn/conv2d/conv2d.ts";
+export { batchNorm, batchNormBackward } from "./nn/batchnorm.ts";
+export type { BatchNormBackwardOptions, BatchNormState } from "./nn/batchnorm.ts";
 export {
   avgPool2d,
   avgPool2dBackward,
@@ -65,8 +70,8 @@ export {
   globalAvgPoolBackward,
   maxPool2d,
   maxPool2dBackward,
-} from "./pool.ts";
-export type { PoolOptions } from "./pool.ts";
-export { crossEntropy } from "./cross_entropy.ts";
-export type { CrossEntropyResult } from "./cross_entropy.ts";
-export { linear, linearBackward } from "./linear.ts";
+} from "./nn/pooling.ts";
+export type { PoolOptions } from "./nn/pooling.ts";
+export { crossEntropy } from "./nn/cross_entropy.ts";
+export type { CrossEntropyResult } from "./nn/cross_entropy.ts";
+export { linear, linearBackward } from "./nn/linear.ts";

@@ -10,8 +10,8 @@
  * (the reference trains fully SI networks with initScale 10 and the last layer frozen).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU } from "./layers.ts";
 import { Module, type ParamSpec, Sequential, type StepContext } from "./module.ts";
 

@@ -4,10 +4,10 @@
  * its backward needs in train mode and releases it when backward has been recorded.
  * @module
  */
-import { add } from "../kernels/binary.ts";
-import { batchNorm, batchNormBackward } from "../kernels/batchnorm.ts";
-import { conv2d, conv2dBackward } from "../kernels/conv2d.ts";
-import { linear, linearBackward } from "../kernels/linear.ts";
+import { add } from "../kernels/ops/binary.ts";
+import { batchNorm, batchNormBackward } from "../kernels/nn/batchnorm.ts";
+import { conv2d, conv2dBackward } from "../kernels/nn/conv2d/conv2d.ts";
+import { linear, linearBackward } from "../kernels/nn/linear.ts";
 import {
   avgPool2d,
   avgPool2dBackward,
@@ -15,10 +15,10 @@ import {
   globalAvgPoolBackward,
   maxPool2d,
   maxPool2dBackward,
-} from "../kernels/pool.ts";
-import { addRelu, relu, reluBackward } from "../kernels/relu.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { Tensor } from "../kernels/tensor.ts";
+} from "../kernels/nn/pooling.ts";
+import { addRelu, relu, reluBackward } from "../kernels/ops/relu.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { Tensor } from "../kernels/runtime/tensor.ts";
 import { Module, type ParamSpec, type StepContext } from "./module.ts";
 
 /** kaiming_uniform_(a=√5) as nn.Conv2d/nn.Linear use: U(−1/√fan_in, 1/√fan_in). */

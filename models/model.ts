@@ -4,10 +4,10 @@
  * with PyTorch's names and layouts.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { readback, type Tensor, upload } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { readback, type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { BatchNorm2d } from "./layers.ts";

@@ -5,8 +5,8 @@
  * parameters' gradients into the arena and returns the input's gradient.
  * @module
  */
-import type { Recorder } from "../kernels/recorder.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import type { Parameter, ParameterArena } from "./params.ts";
 
 /** What every forward/backward call gets. */

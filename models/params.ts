@@ -4,8 +4,8 @@
  * over a table of (offset, length) chunks.
  * @module
  */
-import type { Gpu } from "../kernels/runtime.ts";
-import { Tensor } from "../kernels/tensor.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { Tensor } from "../kernels/runtime/tensor.ts";
 
 /** One named parameter: views of its value and gradient in the arena. */
 export interface Parameter {

@@ -4,8 +4,8 @@
  * Subclasses choose the BatchNorms (affine or not), the shortcut module and the child names.
  * @module
  */
-import { add } from "../kernels/binary.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import { add } from "../kernels/ops/binary.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { addGrads, type BatchNorm2d, type Conv2d, ReLU } from "./layers.ts";
 import { Module, type StepContext } from "./module.ts";
 

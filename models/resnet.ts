@@ -5,7 +5,7 @@
  * `layer2.0.downsample.0`, `fc`.
  * @module
  */
-import type { Tensor } from "../kernels/tensor.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { addGrads, BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
 import { Module, Sequential, type StepContext } from "./module.ts";
 

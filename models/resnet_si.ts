@@ -7,7 +7,7 @@
  * Names: `conv1`, `layerN.M.bn1|conv1|bn2|conv2|shortcut.0|shortcut.1`, `bn`, `linear`.
  * @module
  */
-import type { Tensor } from "../kernels/tensor.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { FixedNormLinear } from "./convnet_si.ts";
 import { BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
 import { PreActBlock } from "./preact.ts";

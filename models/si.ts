@@ -5,7 +5,7 @@
  * as in pre-activation ResNets). Biases and linear layers are not.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { BatchNorm2d, Conv2d, Linear } from "./layers.ts";
 import type { Model } from "./model.ts";
 import type { Parameter } from "./params.ts";

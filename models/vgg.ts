@@ -5,7 +5,7 @@
  * `classifier.weight`.
  * @module
  */
-import type { Tensor } from "../kernels/tensor.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU } from "./layers.ts";
 import { Module, Sequential, type StepContext } from "./module.ts";
 

@@ -6,8 +6,8 @@
  * Ref: Zagoruyko & Komodakis, "Wide Residual Networks", BMVC 2016.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
 import { PreActBlock } from "./preact.ts";
 import { Module, Sequential, type StepContext } from "./module.ts";

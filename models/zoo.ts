@@ -4,7 +4,7 @@
  * WRN-28-10, and the scale-invariant ConvNetSI / ConvNetSIAf (width 32·w) and ResNet18SI (64·w), last layers at norm 10.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import type { Module } from "./module.ts";
 import { resnet18, resnet34, smallResNet } from "./resnet.ts";
 import { VGG } from "./vgg.ts";

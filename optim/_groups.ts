@@ -4,9 +4,9 @@
  * walk — (arena offset, length ≤ 1024, tensor index, 0) per chunk, one table per group.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import type { Gpu } from "../kernels/runtime.ts";
-import { type Tensor, upload } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
+import { type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
 import type { ParamGroup, ParamGroupSpec } from "./sgd.ts";
 

@@ -4,11 +4,11 @@
  * step count. Subclasses record their kernels in `step`.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { fill } from "../kernels/fill.ts";
-import { SegmentStats } from "../kernels/optim_stats.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { readback, Tensor } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import { SegmentStats } from "../kernels/optim/segment_stats.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { readback, Tensor } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";

@@ -4,9 +4,9 @@
  * fused on the GPU.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { lambApply, lambMoments } from "../kernels/lamb.ts";
-import type { Recorder } from "../kernels/recorder.ts";
+import { OptionError } from "../util/errors.ts";
+import { lambApply, lambMoments } from "../kernels/optim/lamb_update.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
 import type { ParameterArena } from "../models/params.ts";
 import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";

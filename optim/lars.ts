@@ -4,9 +4,9 @@
  * dispatch per group.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { larsUpdate } from "../kernels/lars.ts";
-import type { Recorder } from "../kernels/recorder.ts";
+import { OptionError } from "../util/errors.ts";
+import { larsUpdate } from "../kernels/optim/lars_update.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
 import type { ParameterArena } from "../models/params.ts";
 import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";

@@ -4,10 +4,10 @@
  * `α·fast + (1 − α)·slow` and the slow weights follow them.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { lookaheadSync } from "../kernels/lookahead.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { readback, Tensor } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { lookaheadSync } from "../kernels/optim/lookahead_sync.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { readback, Tensor } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { ParameterArena } from "../models/params.ts";

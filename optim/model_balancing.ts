@@ -11,7 +11,7 @@
  * (https://github.com/ZihangHLiu/ModelBalancing, `get_layer_temps`).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { ParamGroupSpec } from "./sgd.ts";

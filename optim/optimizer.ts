@@ -5,7 +5,7 @@
  * Lookahead wrapper implement it.
  * @module
  */
-import type { Recorder } from "../kernels/recorder.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { ParamGroup } from "./sgd.ts";

@@ -4,12 +4,12 @@
  * parameters' chunks of the arena. Change `paramGroups[i].lr` between steps (schedulers do).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { fill } from "../kernels/fill.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { sgdChunks, sgdUpdate } from "../kernels/sgd.ts";
-import { SpectralReg } from "../kernels/spectral_reg.ts";
-import { readback, Tensor, upload } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { fill } from "../kernels/ops/fill.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { sgdChunks, sgdUpdate } from "../kernels/optim/sgd_update.ts";
+import { SpectralReg } from "../kernels/optim/spectral_reg.ts";
+import { readback, Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
@@ -64,7 +64,7 @@ export interface SgdOptions {
   nesterov?: boolean;
   /**
    * Spectral-norm regularisation (the reference's `SGDSNR`): before the update, every weight with
-   * more than one dimension gains sg·σ₁·uᵀv in its gradient (`kernels/spectral_reg.ts`).
+   * more than one dimension gains sg·σ₁·uᵀv in its gradient (`kernels/optim/spectral_reg.ts`).
    */
   spectralReg?: SnrOptions;
 }

@@ -3,11 +3,11 @@
  * projection decision and the projected, decoupled-decay step, all in the training step's submit.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { SegmentStats } from "../kernels/optim_stats.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "../kernels/sgdp.ts";
-import { Tensor, upload } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { SegmentStats } from "../kernels/optim/segment_stats.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "../kernels/optim/sgdp_update.ts";
+import { Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { ParameterArena } from "../models/params.ts";
 import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";

@@ -12,11 +12,11 @@
  * as the reference's fully scale-invariant runs). Everything runs in the training step's submit.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { SegmentStats } from "../kernels/optim_stats.ts";
-import type { Recorder } from "../kernels/recorder.ts";
-import { sphereAccumulate, sphereRescale, sphereRescaleRows } from "../kernels/sphere.ts";
-import { readback, Tensor, upload } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { SegmentStats } from "../kernels/optim/segment_stats.ts";
+import type { Recorder } from "../kernels/runtime/recorder.ts";
+import { sphereAccumulate, sphereRescale, sphereRescaleRows } from "../kernels/optim/sphere_projection.ts";
+import { readback, Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";

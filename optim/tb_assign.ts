@@ -13,7 +13,7 @@
  * Training", NeurIPS 2023.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 
 /** How metrics map to rates. */
 export type TbAssign = "linear" | "sqrt" | "log2" | "step";

@@ -4,7 +4,7 @@
  * without training. Module order comes from the file ({@link modulesOfStateDict}).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { loadWeightFile, type WeightFormat } from "../io/load.ts";
 import { WeightFileError } from "../io/tensor.ts";
 import { layerRates, measureLayers } from "./tb_measure.ts";

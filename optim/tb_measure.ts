@@ -5,7 +5,7 @@
  * @module
  */
 import { analyze } from "../esd/analyze.ts";
-import { readback } from "../kernels/tensor.ts";
+import { readback } from "../kernels/runtime/tensor.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Model } from "../models/model.ts";
 import type { Parameter } from "../models/params.ts";

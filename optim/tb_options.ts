@@ -3,7 +3,7 @@
  * BatchNorm tying, and where the ESD runs — with the reference's defaults, checked in one place.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import type { EigSolver } from "../esd/eigs.ts";
 import type { FarmsOptions } from "../esd/farms.ts";
 import { checkFitOptions, type FitMethod } from "../esd/plfit.ts";

@@ -13,7 +13,7 @@
  *    tuned layer; then one group with every other parameter at the untuned rate.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import type { ModuleInfo } from "./tb_modules.ts";
 
 /** One Conv2d/Linear layer in the plan. */

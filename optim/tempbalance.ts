@@ -10,7 +10,7 @@
  * Training", NeurIPS 2023 (https://github.com/YefanZhou/TempBalance).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { liveLayerMetrics } from "../esd/live.ts";
 import type { Model } from "../models/model.ts";
 import type { ParamGroupSpec } from "./sgd.ts";

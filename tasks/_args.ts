@@ -2,7 +2,7 @@
  * Flag values shared by the tasks: a choice among named values, with the usage text on error.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 
 /**
  * Returns `value` if it is one of `valid`, `dflt` when absent.

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { DATASET_NAMES } from "../data/registry.ts";
 import { MODEL_NAMES } from "../models/zoo.ts";
 import type { TrainConfig } from "../train/run.ts";

@@ -4,7 +4,7 @@
  * [--csv FILE] [--plots DIR] [--out FILE.jsonl [--resume]]`
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { parseArgs } from "node:util";
 import { analyze, noLayersError } from "../esd/analyze.ts";
 import type { LayerRow } from "../esd/metrics.ts";

@@ -6,7 +6,7 @@
  * from whatever has finished.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { METHOD_PARAMS, type MethodName, METHODS, TB_METHODS } from "../train/methods.ts";
 import {
   cellName,

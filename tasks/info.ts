@@ -2,7 +2,7 @@
  * `deno task info`: prints the WebGPU adapter this toolkit will use and its main limits.
  * @module
  */
-import { getGpu } from "../kernels/runtime.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 import { runMain } from "../cli/main.ts";
 
 await runMain(async () => {

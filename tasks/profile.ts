@@ -8,9 +8,9 @@
  */
 import { parseArgs } from "node:util";
 import { DATASET_NAMES, DATASET_SHAPES, type DatasetName } from "../data/registry.ts";
-import { OptionError } from "../kernels/errors.ts";
-import { getGpu } from "../kernels/runtime.ts";
-import { upload } from "../kernels/tensor.ts";
+import { OptionError } from "../util/errors.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
+import { upload } from "../kernels/runtime/tensor.ts";
 import { Model } from "../models/model.ts";
 import { buildNetwork, MODEL_NAMES, type ModelName } from "../models/zoo.ts";
 import { SGD } from "../optim/sgd.ts";

@@ -6,7 +6,7 @@
  * `regimes.csv` and `regimes.md` in DIR.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { parseArgs } from "node:util";
 import { writeAtomic } from "../io/atomic.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";

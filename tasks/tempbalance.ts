@@ -4,7 +4,7 @@
  * [--keep-first] [--keep-last] [--eigs-thresh N] [--json]`: a TempBalance dry run on a checkpoint.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { parseArgs } from "node:util";
 import { FIT_METHODS } from "../esd/plfit.ts";
 import { tempBalanceDryRun } from "../optim/tb_file.ts";

@@ -5,9 +5,9 @@
  * Fashion-MNIST (Debian's `dataset-fashion-mnist`) for 2 epochs.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { loadDataset, subsetTrain } from "../data/registry.ts";
-import { getGpu } from "../kernels/runtime.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 import { EpochProgress } from "../report/progress.ts";
 import { writeRunPlots } from "../report/train_plots.ts";
 import { type Checkpoint, readCheckpoint } from "../train/checkpoint.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { runMain } from "../cli/main.ts";
 import { numFlag, parsed } from "./_args.ts";
 

@@ -4,10 +4,10 @@
  * comparison that names the tensor, the index and both values.
  * @module
  */
-import { getGpu, type Gpu } from "../kernels/runtime.ts";
-import { GpuUnavailableError } from "../kernels/errors.ts";
+import { getGpu, type Gpu } from "../kernels/runtime/runtime.ts";
+import { GpuUnavailableError } from "../util/errors.ts";
 import { mulberry32 } from "../util/random.ts";
-import { readback, type Tensor } from "../kernels/tensor.ts";
+import { readback, type Tensor } from "../kernels/runtime/tensor.ts";
 
 let found: Gpu | null = null;
 try {

@@ -1,6 +1,6 @@
 import { equal, match } from "node:assert/strict";
 import { formatError } from "../cli/main.ts";
-import { GpuOpError, GpuUnavailableError, OptionError } from "../kernels/errors.ts";
+import { GpuOpError, GpuUnavailableError, OptionError } from "../util/errors.ts";
 import { WeightFileError } from "../io/tensor.ts";
 import { DataFileError } from "../data/idx.ts";
 import { CheckpointError } from "../train/checkpoint.ts";

@@ -1,7 +1,10 @@
-import { deepEqual } from "node:assert/strict";
+import { deepEqual, ok } from "node:assert/strict";
+import { dirname, join, relative } from "node:path";
 
 // Imports run one way: a folder imports only from its own layer's folders or from lower layers, and
-// folders of one layer do not import each other in a cycle.
+// folders of one layer do not import each other in a cycle. Every .ts file under a folder counts,
+// sub-folders included (kernels/ops/x.ts belongs to kernels), and every relative specifier is
+// resolved, however many "../" it has.
 const LAYERS: string[][] = [
   ["util", "kernels", "io"],
   ["esd", "models", "optim", "data"],
@@ -10,38 +13,70 @@ const LAYERS: string[][] = [
   ["cli"],
   ["tasks", "bench", "web"],
 ];
-const rank = new Map(LAYERS.flatMap((l, i) => l.map((f) => [f, i] as const)));
 const root = new URL("../", import.meta.url).pathname;
 
-async function importsOf(folder: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for await (const e of Deno.readDir(`${root}${folder}`)) {
-    if (!e.isFile || !e.name.endsWith(".ts")) continue;
-    const text = await Deno.readTextFile(`${root}${folder}/${e.name}`);
-    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"\.\.\/([a-z_]+)\//g)) {
-      const list = out.get(m[1]) ?? [];
-      list.push(e.name);
-      out.set(m[1], list);
-    }
+async function* tsFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory && e.name !== "node_modules" && !e.name.startsWith(".")) yield* tsFiles(p);
+    else if (e.isFile && e.name.endsWith(".ts")) yield p;
   }
-  return out;
 }
 
-Deno.test("imports run one way: kernels/io → esd/models/optim/data → train → report → cli → tasks/bench/web", async () => {
-  const wrong: string[] = [];
+/** The top folder of a path under `base` ("" for a file at the top). */
+const topOf = (base: string, path: string) => {
+  const rel = relative(base, path).split("/");
+  return rel.length > 1 ? rel[0] : "";
+};
+
+/**
+ * Every import that goes up a layer, and every pair of same-layer folders that import each other.
+ * @param base The tree's root.
+ * @param layers The layers, lowest first.
+ */
+export async function layeringViolations(base: string, layers: string[][]): Promise<string[]> {
+  const rank = new Map(layers.flatMap((l, i) => l.map((f) => [f, i] as const)));
+  const wrong = new Set<string>();
   const edges = new Map<string, Set<string>>();
   for (const folder of rank.keys()) {
-    for (const [to, files] of await importsOf(folder)) {
-      const r = rank.get(to);
-      if (r === undefined) continue;
-      if (r > rank.get(folder)!) wrong.push(`${folder}/{${[...new Set(files)].join(",")}} imports ${to}/`);
-      if (r === rank.get(folder) && to !== folder) {
-        edges.set(folder, (edges.get(folder) ?? new Set()).add(to));
+    const dir = join(base, folder);
+    if (!await Deno.stat(dir).then(() => true, () => false)) continue;
+    for await (const file of tsFiles(dir)) {
+      const text = await Deno.readTextFile(file);
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.\.?\/[^"']+)["']/g)) {
+        const to = topOf(base, join(dirname(file), m[1]));
+        const r = rank.get(to);
+        if (r === undefined || to === folder) continue;
+        const here = relative(base, file);
+        if (r > rank.get(folder)!) wrong.add(`${here} imports ${to}/ (${m[1]})`);
+        if (r === rank.get(folder)) edges.set(folder, (edges.get(folder) ?? new Set()).add(to));
       }
     }
   }
   for (const [a, tos] of edges) {
-    for (const b of tos) if (edges.get(b)?.has(a)) wrong.push(`${a}/ and ${b}/ import each other`);
+    for (const b of tos) if (a < b && edges.get(b)?.has(a)) wrong.add(`${a}/ and ${b}/ import each other`);
   }
-  deepEqual(wrong, []);
+  return [...wrong];
+}
+
+Deno.test("imports run one way: kernels/io → esd/models/optim/data → train → report → cli → tasks/bench/web", async () => {
+  deepEqual(await layeringViolations(root, LAYERS), []);
+});
+
+Deno.test("the layering check sees an upward import planted in a sub-folder, at any depth of ../", async () => {
+  const tree = await Deno.makeTempDir();
+  const write = async (p: string, text: string) => {
+    await Deno.mkdir(dirname(join(tree, p)), { recursive: true });
+    await Deno.writeTextFile(join(tree, p), text);
+  };
+  await write("kernels/ops/add.ts", `import { fit } from "../../train/trainer.ts";\n`);
+  await write("kernels/runtime/gpu.ts", `export const x = 1;\n`);
+  await write("kernels/ops/ok.ts", `import { x } from "../runtime/gpu.ts";\n`);
+  await write("esd/a.ts", `import { y } from "../models/b.ts";\n`);
+  await write("models/deep/b.ts", `export { z } from "../../esd/a.ts";\n`);
+  await write("train/trainer.ts", `import { x } from "../kernels/runtime/gpu.ts";\n`);
+  const found = await layeringViolations(tree, LAYERS);
+  ok(found.includes("kernels/ops/add.ts imports train/ (../../train/trainer.ts)"), found.join("\n"));
+  ok(found.includes("esd/ and models/ import each other"), found.join("\n"));
+  deepEqual(found.length, 2, found.join("\n"));
 });

@@ -13,7 +13,7 @@ const root = new URL("..", import.meta.url).pathname;
 const probe = await new Deno.Command(Deno.execPath(), {
   args: [
     "eval",
-    `import { getGpu } from "${new URL("../kernels/runtime.ts", import.meta.url).href}";
+    `import { getGpu } from "${new URL("../kernels/runtime/runtime.ts", import.meta.url).href}";
      try { await getGpu(); console.log("gpu: yes"); } catch (e) { console.log("gpu: no " + e.message); }
      Deno.exit(0);`,
   ],

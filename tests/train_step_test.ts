@@ -1,5 +1,5 @@
 import { equal, ok, rejects } from "node:assert/strict";
-import { upload } from "../kernels/tensor.ts";
+import { upload } from "../kernels/runtime/tensor.ts";
 import { Model } from "../models/model.ts";
 import { ResNet } from "../models/resnet.ts";
 import { SGD } from "../optim/sgd.ts";

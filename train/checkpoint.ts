@@ -6,7 +6,7 @@
  * from the end of some epoch, even when the process is killed while writing.
  * @module
  */
-import { UserError } from "../kernels/errors.ts";
+import { UserError } from "../util/errors.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { parseSafetensors, type TensorToWrite, writeSafetensors } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";

@@ -3,9 +3,9 @@
  * summed cross-entropy and correct count reduced on the GPU, one small readback per batch.
  * @module
  */
-import { crossEntropy } from "../kernels/cross_entropy.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import { readback, upload } from "../kernels/tensor.ts";
+import { crossEntropy } from "../kernels/nn/cross_entropy.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import { readback, upload } from "../kernels/runtime/tensor.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { batches } from "../data/loader.ts";
 import type { Model } from "../models/model.ts";

@@ -8,7 +8,7 @@
  * than trained again for each.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { METHOD_PARAMS, type MethodName } from "./methods.ts";
 
 /** One grid axis: a train flag and its values, in the order given. */

@@ -16,7 +16,7 @@
  * training arguments, FARMS' configs).
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 
 /** The methods. */
 export const METHODS = [

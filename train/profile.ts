@@ -8,17 +8,17 @@
  * the same run.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
-import { copyBandwidth, fmaPeak, median } from "../kernels/probe.ts";
+import { OptionError } from "../util/errors.ts";
+import { copyBandwidth, fmaPeak, median } from "../kernels/runtime/probe.ts";
 import {
   hasTimestamps,
   type ProfileMethod,
   profileQuerySet,
   readTimestamps,
   replayTimes,
-} from "../kernels/profile.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import { readback, type Tensor } from "../kernels/tensor.ts";
+} from "../kernels/runtime/gpu_timing.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import { readback, type Tensor } from "../kernels/runtime/tensor.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { recordStep, trainStep } from "./step.ts";

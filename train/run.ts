@@ -5,10 +5,10 @@
  * exactly the run that wrote it.
  * @module
  */
-import { OptionError } from "../kernels/errors.ts";
+import { OptionError } from "../util/errors.ts";
 import { DATASET_DEFAULTS, type DatasetName } from "../data/registry.ts";
 import type { Splits } from "../data/dataset.ts";
-import type { Gpu } from "../kernels/runtime.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
 import { Model } from "../models/model.ts";
 import { buildNetwork } from "../models/zoo.ts";
 import { LAMB } from "../optim/lamb.ts";

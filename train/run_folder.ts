@@ -5,7 +5,7 @@
  * next one on the same host sees that the process is gone and takes the folder over.
  * @module
  */
-import { UserError } from "../kernels/errors.ts";
+import { UserError } from "../util/errors.ts";
 import { type Checkpoint, readCheckpoint } from "./checkpoint.ts";
 import type { EpochMetrics } from "./metrics.ts";
 import { type LayerEpoch, RUN_FILES } from "./trainer.ts";

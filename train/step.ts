@@ -3,10 +3,10 @@
  * command buffer and submitted once; only the loss and the correct count are read back.
  * @module
  */
-import { UserError } from "../kernels/errors.ts";
-import { crossEntropy } from "../kernels/cross_entropy.ts";
-import { Recorder } from "../kernels/recorder.ts";
-import { readback, type Tensor } from "../kernels/tensor.ts";
+import { UserError } from "../util/errors.ts";
+import { crossEntropy } from "../kernels/nn/cross_entropy.ts";
+import { Recorder } from "../kernels/runtime/recorder.ts";
+import { readback, type Tensor } from "../kernels/runtime/tensor.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 

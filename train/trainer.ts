@@ -8,7 +8,7 @@
  */
 import type { Dataset } from "../data/dataset.ts";
 import { type Batch, batches } from "../data/loader.ts";
-import { upload } from "../kernels/tensor.ts";
+import { upload } from "../kernels/runtime/tensor.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { writeSafetensors } from "../io/safetensors.ts";
 import type { Model } from "../models/model.ts";

@@ -7,7 +7,7 @@
 import { analyze, type AnalyzeOptions, noLayersError } from "../esd/analyze.ts";
 import { EigPool } from "../esd/eig_pool.ts";
 import { openWeightBlobs } from "../io/blob.ts";
-import { getGpu } from "../kernels/runtime.ts";
+import { getGpu } from "../kernels/runtime/runtime.ts";
 
 interface Scope {
   onmessage: ((ev: MessageEvent) => void) | null;

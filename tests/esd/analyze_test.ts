@@ -5,7 +5,7 @@ import { layerMetrics, METRIC_COLUMNS } from "../../esd/metrics.ts";
 import { fitPowerLaw } from "../../esd/plfit.ts";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
-import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
+import { eigvalshRef, matmulRef, ref } from "../reference/kernels.ts";
 import { assertNear, gpuTest, randArray } from "../_helpers.ts";
 
 function tensor(name: string, shape: number[], data: ArrayLike<number>): WeightTensor {

@@ -1,8 +1,8 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { eigvalshCpu } from "../../esd/eig_cpu.ts";
 import { EigPool } from "../../esd/eig_pool.ts";
-import { OptionError } from "../../kernels/errors.ts";
-import { eigvalshRef } from "../../kernels/reference.ts";
+import { OptionError } from "../../util/errors.ts";
+import { eigvalshRef } from "../reference/kernels.ts";
 import { mulberry32 } from "../../util/random.ts";
 
 function symmetric(n: number, seed: number, scale = 1): Float64Array {
@@ -120,7 +120,7 @@ Deno.test("esd/_eigvalsh_wasm.ts was built from the current wasm/eigvalsh.ts (el
 
 Deno.test("gramEigvalsCpu: the Gram of the smaller side in float64 from float32, then the solve; tall, wide, odd, one row", async () => {
   const { gramEigvalsCpu } = await import("../../esd/eig_cpu.ts");
-  const { matmulRef, ref } = await import("../../kernels/reference.ts");
+  const { matmulRef, ref } = await import("../reference/kernels.ts");
   for (const [r, c] of [[1, 1], [1, 9], [9, 1], [5, 3], [3, 5], [7, 7], [130, 33], [33, 130], [67, 64]]) {
     const rnd = mulberry32(r * 100 + c);
     const w = Float32Array.from({ length: r * c }, () => rnd() - 0.5);

@@ -1,8 +1,8 @@
 import { equal, ok, rejects } from "node:assert/strict";
 import { liveLayerMetrics } from "../../esd/live.ts";
 import { fitPowerLaw } from "../../esd/plfit.ts";
-import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
-import { upload } from "../../kernels/tensor.ts";
+import { eigvalshRef, matmulRef, ref } from "../reference/kernels.ts";
+import { upload } from "../../kernels/runtime/tensor.ts";
 import { Model } from "../../models/model.ts";
 import { ResNet } from "../../models/resnet.ts";
 import { TempBalance } from "../../optim/tempbalance.ts";

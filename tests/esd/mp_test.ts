@@ -2,7 +2,7 @@ import { ok } from "node:assert/strict";
 import { analyze } from "../../esd/analyze.ts";
 import { fitMp, jensenShannon, shuffled } from "../../esd/mp.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
-import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
+import { eigvalshRef, matmulRef, ref } from "../reference/kernels.ts";
 import { gpuTest, rng } from "../_helpers.ts";
 
 function gaussian(n: number, seed: number, sd = 1): Float64Array {

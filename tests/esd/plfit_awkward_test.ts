@@ -3,7 +3,7 @@ import { analyze } from "../../esd/analyze.ts";
 import { fitPowerLaw } from "../../esd/plfit.ts";
 import { fitPowerLawsGpu } from "../../esd/plfit_gpu.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
-import { eigvalshRef, matmulRef, ref } from "../../kernels/reference.ts";
+import { eigvalshRef, matmulRef, ref } from "../reference/kernels.ts";
 import { gpu, gpuTest, rng } from "../_helpers.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { throws } from "node:assert/strict";
-import { batchNorm, batchNormBackward } from "../../kernels/batchnorm.ts";
-import { Recorder } from "../../kernels/recorder.ts";
-import { batchNormBackwardRef, batchNormRef, ref } from "../../kernels/reference.ts";
-import { readback, upload } from "../../kernels/tensor.ts";
+import { batchNorm, batchNormBackward } from "../../kernels/nn/batchnorm.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { batchNormBackwardRef, batchNormRef, ref } from "../reference/kernels.ts";
+import { readback, upload } from "../../kernels/runtime/tensor.ts";
 import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 

@@ -1,13 +1,13 @@
 import { throws } from "node:assert/strict";
-import { axpy, scale } from "../../kernels/axpy.ts";
-import { addBias } from "../../kernels/bias.ts";
-import { add, mul, sub } from "../../kernels/binary.ts";
-import { copy } from "../../kernels/copy.ts";
-import { fill } from "../../kernels/fill.ts";
-import { Recorder } from "../../kernels/recorder.ts";
-import { addBiasRef, mapRef, ref, reluBackwardRef, reluRef } from "../../kernels/reference.ts";
-import { addRelu, relu, reluBackward } from "../../kernels/relu.ts";
-import { readback, upload } from "../../kernels/tensor.ts";
+import { axpy, scale } from "../../kernels/ops/axpy.ts";
+import { addBias } from "../../kernels/ops/bias.ts";
+import { add, mul, sub } from "../../kernels/ops/binary.ts";
+import { copy } from "../../kernels/ops/copy.ts";
+import { fill } from "../../kernels/ops/fill.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { addBiasRef, mapRef, ref, reluBackwardRef, reluRef } from "../reference/kernels.ts";
+import { addRelu, relu, reluBackward } from "../../kernels/ops/relu.ts";
+import { readback, upload } from "../../kernels/runtime/tensor.ts";
 import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 

@@ -1,9 +1,9 @@
 import { equal, throws } from "node:assert/strict";
-import { CE_MAX_CLASSES, crossEntropy } from "../../kernels/cross_entropy.ts";
-import { linear, linearBackward } from "../../kernels/linear.ts";
-import { Recorder } from "../../kernels/recorder.ts";
-import { matmulRef, ref } from "../../kernels/reference.ts";
-import { readback, upload } from "../../kernels/tensor.ts";
+import { CE_MAX_CLASSES, crossEntropy } from "../../kernels/nn/cross_entropy.ts";
+import { linear, linearBackward } from "../../kernels/nn/linear.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { matmulRef, ref } from "../reference/kernels.ts";
+import { readback, upload } from "../../kernels/runtime/tensor.ts";
 import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff } from "../_fd.ts";
 

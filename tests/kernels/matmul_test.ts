@@ -1,8 +1,8 @@
 import { throws } from "node:assert/strict";
-import { matmul, type MatmulVariant } from "../../kernels/matmul.ts";
-import { matmulRef, ref } from "../../kernels/reference.ts";
-import { Recorder } from "../../kernels/recorder.ts";
-import { readback, type Tensor, upload } from "../../kernels/tensor.ts";
+import { matmul, type MatmulVariant } from "../../kernels/linalg/matmul.ts";
+import { matmulRef, ref } from "../reference/kernels.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { readback, type Tensor, upload } from "../../kernels/runtime/tensor.ts";
 import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
 
 interface Case {

@@ -6,10 +6,10 @@ import {
   globalAvgPoolBackward,
   maxPool2d,
   maxPool2dBackward,
-} from "../../kernels/pool.ts";
-import { Recorder } from "../../kernels/recorder.ts";
-import { poolRef, ref } from "../../kernels/reference.ts";
-import { readback, upload } from "../../kernels/tensor.ts";
+} from "../../kernels/nn/pooling.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { poolRef, ref } from "../reference/kernels.ts";
+import { readback, upload } from "../../kernels/runtime/tensor.ts";
 import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
 import { centralDiff, dot } from "../_fd.ts";
 

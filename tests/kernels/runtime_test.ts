@@ -1,11 +1,11 @@
 import { equal, match, ok, rejects, throws } from "node:assert/strict";
-import { bucketSize } from "../../kernels/_pool.ts";
-import { add } from "../../kernels/binary.ts";
-import { GpuOpError } from "../../kernels/errors.ts";
-import { matmul } from "../../kernels/matmul.ts";
-import { foldGrid, Recorder } from "../../kernels/recorder.ts";
-import { relu } from "../../kernels/relu.ts";
-import { readback, upload } from "../../kernels/tensor.ts";
+import { bucketSize } from "../../kernels/runtime/buffer_pool.ts";
+import { add } from "../../kernels/ops/binary.ts";
+import { GpuOpError } from "../../util/errors.ts";
+import { matmul } from "../../kernels/linalg/matmul.ts";
+import { foldGrid, Recorder } from "../../kernels/runtime/recorder.ts";
+import { relu } from "../../kernels/ops/relu.ts";
+import { readback, upload } from "../../kernels/runtime/tensor.ts";
 import { assertClose, gpu, gpuTest } from "../_helpers.ts";
 import { runTask, taskFile } from "../_task.ts";
 
@@ -130,7 +130,7 @@ Deno.test("no WebGPU adapter: a task prints one line saying what to install and 
 gpuTest(
   "every kernel the analyzer compiles fits WebGPU's guaranteed limits (256 invocations, 8 storage buffers); a larger one is refused naming it",
   async () => {
-    const { checkLimits } = await import("../../kernels/runtime.ts");
+    const { checkLimits } = await import("../../kernels/runtime/runtime.ts");
     const { analyze } = await import("../../esd/analyze.ts");
     const minimum = {
       maxComputeInvocationsPerWorkgroup: 256,

@@ -10,9 +10,9 @@ import {
   conv2dRef,
   matmulRef,
   type Ref,
-} from "../../kernels/reference.ts";
+} from "../reference/kernels.ts";
 import { BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU } from "../../models/layers.ts";
-import { poolRef } from "../../kernels/reference.ts";
+import { poolRef } from "../reference/kernels.ts";
 import { VGG } from "../../models/vgg.ts";
 import { WideBlock, WideResNet } from "../../models/wrn.ts";
 import type { Module } from "../../models/module.ts";

@@ -1,8 +1,8 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { crossEntropy } from "../../kernels/cross_entropy.ts";
-import { Recorder } from "../../kernels/recorder.ts";
-import { ref } from "../../kernels/reference.ts";
-import { readback, upload } from "../../kernels/tensor.ts";
+import { crossEntropy } from "../../kernels/nn/cross_entropy.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { ref } from "../reference/kernels.ts";
+import { readback, upload } from "../../kernels/runtime/tensor.ts";
 import { parseSafetensors, writeSafetensors } from "../../io/safetensors.ts";
 import { Model } from "../../models/model.ts";
 import { ResNet, resnet18 } from "../../models/resnet.ts";

@@ -1,7 +1,7 @@
 // Runs an optimizer of ours and a float64 reference side by side on random parameters and
 // gradients, and compares the parameters after every step.
-import { Recorder } from "../../kernels/recorder.ts";
-import { readback } from "../../kernels/tensor.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { readback } from "../../kernels/runtime/tensor.ts";
 import { ParameterArena } from "../../models/params.ts";
 import type { Optimizer } from "../../optim/optimizer.ts";
 import { assertClose, gpu, randArray } from "../_helpers.ts";

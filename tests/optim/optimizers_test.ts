@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { lambStepRef, larsStepRef, sgdpStepRef } from "../../kernels/reference_optim.ts";
+import { lambStepRef, larsStepRef, sgdpStepRef } from "../reference/optim.ts";
 import { LAMB } from "../../optim/lamb.ts";
 import { LARS } from "../../optim/lars.ts";
 import { Lookahead } from "../../optim/lookahead.ts";
@@ -146,14 +146,14 @@ gpuTest("Lookahead's slow weights: synchronised after steps 1, k+1, 2k+1 as torc
 gpuTest(
   "SegmentStats: per-segment sums match float64 across 16384-element chunks, odd and empty segments",
   async () => {
-    const { SegmentStats } = await import("../../kernels/optim_stats.ts");
-    const { upload, readback } = await import("../../kernels/tensor.ts");
+    const { SegmentStats } = await import("../../kernels/optim/segment_stats.ts");
+    const { upload, readback } = await import("../../kernels/runtime/tensor.ts");
     const n = 50000;
     const a = randArray(n, 1), b = randArray(n, 2), c = randArray(n, 3);
     const segs: [number, number][] = [[0, 40000], [40000, 7], [40007, 0], [40064, 9936]];
     const st = new SegmentStats(gpu, segs);
     const [ta, tb, tc] = [a, b, c].map((v) => upload(gpu, v, [n]));
-    const rec = new (await import("../../kernels/recorder.ts")).Recorder(gpu);
+    const rec = new (await import("../../kernels/runtime/recorder.ts")).Recorder(gpu);
     st.record(rec, ta, tb, tc);
     await rec.submit();
     const [got] = await readback(gpu, st.stats);

@@ -1,6 +1,6 @@
 import { throws } from "node:assert/strict";
-import { Recorder } from "../../kernels/recorder.ts";
-import { readback } from "../../kernels/tensor.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { readback } from "../../kernels/runtime/tensor.ts";
 import { ParameterArena } from "../../models/params.ts";
 import { SGD } from "../../optim/sgd.ts";
 import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";

@@ -1,6 +1,6 @@
 import { ok } from "node:assert/strict";
-import { snrTermRef } from "../../kernels/reference_optim.ts";
-import { snrStart } from "../../kernels/spectral_reg.ts";
+import { snrTermRef } from "../reference/optim.ts";
+import { snrStart } from "../../kernels/optim/spectral_reg.ts";
 import { SGD } from "../../optim/sgd.ts";
 import { compareOptimizer } from "./_harness.ts";
 import { gpuTest } from "../_helpers.ts";

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { Recorder } from "../../kernels/recorder.ts";
-import { readback, upload } from "../../kernels/tensor.ts";
-import { fill } from "../../kernels/fill.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { readback, upload } from "../../kernels/runtime/tensor.ts";
+import { fill } from "../../kernels/ops/fill.ts";
 import { ConvNetSI } from "../../models/convnet_si.ts";
 import { ResNet18SI } from "../../models/resnet_si.ts";
 import { Model } from "../../models/model.ts";

@@ -1,6 +1,6 @@
 import { equal, match, ok } from "node:assert/strict";
-import { hasTimestamps } from "../../kernels/profile.ts";
-import { upload } from "../../kernels/tensor.ts";
+import { hasTimestamps } from "../../kernels/runtime/gpu_timing.ts";
+import { upload } from "../../kernels/runtime/tensor.ts";
 import { Model } from "../../models/model.ts";
 import { ResNet } from "../../models/resnet.ts";
 import { SGD } from "../../optim/sgd.ts";

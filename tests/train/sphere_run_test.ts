@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { getGpu } from "../../kernels/runtime.ts";
+import { getGpu } from "../../kernels/runtime/runtime.ts";
 import { loadWeights } from "../../io/load.ts";
 import { readCheckpoint } from "../../train/checkpoint.ts";
 import { createRun, type TrainConfig } from "../../train/run.ts";

@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
-import { getGpu } from "../../kernels/runtime.ts";
+import { getGpu } from "../../kernels/runtime/runtime.ts";
 import { loadWeights } from "../../io/load.ts";
 import { readCheckpoint } from "../../train/checkpoint.ts";
 import { metricsCsv } from "../../train/metrics.ts";

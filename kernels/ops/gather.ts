@@ -1,0 +1,146 @@
+/**
+ * Strided copies: `transpose` (any axis permutation) and `slice` (numpy-style
+ * `x[start:end:step, …]`). Both are one gather kernel, `out[i] = x[offset + Σ idx_d·stride_d]`,
+ * for tensors of rank ≤ 8.
+ * @module
+ */
+import { params } from "../runtime/params.ts";
+import { requireLive } from "../runtime/checks.ts";
+import { fmtShape } from "../../util/errors.ts";
+import { type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
+import { type DType, Tensor } from "../runtime/tensor.ts";
+
+const MAX_RANK = 8;
+
+function code(elem: DType): string {
+  return `struct P { groups: u32, n: u32, rank: u32, offset: u32, shape: array<vec4u, 2>, stride: array<vec4u, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<${elem}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${elem}>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 256u + li;
+  if (i >= p.n) { return; }
+  var rem = i; var src = p.offset;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let n = p.shape[d / 4][d % 4];
+    src += (rem % n) * p.stride[d / 4][d % 4];
+    rem /= n;
+  }
+  y[i] = x[src];
+}`;
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d];
+  }
+  return s;
+}
+
+function gather(
+  rec: Recorder,
+  op: string,
+  x: Tensor,
+  shape: number[],
+  stride: number[],
+  offset: number,
+): Tensor {
+  if (x.shape.length > MAX_RANK) {
+    throw new RangeError(`${op}: rank ${x.shape.length} is above the supported ${MAX_RANK}`);
+  }
+  const y = new Tensor(rec.gpu, shape, x.dtype, `${op.split(" ")[0]}.out`);
+  const pad = (a: number[]) => [...a, ...new Array(MAX_RANK - a.length).fill(1)];
+  rec.dispatch({
+    op,
+    kernel: `gather_${x.dtype}`,
+    code: code(x.dtype),
+    groups: Math.ceil(y.size / 256),
+    params: params(y.size, shape.length, offset, ...pad(shape), ...pad(stride)),
+    tensors: [x, y],
+  });
+  return y;
+}
+
+/**
+ * Records a transpose: `out.shape[d] = x.shape[perm[d]]`.
+ * @param rec The recorder.
+ * @param x Input (any dtype).
+ * @param perm A permutation of the axes (default: reversed).
+ * @returns The transposed copy.
+ */
+export function transpose(rec: Recorder, x: Tensor, perm?: number[]): Tensor {
+  const r = x.shape.length;
+  const p = perm ?? x.shape.map((_, i) => r - 1 - i);
+  const op = `transpose x=${fmtShape(x.shape)} perm=${fmtShape(p)}`;
+  requireLive(op, "x", x);
+  if (p.length !== r || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new RangeError(`${op}: perm must be a permutation of 0…${r - 1}`);
+  }
+  const st = stridesOf(x.shape);
+  return gather(rec, op, x, p.map((d) => x.shape[d]), p.map((d) => st[d]), 0);
+}
+
+/** One axis of a {@link slice}: `[start, end)` with a step, like Python's `start:end:step`. */
+export interface SliceRange {
+  /** First index (default 0; negative counts from the end). */
+  start?: number;
+  /** One past the last index (default: the axis length; negative counts from the end). */
+  end?: number;
+  /** Step ≥ 1 (default 1). */
+  step?: number;
+}
+
+/**
+ * Records a strided slice copy, like numpy's `x[s0, s1, …]` with `start:end:step` ranges.
+ * @param rec The recorder.
+ * @param x Input (any dtype).
+ * @param ranges One range per leading axis; missing axes are taken whole.
+ * @returns The sliced copy.
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { getGpu, readback, Recorder, slice, upload } from "../mod.ts";
+ * const gpu = await getGpu();
+ * const rec = new Recorder(gpu);
+ * const x = upload(gpu, [0, 1, 2, 3, 4, 5, 6, 7], [2, 4]);
+ * const y = slice(rec, x, [{}, { start: 1, step: 2 }]); // x[:, 1::2]
+ * await rec.submit();
+ * const [values] = await readback(gpu, y);
+ * deepEqual(y.shape, [2, 2]);
+ * deepEqual([...values], [1, 3, 5, 7]);
+ * ```
+ */
+export function slice(rec: Recorder, x: Tensor, ranges: SliceRange[]): Tensor {
+  const op = `slice x=${fmtShape(x.shape)}`;
+  requireLive(op, "x", x);
+  if (ranges.length > x.shape.length) {
+    throw new RangeError(`${op}: ${ranges.length} ranges given for a tensor of rank ${x.shape.length}`);
+  }
+  const st = stridesOf(x.shape);
+  const shape: number[] = [], stride: number[] = [];
+  let offset = 0;
+  x.shape.forEach((n, d) => {
+    const r = ranges[d] ?? {};
+    const step = r.step ?? 1;
+    if (!Number.isInteger(step) || step < 1) {
+      throw new RangeError(`${op}: axis ${d} step ${step} must be an integer ≥ 1`);
+    }
+    const norm = (v: number) => Math.min(n, Math.max(0, v < 0 ? v + n : v));
+    const start = norm(r.start ?? 0), end = norm(r.end ?? n);
+    const len = Math.ceil((end - start) / step);
+    if (len <= 0) {
+      throw new RangeError(
+        `${op}: axis ${d} range ${r.start ?? 0}:${r.end ?? n}:${step} is empty (zero-size result)`,
+      );
+    }
+    shape.push(len);
+    stride.push(st[d] * step);
+    offset += start * st[d];
+  });
+  return gather(rec, op, x, shape, stride, offset);
+}
