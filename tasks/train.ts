@@ -13,7 +13,9 @@ import { writeRunPlots } from "../report/train_plots.ts";
 import { type Checkpoint, readCheckpoint } from "../train/checkpoint.ts";
 import { lockRunFolder } from "../train/run_folder.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
-import { createRun, type TrainConfig } from "../train/run.ts";
+import { createRun, type Run, type TrainConfig } from "../train/run.ts";
+import type { Splits } from "../data/dataset.ts";
+import type { Gpu } from "../kernels/runtime/runtime.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { fit, RUN_FILES } from "../train/trainer.ts";
 import { deriveEpochs, parseTrainArgs, TRAIN_USAGE } from "./_train_flags.ts";
@@ -72,13 +74,32 @@ function summary(h: EpochMetrics[], elapsed: number, out: string): void {
   );
 }
 
-/** Loads the data, builds the run and trains it (the folder is locked by the caller). */
-async function trainRun(config: TrainConfig, out: string, resume: Checkpoint | undefined): Promise<void> {
+/** What a run needs before its folder is touched: the data, the GPU and the run's parts. */
+interface Prepared {
+  data: Splits;
+  gpu: Gpu;
+  run: Run;
+}
+
+/**
+ * Loads the data and builds the run: missing data, no adapter, or a model that does not fit the
+ * images fail here, before any folder is created.
+ */
+async function prepare(config: TrainConfig): Promise<Prepared> {
   let data = await loadDataset(config.dataset, config.data);
   if (config.subset) data = subsetTrain(data, config.subset);
   deriveEpochs(config, data.train.count);
   const gpu = await getGpu();
-  const run = createRun(gpu, config, data);
+  return { data, gpu, run: createRun(gpu, config, data) };
+}
+
+/** Trains a prepared run into its (locked) folder and prints the summary. */
+async function trainRun(
+  config: TrainConfig,
+  out: string,
+  resume: Checkpoint | undefined,
+  { data, gpu, run }: Prepared,
+): Promise<void> {
   const t = data.train;
   console.log(
     `${resume ? `resuming after epoch ${resume.state.epoch}: ` : ""}${config.model} (${
@@ -136,42 +157,37 @@ await runMain(async () => {
     console.log(TRAIN_USAGE);
     return;
   }
-  let config: TrainConfig, out: string, unlock = async () => {};
-  const resume = args.kind === "resume"
-    ? await readCheckpoint(`${args.dir}/${RUN_FILES.checkpoint}`)
-    : undefined;
+  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+  let config: TrainConfig, out: string, resume: Checkpoint | undefined;
   if (args.kind === "resume") {
-    config = resume!.state.config as unknown as TrainConfig;
+    resume = await readCheckpoint(`${args.dir}/${RUN_FILES.checkpoint}`);
+    config = resume.state.config as unknown as TrainConfig;
     if (args.data !== undefined) config.data = args.data; // the files may have moved
     out = args.dir;
-  } else {
-    config = args.config;
-    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-    out = args.out ?? `runs/${config.model}-${config.dataset}-${stamp}`;
-    await checkWritable(out);
-    unlock = await lockRunFolder(out);
-    if (await Deno.stat(`${out}/${RUN_FILES.checkpoint}`).then(() => true, () => false)) {
-      await unlock();
-      throw new OptionError(
-        `Output folder "${out}" already holds a run: continue it with --resume ${out}, or choose another --out\n${TRAIN_USAGE}`,
-      );
-    }
-  }
-  if (resume) {
-    await checkWritable(out);
-    unlock = await lockRunFolder(out);
     if (resume.state.epoch >= config.epochs) {
-      await unlock();
       console.log(
         `The run in ${out} is complete (${resume.state.epoch} of ${config.epochs} epochs): nothing to resume`,
       );
       summary(resume.state.history as unknown as EpochMetrics[], resume.state.elapsed, out);
       return;
     }
+  } else {
+    config = args.config;
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+    out = args.out ?? `runs/${config.model}-${config.dataset}-${stamp}`;
   }
-
+  const alreadyHeld = () =>
+    new OptionError(
+      `Output folder "${out}" already holds a run: continue it with --resume ${out}, or choose another --out\n${TRAIN_USAGE}`,
+    );
+  if (!resume && await exists(`${out}/${RUN_FILES.checkpoint}`)) throw alreadyHeld();
+  // Everything that can be refused is checked before the folder is created.
+  const prepared = await prepare(config);
+  await checkWritable(out);
+  const unlock = await lockRunFolder(out);
   try {
-    await trainRun(config, out, resume);
+    if (!resume && await exists(`${out}/${RUN_FILES.checkpoint}`)) throw alreadyHeld();
+    await trainRun(config, out, resume, prepared);
   } finally {
     await unlock();
   }

@@ -68,6 +68,21 @@ gpuTest(
     match(vgg.err, /Model "vgg11" needs 32×32 inputs.*got 8×8/);
     const bad = await task(["--resume", `${dir}/none`]);
     match(bad.err, /Invalid checkpoint ".*none\/checkpoint\.safetensors": cannot be read/);
+    // A refused run leaves no folder behind: not its --out, nor runs/<model>-<dataset>-<time>/.
+    for (const o of ["o", "v"]) {
+      equal(await Deno.stat(`${dir}/${o}`).then(() => true, () => false), false, `${dir}/${o} was created`);
+    }
+    const cwd = await Deno.makeTempDir();
+    const { code } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", TASK, "--data", `${cwd}/nonexistent`],
+      cwd,
+      env: bareEnv(),
+      clearEnv: true,
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    equal(code, 1);
+    deepEqual([...Deno.readDirSync(cwd)], []);
   },
 );
 
