@@ -36,6 +36,29 @@ export function solveJob(job: EigJob): Float64Array {
 /** Below this many multiply-adds (≈ Σ n³) a batch is solved on the calling thread: ~5 ms of work. */
 const INLINE_WORK = 2e7;
 
+/** Options of an {@link EigPool}. */
+export interface EigPoolOptions {
+  /** The worker module (default `./_eig_worker.ts` beside this file; a bundled page passes its copy). */
+  workerUrl?: string | URL;
+  /** Batches of less work (multiply-adds, ≈ Σ n³) are solved on the calling thread (default 2·10⁷). */
+  inlineWork?: number;
+  /**
+   * Told once when workers cannot be started and the pool solves on the calling thread instead
+   * (default: `console.warn`).
+   */
+  onWarning?: (message: string) => void;
+}
+
+/** How an {@link EigPool}'s jobs were solved so far. */
+export interface EigPoolStats {
+  /** Jobs solved by the workers. */
+  workerJobs: number;
+  /** Jobs solved on the calling thread: batches below the inline threshold, or no workers. */
+  inlineJobs: number;
+  /** Why workers are not used, when they could not be started (else null). */
+  fallback: string | null;
+}
+
 interface Pending {
   resolve(v: Float64Array): void;
   reject(e: Error): void;
@@ -66,17 +89,28 @@ export class EigPool {
   #next = 0;
   #pending = new Map<number, Pending>();
   #url: string | URL;
+  #inlineWork: number;
+  #warn: (message: string) => void;
+  /** How the jobs were solved so far (which path ran is visible, never silent). */
+  readonly stats: EigPoolStats = { workerJobs: 0, inlineJobs: 0, fallback: null };
 
   /**
    * A pool of `size` workers, started lazily.
    * @param size Workers to run (default `navigator.hardwareConcurrency`, at least 1). They start
    *   on the first batch big enough to need them.
-   * @param workerUrl The worker module (default `./_eig_worker.ts` beside this file; a bundled
-   *   page passes its bundled copy).
+   * @param options The worker module (or options: module, inline threshold, warning hook).
    */
-  constructor(size: number = globalThis.navigator?.hardwareConcurrency ?? 1, workerUrl?: string | URL) {
+  constructor(
+    size: number = globalThis.navigator?.hardwareConcurrency ?? 1,
+    options: string | URL | EigPoolOptions = {},
+  ) {
+    const o: EigPoolOptions = typeof options === "string" || options instanceof URL
+      ? { workerUrl: options }
+      : options;
     this.size = Math.max(1, Math.floor(size) || 1);
-    this.#url = workerUrl ?? new URL("./_eig_worker.ts", import.meta.url);
+    this.#url = o.workerUrl ?? new URL("./_eig_worker.ts", import.meta.url);
+    this.#inlineWork = o.inlineWork ?? INLINE_WORK;
+    this.#warn = o.onWarning ?? ((m) => console.warn(`warning: ${m}`));
   }
 
   #start(): Worker[] | null {
@@ -100,10 +134,15 @@ export class EigPool {
         };
         return w;
       });
-    } catch {
-      // No workers here (e.g. a sandbox without them): solve on this thread, with the same code.
+    } catch (e) {
+      // No workers here (e.g. a sandbox without them): solve on this thread, with the same code,
+      // and say so once.
       this.#failed = true;
       this.#workers = null;
+      this.stats.fallback = `eigenvalue workers could not start (${
+        (e as Error).message
+      }): solving on one thread`;
+      this.#warn(this.stats.fallback);
     }
     return this.#workers;
   }
@@ -125,8 +164,12 @@ export class EigPool {
    */
   async solve(jobs: EigJob[]): Promise<Float64Array[]> {
     const work = jobs.reduce((s, j) => s + j.n ** 2 * Math.max(j.n, j.rows ?? 0, j.cols ?? 0), 0);
-    const workers = this.size > 1 && jobs.length > 1 && work >= INLINE_WORK ? this.#start() : null;
-    if (!workers) return jobs.map(solveJob);
+    const workers = this.size > 1 && jobs.length > 1 && work >= this.#inlineWork ? this.#start() : null;
+    if (!workers) {
+      this.stats.inlineJobs += jobs.length;
+      return jobs.map(solveJob);
+    }
+    this.stats.workerJobs += jobs.length;
     const cost = (j: EigJob) => j.n ** 2 * Math.max(j.n, j.rows ?? 0, j.cols ?? 0);
     const order = jobs.map((_, i) => i).sort((a, b) => cost(jobs[b]) - cost(jobs[a]) || a - b);
     const out: Float64Array[] = new Array(jobs.length);

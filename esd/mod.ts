@@ -33,7 +33,7 @@ export { layerEigenvalues } from "./eigs.ts";
 export type { EigSolver, EsdTimings, LayerEigenOptions, LayerEigs } from "./eigs.ts";
 export { EIG_CPU_MAX_N, eigvalshCpu, gramEigvalsCpu } from "./eig_cpu.ts";
 export { EigPool, solveJob } from "./eig_pool.ts";
-export type { EigJob } from "./eig_pool.ts";
+export type { EigJob, EigPoolOptions, EigPoolStats } from "./eig_pool.ts";
 export { layerMatrices } from "./matrices.ts";
 export type { Convention, LayerMatrices, Layout, MatrixOptions } from "./matrices.ts";
 export { EVALS_THRESH, layerMetrics, METRIC_COLUMNS, summarize } from "./metrics.ts";

@@ -21,6 +21,7 @@ import {
 import { runHolder, runLogs, type RunStatus, runStatus } from "../train/run_folder.ts";
 import type { RunRecord } from "../report/compare.ts";
 import { type StudySpec, writeStudyReport } from "../report/study.ts";
+import { readSettings, recordSettings } from "../train/run_record.ts";
 import { runTrain } from "./_args.ts";
 import { parseTrainArgs, TRAIN_FLAGS } from "./_train_flags.ts";
 import { runMain } from "../cli/main.ts";
@@ -79,55 +80,23 @@ interface Record_ {
   baseline?: string;
 }
 
-/** Creates DIR/compare.json, or checks that the one there (maybe another shard's) says the same. */
-async function checkRecord(out: string, rec: Record_): Promise<void> {
-  await Deno.mkdir(out, { recursive: true });
-  const file = `${out}/compare.json`, text = JSON.stringify(rec, null, 1);
-  const tmp = `${file}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, text);
-  try {
-    await Deno.link(tmp, file); // atomic, and fails if another process wrote it first
-    return;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-  } finally {
-    await Deno.remove(tmp).catch(() => {});
-  }
-  const prev = await readRecord(out);
-  const differs = (["forward", "grid", "methods", "seeds", "baseline"] as const).filter((k) =>
-    (k === "forward" || prev[k] !== undefined) &&
-    JSON.stringify(prev[k] ?? []) !== JSON.stringify(rec[k] ?? [])
-  );
-  if (differs.length) {
-    const what = {
-      forward: "train flags",
-      grid: "grid",
-      methods: "methods",
-      seeds: "seeds",
-      baseline: "baseline",
-    };
-    throw new OptionError(
-      `"${out}" holds runs made with other ${differs.map((k) => what[k]).join(", ")} (${
-        differs.map((k) => `${k} ${JSON.stringify(prev[k])}`).join("; ")
-      }): use another --out`,
-    );
-  }
-}
+const LABELS = {
+  forward: "train flags",
+  grid: "grid",
+  methods: "methods",
+  seeds: "seeds",
+  baseline: "baseline",
+};
 
 async function readRecord(out: string): Promise<Record_> {
-  const file = `${out}/compare.json`;
-  let text: string;
   try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    throw new OptionError(
-      `No comparison in "${out}": ${file} is missing (run deno task compare --out ${out} first)`,
-    );
-  }
-  try {
-    return JSON.parse(text) as Record_;
+    return await readSettings(out, "compare.json") as unknown as Record_;
   } catch (e) {
-    throw new OptionError(`Invalid ${file}: ${(e as Error).message}`);
+    throw new OptionError(
+      `No comparison in "${out}": ${(e as Error).message.replace(/^No runs in "[^"]*": /, "")}${
+        (e as Error).message.includes("is missing") ? ` (run deno task compare --out ${out} first)` : ""
+      }`,
+    );
   }
 }
 
@@ -332,13 +301,14 @@ await runMain(async () => {
   const shard = resolveShard(setup.shard, setup.shards, Deno.env.toObject());
   const all = planRuns(setup);
   checkRuns(all);
-  await checkRecord(setup.out, {
-    forward: setup.forward,
+  // --data is not a setting of the study: shards on other hosts may find the files elsewhere.
+  await recordSettings(setup.out, "compare.json", {
+    forward: setup.forward.filter(([k]) => k !== "data"),
     grid: setup.axes.map((a) => [a.flag, a.values]),
     methods: setup.methods,
     seeds: setup.seeds,
     baseline: setup.baseline,
-  });
+  }, LABELS);
   const mine = shardRuns(all, shard);
   if (shard) {
     console.log(

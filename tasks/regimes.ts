@@ -14,6 +14,8 @@ import type { EpochMetrics } from "../train/metrics.ts";
 import { RUN_FILES } from "../train/trainer.ts";
 import { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "../report/regimes.ts";
 import { parsed, runTrain } from "./_args.ts";
+import { recordSettings } from "../train/run_record.ts";
+import { runStatus } from "../train/run_folder.ts";
 import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task regimes --elrs X1,X2,… --out DIR [options]
@@ -93,21 +95,24 @@ await runMain(async () => {
     ...(v["per-filter"] ? ["--per-filter"] : []),
     ...(v["fixed-lr"] ? [`--wd=${v.wd ?? 5e-4}`] : ["--wd=0"]),
   ];
+  // The flags every run shares are recorded: rerunning with others (another --epochs, say) is
+  // refused instead of silently keeping runs made under the old ones. More rates may be added.
+  await recordSettings(v.out, "regimes.json", { flags: common.filter((f) => !f.startsWith("--data=")) }, {
+    flags: "train flags",
+  });
   const runs: { elr: number; h: EpochMetrics[] }[] = [];
   let classes = 10, title = "";
   for (const [i, rate] of rates.entries()) {
     const dir = `${v.out}/${v["fixed-lr"] ? "lr" : "elr"}_${raw[i]}`;
     const ckpt = `${dir}/${RUN_FILES.checkpoint}`;
     let args: string[];
-    if (await exists(ckpt)) {
-      const state = (await readCheckpoint(ckpt)).state;
-      if (state.epoch >= (state.config.epochs as number)) {
-        console.log(`== ${raw[i]}: finished (${state.epoch} epochs), kept`);
-        args = [];
-      } else {
-        console.log(`== ${raw[i]}: resuming after epoch ${state.epoch}`);
-        args = ["--resume", dir, ...(v.data ? [`--data=${v.data}`] : [])];
-      }
+    const status = await runStatus(dir);
+    if (status.state === "finished") {
+      console.log(`== ${raw[i]}: finished (${status.epoch} epochs), kept`);
+      args = [];
+    } else if (status.state === "partial") {
+      console.log(`== ${raw[i]}: resuming after epoch ${status.epoch}`);
+      args = ["--resume", dir, ...(v.data ? [`--data=${v.data}`] : [])];
     } else {
       console.log(`== ${v["fixed-lr"] ? "lr" : "ELR"} ${raw[i]}`);
       args = [...common, v["fixed-lr"] ? `--fixed-lr=${rate}` : `--elr=${rate}`, `--out=${dir}`];

@@ -142,11 +142,45 @@ Deno.test("EigPool: slice jobs (Gram formed in the workers) are bit for bit the 
     };
   });
   const inline = jobs.map((j) => gramEigvalsCpu(j.data, j.rows, j.cols));
-  const pool = new EigPool(2);
+  // This batch is below the default inline threshold: force the workers, and check they ran.
+  const pool = new EigPool(2, { inlineWork: 0 });
   try {
     const got = await pool.solve(jobs);
     deepEqual(got.map((x) => Array.from(x)), inline.map((x) => Array.from(x)));
+    deepEqual(pool.stats, { workerJobs: 4, inlineJobs: 0, fallback: null });
   } finally {
     pool.close();
+  }
+  // With the default threshold the same small batch stays on this thread — and says so.
+  const small = new EigPool(2);
+  try {
+    await small.solve(jobs);
+    deepEqual(small.stats, { workerJobs: 0, inlineJobs: 4, fallback: null });
+  } finally {
+    small.close();
+  }
+});
+
+Deno.test("EigPool: when workers cannot start it warns once, names why, and solves on this thread", async () => {
+  const warnings: string[] = [];
+  const saved = globalThis.Worker;
+  // A sandbox without workers: the constructor throws.
+  (globalThis as { Worker: unknown }).Worker = class {
+    constructor() {
+      throw new Error("workers are disabled here");
+    }
+  };
+  try {
+    const pool = new EigPool(2, { inlineWork: 0, onWarning: (m) => warnings.push(m) });
+    const jobs = [5, 6].map((n, i) => ({ data: Float64Array.from(gram(n + 1, n, i + 90)), n }));
+    const got = await pool.solve(jobs);
+    await pool.solve(jobs);
+    deepEqual(got.map((x) => Array.from(x)), jobs.map((j) => Array.from(eigvalshCpu(j.data, j.n))));
+    deepEqual(warnings, [
+      "eigenvalue workers could not start (workers are disabled here): solving on one thread",
+    ]);
+    deepEqual(pool.stats, { workerJobs: 0, inlineJobs: 4, fallback: warnings[0] });
+  } finally {
+    globalThis.Worker = saved;
   }
 });

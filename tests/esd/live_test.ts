@@ -49,6 +49,11 @@ gpuTest(
         return;
       }
       const want = fitPowerLaw(e).alpha;
+      // Both must be numbers: null − null would pass a difference test.
+      ok(
+        typeof got[k].alpha === "number" && Number.isFinite(want),
+        `${name}: alpha ${got[k].alpha} vs ${want}`,
+      );
       ok(Math.abs(got[k].alpha! - want) <= 1e-3, `${name}: alpha ${got[k].alpha} vs float64 ${want}`);
       ok(Math.abs(got[k].alphahat! - want * Math.log10(lmax)) <= 2e-3, `${name}: alphahat`);
       ok(got[k].converged, name);
@@ -73,7 +78,14 @@ gpuTest("TempBalance measures a model alike on live weights and by readback", as
   const read = await new TempBalance(model, { esd: "readback", solver: "cpu", onWarning: () => {} }).measure(
     0.1,
   );
+  equal(live.length, read.length);
+  ok(live.length >= 2, `${live.length} layers measured`);
   live.forEach((l, i) => {
+    equal(l.name, read[i].name);
+    ok(
+      typeof l.alpha === "number" && typeof read[i].alpha === "number",
+      `${l.name}: alphas ${l.alpha}, ${read[i].alpha}`,
+    );
     ok(
       Math.abs(l.alpha! - read[i].alpha!) <= 1e-3,
       `${l.name}: live ${l.alpha} vs readback ${read[i].alpha}`,

@@ -1,4 +1,4 @@
-import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { zipSync } from "fflate";
 import { loadWeights } from "../../io/load.ts";
 import { parseNpy, parseNpz, writeNpy } from "../../io/npy.ts";
@@ -161,4 +161,73 @@ Deno.test("loadWeights() detects formats and names a missing file", async () => 
     /Invalid weight file ".*nope.safetensors": no such file/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+/** A safetensors file written by hand (not by our writer): one tensor per dtype, raw little-endian bits. */
+function handMadeSafetensors(tensors: { name: string; dtype: string; bits: number[] }[]): Uint8Array {
+  let offset = 0;
+  const header: Record<string, unknown> = {};
+  for (const t of tensors) {
+    header[t.name] = {
+      dtype: t.dtype,
+      shape: [t.bits.length],
+      data_offsets: [offset, offset + 2 * t.bits.length],
+    };
+    offset += 2 * t.bits.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + offset);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const t of tensors) for (const b of t.bits) dv.setUint16((at += 2) - 2, b, true);
+  return out;
+}
+
+Deno.test("BF16 and F16 decode fixed bit patterns: ±0, ±1, −2, ±Inf, NaN, subnormals, extremes", () => {
+  // Each pattern with its value written out, not derived by the code under test.
+  const bf16: [number, number][] = [
+    [0x0000, 0],
+    [0x8000, -0],
+    [0x3f80, 1],
+    [0xbf80, -1],
+    [0xc000, -2],
+    [0x3e20, 0.15625],
+    [0x7f80, Infinity],
+    [0xff80, -Infinity],
+    [0x0080, 1.1754943508222875e-38], // 2^-126, the smallest normal
+    [0x0001, 9.183549615799121e-41], // 2^-133, the smallest subnormal
+    [0x807f, -1.1663108012064884e-38], // −127·2^-133, the largest negative subnormal
+    [0x7f7f, 3.3895313892515355e38], // the largest finite
+  ];
+  const f16: [number, number][] = [
+    [0x0000, 0],
+    [0x8000, -0],
+    [0x3c00, 1],
+    [0xc000, -2],
+    [0x3555, 0.333251953125],
+    [0x7c00, Infinity],
+    [0xfc00, -Infinity],
+    [0x0400, 6.103515625e-5], // 2^-14, the smallest normal
+    [0x0001, 5.960464477539063e-8], // 2^-24, the smallest subnormal
+    [0x83ff, -6.097555160522461e-5], // −1023·2^-24
+    [0x7bff, 65504], // the largest finite
+  ];
+  const nan = { bf16: [0x7fc0, 0xffc1, 0x7f81], f16: [0x7e00, 0xfc01] };
+  const { tensors } = parseSafetensors(
+    handMadeSafetensors([
+      { name: "b", dtype: "BF16", bits: [...bf16.map(([b]) => b), ...nan.bf16] },
+      { name: "h", dtype: "F16", bits: [...f16.map(([b]) => b), ...nan.f16] },
+    ]),
+    "hand.safetensors",
+  );
+  for (const [t, table, nans] of [[tensors[0], bf16, nan.bf16], [tensors[1], f16, nan.f16]] as const) {
+    for (const got of [t.values(), t.float32!()]) {
+      table.forEach(([bits, want], i) => {
+        ok(Object.is(got[i], want), `${t.dtype} 0x${bits.toString(16)}: ${got[i]} vs ${want}`);
+      });
+      for (let k = 0; k < nans.length; k++) ok(Number.isNaN(got[table.length + k]), `${t.dtype} NaN ${k}`);
+    }
+  }
 });
