@@ -19,7 +19,7 @@ import type { Gpu } from "../kernels/runtime/runtime.ts";
 import { sortRows } from "../kernels/ops/sort.ts";
 import { jacobiSvdMany, paddedRows } from "../kernels/linalg/svd_jacobi.ts";
 import { readback, Tensor } from "../kernels/runtime/tensor.ts";
-import { checkFitOptions } from "./plfit.ts";
+import { checkFitOptions, medianXminIndex } from "./plfit.ts";
 
 /** One layer's live measurement. */
 export interface LiveMetrics {
@@ -31,6 +31,24 @@ export interface LiveMetrics {
   alphahat: number | null;
   /** False when the solver hit its sweep limit on some slice. */
   converged: boolean;
+}
+
+/**
+ * Why a measurement cannot run on the live path, or null when it can: the one rule the scheduler's
+ * option check, its `auto` choice and {@link liveLayerMetrics} share. Live runs the median/mid fit
+ * on whole layers: the other fits need the ESD on the CPU, FARMS needs submatrices, and zero
+ * filtering needs the eigenvalues themselves.
+ * @param o The fit, and whether FARMS or zero filtering is asked for.
+ * @returns The reason, or null.
+ */
+export function liveUnsupported(o: { fit?: string; farms?: unknown; filterZeros?: boolean }): string | null {
+  const fit = o.fit ?? "median";
+  if (fit !== "median" && fit !== "mid") {
+    return `fit "${fit}" needs the ESD on the CPU: only median and mid run live`;
+  }
+  if (o.farms) return "FARMS needs the ESD of submatrices: it does not run live";
+  if (o.filterZeros) return "filterZeros needs the eigenvalues on the CPU: it does not run live";
+  return null;
 }
 
 /**
@@ -47,11 +65,8 @@ export async function liveLayerMetrics(
   o: { convNorm?: number; fit?: "median" | "mid"; xminPos?: number } = {},
 ): Promise<LiveMetrics[]> {
   const { method, xminPos } = checkFitOptions({ method: o.fit, xminPos: o.xminPos }, "liveLayerMetrics");
-  if (method !== "median" && method !== "mid") {
-    throw new OptionError(
-      `liveLayerMetrics: fit "${method}" needs the ESD on the CPU: only median and mid run live`,
-    );
-  }
+  const unsupported = liveUnsupported({ fit: method });
+  if (unsupported) throw new OptionError(`liveLayerMetrics: ${unsupported}`);
   if (!weights.length) return [];
   const convNorm = o.convNorm ?? 0.5;
   const rec0 = new Recorder(gpu);
@@ -78,7 +93,7 @@ export async function liveLayerMetrics(
     const sorted = sortRows(rec, norms.view(0, [l.S * l.cPad]));
     temps.push(sorted);
     const off = l.S * (l.cPad - l.c), N = l.S * l.c;
-    const i = Math.max(0, Math.min(N - 2, Math.floor(N / xminPos)));
+    const i = medianXminIndex(N, xminPos);
     rec.copyRange(sorted, off + i, pick, 2 * k, 1);
     rec.copyRange(sorted, off + N - 1, pick, 2 * k + 1, 1);
     if (N < 2) return null; // too few eigenvalues for a fit

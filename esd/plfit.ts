@@ -125,12 +125,23 @@ export function checkFitOptions(
  * @returns The candidate range.
  * @throws {OptionError} With fewer than 2 eigenvalues or bad options.
  */
+/**
+ * The xmin index of the `median`/`mid` fits: `floor(N / xminPos)`, kept below N − 1 so that at
+ * least two eigenvalues are fitted. The one definition the CPU fit and the live GPU path share.
+ * @param N Eigenvalues (≥ 2).
+ * @param xminPos The position divisor (2: the median).
+ * @returns The index.
+ */
+export function medianXminIndex(N: number, xminPos: number): number {
+  return Math.max(0, Math.min(N - 2, Math.floor(N / xminPos)));
+}
+
 export function xminCandidates(sorted: ArrayLike<number>, options: FitOptions = {}): CandidateRange {
   const { method, xminPos } = checkFitOptions(options);
   const N = sorted.length;
   if (N < 2) throw new OptionError(`fitPowerLaw: needs at least 2 eigenvalues, got ${N}`);
   if (method === "median" || method === "mid") {
-    const i = Math.min(N - 2, Math.floor(N / xminPos));
+    const i = medianXminIndex(N, xminPos);
     return { i0: i, i1: i + 1 };
   }
   let first = 0;

@@ -1,17 +1,15 @@
 /**
  * Parameter groups shared by the optimizers: validation (each parameter in one group, all from the
  * optimizer's arena, finite non-negative hyper-parameters) and the chunk tables their fused kernels
- * walk — (arena offset, length ≤ 1024, tensor index, 0) per chunk, one table per group.
+ * walk (`kernels/optim/chunk_table.ts`), one table per group.
  * @module
  */
 import { OptionError } from "../util/errors.ts";
 import type { Gpu } from "../kernels/runtime/runtime.ts";
 import { type Tensor, upload } from "../kernels/runtime/tensor.ts";
+import { chunkRows } from "../kernels/optim/chunk_table.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
 import type { ParamGroup, ParamGroupSpec } from "./sgd.ts";
-
-/** Elements per chunk of a fused optimizer kernel. */
-export const CHUNK = 1024;
 
 /**
  * Builds and checks live groups.
@@ -78,13 +76,9 @@ export function makeGroups(
 export function chunkTables(gpu: Gpu, groups: ParamGroup[], order: Parameter[]): Tensor[] {
   const index = new Map(order.map((p, i) => [p.name, i]));
   return groups.map((g) => {
-    const rows: number[] = [];
-    for (const p of g.params) {
-      for (let k = 0; k < p.value.size; k += CHUNK) {
-        rows.push(p.offset + k, Math.min(CHUNK, p.value.size - k), index.get(p.name)!, 0);
-      }
-    }
-    if (!rows.length) rows.push(0, 0, 0, 0);
-    return upload(gpu, Uint32Array.from(rows), [rows.length], "u32", "optim.chunks");
+    const rows = chunkRows(
+      g.params.map((p) => ({ offset: p.offset, length: p.value.size, index: index.get(p.name)! })),
+    );
+    return upload(gpu, rows, [rows.length], "u32", "optim.chunks");
   });
 }

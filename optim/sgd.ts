@@ -7,7 +7,8 @@
 import { OptionError } from "../util/errors.ts";
 import { fill } from "../kernels/ops/fill.ts";
 import type { Recorder } from "../kernels/runtime/recorder.ts";
-import { sgdChunks, sgdUpdate } from "../kernels/optim/sgd_update.ts";
+import { sgdUpdate } from "../kernels/optim/sgd_update.ts";
+import { chunkRows } from "../kernels/optim/chunk_table.ts";
 import { SpectralReg } from "../kernels/optim/spectral_reg.ts";
 import { readback, Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
@@ -143,15 +144,10 @@ export class SGD implements Optimizer {
       };
     }
     this.#momentum = new Tensor(gpu, arena.values.shape, "f32", "sgd.momentum");
-    this.#chunks = this.paramGroups.map((g) =>
-      upload(
-        gpu,
-        sgdChunks(g.params.map((p) => [p.offset, p.value.size])),
-        [Math.max(1, 2 * g.params.reduce((s, p) => s + Math.ceil(p.value.size / 1024), 0))],
-        "u32",
-        "sgd.chunks",
-      )
-    );
+    this.#chunks = this.paramGroups.map((g) => {
+      const rows = chunkRows(g.params.map((p) => ({ offset: p.offset, length: p.value.size })));
+      return upload(gpu, rows, [rows.length], "u32", "sgd.chunks");
+    });
   }
 
   /** The momentum buffers (same layout as the arena), for checkpoints. */

@@ -6,6 +6,7 @@
 import { OptionError } from "../util/errors.ts";
 import type { EigSolver } from "../esd/eigs.ts";
 import type { FarmsOptions } from "../esd/farms.ts";
+import { liveUnsupported } from "../esd/live.ts";
 import { checkFitOptions, type FitMethod } from "../esd/plfit.ts";
 import { TB_ASSIGNS, type TbAssign } from "./tb_assign.ts";
 import type { PlanOptions } from "./tb_plan.ts";
@@ -109,11 +110,8 @@ export function tempBalanceDefaults(
   if (d.esd !== "auto" && d.esd !== "live" && d.esd !== "readback") {
     throw bad(`unknown esd path "${d.esd}": expected auto, live or readback`);
   }
-  if (d.esd === "live" && (!(d.fit === "median" || d.fit === "mid") || d.farms || d.filterZeros)) {
-    throw bad(
-      `esd "live" runs the median/mid fit on whole layers only: not fit ${d.fit}, farms or filterZeros`,
-    );
-  }
+  const unsupported = d.esd === "live" ? liveUnsupported(d) : null;
+  if (unsupported) throw bad(`esd "live" runs the median/mid fit on whole layers only: ${unsupported}`);
   if (d.solver !== "auto" && d.solver !== "gpu" && d.solver !== "cpu") {
     throw bad(`unknown solver "${d.solver}": expected auto, gpu or cpu`);
   }

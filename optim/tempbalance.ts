@@ -11,7 +11,7 @@
  * @module
  */
 import { OptionError } from "../util/errors.ts";
-import { liveLayerMetrics } from "../esd/live.ts";
+import { liveLayerMetrics, liveUnsupported } from "../esd/live.ts";
 import type { Model } from "../models/model.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 import type { Optimizer } from "./optimizer.ts";
@@ -234,9 +234,7 @@ export class TempBalance {
   #live(): boolean {
     const o = this.options;
     if (o.esd !== "auto") return o.esd === "live";
-    return !this.#model.gpu.isSoftware && (o.fit === "median" || o.fit === "mid") && !o.farms &&
-      !o.filterZeros &&
-      o.solver !== "cpu";
+    return !this.#model.gpu.isSoftware && liveUnsupported(o) === null && o.solver !== "cpu";
   }
 
   #rateByModule(lr: number): Map<string, number> {

@@ -23,30 +23,31 @@ export function choice<T extends string>(
 }
 
 /**
- * A numeric flag's value, `dflt` when absent.
+ * A numeric flag's value, `dflt` when absent: the one validator of every task's numeric flags.
  * @param flag The flag's name (without `--`).
  * @param value What was given.
  * @param dflt The default.
- * @param o Integer only, the minimum, whether the minimum itself is excluded.
- * @param usage The task's usage text, appended to the error.
+ * @param o Integer only, the minimum (none: any finite number), whether the minimum itself is excluded.
+ * @param usage The task's usage text, appended to the error (omit for a one-line error).
  * @returns The number.
- * @throws {OptionError} `Invalid --flag "value": expected an integer ≥ 1` and the usage.
+ * @throws {OptionError} `Invalid --flag "value": expected an integer ≥ 1`, then the usage if given.
  */
-export function numFlag(
+export function numFlag<D extends number | undefined>(
   flag: string,
   value: string | undefined,
-  dflt: number,
-  o: { int?: boolean; min: number; exclusive?: boolean },
-  usage: string,
-): number {
+  dflt: D,
+  o: { int?: boolean; min?: number; exclusive?: boolean } = {},
+  usage?: string,
+): number | D {
   if (value === undefined) return dflt;
   const v = Number(value);
-  const low = o.exclusive ? v <= o.min : v < o.min;
+  const low = o.min === undefined ? false : o.exclusive ? v <= o.min : v < o.min;
   if (value.trim() === "" || !Number.isFinite(v) || (o.int && !Number.isInteger(v)) || low) {
+    const bound = o.min === undefined ? "" : ` ${o.exclusive ? ">" : "≥"} ${o.min}`;
     throw new OptionError(
-      `Invalid --${flag} "${value}": expected ${o.int ? "an integer" : "a number"} ${
-        o.exclusive ? ">" : "≥"
-      } ${o.min}\n${usage}`,
+      `Invalid --${flag} "${value}": expected ${o.int ? "an integer" : "a number"}${bound}${
+        usage ? `\n${usage}` : ""
+      }`,
     );
   }
   return v;

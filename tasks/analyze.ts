@@ -8,10 +8,11 @@ import { OptionError } from "../util/errors.ts";
 import { parseArgs } from "node:util";
 import { analyze, noLayersError } from "../esd/analyze.ts";
 import type { LayerRow } from "../esd/metrics.ts";
+import { FIT_METHODS } from "../esd/plfit.ts";
 import { alphaPlot, esdPlot, plotFileName } from "../report/plots.ts";
 import { LayerProgress } from "../report/progress.ts";
 import { formatCsv, formatTable } from "../report/table.ts";
-import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
+import { choice as choiceOf, numFlag, oneFile, parsed } from "./_args.ts";
 import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task analyze FILE [options]
@@ -69,18 +70,10 @@ await runMain(async () => {
     }), USAGE);
   const file = oneFile(positionals, v.help, USAGE);
   if (file === null) return;
-  const xminPos = v["xmin-pos"] === undefined ? 2 : Number(v["xmin-pos"]);
-  if (!(xminPos >= 1)) throw new OptionError(`Invalid --xmin-pos "${v["xmin-pos"]}": expected a number ≥ 1`);
-  const workers = v.workers === undefined ? undefined : Number(v.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
-    throw new OptionError(`Invalid --workers "${v.workers}": expected an integer ≥ 1`);
-  }
-  const maxEvals = v["max-evals"] === undefined ? undefined : Number(v["max-evals"]);
-  if (maxEvals !== undefined && !(Number.isInteger(maxEvals) && maxEvals >= 1)) {
-    throw new OptionError(`Invalid --max-evals "${v["max-evals"]}": expected an integer ≥ 1`);
-  }
-  const farmsQ = v["farms-q"] === undefined ? 1 : Number(v["farms-q"]);
-  if (!(farmsQ > 0)) throw new OptionError(`Invalid --farms-q "${v["farms-q"]}": expected a number > 0`);
+  const xminPos = numFlag("xmin-pos", v["xmin-pos"], 2, { min: 1 });
+  const workers = numFlag("workers", v.workers, undefined, { int: true, min: 1 });
+  const maxEvals = numFlag("max-evals", v["max-evals"], undefined, { int: true, min: 1 });
+  const farmsQ = numFlag("farms-q", v["farms-q"], 1, { min: 0, exclusive: true });
   if (v.resume && v.out === undefined) {
     throw new OptionError("--resume needs --out FILE.jsonl (the file to resume)");
   }
@@ -99,7 +92,7 @@ await runMain(async () => {
       ? undefined
       : (rows) =>
         Deno.writeTextFile(out, rows.map((r) => JSON.stringify(r) + "\n").join(""), { append: true }),
-    fit: choice("fit", v.fit, ["median", "mid", "gof", "peak"] as const, "median"),
+    fit: choice("fit", v.fit, FIT_METHODS, "median"),
     xminPos,
     convention: choice("convention", v.convention, ["tb", "ww"] as const, "tb"),
     layout: v.layout === undefined

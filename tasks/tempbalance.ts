@@ -10,7 +10,7 @@ import { FIT_METHODS } from "../esd/plfit.ts";
 import { tempBalanceDryRun } from "../optim/tb_file.ts";
 import { TB_ASSIGNS } from "../optim/tb_assign.ts";
 import { TB_METRICS } from "../optim/tb_options.ts";
-import { choice as choiceOf, oneFile, parsed } from "./_args.ts";
+import { choice as choiceOf, numFlag, oneFile, parsed } from "./_args.ts";
 import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task tempbalance FILE --lr X [options]
@@ -36,14 +36,8 @@ else the order the tensors are stored in.`;
 const choice = <T extends string>(flag: string, value: string | undefined, valid: readonly T[], dflt: T): T =>
   choiceOf(flag, value, valid, dflt, USAGE);
 
-function num(flag: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const x = Number(v);
-  if (v.trim() === "" || !Number.isFinite(x)) {
-    throw new OptionError(`Invalid --${flag} "${v}": expected a number`);
-  }
-  return x;
-}
+const num = (flag: string, v: string | undefined, dflt: number, o: Parameters<typeof numFlag>[3] = {}) =>
+  numFlag(flag, v, dflt, o);
 
 await runMain(async () => {
   const { values: v, positionals } = parsed(() =>
@@ -73,12 +67,8 @@ await runMain(async () => {
   if (v.lr === undefined) {
     throw new OptionError(`Missing --lr: the untuned learning rate is required\n${USAGE}`);
   }
-  const lr = num("lr", v.lr, NaN);
-  if (!(lr > 0)) throw new OptionError(`Invalid --lr "${v.lr}": expected a number > 0`);
-  const eigsThresh = num("eigs-thresh", v["eigs-thresh"], 50);
-  if (!(Number.isInteger(eigsThresh) && eigsThresh >= 1)) {
-    throw new OptionError(`Invalid --eigs-thresh "${v["eigs-thresh"]}": expected an integer ≥ 1`);
-  }
+  const lr = num("lr", v.lr, NaN, { min: 0, exclusive: true });
+  const eigsThresh = num("eigs-thresh", v["eigs-thresh"], 50, { int: true, min: 1 });
   const lrMinRatio = num("lr-min-ratio", v["lr-min-ratio"], 0.5);
   const lrMaxRatio = num("lr-max-ratio", v["lr-max-ratio"], 1.5);
   if (lrMinRatio > lrMaxRatio) {

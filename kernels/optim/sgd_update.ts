@@ -2,8 +2,8 @@
  * The fused SGD update of one parameter group, PyTorch's `torch.optim.SGD` semantics:
  *   g ← g + wd·p;  v ← g on the first step, else v ← μ·v + (1 − dampening)·g;
  *   g ← g + μ·v (nesterov) or g ← v (momentum > 0);  p ← p − lr·g.
- * One dispatch covers every parameter of the group: a table of (offset, length ≤ 1024) chunks
- * into the parameter, gradient and momentum arenas, one workgroup per chunk. The hyper-parameters
+ * One dispatch covers every parameter of the group: a chunk table (`chunk_table.ts`) into the
+ * parameter, gradient and momentum arenas, one workgroup per chunk. The hyper-parameters
  * travel in the dispatch's uniforms, so a scheduler changes the rate every step for free.
  * @module
  */
@@ -11,9 +11,7 @@ import { requireDtype } from "../runtime/checks.ts";
 import { params } from "../runtime/params.ts";
 import { type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
 import type { Tensor } from "../runtime/tensor.ts";
-
-/** Elements per chunk (one workgroup of 256 × 4). */
-export const SGD_CHUNK = 1024;
+import { CHUNK } from "./chunk_table.ts";
 
 const CODE =
   `struct P { groups: u32, lr: f32, momentum: f32, dampening: f32, wd: f32, nesterov: u32, first: u32 }
@@ -21,7 +19,7 @@ const CODE =
 @group(0) @binding(1) var<storage, read_write> w: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read> chunks: array<vec2u>;
+@group(0) @binding(4) var<storage, read> chunks: array<vec4u>;
 @compute @workgroup_size(256)
 fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   ${WID}
@@ -56,22 +54,13 @@ export interface SgdHyper {
   first: boolean;
 }
 
-/** Splits (offset, length) ranges into chunks of ≤ {@link SGD_CHUNK} elements, as u32 pairs. */
-export function sgdChunks(ranges: [number, number][]): Uint32Array {
-  const out: number[] = [];
-  for (const [o, n] of ranges) {
-    for (let k = 0; k < n; k += SGD_CHUNK) out.push(o + k, Math.min(SGD_CHUNK, n - k));
-  }
-  return Uint32Array.from(out);
-}
-
 /**
  * Records one fused SGD update over a chunk table.
  * @param rec The recorder.
  * @param values Parameter arena.
  * @param grads Gradient arena (same layout).
  * @param momentum Momentum arena (same layout; unused when momentum is 0).
- * @param chunks u32 (offset, length) pairs from {@link sgdChunks}, uploaded once.
+ * @param chunks The group's chunk table (`chunkRows`), uploaded once.
  * @param h Hyper-parameters.
  */
 export function sgdUpdate(
@@ -82,19 +71,19 @@ export function sgdUpdate(
   chunks: Tensor,
   h: SgdHyper,
 ): void {
-  const op = `sgd (${chunks.size / 2} chunks)`;
+  const op = `sgd (${chunks.size / 4} chunks)`;
   requireDtype(op, "chunks", chunks, "u32");
   rec.dispatch({
     op,
     kernel: "sgd_update",
     code: CODE,
-    // Each chunk is ≤ SGD_CHUNK elements: value, grad and momentum read, value and momentum written.
+    // Each chunk is ≤ CHUNK elements: value, grad and momentum read, value and momentum written.
     work: {
       kind: "sgd update",
-      shape: `≤${(chunks.size / 2) * SGD_CHUNK}`,
-      bytes: 20 * (chunks.size / 2) * SGD_CHUNK,
+      shape: `≤${(chunks.size / 4) * CHUNK}`,
+      bytes: 20 * (chunks.size / 4) * CHUNK,
     },
-    groups: chunks.size / 2,
+    groups: chunks.size / 4,
     params: params(
       { f: h.lr },
       { f: h.momentum },

@@ -13,6 +13,7 @@
  * @module
  */
 import { params } from "../runtime/params.ts";
+import { type ChunkRange, chunkRows } from "./chunk_table.ts";
 import { type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
 import { Tensor, upload } from "../runtime/tensor.ts";
 import type { Gpu } from "../runtime/runtime.ts";
@@ -180,7 +181,7 @@ export class SpectralReg {
     this.layers = layers;
     const table = new Uint32Array(layers.length * 8);
     let uo = 0, vo = 0;
-    const chunks: number[] = [];
+    const ranges: ChunkRange[] = [];
     layers.forEach((l, k) => {
       if (l.n > 60000 || l.m > 60000) {
         throw new RangeError(`SpectralReg: weight ${k} is ${l.m}×${l.n}: rows and columns must be ≤ 60000`);
@@ -188,12 +189,11 @@ export class SpectralReg {
       table.set([l.offset, l.m, l.n, uo, vo], 8 * k);
       uo += l.m;
       vo += l.n;
-      for (let s = 0; s < l.m * l.n; s += 1024) {
-        chunks.push(l.offset + s, Math.min(1024, l.m * l.n - s), k, 0);
-      }
+      ranges.push({ offset: l.offset, length: l.m * l.n, index: k });
     });
     this.#table = upload(gpu, table, [table.length], "u32", "snr.layers");
-    this.#chunks = upload(gpu, Uint32Array.from(chunks), [chunks.length], "u32", "snr.chunks");
+    const chunks = chunkRows(ranges);
+    this.#chunks = upload(gpu, chunks, [chunks.length], "u32", "snr.chunks");
     this.#u = new Tensor(gpu, [uo], "f32", "snr.u");
     this.#v = new Tensor(gpu, [vo], "f32", "snr.v");
     this.#sigma = new Tensor(gpu, [layers.length], "f32", "snr.sigma");

@@ -15,13 +15,13 @@
  * @module
  */
 import { params } from "../../runtime/params.ts";
+import { LANES } from "./_implicit_gemm.ts";
 import { type ConvGeometry, convShape } from "./geometry.ts";
 import { placeholder } from "../../runtime/placeholder.ts";
 import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "../../runtime/recorder.ts";
 import { sum } from "../../ops/reduce.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 
-const LANES = 8;
 /** Output rows per lane of the sliding kernel (each weight load serves that many rows). */
 const SLIDE_ROWS = 2;
 
