@@ -32,6 +32,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { python } from "./_python.ts";
 import { analyze } from "../esd/analyze.ts";
 import { EigPool } from "../esd/eig_pool.ts";
 import type { EsdTimings } from "../esd/eigs.ts";
@@ -69,39 +70,6 @@ async function timed<T>(runs: number, fn: () => Promise<T> | T): Promise<{ secon
     times.push((performance.now() - t0) / 1000);
   }
   return { seconds: median(times), result };
-}
-
-/**
- * Runs a numpy peer script with the environment's OpenBLAS tuning variables removed (and `env`
- * added); its JSON output, or null (said on stderr) when python3/numpy is missing or it fails.
- */
-async function python<T>(
-  script: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<T | null> {
-  const base = Deno.env.toObject();
-  delete base.OPENBLAS_CORETYPE;
-  delete base.OPENBLAS_L2_SIZE;
-  try {
-    const out = await new Deno.Command("python3", {
-      args: [new URL(script, import.meta.url).pathname, ...args],
-      env: { ...base, ...env },
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      console.error(
-        `numpy peer ${script} failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`,
-      );
-      return null;
-    }
-    return JSON.parse(new TextDecoder().decode(out.stdout)) as T;
-  } catch (e) {
-    console.error(`numpy peer unavailable: ${(e as Error).message}`);
-    return null;
-  }
 }
 
 /** The run whose total is the median, and its total. */

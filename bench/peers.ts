@@ -1,6 +1,8 @@
 /**
  * `deno task bench:peers [--json] [--quick]`: our kernels against TensorFlow.js's WebGPU backend
- * on the same adapter in one run. Prints a table (op, shape, ours, peer, unit, ratio — ratio > 1
+ * on the same adapter, and against PyTorch on the CPU (Debian's `python3-torch`, as many threads as
+ * cores; `bench/torch_peers.py`: rows marked `(torch-cpu)`, skipped with one line where PyTorch is
+ * absent), in one run. Prints a table (op, shape, ours, peer, unit, ratio — ratio > 1
  * means we are faster) and the adapter's FMA peak with the fraction our matmul reaches; `--json`
  * prints the rows as a JSON array of `{op, shape, ours, peer, unit, ratio}`. The full run takes
  * 13–55 minutes depending on the host (tfjs's ResNet-18 step dominates); `--quick` keeps one row
@@ -17,6 +19,17 @@ import { initTfjs, tfjsConv, tfjsMatmul } from "./_tfjs.ts";
 import { tfjsTrainThroughput } from "./_tfjs_train.ts";
 import { oursTrainThroughput } from "./_train.ts";
 import { oursConv } from "./_ours.ts";
+import { python, pythonWith } from "./_python.ts";
+
+/** What bench/torch_peers.py prints. */
+interface TorchPeer {
+  torch: string;
+  threads: number;
+  matmul: Record<string, number>;
+  conv: Record<string, { fwd: number; bwd: number }>;
+  train_small_b128: number;
+  train_resnet18_b32?: number;
+}
 
 const CONV_STAGES: [number, number, number][] = [[64, 32, 32], [128, 16, 16], [256, 8, 8], [512, 4, 4]]; // C, H, W at batch 32
 
@@ -126,6 +139,12 @@ await runMain(async () => {
       ratio: r18 / tR18,
     });
   }
+  const py = await pythonWith("torch");
+  const torch = py
+    ? await python<TorchPeer>("./torch_peers.py", values.quick ? ["--quick"] : [], {}, py)
+    : null;
+  if (torch) rows.push(...torchRows(torch, ours, convOurs, small, r18));
+  else if (!py) console.error("PyTorch rows skipped: no python3 with torch (apt-get install python3-torch)");
   rows.push({ op: "fma-peak", shape: "8 vec4 chains", ours: peak, peer: null, unit: "GFLOPS", ratio: null });
   rows.push({
     op: "matmul/peak",
@@ -167,3 +186,39 @@ await runMain(async () => {
     } GFLOPS)`,
   );
 });
+
+/** Our figures against PyTorch's on the CPU: the same shapes, ratio > 1 where we are faster. */
+function torchRows(
+  t: TorchPeer,
+  ours: Map<string, number>,
+  conv: { shape: string; fwd: number; bwd: number }[],
+  small: number,
+  r18: number,
+): Row[] {
+  const tag = `(torch-cpu ${t.torch}, ${t.threads} threads)`;
+  const row = (op: string, shape: string, o: number, p: number, unit: string): Row => ({
+    op: `${op} ${tag}`,
+    shape,
+    ours: o,
+    peer: p,
+    unit,
+    ratio: o / p,
+  });
+  const rows: Row[] = [];
+  for (const [shape, p] of Object.entries(t.matmul)) {
+    if (ours.has(shape)) rows.push(row("matmul", shape, ours.get(shape)!, p, "GFLOPS"));
+  }
+  for (const c of conv) {
+    const p = t.conv[c.shape];
+    if (!p) continue;
+    rows.push(
+      row("conv2d-fwd", c.shape, c.fwd, p.fwd, "GFLOPS"),
+      row("conv2d-bwd", c.shape, c.bwd, p.bwd, "GFLOPS"),
+    );
+  }
+  rows.push(row("train-small-b128", "ResNet[1,1,1] 1x28x28", small, t.train_small_b128, "images/s"));
+  if (t.train_resnet18_b32 && r18) {
+    rows.push(row("train-resnet18-b32", "ResNet-18 3x32x32", r18, t.train_resnet18_b32, "images/s"));
+  }
+  return rows;
+}

@@ -1,0 +1,133 @@
+"""PyTorch on the CPU as a peer of `deno task bench:peers`: the same matmul shapes, convolutions and
+training steps, float32, with as many threads as the host has cores (or --threads). Prints one JSON
+object. Used by bench/peers.ts; run alone: python3 bench/torch_peers.py --quick."""
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def median_seconds(fn, reps):
+    """Median seconds of one call over `reps` samples, each of enough calls to last ≥ 20 ms."""
+    t0 = time.perf_counter()
+    fn()  # warm-up (and a first estimate)
+    inner = max(1, int(0.02 / max(time.perf_counter() - t0, 1e-6)))
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t0) / inner)
+    return statistics.median(times)
+
+
+def matmul_gflops(m, k, n, trans_a, reps):
+    a = torch.rand(k, m) if trans_a else torch.rand(m, k)
+    b = torch.rand(k, n)
+    op = (lambda: a.t() @ b) if trans_a else (lambda: a @ b)
+    return 2 * m * k * n / median_seconds(op, reps) / 1e9
+
+
+def conv_gflops(b, c, h, w, reps):
+    """3×3, padding 1, C → C channels, as bench/_ours.ts oursConv: forward, and backward (data + filter)."""
+    x = torch.rand(b, c, h, w, requires_grad=True)
+    wt = torch.rand(c, c, 3, 3, requires_grad=True)
+    flops = 2 * b * c * c * 9 * h * w
+    fwd = median_seconds(lambda: F.conv2d(x, wt, padding=1), reps)
+    y = F.conv2d(x, wt, padding=1)
+    dy = torch.rand_like(y)
+
+    def backward():
+        torch.autograd.grad(y, (x, wt), dy, retain_graph=True)
+
+    bwd = median_seconds(backward, reps)
+    return {"fwd": flops / fwd / 1e9, "bwd": 2 * flops / bwd / 1e9}
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = self.bn2(self.conv2(h))
+        return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet(nn.Module):
+    """The CIFAR-style ResNet of models/resnet.ts: 3×3 stem, stages of BasicBlocks, global pool, linear."""
+
+    def __init__(self, blocks, widths, in_ch, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        layers, cin = [], widths[0]
+        for i, (n, w) in enumerate(zip(blocks, widths)):
+            for j in range(n):
+                layers.append(BasicBlock(cin, w, 2 if (i > 0 and j == 0) else 1))
+                cin = w
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        h = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
+def train_images_per_s(blocks, widths, in_ch, size, classes, batch, steps):
+    torch.manual_seed(0)
+    model = ResNet(blocks, widths, in_ch, classes)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    x = torch.full((batch, in_ch, size, size), 0.5)
+    y = torch.arange(batch) % classes
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return batch / median_seconds(step, steps)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    reps = 3 if a.quick else 5
+    squares = [256, 512, 1024] if a.quick else [64, 128, 256, 512, 1024]
+    matmul = {f"{n}x{n}x{n}": matmul_gflops(n, n, n, False, reps) for n in squares}
+    if not a.quick:
+        matmul["4096x64x64"] = matmul_gflops(4096, 64, 64, False, reps)
+        matmul["64x4096x64 (AᵀA)"] = matmul_gflops(64, 4096, 64, True, reps)
+        matmul["8192x256x32"] = matmul_gflops(8192, 256, 32, False, reps)
+    stages = [(128, 16, 16)] if a.quick else [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)]
+    conv = {f"32x{c}x{h}x{w} k3": conv_gflops(32, c, h, w, reps) for c, h, w in stages}
+    out = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "matmul": matmul,
+        "conv": conv,
+        "train_small_b128": train_images_per_s([1, 1, 1], [16, 32, 64], 1, 28, 10, 128, 3),
+    }
+    if not a.quick:
+        out["train_resnet18_b32"] = train_images_per_s([2, 2, 2, 2], [64, 128, 256, 512], 3, 32, 10, 32, 3)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
