@@ -4,11 +4,11 @@
  */
 import { OptionError, type UserError } from "../util/errors.ts";
 import { WeightFileError } from "../io/tensor.ts";
-import { getGpu } from "../kernels/runtime/runtime.ts";
+import { getGpu, type Gpu } from "../kernels/runtime/runtime.ts";
 import { loadWeights, type WeightFormat } from "../io/load.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
-import { type EigSolver, type EsdTimings, layerEigenvalues } from "./eigs.ts";
+import { type EigSolver, type EsdTimings, layerEigenvalues, type LayerEigs } from "./eigs.ts";
 import { EigPool } from "./eig_pool.ts";
 import { type LayerMatrices, layerMatrices, type Layout } from "./matrices.ts";
 import {
@@ -262,16 +262,13 @@ export async function analyze(
     : { layers, summary: summarize(layers), timings };
 }
 
-/** {@link analyze} on one chunk of tensors; `randomIndex` numbers the shuffled layers across chunks. */
-async function analyzeChunk(
+/** A chunk's tensors as matrices: the layers, and with randomize their shuffled copies. */
+async function readChunk(
   tensors: WeightTensor[],
   options: AnalyzeOptions,
   randomIndex: number,
-  pool: EigPool,
-  timings: EsdTimings,
-): Promise<{ layers: LayerRow[]; evals: Float64Array[]; randomCount: number }> {
-  let t0 = performance.now();
-  const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
+  farms: FarmsOptions | null,
+): Promise<{ mats: LayerMatrices[]; random: LayerMatrices[] }> {
   const mats: LayerMatrices[] = [];
   const random: LayerMatrices[] = [];
   const seed = options.randomize ? (options.randomize === true ? 1 : options.randomize.seed ?? 1) : 0;
@@ -302,23 +299,16 @@ async function analyzeChunk(
       t.unload?.();
     }
   }
-  // Every ESD to measure: the layer itself, or its FARMS groups; then, with randomize, the
-  // shuffled layers (one group each).
-  const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
-  const gpu = await getGpu();
-  timings.read += (performance.now() - t0) / 1000;
-  // Each chunk's shapes differ: buffers kept for reuse by the last chunk would only hold memory.
-  gpu.pool.trim();
-  const eigs = await layerEigenvalues(gpu, [...groups.flat(), ...random], options.solver, {
-    pool,
-    timings,
-    bindingLimit: options.bindingLimit,
-    gram: options.gram,
-  });
-  t0 = performance.now();
-  const randEigs = eigs.slice(groups.flat().length);
-  // Power-law fits of every ESD that has enough eigenvalues, on the GPU in one submit.
-  const flat = groups.flat();
+  return { mats, random };
+}
+
+/** Power-law fits of every ESD with enough eigenvalues, on the GPU in one submit (else none: the CPU fits). */
+async function fitChunk(
+  gpu: Gpu,
+  flat: LayerMatrices[],
+  eigs: (LayerEigs | null)[],
+  options: AnalyzeOptions,
+): Promise<(PowerLawFit | undefined)[]> {
   const minEvals = options.minEvals ?? 10;
   const inputs = flat.map((_, k) => (eigs[k] ? fitInput(eigs[k]!.evals, options).used : null));
   const fittable = inputs.map((u, k) =>
@@ -336,60 +326,105 @@ async function analyzeChunk(
     });
     idx.forEach((k, n) => fits[k] = done[n]);
   }
-  let at = 0;
-  const layers = mats.map((m, li): LayerRow => {
-    const base = {
-      name: m.name,
-      kind: m.kind,
-      shape: m.shape,
-      N: Math.max(m.rows, m.cols),
-      M: Math.min(m.rows, m.cols),
-    };
-    const first = at;
-    const parts = groups[li].map(() => eigs[at++]);
-    if (m.nonFinite) return layerMetrics(base, [], options, "not analysed: weights contain NaN or Infinity");
-    if (m.allZero) {
-      // Every eigenvalue is exactly 0: the count, λmax and Σλ are known; only the fit is not.
-      const row = layerMetrics(base, new Float64Array(m.slices.length * Math.min(m.rows, m.cols)), options);
-      row.warning = "not analysed: all weights are zero";
-      return row;
-    }
-    if (parts.length === 0) {
-      return layerMetrics(base, [], options, "not analysed: too small for FARMS blocks");
-    }
-    const rows = parts.map((e, k) => {
-      const g = groups[li][k];
-      const dims = { ...base, N: Math.max(g.rows, g.cols), M: Math.min(g.rows, g.cols) };
-      const row = layerMetrics(dims, e!.evals, options, undefined, fits[first + k]);
-      if (!e!.converged) {
-        row.warning = [row.warning, "eigenvalue solver did not converge"].filter((x) => x).join("; ");
-      }
-      return row;
-    });
-    const row = rows.length === 1 ? rows[0] : meanRow(base, rows);
-    if (options.randomize && randEigs[li]) {
-      const own = parts.flatMap((e) => Array.from(e!.evals));
-      row.rand_distance = jensenShannon(own, randEigs[li]!.evals);
+  return fits;
+}
+
+/** One layer's row from its groups' eigenvalues (a FARMS layer: the mean of its groups' rows). */
+function layerRow(
+  m: LayerMatrices,
+  groups: LayerMatrices[],
+  parts: (LayerEigs | null)[],
+  fits: (PowerLawFit | undefined)[],
+  randEigs: LayerEigs | null | undefined,
+  options: AnalyzeOptions,
+): LayerRow {
+  const base = {
+    name: m.name,
+    kind: m.kind,
+    shape: m.shape,
+    N: Math.max(m.rows, m.cols),
+    M: Math.min(m.rows, m.cols),
+  };
+  if (m.nonFinite) return layerMetrics(base, [], options, "not analysed: weights contain NaN or Infinity");
+  if (m.allZero) {
+    // Every eigenvalue is exactly 0: the count, λmax and Σλ are known; only the fit is not.
+    const row = layerMetrics(base, new Float64Array(m.slices.length * Math.min(m.rows, m.cols)), options);
+    row.warning = "not analysed: all weights are zero";
+    return row;
+  }
+  if (parts.length === 0) return layerMetrics(base, [], options, "not analysed: too small for FARMS blocks");
+  const rows = parts.map((e, k) => {
+    const g = groups[k];
+    const dims = { ...base, N: Math.max(g.rows, g.cols), M: Math.min(g.rows, g.cols) };
+    const row = layerMetrics(dims, e!.evals, options, undefined, fits[k]);
+    if (!e!.converged) {
+      row.warning = [row.warning, "eigenvalue solver did not converge"].filter((x) => x).join("; ");
     }
     return row;
   });
-  if (options.keepEvals) {
-    at = 0;
-    const evals = mats.map((_, li) => {
-      const parts = groups[li].map(() => eigs[at++]).filter((e) => e !== null);
-      const all = new Float64Array(parts.reduce((s, e) => s + e!.evals.length, 0));
-      let o = 0;
-      for (const e of parts) {
-        all.set(e!.evals, o);
-        o += e!.evals.length;
-      }
-      return all.sort();
-    });
-    timings.fit += (performance.now() - t0) / 1000;
-    return { layers, evals, randomCount: random.length };
+  const row = rows.length === 1 ? rows[0] : meanRow(base, rows);
+  if (options.randomize && randEigs) {
+    row.rand_distance = jensenShannon(parts.flatMap((e) => Array.from(e!.evals)), randEigs.evals);
   }
+  return row;
+}
+
+/** A layer's pooled eigenvalues (all its groups'), ascending. */
+function pooledEvals(parts: (LayerEigs | null)[]): Float64Array {
+  const kept = parts.filter((e) => e !== null);
+  const all = new Float64Array(kept.reduce((s, e) => s + e!.evals.length, 0));
+  let o = 0;
+  for (const e of kept) {
+    all.set(e!.evals, o);
+    o += e!.evals.length;
+  }
+  return all.sort();
+}
+
+/** {@link analyze} on one chunk of tensors; `randomIndex` numbers the shuffled layers across chunks. */
+async function analyzeChunk(
+  tensors: WeightTensor[],
+  options: AnalyzeOptions,
+  randomIndex: number,
+  pool: EigPool,
+  timings: EsdTimings,
+): Promise<{ layers: LayerRow[]; evals: Float64Array[]; randomCount: number }> {
+  let t0 = performance.now();
+  const farms = options.farms ? (options.farms === true ? {} : options.farms) : null;
+  const { mats, random } = await readChunk(tensors, options, randomIndex, farms);
+  // Every ESD to measure: the layer itself, or its FARMS groups; then, with randomize, the
+  // shuffled layers (one group each).
+  const groups = mats.map((m) => (farms && !m.nonFinite && !m.allZero ? farmsGroups(m, farms) : [m]));
+  const gpu = await getGpu();
+  timings.read += (performance.now() - t0) / 1000;
+  // Each chunk's shapes differ: buffers kept for reuse by the last chunk would only hold memory.
+  gpu.pool.trim();
+  const flat = groups.flat();
+  const eigs = await layerEigenvalues(gpu, [...flat, ...random], options.solver, {
+    pool,
+    timings,
+    bindingLimit: options.bindingLimit,
+    gram: options.gram,
+  });
+  t0 = performance.now();
+  const randEigs = eigs.slice(flat.length);
+  const fits = await fitChunk(gpu, flat, eigs, options);
+  // Each layer's groups are consecutive in `flat` (and so in `eigs` and `fits`).
+  const starts = groups.map((_, li) => groups.slice(0, li).reduce((s, g) => s + g.length, 0));
+  const partsOf = (li: number) => eigs.slice(starts[li], starts[li] + groups[li].length);
+  const layers = mats.map((m, li) =>
+    layerRow(
+      m,
+      groups[li],
+      partsOf(li),
+      fits.slice(starts[li], starts[li] + groups[li].length),
+      randEigs[li],
+      options,
+    )
+  );
+  const evals = options.keepEvals ? mats.map((_, li) => pooledEvals(partsOf(li))) : [];
   timings.fit += (performance.now() - t0) / 1000;
-  return { layers, evals: [], randomCount: random.length };
+  return { layers, evals, randomCount: random.length };
 }
 
 /**

@@ -1,9 +1,8 @@
 /**
  * Eigenvalues of symmetric matrices on the CPU, in float64: Householder tridiagonalization fused
  * with the next step's matrix-vector product (one pass over the lower triangle per step), then
- * implicit QL — compiled to WebAssembly with SIMD from `wasm/eigvalsh.ts`. Measured on a 2-core
- * lavapipe host (2026-11-30, one core): n = 512 in 27 ms against 113 ms for the TypeScript
- * Householder + QL (`eigvalshRef`), n = 256 in 4.2 ms against 16 ms.
+ * implicit QL — compiled to WebAssembly with SIMD from `wasm/eigvalsh.ts`, about four times the
+ * speed of the TypeScript Householder + QL (`eigvalshRef`; figures: docs/performance.md).
  * @module
  */
 import { OptionError } from "../util/errors.ts";

@@ -5,11 +5,9 @@
  *   over all slices of the same shape, across layers.
  * - `cpu`: Gram matrices on the GPU (batched matmul), eigenvalues in float64 on the CPU
  *   (`eig_cpu.ts`: Householder + QL in WebAssembly), spread over a pool of workers (`eig_pool.ts`).
- * - `auto`: the GPU on hardware adapters, the CPU on software ones — measured on lavapipe
- *   (2 cores, 2026-11, `deno task bench:esd`): 9 slices of n×n take 0.12/0.28/1.3/7.1 s on the GPU
- *   for n = 64/128/256/512 against 0.03/0.05/0.32/2.4 s in float64 TypeScript (one core; the
- *   WebAssembly solver now takes a quarter of that, over every core). Jacobi spends ~6n³ flops a
- *   sweep for ~12 sweeps, where Householder + QL spends ~(4/3)n³ in all.
+ * - `auto`: the GPU on hardware adapters, the CPU on software ones, where the CPU solver is the
+ *   faster: Jacobi spends ~6n³ flops a sweep for ~12 sweeps, where Householder + QL spends ~(4/3)n³
+ *   in all (figures: docs/performance.md).
  *
  * A slice too large for one storage binding (its data, its padded copy or its Gram matrix) is not
  * refused: its Gram matrix is formed in tiles under the limit and solved on the CPU.
@@ -225,11 +223,10 @@ export interface LayerEigenOptions {
   /**
    * Where the CPU path forms Gram matrices: `gpu` (float32 matmul, lower tiles), `cpu` (the
    * workers, float64 sums, with each solve; their time then counts as `eigen`), or `auto` (default):
-   * on SwiftShader, whose compute measured ~30× slower than lavapipe's for these products (face-api
-   * ResNet-34: 5.5 s against 0.17 s), every Gram in the workers; on other software adapters, the
-   * slices up to `CPU_GRAM_WORK` multiply-adds in the workers (one WebAssembly core forms a Gram at
-   * 22–25 GFLOPS full-matrix equivalent, lavapipe's matmul ~46 over both cores) and larger ones on
-   * the GPU; on hardware adapters, the GPU.
+   * on SwiftShader, whose compute is far slower than lavapipe's for these products, every Gram in
+   * the workers; on other software adapters, the slices up to `CPU_GRAM_WORK` multiply-adds in the
+   * workers (a large Gram is faster on the matmul over every core than on one worker) and larger
+   * ones on the GPU; on hardware adapters, the GPU (figures: docs/performance.md).
    */
   gram?: "auto" | "gpu" | "cpu";
 }
@@ -237,10 +234,8 @@ export interface LayerEigenOptions {
 /**
  * On other software adapters (lavapipe), `auto` forms a slice's Gram in the workers up to this many
  * multiply-adds (max(rows, cols)·min(rows, cols)², ~0.1 s of one core): small and middling slices
- * run in parallel across the workers with their solves and skip the GPU round trip (CIFAR
- * ResNet-18, interleaved: 1.00 → 0.88 s), while a large one on one worker would take longer than
- * lavapipe's matmul over every core (a 2-block TinyLlama with every Gram in the workers: 34.5 →
- * 60.2 s).
+ * run in parallel across the workers with their solves and skip the GPU round trip, while a large
+ * one on one worker would take longer than lavapipe's matmul over every core (docs/performance.md).
  */
 const CPU_GRAM_WORK = 2 ** 30;
 

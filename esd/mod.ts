@@ -25,14 +25,14 @@
  * ```
  * @module
  */
-export { analyze, noLayersError } from "./analyze.ts";
+export { analyze } from "./analyze.ts";
 export type { AnalyzeOptions, AnalyzeResult, NamedArray, StateDictSource } from "./analyze.ts";
 export { farmsGroups } from "./farms.ts";
 export type { FarmsOptions } from "./farms.ts";
 export { layerEigenvalues } from "./eigs.ts";
 export type { EigSolver, EsdTimings, LayerEigenOptions, LayerEigs } from "./eigs.ts";
 export { EIG_CPU_MAX_N, eigvalshCpu, gramEigvalsCpu } from "./eig_cpu.ts";
-export { EigPool, solveJob } from "./eig_pool.ts";
+export { EigPool } from "./eig_pool.ts";
 export type { EigJob, EigPoolOptions, EigPoolStats } from "./eig_pool.ts";
 export { layerMatrices } from "./matrices.ts";
 export type { Convention, LayerMatrices, Layout, MatrixOptions } from "./matrices.ts";

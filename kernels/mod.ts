@@ -30,21 +30,20 @@
  * @module
  */
 export { getGpu, Gpu } from "./runtime/runtime.ts";
-export { BufferPool } from "./runtime/buffer_pool.ts";
+export type { BufferPool } from "./runtime/buffer_pool.ts"; // the type of Gpu.pool; the class is internal
 export type { CompiledKernel, GpuOptions, GpuStats } from "./runtime/runtime.ts";
 export { GpuOpError, GpuUnavailableError, OptionError, UserError } from "../util/errors.ts";
 export { empty, readback, Tensor, upload } from "./runtime/tensor.ts";
 export type { DType, TensorData, TypedArrayFor } from "./runtime/tensor.ts";
 export { Recorder } from "./runtime/recorder.ts";
 export type { Dispatch, ProfiledEntry, RecorderProfile, Work } from "./runtime/recorder.ts";
-export { hasTimestamps, profileQuerySet, readTimestamps, replayTimes } from "./runtime/gpu_timing.ts";
 export type { ProfileMethod } from "./runtime/gpu_timing.ts";
 export { copyBandwidth, fmaPeak } from "./runtime/probe.ts";
 export { matmul } from "./linalg/matmul.ts";
 export type { MatmulOptions, MatmulVariant } from "./linalg/matmul.ts";
 export { add, mul, sub } from "./ops/binary.ts";
 export { axpy, scale } from "./ops/axpy.ts";
-export { relu, reluBackward } from "./ops/relu.ts";
+export { addRelu, relu, reluBackward } from "./ops/relu.ts";
 export { fill } from "./ops/fill.ts";
 export { copy } from "./ops/copy.ts";
 export { addBias } from "./ops/bias.ts";

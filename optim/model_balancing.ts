@@ -31,8 +31,13 @@ export interface ModelBalancingOptions extends
   sigmoidMin?: number;
   /** s for blocks above the mean (`sigmoid_max`, default 1). */
   sigmoidMax?: number;
-  /** ESD every this many steps at most (`esd_interval`, default 100). */
+  /**
+   * ESD every this many optimizer steps at most (`esd_interval`, default 100); a schedule measures
+   * every `min(interval, max(1, steps per epoch // 10))` steps, as the reference does.
+   */
   interval?: number;
+  /** Where warnings go (default `console.warn`), as {@link TempBalanceOptions.onWarning}. */
+  onWarning?: (message: string) => void;
 }
 
 /** The block index of a name (`layer2.1.conv1` → 1), or null (`conv1`, `fc`). */
@@ -71,7 +76,7 @@ export class ModelBalancing {
   /** Groups: one per block (its parameters), then the untuned group. */
   readonly groups: { params: string[]; block: number | null }[];
   /** The options with defaults. */
-  readonly options: Required<ModelBalancingOptions>;
+  readonly options: Required<Omit<ModelBalancingOptions, "onWarning">>;
   /** Each block's metric at the last measurement. */
   lastMetrics: (number | null)[] = [];
   /** Every layer's measurement at the last ESD, in module order. */
@@ -82,15 +87,10 @@ export class ModelBalancing {
   /**
    * Plans the blocks.
    * @param model The model.
-   * @param options The options.
-   * @param onWarning Where warnings go.
+   * @param options The options (with `onWarning`, as TempBalance's).
    * @throws {OptionError} On bad options, or when no layer name has a block index.
    */
-  constructor(
-    model: Model,
-    options: ModelBalancingOptions = {},
-    onWarning: (m: string) => void = console.warn,
-  ) {
+  constructor(model: Model, options: ModelBalancingOptions = {}) {
     const base = tempBalanceDefaults(options);
     const o = {
       metric: base.metric,
@@ -115,7 +115,7 @@ export class ModelBalancing {
     }
     this.options = o;
     this.#model = model;
-    this.#warn = onWarning;
+    this.#warn = options.onWarning ?? ((m) => console.warn(m));
     const mods = modulesOfModel(model);
     const layers = mods.filter((m) => m.kind === "conv" || m.kind === "linear");
     this.blocks = [...new Set(layers.map((l) => blockIndex(l.name)).filter((b): b is number => b !== null))];
@@ -151,6 +151,48 @@ export class ModelBalancing {
   /** Groups for the optimizer at rate `lr` (before any measurement). */
   groupSpecs(lr: number): ParamGroupSpec[] {
     return this.groups.map((g) => ({ params: g.params.map((n) => this.#model.arena.get(n)!), lr }));
+  }
+
+  /**
+   * Measures every block and sets the rates, as {@link TempBalance.step}: the same call in a
+   * user's own loop, for either scheduler.
+   * @param optimizer An optimizer built from {@link ModelBalancing.groupSpecs}.
+   * @param untunedLr The untuned rate η.
+   */
+  async step(optimizer: Optimizer, untunedLr: number): Promise<void> {
+    await this.measure();
+    this.apply(optimizer, untunedLr);
+  }
+
+  /**
+   * The scheduler's state (JSON), as PyTorch schedulers' `state_dict()`: each block's last metric.
+   * @returns The state.
+   */
+  stateDict(): { blockMetrics: (number | null)[] } {
+    return { blockMetrics: [...this.lastMetrics] };
+  }
+
+  /**
+   * Restores {@link ModelBalancing.stateDict}.
+   * @param state The saved state.
+   * @throws {OptionError} When it holds another number of blocks.
+   */
+  loadStateDict(state: { blockMetrics: (number | null)[] }): void {
+    if (state.blockMetrics.length && state.blockMetrics.length !== this.blocks.length) {
+      throw new OptionError(
+        `ModelBalancing.loadStateDict: ${state.blockMetrics.length} saved blocks, this model has ${this.blocks.length}`,
+      );
+    }
+    this.lastMetrics = [...state.blockMetrics];
+  }
+
+  /**
+   * Steps between measurements for an epoch of this many steps: `min(interval, max(1, steps // 10))`.
+   * @param stepsPerEpoch Optimizer steps per epoch.
+   * @returns The interval.
+   */
+  esdInterval(stepsPerEpoch: number): number {
+    return Math.min(this.options.interval, Math.max(1, Math.floor(stepsPerEpoch / 10)));
   }
 
   /** Measures every layer and each block's mean metric. */

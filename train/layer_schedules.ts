@@ -51,20 +51,25 @@ export class EsdClock {
   }
 }
 
+/** How a layer-wise scheduler runs over a global schedule (the same for TempBalance and Model Balancing). */
+export interface LayerScheduleOptions {
+  /** Where ESD time is counted. */
+  clock: EsdClock;
+  /** Apply the global rate at every step (fractional epochs) rather than once per epoch. */
+  stepwise?: boolean;
+  /** Optimizer steps per epoch (Model Balancing measures every `esdInterval(steps)` steps). */
+  stepsPerEpoch?: number;
+}
+
 /**
  * TempBalance over a global schedule.
  * @param base The global schedule (its rate is the untuned rate).
  * @param tb The scheduler.
- * @param stepwise Scale the epoch's layer ratios by the global rate at every step.
- * @param clock Where ESD time is counted.
+ * @param o The clock; `stepwise`: scale the epoch's layer ratios by the global rate at every step.
  * @returns The schedule.
  */
-export function tempBalanceSchedule(
-  base: LrSchedule,
-  tb: TempBalance,
-  stepwise: boolean,
-  clock: EsdClock,
-): LrSchedule {
+export function tempBalanceSchedule(base: LrSchedule, tb: TempBalance, o: LayerScheduleOptions): LrSchedule {
+  const { clock, stepwise = false } = o;
   let ratios: number[] = [];
   return {
     spec: base.spec,
@@ -111,19 +116,18 @@ export function tempBalanceMonitor(tb: TempBalance, clock: EsdClock, tuning = tr
 /**
  * Model Balancing over a global schedule.
  * @param base The global schedule.
- * @param mb The block scheduler.
- * @param interval ESD every this many optimizer steps.
- * @param clock Where ESD time is counted.
- * @param stepwise The global rate at fractional epochs (else the epoch's rate for all its steps).
+ * @param mb The block scheduler (its `options.interval` bounds the ESD interval).
+ * @param o The clock, `stepwise` (the global rate at fractional epochs, else the epoch's rate for
+ *   all its steps) and `stepsPerEpoch` (the ESD runs every `mb.esdInterval(stepsPerEpoch)` steps).
  * @returns The schedule (its state is the last block metrics, so a resume continues exactly).
  */
 export function modelBalancingSchedule(
   base: LrSchedule,
   mb: ModelBalancing,
-  interval: number,
-  clock: EsdClock,
-  stepwise = false,
+  o: LayerScheduleOptions,
 ): LrSchedule & { state(): unknown; loadState(s: unknown): void } {
+  const { clock, stepwise = false } = o;
+  const interval = mb.esdInterval(o.stepsPerEpoch ?? Infinity);
   const update = async (opt: Optimizer, epoch: number, step: number) => {
     if (step % interval === 0 || !mb.lastMetrics.length) await clock.time(() => mb.measure());
     mb.apply(opt, base.lrAt(stepwise ? epoch : Math.floor(epoch)));
@@ -133,10 +137,10 @@ export function modelBalancingSchedule(
     lrAt: base.lrAt,
     apply: (opt: Optimizer, epoch: number, _model: Model) => update(opt, epoch, opt.steps),
     applyStep: (opt: Optimizer, epoch: number, step: number) => update(opt, epoch, step),
-    state: () => ({ blockMetrics: mb.lastMetrics }),
+    state: () => mb.stateDict(),
     loadState(s: unknown) {
       const m = (s as { blockMetrics?: (number | null)[] } | undefined)?.blockMetrics;
-      if (Array.isArray(m) && m.length === mb.blocks.length) mb.lastMetrics = m;
+      if (Array.isArray(m) && m.length === mb.blocks.length) mb.loadStateDict({ blockMetrics: m });
     },
   };
 }

@@ -42,7 +42,7 @@ export {
   tempBalanceMonitor,
   tempBalanceSchedule,
 } from "./layer_schedules.ts";
-export type { LayerLog, LayerMonitor } from "./layer_schedules.ts";
+export type { LayerLog, LayerMonitor, LayerScheduleOptions } from "./layer_schedules.ts";
 export type { LayerEpoch } from "./trainer.ts";
 export {
   appliesTo,

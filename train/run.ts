@@ -206,7 +206,9 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
       tau: mo["mb-tau"] as number,
       sigmoidMin: mo["mb-sigmoid-min"] as number,
       sigmoidMax: mo["mb-sigmoid-max"] as number,
-    }, warn)
+      interval: mo["mb-interval"] as number,
+      onWarning: warn,
+    })
     : null;
   if (c.sphere) return sphereRun(model, c, method, mo);
   const groups: ParamGroupSpec[] = tb?.groupSpecs(c.lr) ?? mb?.groupSpecs(c.lr) ??
@@ -271,19 +273,12 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
   );
   const stepwise = c.stepwise ?? false;
   let schedule: LrSchedule = base, monitor: LayerMonitor | undefined;
+  const layerOptions = { clock, stepwise, stepsPerEpoch: Math.ceil(t.count / c.batchSize) };
   if (tb) {
-    schedule = tempBalanceSchedule(base, tb, stepwise, clock);
+    schedule = tempBalanceSchedule(base, tb, layerOptions);
     monitor = tempBalanceMonitor(tb, clock);
   } else if (mb) {
-    // The reference's esd_interval: min(interval, max(1, batches per epoch // 10)).
-    const steps = Math.ceil(t.count / c.batchSize);
-    schedule = modelBalancingSchedule(
-      base,
-      mb,
-      Math.min(mo["mb-interval"] as number, Math.max(1, Math.floor(steps / 10))),
-      clock,
-      stepwise,
-    );
+    schedule = modelBalancingSchedule(base, mb, layerOptions); // esd_interval: min(interval, steps // 10)
     monitor = modelBalancingMonitor(mb, clock);
   } else {
     try {

@@ -151,6 +151,130 @@ async function readLayerLog(file: string, upTo: number): Promise<LayerEpoch[]> {
   }
 }
 
+/** Restores a checkpoint into the run, after checking it belongs to it; the history so far. */
+function resumeFrom(
+  o: TrainOptions,
+  ckpt: Checkpoint,
+): { start: number; elapsed: number; history: EpochMetrics[] } {
+  const saved = JSON.stringify(ckpt.state.schedule);
+  if (saved !== JSON.stringify(o.schedule.spec)) {
+    throw new CheckpointError(
+      ckpt.file,
+      `its schedule ${saved} differs from this run's ${JSON.stringify(o.schedule.spec)}`,
+    );
+  }
+  if (ckpt.state.rng.seed !== o.seed) {
+    throw new CheckpointError(ckpt.file, `its seed ${ckpt.state.rng.seed} differs from this run's ${o.seed}`);
+  }
+  restoreCheckpoint(ckpt, o.model, o.optimizer);
+  o.schedule.loadState?.(ckpt.state.scheduleState);
+  return {
+    start: ckpt.state.epoch,
+    elapsed: ckpt.state.elapsed,
+    history: [...ckpt.state.history as unknown as EpochMetrics[]],
+  };
+}
+
+/** What one epoch's batches gave: images seen, summed loss, correct count, training milliseconds. */
+interface EpochTrained {
+  seen: number;
+  lossSum: number;
+  correct: number;
+  trainMs: number;
+}
+
+/** Trains the batches of one epoch (all of them, or up to the step budget). */
+async function trainEpoch(o: TrainOptions, epoch: number): Promise<EpochTrained> {
+  const { model, optimizer: opt, train, batchSize } = o;
+  const shape = (b: Batch) => [b.size, train.channels, train.height, train.width];
+  const it = batches(train, epoch, {
+    batchSize,
+    seed: o.seed,
+    shuffle: true,
+    cropPadding: o.cropPadding ?? 0,
+    flip: o.flip ?? false,
+    mean: o.mean,
+    std: o.std,
+  });
+  const steps = Math.ceil(train.count / batchSize);
+  // The step budget cuts the last epoch short; the schedule still reads fractions of full epochs.
+  const limit = o.steps === undefined ? steps : Math.min(steps, o.steps - epoch * steps);
+  let next = it.next(), seen = 0, lossSum = 0, correct = 0, step = 0, trainMs = 0;
+  while (!next.done && step < limit) {
+    const b = next.value, ts = performance.now();
+    if (step > 0 && o.schedule.applyStep) {
+      await o.schedule.applyStep(opt, epoch + step / steps, opt.steps, model);
+    } else if (o.stepwise && !o.schedule.apply && step > 0) {
+      await applySchedule(o.schedule, opt, epoch + step / steps, model);
+    }
+    const x = upload(model.gpu, b.x, shape(b), "f32", "train.x");
+    const y = upload(model.gpu, b.y, [b.size], "i32", "train.y");
+    try {
+      // The next batch is assembled on the CPU while the GPU runs this one.
+      const r = await trainStep(model, opt, x, y, opt.steps, () => next = it.next());
+      seen += b.size;
+      lossSum += r.loss * b.size;
+      correct += r.correct;
+      step++;
+      trainMs += performance.now() - ts;
+      o.onStep?.({
+        epoch: epoch + 1,
+        step,
+        steps: limit,
+        loss: r.loss,
+        meanLoss: lossSum / seen,
+        imagesPerSecond: seen / (trainMs / 1000),
+      });
+    } finally {
+      x.release();
+      y.release();
+    }
+  }
+  return { seen, lossSum, correct, trainMs };
+}
+
+/**
+ * Writes an epoch's files into the output folder: weights, metrics, the layer log and (after an
+ * evaluation) the plots first, the checkpoint last — a run killed in between resumes from the
+ * previous checkpoint and rewrites them, so a checkpoint on disk always has its logs complete.
+ */
+async function saveEpoch(
+  o: TrainOptions & { out: string },
+  epoch: number,
+  history: EpochMetrics[],
+  layerLog: LayerEpoch[],
+  elapsed: number,
+  evaluated: boolean,
+): Promise<void> {
+  const { model, optimizer: opt } = o;
+  const state = await model.stateDict(); // one readback for both files
+  await writeAtomic(
+    `${o.out}/${RUN_FILES.model}`,
+    writeSafetensors(state, { format: "pt", ...model.metadata() }),
+  );
+  await writeMetrics(o.out, history);
+  if (layerLog.length) {
+    await writeAtomic(
+      `${o.out}/${RUN_FILES.layersJsonl}`,
+      layerLog.map((r) => JSON.stringify(r) + "\n").join(""),
+    );
+  }
+  // Drawing costs more than a short epoch: plots follow the evaluations.
+  if (evaluated) await o.plots?.(o.out, history, layerLog);
+  await saveCheckpoint(`${o.out}/${RUN_FILES.checkpoint}`, state, opt, {
+    version: 1,
+    epoch: epoch + 1,
+    optimizerSteps: opt.steps,
+    lrs: opt.getLastLr(),
+    config: o.config ?? {},
+    history: history as unknown as Record<string, unknown>[],
+    elapsed,
+    schedule: o.schedule.spec as unknown as Record<string, unknown>,
+    rng: { seed: o.seed, nextEpoch: epoch + 1 },
+    scheduleState: o.schedule.state?.(),
+  }, model.metadata());
+}
+
 /**
  * Trains for the remaining epochs.
  * @param o Model, optimizer, schedule, data, loader settings, output folder, resume checkpoint.
@@ -158,80 +282,19 @@ async function readLayerLog(file: string, upTo: number): Promise<LayerEpoch[]> {
  * @throws {NonFiniteLossError} On a NaN/Inf loss; the last checkpoint on disk stays as it was.
  */
 export async function fit(o: TrainOptions): Promise<TrainResult> {
-  const { model, optimizer: opt, train, test, batchSize, seed } = o;
-  const history: EpochMetrics[] = [];
-  let start = 0, elapsed = 0;
-  if (o.resume) {
-    const saved = JSON.stringify(o.resume.state.schedule);
-    if (saved !== JSON.stringify(o.schedule.spec)) {
-      throw new CheckpointError(
-        o.resume.file,
-        `its schedule ${saved} differs from this run's ${JSON.stringify(o.schedule.spec)}`,
-      );
-    }
-    if (o.resume.state.rng.seed !== seed) {
-      throw new CheckpointError(
-        o.resume.file,
-        `its seed ${o.resume.state.rng.seed} differs from this run's ${seed}`,
-      );
-    }
-    restoreCheckpoint(o.resume, model, opt);
-    o.schedule.loadState?.(o.resume.state.scheduleState);
-    start = o.resume.state.epoch;
-    elapsed = o.resume.state.elapsed;
-    history.push(...o.resume.state.history as unknown as EpochMetrics[]);
-  }
-  const norm = { mean: o.mean, std: o.std };
+  const { model, optimizer: opt, test } = o;
+  let { start, elapsed, history } = o.resume
+    ? resumeFrom(o, o.resume)
+    : { start: 0, elapsed: 0, history: [] };
   const layerLog = o.out && o.monitor ? await readLayerLog(`${o.out}/${RUN_FILES.layersJsonl}`, start) : [];
-  const shape = (b: Batch) => [b.size, train.channels, train.height, train.width];
   for (let epoch = start; epoch < o.epochs; epoch++) {
     const t0 = performance.now(), esd0 = o.esdClock?.seconds ?? 0;
     await applySchedule(o.schedule, opt, epoch, model);
     const lr = opt.getLastLr();
-    const it = batches(train, epoch, {
-      batchSize,
-      seed,
-      shuffle: true,
-      cropPadding: o.cropPadding ?? 0,
-      flip: o.flip ?? false,
-      ...norm,
-    });
-    const steps = Math.ceil(train.count / batchSize);
-    // The step budget cuts the last epoch short; the schedule still reads fractions of full epochs.
-    const limit = o.steps === undefined ? steps : Math.min(steps, o.steps - epoch * steps);
-    let next = it.next(), seen = 0, lossSum = 0, correct = 0, step = 0, trainMs = 0;
-    while (!next.done && step < limit) {
-      const b = next.value, ts = performance.now();
-      if (step > 0 && o.schedule.applyStep) {
-        await o.schedule.applyStep(opt, epoch + step / steps, opt.steps, model);
-      } else if (o.stepwise && !o.schedule.apply && step > 0) {
-        await applySchedule(o.schedule, opt, epoch + step / steps, model);
-      }
-      const x = upload(model.gpu, b.x, shape(b), "f32", "train.x");
-      const y = upload(model.gpu, b.y, [b.size], "i32", "train.y");
-      try {
-        // The next batch is assembled on the CPU while the GPU runs this one.
-        const r = await trainStep(model, opt, x, y, opt.steps, () => next = it.next());
-        seen += b.size;
-        lossSum += r.loss * b.size;
-        correct += r.correct;
-        step++;
-        trainMs += performance.now() - ts;
-        o.onStep?.({
-          epoch: epoch + 1,
-          step,
-          steps: limit,
-          loss: r.loss,
-          meanLoss: lossSum / seen,
-          imagesPerSecond: seen / (trainMs / 1000),
-        });
-      } finally {
-        x.release();
-        y.release();
-      }
-    }
+    const t = await trainEpoch(o, epoch);
     const extra = await opt.epochMetrics?.() ?? {};
     const evalNow = (epoch + 1) % (o.evalEvery ?? 1) === 0 || epoch + 1 === o.epochs;
+    const norm = { mean: o.mean, std: o.std };
     const ev = evalNow ? await evaluate(model, test, { batchSize: o.evalBatchSize ?? 500, ...norm }) : null;
     if (o.monitor && o.out) {
       // Each layer's metric after the epoch (a TempBalance step at the next epoch's start reuses
@@ -245,48 +308,19 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
     }
     const m: EpochMetrics = {
       epoch: epoch + 1,
-      train_loss: lossSum / seen,
-      train_acc: correct / seen,
+      train_loss: t.lossSum / t.seen,
+      train_acc: t.correct / t.seen,
       test_loss: ev?.loss ?? null,
       test_acc: ev?.accuracy ?? null,
       lr,
       steps: opt.steps,
       seconds: (performance.now() - t0) / 1000,
-      images_per_s: seen / (trainMs / 1000),
+      images_per_s: t.seen / (t.trainMs / 1000),
       esd_seconds: (o.esdClock?.seconds ?? 0) - esd0,
       ...extra,
     };
-    history.push(m);
-    if (o.out) {
-      // The logs first, the checkpoint last: a run killed in between resumes from the previous
-      // checkpoint and rewrites them, so a checkpoint on disk always has its logs complete.
-      const state = await model.stateDict(); // one readback for both files
-      await writeAtomic(
-        `${o.out}/${RUN_FILES.model}`,
-        writeSafetensors(state, { format: "pt", ...model.metadata() }),
-      );
-      await writeMetrics(o.out, history);
-      if (layerLog.length) {
-        await writeAtomic(
-          `${o.out}/${RUN_FILES.layersJsonl}`,
-          layerLog.map((r) => JSON.stringify(r) + "\n").join(""),
-        );
-      }
-      // Drawing costs more than a short epoch: plots follow the evaluations.
-      if (evalNow) await o.plots?.(o.out, history, layerLog);
-      await saveCheckpoint(`${o.out}/${RUN_FILES.checkpoint}`, state, opt, {
-        version: 1,
-        epoch: epoch + 1,
-        optimizerSteps: opt.steps,
-        lrs: opt.getLastLr(),
-        config: o.config ?? {},
-        history: history as unknown as Record<string, unknown>[],
-        elapsed: elapsed + m.seconds,
-        schedule: o.schedule.spec as unknown as Record<string, unknown>,
-        rng: { seed, nextEpoch: epoch + 1 },
-        scheduleState: o.schedule.state?.(),
-      }, model.metadata());
-    }
+    history = [...history, m];
+    if (o.out) await saveEpoch({ ...o, out: o.out }, epoch, history, layerLog, elapsed + m.seconds, evalNow);
     elapsed += m.seconds;
     await o.onEpoch?.(m);
   }

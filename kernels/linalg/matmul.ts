@@ -7,7 +7,7 @@
  *   or workgroup-memory load lowers to per-lane scalar code, so tiling through workgroup memory
  *   only adds loads. Its workgroup is one 8-lane row (8×1), so the A rows a workgroup reads are
  *   the same for every lane: the driver loads them once and broadcasts (uniform loads) instead
- *   of gathering per lane — measured 1.5–1.8× over 8×8 workgroups (bench/tune_matmul.ts).
+ *   of gathering per lane (docs/performance.md; variants in bench/tune_matmul.ts).
  *   Needs N and K (and M when A is transposed) to be multiples of 4.
  * - `tiled`: classic 64×64 workgroup tiles staged through workgroup memory, 4×4 outputs per
  *   thread; the right design on hardware GPUs. Any size.

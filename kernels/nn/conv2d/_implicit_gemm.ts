@@ -9,8 +9,7 @@
  *   lane, so A's loads are uniform (cheap on software adapters), and each lane gathers B for its
  *   own 16 columns;
  * - columns and accumulators live in named registers, unrolled (a dynamically indexed array would
- *   sit in per-lane scratch memory on software adapters: 2.2 GFLOPS with arrays and 4 columns on
- *   lavapipe, 12 with this);
+ *   sit in per-lane scratch memory on software adapters, several times slower);
  * - the outer K index `u` runs over `[kA, kB)`: a pass of the K range (`k0`, `k1`) split into
  *   `kstep`-sized slices, one per split-K slice of workgroups, each writing its own `M·N` slab;
  * - the epilogue adds the bias (`bias == 1`) and what C holds (`acc == 1`, for passes under the

@@ -270,10 +270,7 @@ function cached(key: string, make: () => string): string {
   return s;
 }
 
-/**
- * Output channels per workgroup for the sliding kernel (16 measured ≥ 8 at 16 and 32 channels,
- * interleaved; 32 slower).
- */
+/** Output channels per workgroup for the sliding kernel (16 was the fastest; docs/performance.md). */
 function slideRows(Co: number): number {
   return Co <= 4 ? 4 : Co <= 8 ? 8 : 16;
 }
@@ -565,11 +562,11 @@ export function slideFilter(
   x: Tensor,
   dw: Tensor,
 ): void {
-  // 8 output channels per workgroup: 16 measured no faster (its 144 sums per lane spill).
+  // 8 output channels per workgroup: 16 would keep 144 sums per lane, which spill.
   const TM = g.OC <= 4 ? 4 : 8, PW = runLength(g.OW), segs = Math.ceil(g.OW / PW);
   const CL = g.IC >= LANES ? LANES : g.IC >= 4 ? 4 : g.IC >= 2 ? 2 : 1, G = LANES / CL;
   // Two input channels per lane from 16 on: each dY value loaded serves twice the multiply-adds
-  // (interleaved: 1.0× at 16 channels, 1.1–1.4× at 32–64; four per lane gained ≤ 1.15× more).
+  // (four per lane gained little more: docs/performance.md).
   const NC = g.IC >= 2 * LANES ? 2 : 1;
   const tilesC = Math.ceil(g.IC / (CL * NC)), tiles = Math.ceil(g.OC / TM) * tilesC;
   const nrows = g.B * g.OH;

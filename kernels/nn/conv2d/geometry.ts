@@ -20,12 +20,9 @@ export interface Conv2dOptions {
    * `direct` (sliding windows). Default on software adapters: `im2col` for wide layers (≥ 64 output
    * channels and patches of ≥ 576 values, or 1×1 kernels on ≥ 64 channels), else `direct`; on
    * hardware GPUs `im2col` wherever one image's patches fit (the matmul's tiled kernel), else
-   * `implicit` — a choice by design, not yet measured on a hardware GPU.
-   * Measured on lavapipe, interleaved: im2col's backward is 1.25× (64 channels) to 2.4× (512)
-   * faster, its forward 1.0× (64) to 1.9× (512), and on ResNet-18's 1×1 stride-2 projections
-   * 1.2–1.5× forward and 1.5–2.7× backward; on narrow layers (8–32 channels) im2col is 2–4× slower
-   * (the GEMM is too thin for the matmul), and `direct` beats the implicit GEMM 1.2–6× in
-   * backward-filter, 1.4–2× in backward-data and 1.1–1.7× in the forward (8–64 channels).
+   * `implicit` — a choice by design, not yet measured on a hardware GPU. On software adapters
+   * im2col wins on wide layers and loses on narrow ones, whose GEMM is too thin for the matmul,
+   * where the sliding kernels win (figures: docs/performance.md).
    */
   algorithm?: ConvAlgorithm;
 }

@@ -83,11 +83,9 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
 /**
  * Whether the GEMMs can run image by image, (OC, P) per image against the patches, with the fast
  * matmul (sizes multiples of 4) and chunk offsets it can view (multiples of 64 floats): then the
- * output is NCHW already (no scatter) and backward reads dY as it is (no transpose). Measured on
- * lavapipe at ResNet-18's 64-channel stage (32×64×32², chunks of 14 images), interleaved: forward
- * GEMM 20.3 → 28.0 GFLOPS, dW 20.3 → 24.7, dcols 20.9 → 21.4; ties at 128 channels. Images of
- * fewer than 128 output pixels make the per-image GEMM too thin (512 channels at 4×4: 7.4 GFLOPS
- * against 30 the other way).
+ * output is NCHW already (no scatter) and backward reads dY as it is (no transpose). Images of
+ * fewer than 128 output pixels make the per-image GEMM too thin for the matmul (figures:
+ * docs/performance.md).
  */
 function perImage(g: ConvGeometry, per: number): boolean {
   const K = g.IC * g.KH * g.KW, P = g.OH * g.OW;

@@ -107,8 +107,7 @@ function sample(rec: Recorder, op: string, g: ConvGeometry, src: Tensor, dst: Te
 /**
  * Records the backward of a 1×1 convolution without padding ({@link pointwiseFits}) as GEMMs on
  * the subsampled input: dx = Wᵀ·dY scattered back to the sampled pixels, and dW = Σ_b dY[b]·xs[b]ᵀ
- * from per-image products. Measured on lavapipe, interleaved, against the sliding and implicit
- * kernels: see `conv2dBackward`.
+ * from per-image products.
  * @param rec The recorder.
  * @param op The layer's name.
  * @param g The geometry.
