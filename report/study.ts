@@ -14,6 +14,7 @@ import {
   bestAccuracy,
   finalAccuracy,
   finalAlphaPlot,
+  type MethodSummary,
   type RunRecord,
   wallSeconds,
 } from "./compare.ts";
@@ -35,24 +36,12 @@ export interface StudySpec {
   budget: string;
 }
 
-/** One method in one cell. */
-export interface CellMethod {
+/** One method in one cell: its summary over the cell's finished runs. */
+export interface CellMethod extends MethodSummary {
   /** The cell (a value for every axis). */
   cell: GridCell;
-  /** The method. */
-  method: string;
-  /** Finished runs counted. */
-  runs: number;
-  /** Epochs per run (the smallest, if they differ). */
-  epochs: number;
   /** Optimizer steps per run (the smallest; NaN when the logs do not say). */
   steps: number;
-  /** Final test accuracy (%). */
-  final: { mean: number; std: number };
-  /** Best test accuracy (%). */
-  best: { mean: number; std: number };
-  /** Wall time per run (s). */
-  seconds: { mean: number; std: number };
 }
 
 /** A method against the baseline in one cell, over the seeds both finished. */
