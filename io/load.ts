@@ -97,6 +97,9 @@ export async function loadWeights(
 }
 
 /**
+ * {@link loadWeights} with the file's metadata: what the scheduler's dry run reads (module order).
+ * Internal to the library (not in the `io` entry point): users call `loadWeights`.
+ *
  * Reads the tensors of a weight file in storage order (safetensors by data offset, npz by member
  * order), and the safetensors `__metadata__` (empty for other formats). A safetensors path is read
  * lazily — the header now, each tensor's bytes from the file when its `values()` is called — and a

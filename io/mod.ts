@@ -18,7 +18,7 @@
  * @module
  */
 export { writeAtomic } from "./atomic.ts";
-export { checkpointPath, detectFormat, loadWeightFile, loadWeights } from "./load.ts";
+export { checkpointPath, detectFormat, loadWeights } from "./load.ts";
 export type { WeightFormat } from "./load.ts";
 export {
   openSafetensors,

@@ -177,42 +177,14 @@ function tbOptions(m: MethodName, o: MethodOptions): TempBalanceOptions {
   };
 }
 
-/**
- * Builds model, optimizer and schedule for a configuration.
- * @param gpu The GPU.
- * @param c The configuration.
- * @param data The splits (for classes, channels and size).
- * @returns The run's parts.
- * @throws {OptionError} On an unknown method, a bad option, or a model TempBalance cannot tune.
- */
-export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
-  const t = data.train;
-  const { method, options: mo } = resolveMethod(c.method ?? "cal", c.methodOptions ?? {});
-  const net = buildNetwork(c.model, {
-    classes: t.classes,
-    inChannels: t.channels,
-    size: t.height,
-    width: c.width,
-  });
-  const model = new Model(gpu, net, c.seed);
-  const clock = new EsdClock();
-  const warn = (m: string) => console.warn(`warning: ${m}`);
-  const tb = TB_METHODS.includes(method)
-    ? new TempBalance(model, { ...tbOptions(method, mo), onWarning: warn })
-    : null;
-  const mb = method === "tb-sigmoid"
-    ? new ModelBalancing(model, {
-      ...tbOptions(method, mo),
-      tau: mo["mb-tau"] as number,
-      sigmoidMin: mo["mb-sigmoid-min"] as number,
-      sigmoidMax: mo["mb-sigmoid-max"] as number,
-      interval: mo["mb-interval"] as number,
-      onWarning: warn,
-    })
-    : null;
-  if (c.sphere) return sphereRun(model, c, method, mo);
-  const groups: ParamGroupSpec[] = tb?.groupSpecs(c.lr) ?? mb?.groupSpecs(c.lr) ??
-    [{ params: model.arena.params }];
+/** The optimizer of a method over the run's parameter groups. */
+function makeOptimizer(
+  model: Model,
+  groups: ParamGroupSpec[],
+  c: TrainConfig,
+  method: MethodName,
+  mo: MethodOptions,
+): Optimizer {
   const sgd = (extra: Partial<ConstructorParameters<typeof SGD>[2]> = {}) =>
     new SGD(model.arena, groups, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay, ...extra });
   let optimizer: Optimizer;
@@ -262,15 +234,69 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
     default:
       optimizer = sgd();
   }
-  const base = makeSchedule(
+  return optimizer;
+}
+
+/** The global schedule of a configuration: SGDR, or the chosen schedule over the epochs (or steps). */
+function globalSchedule(
+  c: TrainConfig,
+  method: MethodName,
+  mo: MethodOptions,
+  trainCount: number,
+): LrSchedule {
+  return makeSchedule(
     method === "sgdr"
       ? { kind: "sgdr", lr: c.lr, t0: mo["sgdr-t0"] as number, tMult: mo["sgdr-t-mult"] as number }
       : c.schedule === "cosine"
-      ? { kind: "cosine", lr: c.lr, epochs: c.steps ? c.steps / Math.ceil(t.count / c.batchSize) : c.epochs }
+      ? {
+        kind: "cosine",
+        lr: c.lr,
+        epochs: c.steps ? c.steps / Math.ceil(trainCount / c.batchSize) : c.epochs,
+      }
       : c.schedule === "step"
       ? { kind: "step", lr: c.lr, stepSize: Math.max(1, Math.round(c.epochs * 0.3)), gamma: 0.1 }
       : { kind: "constant", lr: c.lr },
   );
+}
+
+/**
+ * Builds model, optimizer and schedule for a configuration.
+ * @param gpu The GPU.
+ * @param c The configuration.
+ * @param data The splits (for classes, channels and size).
+ * @returns The run's parts.
+ * @throws {OptionError} On an unknown method, a bad option, or a model TempBalance cannot tune.
+ */
+export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
+  const t = data.train;
+  const { method, options: mo } = resolveMethod(c.method ?? "cal", c.methodOptions ?? {});
+  const net = buildNetwork(c.model, {
+    classes: t.classes,
+    inChannels: t.channels,
+    size: t.height,
+    width: c.width,
+  });
+  const model = new Model(gpu, net, c.seed);
+  const clock = new EsdClock();
+  const warn = (m: string) => console.warn(`warning: ${m}`);
+  const tb = TB_METHODS.includes(method)
+    ? new TempBalance(model, { ...tbOptions(method, mo), onWarning: warn })
+    : null;
+  const mb = method === "tb-sigmoid"
+    ? new ModelBalancing(model, {
+      ...tbOptions(method, mo),
+      tau: mo["mb-tau"] as number,
+      sigmoidMin: mo["mb-sigmoid-min"] as number,
+      sigmoidMax: mo["mb-sigmoid-max"] as number,
+      interval: mo["mb-interval"] as number,
+      onWarning: warn,
+    })
+    : null;
+  if (c.sphere) return sphereRun(model, c, method, mo);
+  const groups: ParamGroupSpec[] = tb?.groupSpecs(c.lr) ?? mb?.groupSpecs(c.lr) ??
+    [{ params: model.arena.params }];
+  const optimizer = makeOptimizer(model, groups, c, method, mo);
+  const base = globalSchedule(c, method, mo, t.count);
   const stepwise = c.stepwise ?? false;
   let schedule: LrSchedule = base, monitor: LayerMonitor | undefined;
   const layerOptions = { clock, stepwise, stepsPerEpoch: Math.ceil(t.count / c.batchSize) };

@@ -1,9 +1,9 @@
 import { throws } from "node:assert/strict";
-import { slice, transpose } from "../../kernels/ops/gather.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { ref, sliceRef, transposeRef } from "../reference/kernels.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
+import { slice, transpose } from "../../../kernels/ops/gather.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { ref, sliceRef, transposeRef } from "../../reference/kernels.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../../_helpers.ts";
 
 gpuTest("transpose() matches float64 for 2-D, 4-D and 1×N shapes, f32 and i32", async () => {
   const cases: [number[], number[] | undefined][] = [

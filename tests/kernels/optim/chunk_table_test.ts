@@ -1,5 +1,5 @@
 import { deepEqual } from "node:assert/strict";
-import { CHUNK, chunkRows } from "../../kernels/optim/chunk_table.ts";
+import { CHUNK, chunkRows } from "../../../kernels/optim/chunk_table.ts";
 
 Deno.test("chunkRows(): ranges split into rows of at most CHUNK elements, with their tensor index; a dummy row for none", () => {
   deepEqual(

@@ -1,10 +1,10 @@
 import { throws } from "node:assert/strict";
-import { conv2d, conv2dBackward } from "../../kernels/nn/conv2d/conv2d.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { conv2dBackwardRef, conv2dRef, ref } from "../reference/kernels.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
-import { centralDiff, dot } from "../_fd.ts";
+import { conv2d, conv2dBackward } from "../../../kernels/nn/conv2d/conv2d.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { conv2dBackwardRef, conv2dRef, ref } from "../../reference/kernels.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../../_helpers.ts";
+import { centralDiff, dot } from "../../_fd.ts";
 
 interface Case {
   B: number;

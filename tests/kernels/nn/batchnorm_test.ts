@@ -1,10 +1,10 @@
 import { throws } from "node:assert/strict";
-import { batchNorm, batchNormBackward } from "../../kernels/nn/batchnorm.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { batchNormBackwardRef, batchNormRef, ref } from "../reference/kernels.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
-import { centralDiff, dot } from "../_fd.ts";
+import { batchNorm, batchNormBackward } from "../../../kernels/nn/batchnorm.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { batchNormBackwardRef, batchNormRef, ref } from "../../reference/kernels.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../../_helpers.ts";
+import { centralDiff, dot } from "../../_fd.ts";
 
 gpuTest(
   "batchNorm() train forward, running stats (unbiased, momentum 0.1), eval, and backward match float64, with and without the fused ReLU",

@@ -1,10 +1,10 @@
 import { ok, throws } from "node:assert/strict";
-import { argmax } from "../../kernels/ops/argmax.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { max, sum, sumSquares } from "../../kernels/ops/reduce.ts";
-import { argmaxRef, reduceRef, ref } from "../reference/kernels.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
+import { argmax } from "../../../kernels/ops/argmax.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { max, sum, sumSquares } from "../../../kernels/ops/reduce.ts";
+import { argmaxRef, reduceRef, ref } from "../../reference/kernels.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../../_helpers.ts";
 
 gpuTest("sum/sumSquares/max match float64 along every axis of odd shapes", async () => {
   let seed = 1;

@@ -1,11 +1,11 @@
 import { equal, throws } from "node:assert/strict";
-import { CE_MAX_CLASSES, crossEntropy } from "../../kernels/nn/cross_entropy.ts";
-import { linear, linearBackward } from "../../kernels/nn/linear.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { matmulRef, ref } from "../reference/kernels.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
-import { centralDiff } from "../_fd.ts";
+import { CE_MAX_CLASSES, crossEntropy } from "../../../kernels/nn/cross_entropy.ts";
+import { linear, linearBackward } from "../../../kernels/nn/linear.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { matmulRef, ref } from "../../reference/kernels.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../../_helpers.ts";
+import { centralDiff } from "../../_fd.ts";
 
 function ceRef(
   z: Float64Array,

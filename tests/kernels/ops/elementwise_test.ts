@@ -1,15 +1,15 @@
 import { throws } from "node:assert/strict";
-import { axpy, scale } from "../../kernels/ops/axpy.ts";
-import { addBias } from "../../kernels/ops/bias.ts";
-import { add, mul, sub } from "../../kernels/ops/binary.ts";
-import { copy } from "../../kernels/ops/copy.ts";
-import { fill } from "../../kernels/ops/fill.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { addBiasRef, mapRef, ref, reluBackwardRef, reluRef } from "../reference/kernels.ts";
-import { addRelu, relu, reluBackward } from "../../kernels/ops/relu.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
-import { centralDiff, dot } from "../_fd.ts";
+import { axpy, scale } from "../../../kernels/ops/axpy.ts";
+import { addBias } from "../../../kernels/ops/bias.ts";
+import { add, mul, sub } from "../../../kernels/ops/binary.ts";
+import { copy } from "../../../kernels/ops/copy.ts";
+import { fill } from "../../../kernels/ops/fill.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { addBiasRef, mapRef, ref, reluBackwardRef, reluRef } from "../../reference/kernels.ts";
+import { addRelu, relu, reluBackward } from "../../../kernels/ops/relu.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../../_helpers.ts";
+import { centralDiff, dot } from "../../_fd.ts";
 
 const SHAPES = [[1], [1, 1], [1, 67], [67, 1], [3, 5, 7], [257], [1000, 3], [300, 301]];
 

@@ -6,12 +6,12 @@ import {
   globalAvgPoolBackward,
   maxPool2d,
   maxPool2dBackward,
-} from "../../kernels/nn/pooling.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { poolRef, ref } from "../reference/kernels.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
-import { centralDiff, dot } from "../_fd.ts";
+} from "../../../kernels/nn/pooling.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { poolRef, ref } from "../../reference/kernels.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, assertNear, gpu, gpuTest, randArray } from "../../_helpers.ts";
+import { centralDiff, dot } from "../../_fd.ts";
 
 gpuTest(
   "max/avg pooling forward and backward match float64 (kernel, stride, padding; overlapping windows)",

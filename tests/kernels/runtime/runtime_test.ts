@@ -1,13 +1,13 @@
 import { equal, match, ok, rejects, throws } from "node:assert/strict";
-import { bucketSize } from "../../kernels/runtime/buffer_pool.ts";
-import { add } from "../../kernels/ops/binary.ts";
-import { GpuOpError } from "../../util/errors.ts";
-import { matmul } from "../../kernels/linalg/matmul.ts";
-import { foldGrid, Recorder } from "../../kernels/runtime/recorder.ts";
-import { relu } from "../../kernels/ops/relu.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, gpu, gpuTest } from "../_helpers.ts";
-import { runTask, taskFile } from "../_task.ts";
+import { bucketSize } from "../../../kernels/runtime/buffer_pool.ts";
+import { add } from "../../../kernels/ops/binary.ts";
+import { GpuOpError } from "../../../util/errors.ts";
+import { matmul } from "../../../kernels/linalg/matmul.ts";
+import { foldGrid, Recorder } from "../../../kernels/runtime/recorder.ts";
+import { relu } from "../../../kernels/ops/relu.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, gpu, gpuTest } from "../../_helpers.ts";
+import { runTask, taskFile } from "../../_task.ts";
 
 Deno.test("foldGrid() keeps every dimension within the limit and covers every workgroup", () => {
   for (const n of [1, 65535, 65536, 131071, 1e6, 4294836225, 65535 ** 2 + 1]) {
@@ -105,7 +105,7 @@ gpuTest("a bind-group mismatch is reported with the op that recorded it", async 
 });
 
 gpuTest("a lost device turns the next submit and readback into errors naming the op", async () => {
-  // In a child process (tests/kernels/_lost_device.ts): a destroyed device's teardown stays out of
+  // In a child process (tests/kernels/runtime/_lost_device.ts): a destroyed device's teardown stays out of
   // this one.
   const r = await runTask(new URL("./_lost_device.ts", import.meta.url), []);
   const line = r.out.split("\n").find((l) => l.startsWith("{"));
@@ -130,8 +130,8 @@ Deno.test("no WebGPU adapter: a task prints one line saying what to install and 
 gpuTest(
   "every kernel the analyzer compiles fits WebGPU's guaranteed limits (256 invocations, 8 storage buffers); a larger one is refused naming it",
   async () => {
-    const { checkLimits } = await import("../../kernels/runtime/runtime.ts");
-    const { analyze } = await import("../../esd/analyze.ts");
+    const { checkLimits } = await import("../../../kernels/runtime/runtime.ts");
+    const { analyze } = await import("../../../esd/analyze.ts");
     const minimum = {
       maxComputeInvocationsPerWorkgroup: 256,
       maxStorageBuffersPerShaderStage: 8,

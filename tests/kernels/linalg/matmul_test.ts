@@ -1,9 +1,9 @@
 import { throws } from "node:assert/strict";
-import { matmul, type MatmulVariant } from "../../kernels/linalg/matmul.ts";
-import { matmulRef, ref } from "../reference/kernels.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { readback, type Tensor, upload } from "../../kernels/runtime/tensor.ts";
-import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
+import { matmul, type MatmulVariant } from "../../../kernels/linalg/matmul.ts";
+import { matmulRef, ref } from "../../reference/kernels.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { readback, type Tensor, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertClose, gpu, gpuTest, randArray } from "../../_helpers.ts";
 
 interface Case {
   batch?: [number, number]; // batch dims of a and b (0 = 2-D)

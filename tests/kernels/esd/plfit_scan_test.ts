@@ -1,11 +1,11 @@
 import { deepEqual, ok } from "node:assert/strict";
-import { fitAt, fitPowerLaw } from "../../esd/plfit.ts";
-import { fitPowerLawsGpu } from "../../esd/plfit_gpu.ts";
-import { powerLawScan } from "../../kernels/esd/plfit_scan.ts";
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { sortRows } from "../../kernels/ops/sort.ts";
-import { readback, upload } from "../../kernels/runtime/tensor.ts";
-import { assertNear, gpu, gpuTest, randArray, rng } from "../_helpers.ts";
+import { fitAt, fitPowerLaw } from "../../../esd/plfit.ts";
+import { fitPowerLawsGpu } from "../../../esd/plfit_gpu.ts";
+import { powerLawScan } from "../../../kernels/esd/plfit_scan.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { sortRows } from "../../../kernels/ops/sort.ts";
+import { readback, upload } from "../../../kernels/runtime/tensor.ts";
+import { assertNear, gpu, gpuTest, randArray, rng } from "../../_helpers.ts";
 
 function pareto(n: number, alpha: number, seed: number): Float64Array {
   const r = rng(seed);

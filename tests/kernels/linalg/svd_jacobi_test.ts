@@ -1,8 +1,8 @@
 import { deepEqual, ok, rejects } from "node:assert/strict";
-import { eigvalshRef, matmulRef, ref } from "../reference/kernels.ts";
-import { JACOBI_MAX_COLUMNS, jacobiSvd, paddedRows, roundRobin } from "../../kernels/linalg/svd_jacobi.ts";
-import { upload } from "../../kernels/runtime/tensor.ts";
-import { assertNear, gpu, gpuTest, randArray } from "../_helpers.ts";
+import { eigvalshRef, matmulRef, ref } from "../../reference/kernels.ts";
+import { JACOBI_MAX_COLUMNS, jacobiSvd, paddedRows, roundRobin } from "../../../kernels/linalg/svd_jacobi.ts";
+import { upload } from "../../../kernels/runtime/tensor.ts";
+import { assertNear, gpu, gpuTest, randArray } from "../../_helpers.ts";
 
 /** Runs the solver on `batch` matrices (c, r) padded as required; returns sorted values per matrix. */
 async function solve(

@@ -5,10 +5,10 @@
  * test process; the printed line is the result whatever the exit does after it.
  * @module
  */
-import { Recorder } from "../../kernels/runtime/recorder.ts";
-import { relu } from "../../kernels/ops/relu.ts";
-import { getGpu, Gpu } from "../../kernels/runtime/runtime.ts";
-import { readback, Tensor } from "../../kernels/runtime/tensor.ts";
+import { Recorder } from "../../../kernels/runtime/recorder.ts";
+import { relu } from "../../../kernels/ops/relu.ts";
+import { getGpu, Gpu } from "../../../kernels/runtime/runtime.ts";
+import { readback, Tensor } from "../../../kernels/runtime/tensor.ts";
 
 const message = async (f: () => Promise<unknown>) => {
   try {
