@@ -12,7 +12,7 @@ import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 
 /** Options of {@link LAMB}: the reference's defaults. */
-export interface LambOptions {
+export interface LAMBOptions {
   /** Learning rate (the reference's CIFAR-100 runs use 0.01). */
   lr: number;
   /** Weight decay (default 0). */
@@ -64,7 +64,7 @@ export class LAMB extends FusedOptimizer {
    * @param o Defaults and constants.
    * @throws {OptionError} On β outside [0, 1), eps < 0 or maxNorm ≤ 0 (as the reference), or bad groups.
    */
-  constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: LambOptions) {
+  constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: LAMBOptions) {
     super("LAMB", arena, groups, { lr: o.lr, weightDecay: o.weightDecay ?? 0 }, [
       "optim.exp_avg",
       "optim.exp_avg_sq",

@@ -12,7 +12,7 @@ import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 
 /** Options of {@link LARS}: the reference's defaults. */
-export interface LarsOptions {
+export interface LARSOptions {
   /** Learning rate (the reference's CIFAR-100 runs use 28 for ResNet-18). */
   lr: number;
   /** Momentum (default 0: the reference builds LARS without it). */
@@ -60,7 +60,7 @@ export class LARS extends FusedOptimizer {
    * @param o Defaults and LARS's constants.
    * @throws {OptionError} On eeta outside (0, 1] or eps ≤ 0 (as the reference), or bad groups.
    */
-  constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: LarsOptions) {
+  constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: LARSOptions) {
     super("LARS", arena, groups, { lr: o.lr, momentum: o.momentum ?? 0, weightDecay: o.weightDecay ?? 0 }, [
       "momentum",
     ]);

@@ -52,7 +52,7 @@ export interface ParamGroup {
 }
 
 /** Defaults of {@link SGD}: PyTorch's, with lr required. */
-export interface SgdOptions {
+export interface SGDOptions {
   /** Learning rate. */
   lr: number;
   /** Momentum (default 0). */
@@ -118,7 +118,7 @@ export class SGD implements Optimizer {
    * @param groups The groups (each parameter in at most one).
    * @param defaults Hyper-parameters for groups that do not set their own.
    */
-  constructor(arena: ParameterArena, groups: ParamGroupSpec[], defaults: SgdOptions) {
+  constructor(arena: ParameterArena, groups: ParamGroupSpec[], defaults: SGDOptions) {
     this.#arena = arena;
     this.paramGroups = makeGroups("SGD", arena, groups, defaults);
     const gpu = arena.values.gpu;

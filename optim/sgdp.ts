@@ -13,7 +13,7 @@ import { FusedOptimizer } from "./fused.ts";
 import type { ParamGroupSpec } from "./sgd.ts";
 
 /** Options of {@link SGDP}: AdamP's defaults. */
-export interface SgdpOptions {
+export interface SGDPOptions {
   /** Learning rate. */
   lr: number;
   /** Momentum (default 0; the reference runs use 0.9). */
@@ -61,7 +61,7 @@ export class SGDP extends FusedOptimizer {
    * @param o Defaults and constants.
    * @throws {OptionError} On bad constants or groups, or a tensor with more rows than a shader loop may visit.
    */
-  constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: SgdpOptions) {
+  constructor(arena: ParameterArena, groups: ParamGroupSpec[], o: SGDPOptions) {
     super("SGDP", arena, groups, {
       lr: o.lr,
       momentum: o.momentum ?? 0,

@@ -27,7 +27,7 @@ import type { Optimizer } from "./optimizer.ts";
 import { type ParamGroup, SGD } from "./sgd.ts";
 
 /** Options of {@link SphereSGD}: exactly one of `elr` and `lr`. */
-export interface SphereOptions {
+export interface SphereSGDOptions {
   /** Fixed effective learning rate (> 0): train on the sphere. */
   elr?: number;
   /** Fixed learning rate (> 0): train in the whole space, with `weightDecay`. */
@@ -79,7 +79,7 @@ export class SphereSGD implements Optimizer {
    * @param siNormSq ‖w_SI‖² now (all SI tensors jointly).
    * @throws {OptionError} Unless exactly one of elr and lr is a positive number, or on other bad values.
    */
-  constructor(arena: ParameterArena, si: Parameter[], o: SphereOptions, siNormSq: number) {
+  constructor(arena: ParameterArena, si: Parameter[], o: SphereSGDOptions, siNormSq: number) {
     const { elr, lr, weightDecay = 0, momentum = 0, noninvLr = 0, perFilter = false } = o;
     if ((elr === undefined) === (lr === undefined)) {
       throw new OptionError(
@@ -138,7 +138,7 @@ export class SphereSGD implements Optimizer {
    * @param o Mode and rates.
    * @returns The optimizer.
    */
-  static async create(arena: ParameterArena, si: Parameter[], o: SphereOptions): Promise<SphereSGD> {
+  static async create(arena: ParameterArena, si: Parameter[], o: SphereSGDOptions): Promise<SphereSGD> {
     return new SphereSGD(arena, si, o, (await sumsOfSquares(si)).total);
   }
 
@@ -151,7 +151,7 @@ export class SphereSGD implements Optimizer {
    * @returns The optimizer.
    * @throws {OptionError} Naming a parameter that is not scale-invariant, or when the model has none.
    */
-  static async forModel(model: Model, o: SphereOptions, names?: string[]): Promise<SphereSGD> {
+  static async forModel(model: Model, o: SphereSGDOptions, names?: string[]): Promise<SphereSGD> {
     const si = names ? checkScaleInvariant(model, names) : siParameters(model);
     if (!si.length) {
       throw new OptionError(

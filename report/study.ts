@@ -121,7 +121,8 @@ export function summarizeStudy(runs: RunRecord[], spec: StudySpec): StudySummary
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const signed = (x: number, d = 2) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(d)}` : "–");
-const pm = (x: { mean: number; std: number }, d = 2) => `${fmt(x.mean, d)} ± ${fmt(x.std, d)}`;
+const pm = (x: { mean: number; std: number }, d = 2) =>
+  Number.isFinite(x.mean) ? `${fmt(x.mean, d)} ± ${fmt(x.std, d)}` : "–";
 
 /**
  * The plain verdict on a paired difference: whether its interval excludes 0.
