@@ -11,7 +11,7 @@ import { detectFormat } from "./load.ts";
 import { parseNpy, parseNpz } from "./npy.ts";
 import { type BlobLike, indexMetadata, openSafetensorsBlob, shardTensors } from "./safetensors.ts";
 import { WeightFileError, type WeightTensor } from "./tensor.ts";
-import { parseTfjs } from "./tfjs.ts";
+import { loadTfjsManifest } from "./tfjs.ts";
 
 /** A named blob: a browser `File`, or anything with its name, size and `slice`. */
 export interface NamedBlob extends BlobLike {
@@ -55,7 +55,7 @@ export async function openWeightBlobs(
   const manifest = files.find((f) => /\.json$/i.test(f.name));
   if (manifest) {
     const text = new TextDecoder().decode(await bytesOf(manifest));
-    const tensors = await parseTfjs(
+    const tensors = await loadTfjsManifest(
       text,
       manifest.name,
       async (p) => {

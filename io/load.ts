@@ -119,14 +119,14 @@ export async function loadWeightFile(
   if (typeof source === "string") {
     const path = checkpointPath(source);
     if (path.toLowerCase().endsWith(".index.json") && (!format || format === "safetensors")) {
-      return openShardedSafetensors(path);
+      return await openShardedSafetensors(path);
     }
     if (format === "tfjs" || (!format && path.toLowerCase().endsWith(".json"))) {
       return { tensors: await loadTfjs(path), metadata: {} };
     }
     // safetensors stream from the file: headers now, each tensor's bytes when it is read.
     if (format === "safetensors" || (!format && detectFormat(magic(path), path) === "safetensors")) {
-      return openSafetensors(path);
+      return await openSafetensors(path);
     }
     source = path;
   }

@@ -4,6 +4,10 @@
  * error voice ({@link WeightFileError}: the file, the tensor, what was expected); and the atomic
  * file write used for checkpoints.
  *
+ * Names follow one rule: `parse*` is synchronous and reads bytes already in memory; `open*` is
+ * asynchronous and lazy (headers now, each tensor's bytes when it is decoded); `load*` is
+ * asynchronous and reads everything it returns.
+ *
  * @example
  * ```ts
  * import { deepEqual, equal } from "node:assert/strict";
@@ -31,6 +35,6 @@ export type { BlobLike, TensorToWrite } from "./safetensors.ts";
 export { openWeightBlobs } from "./blob.ts";
 export type { NamedBlob } from "./blob.ts";
 export { parseNpy, parseNpz, writeNpy } from "./npy.ts";
-export { loadTfjs, parseTfjs } from "./tfjs.ts";
+export { loadTfjs, loadTfjsManifest } from "./tfjs.ts";
 export { WeightFileError } from "./tensor.ts";
 export type { WeightTensor } from "./tensor.ts";

@@ -262,11 +262,13 @@ function readAt(f: Deno.FsFile, position: number, length: number): Uint8Array {
  * @throws {WeightFileError} On a missing or truncated file, a bad header, an unknown dtype, bad
  *   offsets; `values()` throws it, naming the tensor, if the file was cut after it was opened.
  */
-export function openSafetensors(path: string): { tensors: WeightTensor[]; metadata: Record<string, string> } {
+export async function openSafetensors(
+  path: string,
+): Promise<{ tensors: WeightTensor[]; metadata: Record<string, string> }> {
   const bad = (detail: string) => new WeightFileError("safetensors", path, detail);
   let f: Deno.FsFile;
   try {
-    f = Deno.openSync(path, { read: true });
+    f = await Deno.open(path, { read: true });
   } catch (e) {
     // A missing file is named as before the format is known (as loadWeightFile always has).
     if (e instanceof Deno.errors.NotFound) throw new WeightFileError("weight", path, "no such file");
@@ -274,7 +276,7 @@ export function openSafetensors(path: string): { tensors: WeightTensor[]; metada
   }
   let spans: Span[], metadata: Record<string, string>, dataStart: number;
   try {
-    const size = f.statSync().size;
+    const size = (await f.stat()).size;
     if (size < 8) throw bad(`the file is ${size} bytes: expected at least 8 (the header length)`);
     const headerLen = Number(new DataView(readAt(f, 0, 8).buffer).getBigUint64(0, true));
     if (headerLen > size - 8) {
@@ -410,9 +412,9 @@ export async function openSafetensorsBlob(
  * @throws {WeightFileError} On a bad index, a missing or malformed shard, or a tensor the index
  *   maps to a shard that does not hold it — naming the shard and the tensor.
  */
-export function openShardedSafetensors(
+export async function openShardedSafetensors(
   indexPath: string,
-): { tensors: WeightTensor[]; metadata: Record<string, string> } {
+): Promise<{ tensors: WeightTensor[]; metadata: Record<string, string> }> {
   const bad = (detail: string) => new WeightFileError("safetensors index", indexPath, detail);
   let index: { weight_map?: unknown; metadata?: unknown };
   try {
@@ -448,7 +450,7 @@ export function openShardedSafetensors(
         }) does not exist`,
       );
     }
-    tensors.push(...shardTensors(openSafetensors(path).tensors, names, path));
+    tensors.push(...shardTensors((await openSafetensors(path)).tensors, names, path));
   }
   return { tensors, metadata: indexMetadata(index) };
 }

@@ -39,7 +39,7 @@ export async function loadTfjs(file: string): Promise<WeightTensor[]> {
     throw new WeightFileError("tfjs", file, (e as Error).message);
   }
   const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
-  return await parseTfjs(text, file, async (p) => {
+  return await loadTfjsManifest(text, file, async (p) => {
     try {
       return await Deno.readFile(dir + p);
     } catch {
@@ -58,7 +58,7 @@ export async function loadTfjs(file: string): Promise<WeightTensor[]> {
  * @returns The tensors, with `layout: "tfjs"`.
  * @throws {WeightFileError} As {@link loadTfjs}.
  */
-export async function parseTfjs(
+export async function loadTfjsManifest(
   text: string,
   file: string,
   readShard: (path: string) => Promise<Uint8Array | null>,

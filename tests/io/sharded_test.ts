@@ -126,7 +126,7 @@ Deno.test("safetensors paths are read lazily: a file cut after opening fails whe
     { name: "b", shape: [8, 8], data: randArray(64, 2) },
   ]);
   await Deno.writeFile(path, bytes);
-  const { tensors } = openSafetensors(path);
+  const { tensors } = await openSafetensors(path);
   equal(tensors[0].values().length, 16);
   await Deno.writeFile(path, bytes.subarray(0, bytes.length - 4));
   equal(tensors[0].values().length, 16); // still inside the file
