@@ -35,6 +35,58 @@ stays fixed at norm 10.`;
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
+/** The settings of a regimes run from its flags: where, which rates, and the flags every run gets. */
+interface RegimesSetup {
+  out: string;
+  raw: string[];
+  rates: number[];
+  fixedLr: boolean;
+  base: number;
+  data?: string;
+  common: string[];
+}
+
+function regimesSetup(v: Record<string, string | boolean | undefined>): RegimesSetup {
+  const a = v as Record<string, string | undefined>;
+  if (!a.out) throw new OptionError(`Missing --out DIR\n${USAGE}`);
+  const model = a.model ?? "convnet-si";
+  if (!["convnet-si", "convnet-si-af", "resnet18-si"].includes(model)) {
+    throw new OptionError(
+      `Invalid --model "${model}": expected convnet-si, convnet-si-af or resnet18-si\n${USAGE}`,
+    );
+  }
+  const raw = (a["fixed-lr"] ?? a.elrs ?? "1e-5,1e-4,1e-3,1e-2,1e-1").split(",").map((s) => s.trim());
+  const rates = raw.map(Number);
+  rates.forEach((x, i) => {
+    if (!(x > 0) || !Number.isFinite(x)) {
+      throw new OptionError(
+        `Invalid ${a["fixed-lr"] ? "--fixed-lr" : "--elrs"} value "${
+          raw[i]
+        }": every rate must be a number > 0`,
+      );
+    }
+  });
+  const base = model === "resnet18-si" ? 64 : 32;
+  const width = a.width === undefined ? 1 : Number(a.width) / base;
+  if (!(width > 0)) throw new OptionError(`Invalid --width "${a.width}": expected a number of channels > 0`);
+  const common = [
+    `--model=${model}`,
+    `--width=${width}`,
+    `--epochs=${a.epochs ?? 20}`,
+    "--no-augment",
+    "--schedule=constant",
+    "--momentum=0",
+    ...(a.dataset ? [`--dataset=${a.dataset}`] : []),
+    ...(a.data ? [`--data=${a.data}`] : []),
+    ...(a.subset ? [`--subset=${a.subset}`] : []),
+    ...(a.seed ? [`--seed=${a.seed}`] : []),
+    ...(a["batch-size"] ? [`--batch-size=${a["batch-size"]}`] : []),
+    ...(v["per-filter"] ? ["--per-filter"] : []),
+    ...(a["fixed-lr"] ? [`--wd=${a.wd ?? 5e-4}`] : ["--wd=0"]),
+  ];
+  return { out: a.out, raw, rates, fixedLr: a["fixed-lr"] !== undefined, base, data: a.data, common };
+}
+
 await runMain(async () => {
   const { values: v } = parsed(() =>
     parseArgs({
@@ -59,51 +111,16 @@ await runMain(async () => {
     console.log(USAGE);
     return;
   }
-  if (!v.out) throw new OptionError(`Missing --out DIR\n${USAGE}`);
-  const model = v.model ?? "convnet-si";
-  if (!["convnet-si", "convnet-si-af", "resnet18-si"].includes(model)) {
-    throw new OptionError(
-      `Invalid --model "${model}": expected convnet-si, convnet-si-af or resnet18-si\n${USAGE}`,
-    );
-  }
-  const raw = (v["fixed-lr"] ?? v.elrs ?? "1e-5,1e-4,1e-3,1e-2,1e-1").split(",").map((s) => s.trim());
-  const rates = raw.map(Number);
-  rates.forEach((x, i) => {
-    if (!(x > 0) || !Number.isFinite(x)) {
-      throw new OptionError(
-        `Invalid ${v["fixed-lr"] ? "--fixed-lr" : "--elrs"} value "${
-          raw[i]
-        }": every rate must be a number > 0`,
-      );
-    }
-  });
-  const base = model === "resnet18-si" ? 64 : 32;
-  const width = v.width === undefined ? 1 : Number(v.width) / base;
-  if (!(width > 0)) throw new OptionError(`Invalid --width "${v.width}": expected a number of channels > 0`);
-  const common = [
-    `--model=${model}`,
-    `--width=${width}`,
-    `--epochs=${v.epochs ?? 20}`,
-    "--no-augment",
-    "--schedule=constant",
-    "--momentum=0",
-    ...(v.dataset ? [`--dataset=${v.dataset}`] : []),
-    ...(v.data ? [`--data=${v.data}`] : []),
-    ...(v.subset ? [`--subset=${v.subset}`] : []),
-    ...(v.seed ? [`--seed=${v.seed}`] : []),
-    ...(v["batch-size"] ? [`--batch-size=${v["batch-size"]}`] : []),
-    ...(v["per-filter"] ? ["--per-filter"] : []),
-    ...(v["fixed-lr"] ? [`--wd=${v.wd ?? 5e-4}`] : ["--wd=0"]),
-  ];
+  const { out, raw, rates, fixedLr, base, data, common } = regimesSetup(v);
   // The flags every run shares are recorded: rerunning with others (another --epochs, say) is
   // refused instead of silently keeping runs made under the old ones. More rates may be added.
-  await recordSettings(v.out, "regimes.json", { flags: common.filter((f) => !f.startsWith("--data=")) }, {
+  await recordSettings(out, "regimes.json", { flags: common.filter((f) => !f.startsWith("--data=")) }, {
     flags: "train flags",
   });
   const runs: { elr: number; h: EpochMetrics[] }[] = [];
   let classes = 10, title = "";
   for (const [i, rate] of rates.entries()) {
-    const dir = `${v.out}/${v["fixed-lr"] ? "lr" : "elr"}_${raw[i]}`;
+    const dir = `${out}/${fixedLr ? "lr" : "elr"}_${raw[i]}`;
     const ckpt = `${dir}/${RUN_FILES.checkpoint}`;
     let args: string[];
     const status = await runStatus(dir);
@@ -112,10 +129,10 @@ await runMain(async () => {
       args = [];
     } else if (status.state === "partial") {
       console.log(`== ${raw[i]}: resuming after epoch ${status.epoch}`);
-      args = ["--resume", dir, ...(v.data ? [`--data=${v.data}`] : [])];
+      args = ["--resume", dir, ...(data ? [`--data=${data}`] : [])];
     } else {
-      console.log(`== ${v["fixed-lr"] ? "lr" : "ELR"} ${raw[i]}`);
-      args = [...common, v["fixed-lr"] ? `--fixed-lr=${rate}` : `--elr=${rate}`, `--out=${dir}`];
+      console.log(`== ${fixedLr ? "lr" : "ELR"} ${raw[i]}`);
+      args = [...common, fixedLr ? `--fixed-lr=${rate}` : `--elr=${rate}`, `--out=${dir}`];
     }
     if (args.length) {
       const code = await runTrain(args);
@@ -136,19 +153,17 @@ await runMain(async () => {
       classes = (c.classes as number | undefined) ?? 10;
       title = `${c.model} (width ${Math.round(base * (c.width as number))}) on ${c.dataset}${
         c.subset ? ` (first ${c.subset} images)` : ""
-      }, ${c.epochs} epochs, batch ${c.batchSize}, ${
-        v["fixed-lr"] ? "fixed lr + wd" : "fixed ELR on the sphere"
-      }`;
+      }, ${c.epochs} epochs, batch ${c.batchSize}, ${fixedLr ? "fixed lr + wd" : "fixed ELR on the sphere"}`;
     }
   }
   const rows = runs.map((r) => classifyRun(r.elr, r.h, classes));
   const plots = await regimePlots(runs, rows);
-  await writeAtomic(`${v.out}/train_loss.svg`, plots.trainLoss);
-  await writeAtomic(`${v.out}/test_error.svg`, plots.testError);
-  await writeAtomic(`${v.out}/eff_grad_norm.svg`, plots.effGradNorm);
-  await writeAtomic(`${v.out}/phase.svg`, plots.phase);
-  await writeAtomic(`${v.out}/regimes.csv`, regimesCsv(rows));
+  await writeAtomic(`${out}/train_loss.svg`, plots.trainLoss);
+  await writeAtomic(`${out}/test_error.svg`, plots.testError);
+  await writeAtomic(`${out}/eff_grad_norm.svg`, plots.effGradNorm);
+  await writeAtomic(`${out}/phase.svg`, plots.phase);
+  await writeAtomic(`${out}/regimes.csv`, regimesCsv(rows));
   const md = regimesMarkdown(rows, title);
-  await writeAtomic(`${v.out}/regimes.md`, md);
-  console.log(`\n${md}\nplots: ${v.out}/train_loss.svg, test_error.svg, eff_grad_norm.svg, phase.svg`);
+  await writeAtomic(`${out}/regimes.md`, md);
+  console.log(`\n${md}\nplots: ${out}/train_loss.svg, test_error.svg, eff_grad_norm.svg, phase.svg`);
 });
