@@ -41,7 +41,7 @@ const makers: [string, () => Optimizer][] = [
     "Lookahead(SGD), k 1",
     () => new Lookahead(arena, new SGD(arena, all, { lr: 0.1, momentum: 0.9 }), { k: 1, alpha: 0.8 }),
   ],
-  ["SphereSGD (fixed ELR, conv weights)", () => new SphereSGD(arena, convs, { elr: 1e-3 }, 1000)],
+  ["SphereSGD (fixed ELR, conv weights)", () => new SphereSGD(arena, convs, { elr: 1e-3, siNormSq: 1000 })],
 ];
 for (const [name, make] of makers) {
   const opt = make();

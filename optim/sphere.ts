@@ -40,6 +40,12 @@ export interface SphereSGDOptions {
   noninvLr?: number;
   /** Keep every filter's norm instead of the joint one (default false). */
   perFilter?: boolean;
+  /**
+   * ρ0², the squared radius of the sphere: ‖w_SI‖² of all SI tensors jointly at the start (the
+   * reference's `init_norm`²). {@link SphereSGD.create} and {@link SphereSGD.forModel} measure it;
+   * the constructor needs it given (a model's initial values give it without a readback).
+   */
+  siNormSq?: number;
 }
 
 /** Σw² of each tensor and of each of its rows, in float64 from one readback. */
@@ -72,15 +78,22 @@ export class SphereSGD implements Optimizer {
   #accSteps = 0;
 
   /**
-   * Builds the optimizer from the SI tensors' current norm (see {@link SphereSGD.create}).
+   * Builds the optimizer on a sphere of known radius (`o.siNormSq`; {@link SphereSGD.create}
+   * measures it).
    * @param arena The parameters' arena.
    * @param si The scale-invariant tensors.
-   * @param o Mode and rates.
-   * @param siNormSq ‖w_SI‖² now (all SI tensors jointly).
-   * @throws {OptionError} Unless exactly one of elr and lr is a positive number, or on other bad values.
+   * @param o Mode, rates and ρ0².
+   * @throws {OptionError} Unless exactly one of elr and lr is a positive number, without ρ0², or
+   *   on other bad values.
    */
-  constructor(arena: ParameterArena, si: Parameter[], o: SphereSGDOptions, siNormSq: number) {
+  constructor(arena: ParameterArena, si: Parameter[], o: SphereSGDOptions) {
     const { elr, lr, weightDecay = 0, momentum = 0, noninvLr = 0, perFilter = false } = o;
+    if (o.siNormSq === undefined) {
+      throw new OptionError(
+        "SphereSGD: give siNormSq (ρ0²), or build it with SphereSGD.create() / forModel()",
+      );
+    }
+    const siNormSq = o.siNormSq;
     if ((elr === undefined) === (lr === undefined)) {
       throw new OptionError(
         "SphereSGD: give exactly one of elr (on the sphere) and lr (fixed learning rate)",
@@ -139,7 +152,7 @@ export class SphereSGD implements Optimizer {
    * @returns The optimizer.
    */
   static async create(arena: ParameterArena, si: Parameter[], o: SphereSGDOptions): Promise<SphereSGD> {
-    return new SphereSGD(arena, si, o, (await sumsOfSquares(si)).total);
+    return new SphereSGD(arena, si, { ...o, siNormSq: (await sumsOfSquares(si)).total });
   }
 
   /**

@@ -139,7 +139,8 @@ function sphereRun(model: Model, c: TrainConfig, method: MethodName, mo: MethodO
     momentum: c.momentum,
     noninvLr: s.noninvLr ?? 0,
     perFilter: s.perFilter ?? false,
-  }, normSq);
+    siNormSq: normSq,
+  });
   const schedule = makeSchedule({ kind: "constant", lr: optimizer.siLr });
   return {
     model,

@@ -132,7 +132,7 @@ gpuTest(
           (t, k) => t + randArray(arena.params[k].value.size, 100 + k).reduce((u, z) => u + z * z, 0),
           0,
         );
-        return new SphereSGD(arena, si, { elr }, S);
+        return new SphereSGD(arena, si, { elr, siNormSq: S });
       },
       (p, g) => {
         const lr = elr * S;
@@ -172,9 +172,12 @@ gpuTest(
 gpuTest("SphereSGD and the SI check refuse bad input with the option or parameter named", () => {
   const model = new Model(gpu, new ConvNetSI({ classes: 10, inChannels: 1, size: 28, channels: 4 }), 5);
   const si = siParameters(model);
-  throws(() => new SphereSGD(model.arena, si, { elr: 0 }, 1), /elr must be a number > 0, got 0/);
-  throws(() => new SphereSGD(model.arena, si, { elr: -1e-3 }, 1), /elr must be a number > 0/);
-  throws(() => new SphereSGD(model.arena, si, { elr: 1e-3, lr: 0.1 }, 1), /exactly one of elr .* and lr/);
+  throws(() => new SphereSGD(model.arena, si, { elr: 0, siNormSq: 1 }), /elr must be a number > 0, got 0/);
+  throws(() => new SphereSGD(model.arena, si, { elr: -1e-3, siNormSq: 1 }), /elr must be a number > 0/);
+  throws(
+    () => new SphereSGD(model.arena, si, { elr: 1e-3, lr: 0.1, siNormSq: 1 }),
+    /exactly one of elr .* and lr/,
+  );
   throws(
     () => checkScaleInvariant(model, ["conv_layers.0.weight", "linear_layers.2.weight"]),
     /Parameter "linear_layers\.2\.weight" is not scale-invariant: only the weight of a bias-free Conv2d followed by a BatchNorm2d/,
@@ -192,5 +195,14 @@ gpuTest("SphereSGD.forModel() refuses a non-SI parameter in the SI group, naming
   const opt = await SphereSGD.forModel(model, { elr: 1e-3 });
   equal(opt.si.length, 4);
   opt.release();
+  model.release();
+});
+
+gpuTest("new SphereSGD() without ρ0² says how to get it", () => {
+  const model = new Model(gpu, new ConvNetSI({ classes: 10, inChannels: 1, size: 28, channels: 4 }), 5);
+  throws(
+    () => new SphereSGD(model.arena, siParameters(model), { elr: 1e-3 }),
+    /SphereSGD: give siNormSq \(ρ0²\), or build it with SphereSGD\.create\(\) \/ forModel\(\)/,
+  );
   model.release();
 });
