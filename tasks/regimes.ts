@@ -13,7 +13,7 @@ import { readCheckpoint } from "../train/checkpoint.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
 import { RUN_FILES } from "../train/trainer.ts";
 import { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "../report/regimes.ts";
-import { parsed, runTrain } from "./_args.ts";
+import { numFlag, parsed, runTrain } from "./_args.ts";
 import { recordSettings } from "../train/run_record.ts";
 import { runStatus } from "../train/run_folder.ts";
 import { runMain } from "../cli/main.ts";
@@ -67,8 +67,7 @@ function regimesSetup(v: Record<string, string | boolean | undefined>): RegimesS
     }
   });
   const base = model === "resnet18-si" ? 64 : 32;
-  const width = a.width === undefined ? 1 : Number(a.width) / base;
-  if (!(width > 0)) throw new OptionError(`Invalid --width "${a.width}": expected a number of channels > 0`);
+  const width = numFlag("width", a.width, base, { min: 0, exclusive: true }, USAGE) / base;
   const common = [
     `--model=${model}`,
     `--width=${width}`,
