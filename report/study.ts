@@ -397,7 +397,7 @@ export function gainPlot(s: StudySummary, spec: StudySpec, axis: string): Promis
  * Writes the report files into a comparison's folder, each atomically: `results.md`,
  * `results.csv`, `runs.csv`, `gain_vs_<axis>.svg` for every axis of two or more values, and the
  * accuracy curves and each layer's final alpha per method (`accuracy.svg`, `final_alpha.svg`; with
- * a grid a pair per cell, `accuracy_<cell>.svg`, `final_alpha_<cell>.svg`).
+ * a grid a pair per cell, `accuracy_<cell>.svg`, `final_alpha_<cell>.svg`, e.g. `accuracy_subset-600.svg`).
  * @param dir The folder.
  * @param runs The finished runs.
  * @param spec The study.
@@ -426,7 +426,7 @@ export async function writeStudyReport(
     const here = runs.filter((r) => inCell(r, cell));
     if (!here.length) continue;
     const name = Object.entries(cell).map(([k, v]) => `${k}=${v}`).join(", ");
-    const suffix = name ? `_${name.replace(/, /g, "_").replace(/[^A-Za-z0-9._=+-]/g, "-")}` : "";
+    const suffix = name ? `_${name.replace(/, /g, "_").replace(/[^A-Za-z0-9._+-]/g, "-")}` : "";
     files.push([
       `accuracy${suffix}.svg`,
       accuracyBands(here, { x: byStep ? "steps" : "epoch", title: name || undefined }),

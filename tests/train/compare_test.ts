@@ -125,7 +125,7 @@ Deno.test("deno task compare --report: per-cell means, paired differences with t
     best_acc: "83",
     seconds: "21",
   });
-  for (const f of ["gain_vs_subset.svg", "accuracy_subset=600.svg", "accuracy_subset=6000.svg"]) {
+  for (const f of ["gain_vs_subset.svg", "accuracy_subset-600.svg", "accuracy_subset-6000.svg"]) {
     ok((await Deno.stat(`${out}/${f}`)).size > 1000, f);
   }
   match(r.out, /report: .*results\.md/);
