@@ -283,9 +283,12 @@ async function saveEpoch(
  */
 export async function fit(o: TrainOptions): Promise<TrainResult> {
   const { model, optimizer: opt, test } = o;
-  let { start, elapsed, history } = o.resume
+  // resumeFrom returns a fresh history array: epochs are appended to it in place.
+  const resumed = o.resume
     ? resumeFrom(o, o.resume)
-    : { start: 0, elapsed: 0, history: [] };
+    : { start: 0, elapsed: 0, history: [] as EpochMetrics[] };
+  const { start, history } = resumed;
+  let elapsed = resumed.elapsed;
   const layerLog = o.out && o.monitor ? await readLayerLog(`${o.out}/${RUN_FILES.layersJsonl}`, start) : [];
   for (let epoch = start; epoch < o.epochs; epoch++) {
     const t0 = performance.now(), esd0 = o.esdClock?.seconds ?? 0;
@@ -319,7 +322,7 @@ export async function fit(o: TrainOptions): Promise<TrainResult> {
       esd_seconds: (o.esdClock?.seconds ?? 0) - esd0,
       ...extra,
     };
-    history = [...history, m];
+    history.push(m);
     if (o.out) await saveEpoch({ ...o, out: o.out }, epoch, history, layerLog, elapsed + m.seconds, evalNow);
     elapsed += m.seconds;
     await o.onEpoch?.(m);
