@@ -22,6 +22,8 @@ export { SGD } from "./sgd.ts";
 export type { ParamGroup, ParamGroupSpec, SGDOptions, SnrOptions } from "./sgd.ts";
 export { LARS } from "./lars.ts";
 export type { LARSOptions } from "./lars.ts";
+export { AdamW } from "./adamw.ts";
+export type { AdamWOptions } from "./adamw.ts";
 export { LAMB } from "./lamb.ts";
 export type { LAMBOptions } from "./lamb.ts";
 export { SGDP } from "./sgdp.ts";

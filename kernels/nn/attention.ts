@@ -12,7 +12,7 @@ import { params } from "../runtime/params.ts";
 import { fmtShape } from "../../util/errors.ts";
 import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
 import { matmul } from "../linalg/matmul.ts";
-import { Tensor } from "../runtime/tensor.ts";
+import type { Tensor } from "../runtime/tensor.ts";
 
 const SOFTMAX = `struct P { groups: u32, R: u32, T: u32 }
 @group(0) @binding(0) var<uniform> p: P;

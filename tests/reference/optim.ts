@@ -163,3 +163,35 @@ export function sgdpStepRef(
   const shrink = h.wd > 0 ? 1 - h.lr * h.wd * ratio / (1 - h.momentum) : 1;
   for (let i = 0; i < p.length; i++) p[i] = p[i] * shrink - h.lr * d[i];
 }
+
+/**
+ * One AdamW step of every parameter (in place), as `torch.optim.AdamW` after
+ * `clip_grad_norm_(maxNorm)` (maxNorm 0: no clip); `lr` and `wd` per parameter.
+ * @param ps The parameters.
+ * @param gs Their gradients.
+ * @param m First moments (updated).
+ * @param v Second moments (updated).
+ * @param t The step number (from 1).
+ * @param h Hyper-parameters.
+ */
+export function adamwStepRef(
+  ps: Float64Array[],
+  gs: ArrayLike<number>[],
+  m: Float64Array[],
+  v: Float64Array[],
+  t: number,
+  h: { lr: number[]; wd: number[]; beta1: number; beta2: number; eps: number; maxNorm: number },
+): void {
+  const total = Math.sqrt(gs.reduce((s, g) => s + norm(g) ** 2, 0));
+  const c = h.maxNorm > 0 ? Math.min(1, h.maxNorm / (total + 1e-6)) : 1;
+  const bc1 = 1 - h.beta1 ** t, bc2 = 1 - h.beta2 ** t;
+  ps.forEach((p, k) => {
+    for (let i = 0; i < p.length; i++) {
+      const g = c * gs[k][i];
+      m[k][i] = h.beta1 * m[k][i] + (1 - h.beta1) * g;
+      v[k][i] = h.beta2 * v[k][i] + (1 - h.beta2) * g * g;
+      p[i] *= 1 - h.lr[k] * h.wd[k];
+      p[i] -= (h.lr[k] / bc1) * m[k][i] / (Math.sqrt(v[k][i]) / Math.sqrt(bc2) + h.eps);
+    }
+  });
+}
