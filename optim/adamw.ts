@@ -65,14 +65,21 @@ export class AdamW extends FusedOptimizer {
       "optim.exp_avg",
       "optim.exp_avg_sq",
     ]);
-    this.hyper = { beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, maxNorm: o.maxNorm ?? 0 };
+    this.hyper = {
+      beta1: o.beta1 ?? 0.9,
+      beta2: o.beta2 ?? 0.999,
+      eps: o.eps ?? 1e-8,
+      maxNorm: o.maxNorm ?? 0,
+    };
     for (const k of ["beta1", "beta2"] as const) {
       const b = this.hyper[k];
       if (!(b >= 0 && b < 1)) throw new OptionError(`AdamW: ${k} must be in [0, 1), got ${b}`);
     }
     if (!(this.hyper.eps >= 0)) throw new OptionError(`AdamW: eps must be ≥ 0, got ${this.hyper.eps}`);
     if (!(this.hyper.maxNorm >= 0) || !Number.isFinite(this.hyper.maxNorm)) {
-      throw new OptionError(`AdamW: maxNorm must be a finite number ≥ 0 (0: no clipping), got ${this.hyper.maxNorm}`);
+      throw new OptionError(
+        `AdamW: maxNorm must be a finite number ≥ 0 (0: no clipping), got ${this.hyper.maxNorm}`,
+      );
     }
   }
 

@@ -83,7 +83,9 @@ export function tokenNll(
   const [N, V] = logits.shape;
   requireShape(op, "targets", targets, [N]);
   if (3 * Math.ceil(V / 64) > LOOP_CAP) {
-    throw new RangeError(`${op}: a vocabulary of ${V} is larger than the supported ${64 * Math.floor(LOOP_CAP / 3)}`);
+    throw new RangeError(
+      `${op}: a vocabulary of ${V} is larger than the supported ${64 * Math.floor(LOOP_CAP / 3)}`,
+    );
   }
   const nll = new Tensor(rec.gpu, [N], "f32", `${op}.nll`);
   rec.dispatch({

@@ -15,7 +15,8 @@ import { LOOP_CAP, type Recorder } from "../runtime/recorder.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 
 const CODE = chunkedKernel({
-  fields: "tensors: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32, maxNorm: f32",
+  fields:
+    "tensors: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32, maxNorm: f32",
   bindings: [
     "w: read_write array<f32>",
     "g: read array<f32>",

@@ -16,7 +16,7 @@ import type { Tensor } from "../../kernels/runtime/tensor.ts";
 import { Linear } from "../layers.ts";
 import { Module, type ParamSpec, type StepContext } from "../module.ts";
 import type { DecoderConfig } from "./config.ts";
-import { Conv1D, type LmStepState, later, Norm, normalInit } from "./layers.ts";
+import { Conv1D, later, type LmStepState, Norm, normalInit } from "./layers.ts";
 
 /** `nn.Linear` initialised as Hugging Face's decoders do: N(0, std²) weights, zero bias. */
 export class HfLinear extends Linear {
@@ -33,7 +33,9 @@ export class HfLinear extends Linear {
   /** weight (out, in) ~ N(0, std²), bias 0. */
   override paramSpecs(): ParamSpec[] {
     return super.paramSpecs().map((s) =>
-      s.name === "weight" ? { ...s, init: normalInit(this.std) } : { ...s, init: (o: Float32Array) => o.fill(0) }
+      s.name === "weight"
+        ? { ...s, init: normalInit(this.std) }
+        : { ...s, init: (o: Float32Array) => o.fill(0) }
     );
   }
 }
@@ -141,7 +143,10 @@ export class Mlp extends Module {
     super();
     const D = c.dim, F = c.ffn;
     this.proj = c.type === "gpt2"
-      ? new Map<string, Module>([["c_fc", new Conv1D(D, F)], ["c_proj", new Conv1D(F, D, 0.02 / Math.sqrt(2 * c.layers))]])
+      ? new Map<string, Module>([["c_fc", new Conv1D(D, F)], [
+        "c_proj",
+        new Conv1D(F, D, 0.02 / Math.sqrt(2 * c.layers)),
+      ]])
       : new Map<string, Module>([
         ["gate_proj", new HfLinear(D, F, false)],
         ["up_proj", new HfLinear(D, F, false)],
@@ -220,7 +225,12 @@ export class Block extends Module {
    * @param state The decoder's step state (dropout's seed and step).
    * @param index The block's index (its dropout streams).
    */
-  constructor(readonly c: DecoderConfig, ropeTable: Tensor | null, readonly state: LmStepState, readonly index: number) {
+  constructor(
+    readonly c: DecoderConfig,
+    ropeTable: Tensor | null,
+    readonly state: LmStepState,
+    readonly index: number,
+  ) {
     super();
     const kind = c.type === "gpt2" ? "layer" : "rms";
     this.norm1 = new Norm(kind, c.dim, c.eps);
@@ -233,10 +243,15 @@ export class Block extends Module {
   override children(): [string, Module][] {
     return this.c.type === "gpt2"
       ? [["ln_1", this.norm1], ["attn", this.attn], ["ln_2", this.norm2], ["mlp", this.mlp]]
-      : [["input_layernorm", this.norm1], ["self_attn", this.attn], ["post_attention_layernorm", this.norm2], [
-        "mlp",
-        this.mlp,
-      ]];
+      : [
+        ["input_layernorm", this.norm1],
+        ["self_attn", this.attn],
+        ["post_attention_layernorm", this.norm2],
+        [
+          "mlp",
+          this.mlp,
+        ],
+      ];
   }
 
   /** A residual stream reads its input twice: its gradient is needed. */
@@ -244,7 +259,13 @@ export class Block extends Module {
 
   #drop(t: Tensor, site: number, ctx: StepContext): Tensor {
     if (!ctx.train || this.c.dropout === 0) return t;
-    const d = dropout(ctx.rec, t, this.c.dropout, this.state.seed, dropoutStream(this.state.step, 2 * this.index + site));
+    const d = dropout(
+      ctx.rec,
+      t,
+      this.c.dropout,
+      this.state.seed,
+      dropoutStream(this.state.step, 2 * this.index + site),
+    );
     later(ctx.rec, t);
     return d;
   }

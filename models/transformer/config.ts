@@ -81,9 +81,13 @@ export function validateConfig(c: DecoderConfig, where = "model config"): void {
     throw new OptionError(`${where}: rotary embeddings need an even head dimension, got ${c.dim / c.heads}`);
   }
   if (!(c.eps > 0)) throw new OptionError(`${where}: eps must be > 0, got ${c.eps}`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new OptionError(`${where}: dropout must be in [0, 1), got ${c.dropout}`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) {
+    throw new OptionError(`${where}: dropout must be in [0, 1), got ${c.dropout}`);
+  }
   if (!["gelu_new", "gelu_pytorch_tanh", "gelu", "silu"].includes(c.activation)) {
-    throw new OptionError(`${where}: activation "${c.activation}" is not one we run (gelu_new, gelu_pytorch_tanh, gelu, silu)`);
+    throw new OptionError(
+      `${where}: activation "${c.activation}" is not one we run (gelu_new, gelu_pytorch_tanh, gelu, silu)`,
+    );
   }
 }
 
@@ -99,7 +103,9 @@ export function configFromHf(j: Record<string, unknown>, file = "config.json"): 
   const num = (k: string, fallback?: number): number => {
     const v = j[k] ?? fallback;
     if (typeof v !== "number") {
-      throw new OptionError(`${file}: "${k}" must be a number${v === undefined ? " (missing)" : `, got ${JSON.stringify(v)}`}`);
+      throw new OptionError(
+        `${file}: "${k}" must be a number${v === undefined ? " (missing)" : `, got ${JSON.stringify(v)}`}`,
+      );
     }
     return v;
   };
@@ -121,7 +127,9 @@ export function configFromHf(j: Record<string, unknown>, file = "config.json"): 
       dropout: 0,
     };
     if (j.tie_word_embeddings === false) {
-      throw new OptionError(`${file}: GPT-2 with tie_word_embeddings false is not supported (GPT-2 ties its head)`);
+      throw new OptionError(
+        `${file}: GPT-2 with tie_word_embeddings false is not supported (GPT-2 ties its head)`,
+      );
     }
   } else if (type === "llama") {
     const heads = num("num_attention_heads");
@@ -130,16 +138,22 @@ export function configFromHf(j: Record<string, unknown>, file = "config.json"): 
         `${file}: grouped-query attention (num_key_value_heads ${j.num_key_value_heads} ≠ num_attention_heads ${heads}) is not supported`,
       );
     }
-    if (j.rope_scaling != null) throw new OptionError(`${file}: rope_scaling is not supported (plain RoPE only)`);
+    if (j.rope_scaling != null) {
+      throw new OptionError(`${file}: rope_scaling is not supported (plain RoPE only)`);
+    }
     if (j.hidden_act != null && j.hidden_act !== "silu") {
       throw new OptionError(`${file}: hidden_act "${j.hidden_act}" is not supported (LLaMA uses "silu")`);
     }
     if (j.attention_bias === true || j.mlp_bias === true) {
-      throw new OptionError(`${file}: attention_bias/mlp_bias are not supported (LLaMA's projections have no bias)`);
+      throw new OptionError(
+        `${file}: attention_bias/mlp_bias are not supported (LLaMA's projections have no bias)`,
+      );
     }
     const dim = num("hidden_size");
     if (j.head_dim != null && j.head_dim !== dim / heads) {
-      throw new OptionError(`${file}: head_dim ${j.head_dim} ≠ hidden_size / num_attention_heads is not supported`);
+      throw new OptionError(
+        `${file}: head_dim ${j.head_dim} ≠ hidden_size / num_attention_heads is not supported`,
+      );
     }
     c = {
       type,

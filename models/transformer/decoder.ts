@@ -130,7 +130,9 @@ export class Decoder extends Module {
   forward(ids: Tensor, ctx: StepContext): Tensor {
     const T = ids.shape[ids.shape.length - 1];
     if (T > this.config.positions) {
-      throw new RangeError(`A sequence of ${T} tokens is longer than the model's ${this.config.positions} positions`);
+      throw new RangeError(
+        `A sequence of ${T} tokens is longer than the model's ${this.config.positions} positions`,
+      );
     }
     this.#shape = [ids.size / T, T];
     const h = this.body.forward(ids, ctx);

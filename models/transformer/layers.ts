@@ -59,7 +59,12 @@ export class Embedding extends Module {
    * @param state The decoder's step state (the token index for backward).
    * @param std Initial standard deviation (0.02, as GPT-2 and LLaMA).
    */
-  constructor(readonly vocab: number, readonly dim: number, readonly state: LmStepState, readonly std = 0.02) {
+  constructor(
+    readonly vocab: number,
+    readonly dim: number,
+    readonly state: LmStepState,
+    readonly std = 0.02,
+  ) {
     super();
   }
   /** weight (V, D). */

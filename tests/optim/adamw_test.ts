@@ -23,12 +23,16 @@ gpuTest(
             lr: 0.003,
             weightDecay: 0,
           }], { lr: 0.01, maxNorm }),
-        (p, g, step) => adamwStepRef(p, g, m, v, step + 1, { lr, wd, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxNorm }),
+        (p, g, step) =>
+          adamwStepRef(p, g, m, v, step + 1, { lr, wd, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxNorm }),
         { steps: 4, atol: 2e-6, rtol: 2e-5, seed: 7 + maxNorm },
       );
     }
     const arena = new ParameterArena(gpu, [{ name: "w", shape: [4] }]);
-    throws(() => new AdamW(arena, [{ params: arena.params }], { lr: 1, beta2: 1 }), /beta2 must be in \[0, 1\)/);
+    throws(
+      () => new AdamW(arena, [{ params: arena.params }], { lr: 1, beta2: 1 }),
+      /beta2 must be in \[0, 1\)/,
+    );
     throws(() => new AdamW(arena, [{ params: arena.params }], { lr: 1, maxNorm: -1 }), /maxNorm must be/);
     arena.release();
   },

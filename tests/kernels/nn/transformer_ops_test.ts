@@ -213,30 +213,35 @@ gpuTest(
   },
 );
 
-gpuTest("tokenNll() gives each row's −log softmax at its target and the gradient of the scaled sum, ignoring −1", async () => {
-  let seed = 130;
-  for (const [N, V] of [[1, 1], [3, 7], [5, 64], [9, 1000], [2, 50257]]) {
-    const zv = randArray(N * V, seed++, -4, 4);
-    if (N * V > 10) zv[3] = 60; // a dominant logit
-    const tv = Array.from({ length: N }, (_, i) => (i === 1 ? -1 : (i * 13) % V));
-    const z = upload(gpu, zv, [N, V]), t = upload(gpu, tv, [N], "i32"), z2 = upload(gpu, zv, [N, V]);
-    const rec = new Recorder(gpu);
-    const a = tokenNll(rec, z, t);
-    const b = tokenNll(rec, z2, t, 0.25);
-    await rec.submit();
-    const [av, bv, gv] = await readback(gpu, a, b, z2);
-    const ref = new Float64Array(N), grad = new Float64Array(N * V);
-    for (let r = 0; r < N; r++) {
-      if (tv[r] < 0) continue;
-      let m = -Infinity, s = 0;
-      for (let c = 0; c < V; c++) m = Math.max(m, zv[r * V + c]);
-      for (let c = 0; c < V; c++) s += Math.exp(zv[r * V + c] - m);
-      const lse = m + Math.log(s);
-      ref[r] = lse - zv[r * V + tv[r]];
-      for (let c = 0; c < V; c++) grad[r * V + c] = 0.25 * (Math.exp(zv[r * V + c] - lse) - (c === tv[r] ? 1 : 0));
+gpuTest(
+  "tokenNll() gives each row's −log softmax at its target and the gradient of the scaled sum, ignoring −1",
+  async () => {
+    let seed = 130;
+    for (const [N, V] of [[1, 1], [3, 7], [5, 64], [9, 1000], [2, 50257]]) {
+      const zv = randArray(N * V, seed++, -4, 4);
+      if (N * V > 10) zv[3] = 60; // a dominant logit
+      const tv = Array.from({ length: N }, (_, i) => (i === 1 ? -1 : (i * 13) % V));
+      const z = upload(gpu, zv, [N, V]), t = upload(gpu, tv, [N], "i32"), z2 = upload(gpu, zv, [N, V]);
+      const rec = new Recorder(gpu);
+      const a = tokenNll(rec, z, t);
+      const b = tokenNll(rec, z2, t, 0.25);
+      await rec.submit();
+      const [av, bv, gv] = await readback(gpu, a, b, z2);
+      const ref = new Float64Array(N), grad = new Float64Array(N * V);
+      for (let r = 0; r < N; r++) {
+        if (tv[r] < 0) continue;
+        let m = -Infinity, s = 0;
+        for (let c = 0; c < V; c++) m = Math.max(m, zv[r * V + c]);
+        for (let c = 0; c < V; c++) s += Math.exp(zv[r * V + c] - m);
+        const lse = m + Math.log(s);
+        ref[r] = lse - zv[r * V + tv[r]];
+        for (let c = 0; c < V; c++) {
+          grad[r * V + c] = 0.25 * (Math.exp(zv[r * V + c] - lse) - (c === tv[r] ? 1 : 0));
+        }
+      }
+      assertClose(`nll ${N}×${V}`, av, ref, 2e-5, 1e-5);
+      assertClose(`nll+grad ${N}×${V}`, bv, ref, 2e-5, 1e-5);
+      assertClose(`grad ${N}×${V}`, gv, grad, 1e-6, 1e-4);
     }
-    assertClose(`nll ${N}×${V}`, av, ref, 2e-5, 1e-5);
-    assertClose(`nll+grad ${N}×${V}`, bv, ref, 2e-5, 1e-5);
-    assertClose(`grad ${N}×${V}`, gv, grad, 1e-6, 1e-4);
-  }
-});
+  },
+);
