@@ -13,15 +13,16 @@ import { WeightFileError, type WeightTensor } from "../io/tensor.ts";
 import { BatchNorm2d, Conv2d, Linear } from "../models/layers.ts";
 import { type Model, MODULE_ORDER_KEY } from "../models/model.ts";
 import { Module } from "../models/module.ts";
+import { Conv1D, Norm } from "../models/transformer/layers.ts";
 
 /** A module's kind, as TempBalance sees it. */
-export type ModuleKind = "conv" | "linear" | "bn" | "other";
+export type ModuleKind = "conv" | "linear" | "bn" | "norm" | "other";
 
 /** One module: its qualified name, kind and parameters. */
 export interface ModuleInfo {
   /** Qualified name (`layer1.0.conv1`). */
   name: string;
-  /** Conv2d, Linear, BatchNorm or anything else. */
+  /** Conv2d, Linear (GPT-2's Conv1D too), BatchNorm, LayerNorm/RMSNorm, or anything else. */
   kind: ModuleKind;
   /** Its trainable tensors' full names (`layer1.0.conv1.weight`), in declaration order. */
   params: string[];
@@ -42,10 +43,12 @@ export function modulesOfModel(model: Model | Module): ModuleInfo[] {
   return all.filter((m) => m.paramSpecs().length).map((m) => {
     const kind: ModuleKind = m instanceof Conv2d
       ? "conv"
-      : m instanceof Linear
+      : m instanceof Linear || m instanceof Conv1D
       ? "linear"
       : m instanceof BatchNorm2d
       ? "bn"
+      : m instanceof Norm
+      ? "norm"
       : "other";
     const specs = m.paramSpecs();
     const w = specs.find((s) => s.name === "weight");

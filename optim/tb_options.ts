@@ -81,6 +81,7 @@ export function tempBalanceDefaults(
     eigsThresh: o.eigsThresh ?? 50,
     batchnorm: o.batchnorm ?? true,
     batchnormType: o.batchnormType ?? "name",
+    layernorm: o.layernorm ?? false,
     solver: o.solver ?? "auto",
     fitDevice: o.fitDevice ?? "gpu",
     farms: o.farms ?? false,

@@ -30,7 +30,7 @@ export interface TbLayer {
   tuned: boolean;
   /** Why it is not tuned (`first layer`, `last layer`, `37 eigenvalues < eigsThresh 50`). */
   reason?: string;
-  /** BatchNorm modules that take its rate. */
+  /** BatchNorm (or, with `layernorm`, LayerNorm/RMSNorm) modules that take its rate. */
   batchNorms: string[];
 }
 
@@ -54,6 +54,11 @@ export interface PlanOptions {
   batchnorm?: boolean;
   /** How a BatchNorm finds its layer: `name` (default) or `order`. */
   batchnormType?: "name" | "order";
+  /**
+   * Tie each LayerNorm/RMSNorm to the Linear right before it in module order, counting only
+   * Linear and norm modules (the reference LM's `--layernorm True`, its `ln_to_linear`). Default false.
+   */
+  layernorm?: boolean;
 }
 
 /** A plan: layers in module order and the optimizer's groups (the untuned group last). */
@@ -123,6 +128,19 @@ export function planTempBalance(modules: ModuleInfo[], options: PlanOptions = {}
       }
       // `order` looks back over Conv2d and BatchNorm modules only, as the reference's list does.
       if (m.kind === "conv" || m.kind === "bn") prev = m;
+    }
+  }
+  if (options.layernorm) {
+    let prev: ModuleInfo | null = null;
+    for (const m of modules) {
+      if (m.kind === "norm" && prev?.kind === "linear") {
+        const target = byModule.get(prev.name);
+        if (target) {
+          tiedTo.set(m.name, target);
+          target.batchNorms.push(m.name);
+        }
+      }
+      if (m.kind === "linear" || m.kind === "norm") prev = m;
     }
   }
   const groups: TbGroup[] = [];

