@@ -54,6 +54,12 @@ export interface MatrixOptions {
 }
 
 /**
+ * Tensors a Hugging Face checkpoint stores that are buffers, not layers: GPT-2's causal masks
+ * (`h.0.attn.bias`, (1, 1, T, T); `attn.masked_bias`) and LLaMA's `rotary_emb.inv_freq`.
+ */
+const NOT_LAYERS = /(^|\.)attn\.(masked_)?bias$|rotary_emb\.inv_freq$/;
+
+/**
  * Builds a layer's matrices, or returns null for tensors that are not layers.
  * NOTE: the slices are multiplied by a power of two that brings max|w| near 1, so that squares of
  * weights around 1e±30 neither overflow nor underflow float32 on the GPU; eigenvalues are divided
@@ -65,7 +71,10 @@ export interface MatrixOptions {
 export function layerMatrices(t: WeightTensor, options: MatrixOptions = {}): LayerMatrices | null {
   const { convention = "tb", convNorm = 0.5 } = options;
   const layout = options.layout ?? t.layout ?? "torch";
-  if (!t.isFloat || (t.shape.length !== 2 && t.shape.length !== 4) || t.shape.some((d) => d === 0)) {
+  if (
+    !t.isFloat || (t.shape.length !== 2 && t.shape.length !== 4) || t.shape.some((d) => d === 0) ||
+    NOT_LAYERS.test(t.name)
+  ) {
     return null;
   }
   // Float32 where the file's values fit it exactly (half the memory), else float64.

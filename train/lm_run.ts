@@ -180,6 +180,7 @@ export async function trainLm(
   }
   const parameters = model.arena.params.reduce((s, p) => s + p.value.size, 0);
   const interval = o.esdInterval ?? perEpoch;
+  const progressEvery = Math.max(1, Math.floor(perEpoch / 10));
   const tb = o.method === "tb"
     ? new TempBalance(model, {
       lrMinRatio: o.lrMinRatio,
@@ -273,6 +274,11 @@ export async function trainLm(
       lossSum += lv[0];
       tokens += B * T;
       trainMs += performance.now() - ts;
+      if ((s + 1) % progressEvery === 0 && s + 1 < perEpoch) {
+        log(
+          `  step ${s + 1}/${perEpoch}  loss ${(lossSum / tokens).toFixed(4)}  ${(tokens / (trainMs / 1000)).toFixed(0)} tok/s`,
+        );
+      }
       const done = opt.steps;
       if (tb && done % interval === 0 && done < total) {
         const te = performance.now();

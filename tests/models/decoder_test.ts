@@ -1,4 +1,6 @@
-import { equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { analyze } from "../../esd/analyze.ts";
+import { tempBalanceDryRun } from "../../optim/tb_file.ts";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import { floatToHalf, halfToFloat } from "../../io/tensor.ts";
 import { tokenIndex } from "../../kernels/nn/embedding.ts";
@@ -349,3 +351,16 @@ gpuTest(
     back.model.release();
   },
 );
+
+gpuTest("analyze() and the TempBalance dry run read a Hugging Face folder: projections, MLPs and embeddings, not the mask buffers", async () => {
+  const c = decoderConfig({ type: "gpt2", vocab: 64, positions: 16, dim: 8, layers: 1, heads: 2, ffn: 12 });
+  const dir = await Deno.makeTempDir();
+  await writeFolder(dir, c, randomWeights(c, 9), { prefix: false, extras: true });
+  const r = await analyze(dir);
+  deepEqual(
+    r.layers.map((l) => l.name).sort(),
+    ["h.0.attn.c_attn.weight", "h.0.attn.c_proj.weight", "h.0.mlp.c_fc.weight", "h.0.mlp.c_proj.weight", "lm_head.weight", "wpe.weight", "wte.weight"],
+  );
+  const d = await tempBalanceDryRun(dir, 1e-3, { eigsThresh: 1 });
+  ok(d.layers.some((l) => l.name === "h.0.attn.c_proj.weight" && l.tuned));
+});
