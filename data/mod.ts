@@ -31,3 +31,11 @@ export { DATASET_DEFAULTS, DATASET_NAMES, DATASET_SHAPES, loadDataset, subsetTra
 export type { DatasetDefaults, DatasetName } from "./registry.ts";
 export { batches } from "./loader.ts";
 export type { Batch, LoaderOptions } from "./loader.ts";
+export { BROWN_CATEGORIES, brownFolder, brownLines, brownVocabulary, readBrown, untag } from "./brown.ts";
+export type { BrownDocument } from "./brown.ts";
+export { brownCorpus, corpusVocabulary, textCorpus } from "./lm_corpus.ts";
+export type { BrownOptions, CorpusVocabulary, LmCorpus } from "./lm_corpus.ts";
+export { encodeLines, textLines } from "./text.ts";
+export type { WordIds } from "./text.ts";
+export { NgramBaselines } from "./ngram.ts";
+export type { BaselineResult } from "./ngram.ts";

@@ -41,3 +41,18 @@ export { checkScaleInvariant, siParameters } from "./si.ts";
 export { PreActBlockSI, ResNet18SI } from "./resnet_si.ts";
 export type { ResNet18SIOptions } from "./resnet_si.ts";
 export { PreActBlock } from "./preact.ts";
+export { configFromHf, configToHf, decoderConfig, validateConfig } from "./transformer/config.ts";
+export type { DecoderConfig, DecoderType } from "./transformer/config.ts";
+export { Decoder, DecoderBody } from "./transformer/decoder.ts";
+export { Attention, Block, HfLinear, Mlp } from "./transformer/blocks.ts";
+export { Conv1D, Embedding, Norm } from "./transformer/layers.ts";
+export type { LmStepState } from "./transformer/layers.ts";
+export {
+  hfNames,
+  loadDecoderFolder,
+  readUtf8,
+  readVocabulary,
+  saveDecoderFolder,
+  vocabulary,
+} from "./transformer/hf_folder.ts";
+export type { LoadedDecoder, Vocabulary } from "./transformer/hf_folder.ts";

@@ -50,3 +50,4 @@ export type { CellGain, CellMethod, StudySpec, StudySummary } from "./study.ts";
 export type { MethodSummary, RunRecord } from "./compare.ts";
 export { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "./regimes.ts";
 export type { Regime, RegimeRow, RegimeSeries } from "./regimes.ts";
+export { lossCurvePlot } from "./lm_plots.ts";

@@ -276,7 +276,9 @@ export async function trainLm(
       trainMs += performance.now() - ts;
       if ((s + 1) % progressEvery === 0 && s + 1 < perEpoch) {
         log(
-          `  step ${s + 1}/${perEpoch}  loss ${(lossSum / tokens).toFixed(4)}  ${(tokens / (trainMs / 1000)).toFixed(0)} tok/s`,
+          `  step ${s + 1}/${perEpoch}  loss ${(lossSum / tokens).toFixed(4)}  ${
+            (tokens / (trainMs / 1000)).toFixed(0)
+          } tok/s`,
         );
       }
       const done = opt.steps;

@@ -57,3 +57,8 @@ export {
 export type { FlagPair, GridAxis, GridCell, PlannedRun, Shard } from "./grid.ts";
 export { LOCK_FILE, lockRunFolder, RunFolderError, runHolder, runLogs, runStatus } from "./run_folder.ts";
 export type { RunStatus } from "./run_folder.ts";
+export { LM_METHODS, trainLm } from "./lm_run.ts";
+export type { LmEpochMetrics, LmMethod, LmRunOptions, LmRunResult } from "./lm_run.ts";
+export { perplexity } from "./lm_eval.ts";
+export type { PerplexityResult } from "./lm_eval.ts";
+export { OrderedBatches } from "./lm_batches.ts";

@@ -22,13 +22,23 @@ import type { DecoderConfig } from "./config.ts";
 import { Embedding, later, type LmStepState, Norm, storeGrad } from "./layers.ts";
 
 /** GPT-2's `transformer` or LLaMA's `model`: embeddings, blocks, final norm. */
-class Body extends Module {
+export class DecoderBody extends Module {
+  /** `wte` / `embed_tokens`. */
   readonly tokens: Embedding;
+  /** GPT-2's `wpe` (learned positions), or null. */
   readonly positions: Embedding | null;
+  /** `h` / `layers`. */
   readonly blocks: Sequential;
+  /** `ln_f` / `norm`. */
   readonly final: Norm;
   #T = 0;
 
+  /**
+   * Builds the body.
+   * @param c The config.
+   * @param rope The rotary table (LLaMA) or null.
+   * @param state The decoder's step state.
+   */
   constructor(readonly c: DecoderConfig, rope: Tensor | null, readonly state: LmStepState) {
     super();
     this.tokens = new Embedding(c.vocab, c.dim, state);
@@ -37,14 +47,17 @@ class Body extends Module {
     this.final = new Norm(c.type === "gpt2" ? "layer" : "rms", c.dim, c.eps);
   }
 
+  /** Hugging Face's names. */
   override children(): [string, Module][] {
     return this.c.type === "gpt2"
       ? [["wte", this.tokens], ["wpe", this.positions!], ["h", this.blocks], ["ln_f", this.final]]
       : [["embed_tokens", this.tokens], ["layers", this.blocks], ["norm", this.final]];
   }
 
+  /** Token ids are not differentiated. */
   override readsNetworkInput(): void {}
 
+  /** ids (B, T) → normalised hidden states (B, T, D). */
   forward(ids: Tensor, ctx: StepContext): Tensor {
     const { rec } = ctx;
     const T = ids.shape[ids.shape.length - 1];
@@ -62,6 +75,7 @@ class Body extends Module {
     return y;
   }
 
+  /** Gradients of the body's parameters; returns a placeholder (ids have no gradient). */
   backward(dy: Tensor, ctx: StepContext): Tensor {
     const { rec } = ctx;
     const dh = this.final.backward(dy, ctx);
@@ -90,7 +104,7 @@ class Body extends Module {
 /** A causal language model: `GPT2LMHeadModel` or `LlamaForCausalLM`. */
 export class Decoder extends Module {
   /** The body (`transformer` / `model`). */
-  readonly body: Body;
+  readonly body: DecoderBody;
   /** LLaMA's untied `lm_head`, or null when the head is the token embedding. */
   readonly head: HfLinear | null;
   /** Per-step state the trainer sets: the batch's token index, dropout's seed and step. */
@@ -109,7 +123,7 @@ export class Decoder extends Module {
     super();
     const c = config;
     this.rope = c.type === "llama" ? ropeTable(gpu, c.positions, c.dim / c.heads, c.ropeTheta) : null;
-    this.body = new Body(c, this.rope, this.state);
+    this.body = new DecoderBody(c, this.rope, this.state);
     this.head = c.tied ? null : new HfLinear(c.dim, c.vocab, false);
   }
 

@@ -352,15 +352,26 @@ gpuTest(
   },
 );
 
-gpuTest("analyze() and the TempBalance dry run read a Hugging Face folder: projections, MLPs and embeddings, not the mask buffers", async () => {
-  const c = decoderConfig({ type: "gpt2", vocab: 64, positions: 16, dim: 8, layers: 1, heads: 2, ffn: 12 });
-  const dir = await Deno.makeTempDir();
-  await writeFolder(dir, c, randomWeights(c, 9), { prefix: false, extras: true });
-  const r = await analyze(dir);
-  deepEqual(
-    r.layers.map((l) => l.name).sort(),
-    ["h.0.attn.c_attn.weight", "h.0.attn.c_proj.weight", "h.0.mlp.c_fc.weight", "h.0.mlp.c_proj.weight", "lm_head.weight", "wpe.weight", "wte.weight"],
-  );
-  const d = await tempBalanceDryRun(dir, 1e-3, { eigsThresh: 1 });
-  ok(d.layers.some((l) => l.name === "h.0.attn.c_proj.weight" && l.tuned));
-});
+gpuTest(
+  "analyze() and the TempBalance dry run read a Hugging Face folder: projections, MLPs and embeddings, not the mask buffers",
+  async () => {
+    const c = decoderConfig({ type: "gpt2", vocab: 64, positions: 16, dim: 8, layers: 1, heads: 2, ffn: 12 });
+    const dir = await Deno.makeTempDir();
+    await writeFolder(dir, c, randomWeights(c, 9), { prefix: false, extras: true });
+    const r = await analyze(dir);
+    deepEqual(
+      r.layers.map((l) => l.name).sort(),
+      [
+        "h.0.attn.c_attn.weight",
+        "h.0.attn.c_proj.weight",
+        "h.0.mlp.c_fc.weight",
+        "h.0.mlp.c_proj.weight",
+        "lm_head.weight",
+        "wpe.weight",
+        "wte.weight",
+      ],
+    );
+    const d = await tempBalanceDryRun(dir, 1e-3, { eigsThresh: 1 });
+    ok(d.layers.some((l) => l.name === "h.0.attn.c_proj.weight" && l.tuned));
+  },
+);
