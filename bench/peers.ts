@@ -18,6 +18,7 @@ import { fmaPeak, type MatmulShape, oursMatmul, runtimeCosts } from "./_ours.ts"
 import { initTfjs, tfjsConv, tfjsMatmul } from "./_tfjs.ts";
 import { tfjsTrainThroughput } from "./_tfjs_train.ts";
 import { oursTrainThroughput } from "./_train.ts";
+import { LM_SHAPES, oursLmTokensPerS, tfjsLmTokensPerS } from "./_lm_train.ts";
 import { oursConv } from "./_ours.ts";
 import { python, pythonWith } from "./_python.ts";
 
@@ -29,6 +30,7 @@ interface TorchPeer {
   conv: Record<string, { fwd: number; bwd: number }>;
   train_small_b128: number;
   train_resnet18_b32?: number;
+  train_lm?: Record<string, number>;
 }
 
 const CONV_STAGES: [number, number, number][] = [[64, 32, 32], [128, 16, 16], [256, 8, 8], [512, 4, 4]]; // C, H, W at batch 32
@@ -139,11 +141,18 @@ await runMain(async () => {
       ratio: r18 / tR18,
     });
   }
+  // Language-model training steps (the documented Brown model; --quick: the smaller one only).
+  const lmOurs = new Map<string, number>();
+  for (const shape of values.quick ? LM_SHAPES.slice(1) : LM_SHAPES) {
+    const o = await oursLmTokensPerS(gpu, shape, 3), p = await tfjsLmTokensPerS(shape, 2);
+    lmOurs.set(shape.label, o);
+    rows.push({ op: "train-lm", shape: shape.label, ours: o, peer: p, unit: "tokens/s", ratio: o / p });
+  }
   const py = await pythonWith("torch");
   const torch = py
     ? await python<TorchPeer>("./torch_peers.py", values.quick ? ["--quick"] : [], {}, py)
     : null;
-  if (torch) rows.push(...torchRows(torch, ours, convOurs, small, r18));
+  if (torch) rows.push(...torchRows(torch, ours, convOurs, small, r18, lmOurs));
   else if (!py) console.error("PyTorch rows skipped: no python3 with torch (apt-get install python3-torch)");
   rows.push({ op: "fma-peak", shape: "8 vec4 chains", ours: peak, peer: null, unit: "GFLOPS", ratio: null });
   rows.push({
@@ -194,6 +203,7 @@ function torchRows(
   conv: { shape: string; fwd: number; bwd: number }[],
   small: number,
   r18: number,
+  lm: Map<string, number>,
 ): Row[] {
   const tag = `(torch-cpu ${t.torch}, ${t.threads} threads)`;
   const row = (op: string, shape: string, o: number, p: number, unit: string): Row => ({
@@ -219,6 +229,9 @@ function torchRows(
   rows.push(row("train-small-b128", "ResNet[1,1,1] 1x28x28", small, t.train_small_b128, "images/s"));
   if (t.train_resnet18_b32 && r18) {
     rows.push(row("train-resnet18-b32", "ResNet-18 3x32x32", r18, t.train_resnet18_b32, "images/s"));
+  }
+  for (const [shape, p] of Object.entries(t.train_lm ?? {})) {
+    if (lm.has(shape)) rows.push(row("train-lm", shape, lm.get(shape)!, p, "tokens/s"));
   }
   return rows;
 }

@@ -108,6 +108,52 @@ def train_images_per_s(blocks, widths, in_ch, size, classes, batch, steps):
     return batch / median_seconds(step, steps)
 
 
+class Gpt2(nn.Module):
+    """The GPT-2 layout of models/transformer: learned positions, pre-LayerNorm blocks (fused qkv,
+    causal attention, tanh GELU MLP), a final LayerNorm and a head tied to the token embedding."""
+
+    def __init__(self, vocab, dim, layers, heads, seq):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+        self.wpe = nn.Embedding(seq, dim)
+        self.h = nn.ModuleList()
+        for _ in range(layers):
+            self.h.append(nn.ModuleDict({
+                "ln_1": nn.LayerNorm(dim), "c_attn": nn.Linear(dim, 3 * dim), "c_proj": nn.Linear(dim, dim),
+                "ln_2": nn.LayerNorm(dim), "c_fc": nn.Linear(dim, 4 * dim), "mlp_proj": nn.Linear(4 * dim, dim),
+            }))
+        self.ln_f = nn.LayerNorm(dim)
+        self.heads = heads
+        self.register_buffer("mask", torch.triu(torch.full((seq, seq), float("-inf")), 1))
+
+    def forward(self, ids):
+        b, t = ids.shape
+        x = self.wte(ids) + self.wpe.weight[:t]
+        d, h = x.shape[-1], self.heads
+        for blk in self.h:
+            q, k, v = blk["c_attn"](blk["ln_1"](x)).split(d, dim=-1)
+            q, k, v = (z.view(b, t, h, d // h).transpose(1, 2) for z in (q, k, v))
+            att = torch.softmax(q @ k.transpose(-2, -1) / (d // h) ** 0.5 + self.mask[:t, :t], dim=-1)
+            x = x + blk["c_proj"]((att @ v).transpose(1, 2).reshape(b, t, d))
+            x = x + blk["mlp_proj"](F.gelu(blk["c_fc"](blk["ln_2"](x)), approximate="tanh"))
+        return self.ln_f(x) @ self.wte.weight.t()
+
+
+def train_lm_tokens_per_s(vocab, dim, layers, heads, batch, seq, steps):
+    torch.manual_seed(0)
+    model = Gpt2(vocab, dim, layers, heads, seq)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    ids = (torch.arange(batch * seq) * 7919 % vocab).view(batch, seq)
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(ids).view(-1, vocab), ids.view(-1)).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        opt.step()
+
+    return batch * seq / median_seconds(step, steps)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
@@ -130,7 +176,9 @@ def main():
         "conv": conv,
         "train_small_b128": train_images_per_s([1, 1, 1], [16, 32, 64], 1, 28, 10, 128, 3),
     }
+    out["train_lm"] = {"gpt2 V10000 d64 L2 H2, 8x64": train_lm_tokens_per_s(10000, 64, 2, 2, 8, 64, 3)}
     if not a.quick:
+        out["train_lm"]["gpt2 V10000 d128 L2 H4, 32x64"] = train_lm_tokens_per_s(10000, 128, 2, 4, 32, 64, 3)
         out["train_resnet18_b32"] = train_images_per_s([2, 2, 2, 2], [64, 128, 256, 512], 3, 32, 10, 32, 3)
     print(json.dumps(out))
 
