@@ -85,10 +85,11 @@ export function oneFile(positionals: string[], help: boolean | undefined, usage:
 /**
  * Runs `deno task train` with these flags in a child process, its output on this terminal.
  * @param args The flags.
+ * @param script The task file (default `./train.ts`; `./train_lm.ts` for language models).
  * @returns The child's exit code.
  */
-export async function runTrain(args: string[]): Promise<number> {
-  const train = new URL("./train.ts", import.meta.url).pathname;
+export async function runTrain(args: string[], script = "./train.ts"): Promise<number> {
+  const train = new URL(script, import.meta.url).pathname;
   const { code } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", train, ...args],
     stdout: "inherit",

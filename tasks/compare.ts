@@ -24,6 +24,12 @@ import { type StudySpec, writeStudyReport } from "../report/study.ts";
 import { readSettings, recordSettings } from "../train/run_record.ts";
 import { runTrain } from "./_args.ts";
 import { parseTrainArgs, TRAIN_FLAGS } from "./_train_flags.ts";
+import { LM_FLAGS, LM_TB_FLAGS, lmFlagApplies, parseLmFlags } from "./_lm_flags.ts";
+import { LM_METHODS } from "../train/lm_run.ts";
+import type { LmEpochMetrics } from "../train/lm_run.ts";
+import { lmStudyCsv, lmStudyMarkdown, type LmStudyRun, summarizeLmStudy } from "../report/lm_study.ts";
+import { writeAtomic } from "../io/atomic.ts";
+import { parseArgs } from "node:util";
 import { runMain } from "../cli/main.ts";
 
 const USAGE =
@@ -41,18 +47,34 @@ const USAGE =
                    SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT in a Slurm job array
   --shards N       with a Kubernetes Indexed Job: N shards, this one JOB_COMPLETION_INDEX
   --report DIR     write DIR's report from the runs that have finished, listing the others
+  --task lm        compare language-model runs (deno task train-lm): --methods from adam, tb,
+                   tb-sigmoid (default tb,adam; baseline adam), train-lm flags, test perplexity
   train flags      passed to every run (--model, --dataset, --steps or --epochs, --lr, --subset, …);
                    a method option (--sg, --tb-*, …) goes only to the methods that take it
 Runs already finished in DIR are kept; an interrupted run resumes. DIR/compare.json records the
 flags, grid, methods and seeds: rerunning with others is refused (use another --out). A sharded
 process writes no report: run --report when every shard is done (docs/cluster.md).`;
 
-const OWN = ["methods", "seeds", "out", "grid", "baseline", "shard", "shards", "report"];
+const OWN = ["methods", "seeds", "out", "grid", "baseline", "shard", "shards", "report", "task"];
+
+/** What compare trains: CNNs (`deno task train`) or language models (`deno task train-lm`). */
+type Task = "cnn" | "lm";
+
+/** The task `--task` names, looked for before the flags are split (it decides their table). */
+function taskOf(args: string[]): Task {
+  const i = args.findIndex((a) => a === "--task" || a.startsWith("--task="));
+  if (i < 0) return "cnn";
+  const v = args[i].includes("=") ? args[i].slice(7) : args[i + 1];
+  if (v !== "lm" && v !== "cnn") throw new OptionError(`Invalid --task "${v}": expected lm or cnn`);
+  return v;
+}
+
+const flagTable = (task: Task): Record<string, { type: string }> => (task === "lm" ? LM_FLAGS : TRAIN_FLAGS);
 
 /** Splits `--flag value` / `--flag=value` / boolean `--flag` tokens into pairs. */
-function tokens(args: string[]): FlagPair[] {
+function tokens(args: string[], task: Task): FlagPair[] {
   const out: FlagPair[] = [];
-  const isBool = (k: string) => TRAIN_FLAGS[k as keyof typeof TRAIN_FLAGS]?.type === "boolean";
+  const isBool = (k: string) => flagTable(task)[k]?.type === "boolean";
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "-h") {
@@ -78,6 +100,7 @@ interface Record_ {
   methods?: string[];
   seeds?: number[];
   baseline?: string;
+  task?: Task;
 }
 
 const LABELS = {
@@ -108,14 +131,17 @@ interface Setup {
   axes: GridAxis[];
   forward: FlagPair[];
   baseline: string;
+  task: Task;
 }
 
-function defaultBaseline(methods: string[]): string {
+function defaultBaseline(methods: string[], task: Task = "cnn"): string {
+  if (task === "lm") return methods.includes("adam") ? "adam" : methods[0];
   if (methods.includes("cal")) return "cal";
   return methods.find((m) => !TB_METHODS.includes(m as MethodName)) ?? methods[0];
 }
 
-function setupFromFlags(pairs: FlagPair[]): Setup & { shard?: string; shards?: string } {
+function setupFromFlags(pairs: FlagPair[], task: Task): Setup & { shard?: string; shards?: string } {
+  const table = flagTable(task);
   const own = new Map<string, string>(), grids: string[] = [], forward: FlagPair[] = [];
   for (const [k, v] of pairs) {
     if (k === "grid") grids.push(v ?? "");
@@ -124,16 +150,23 @@ function setupFromFlags(pairs: FlagPair[]): Setup & { shard?: string; shards?: s
       own.set(k, v ?? "");
     } else if (k === "method" || k === "seed" || k === "resume") {
       throw new OptionError(`--${k} is set by compare for each run: use --methods / --seeds\n${USAGE}`);
-    } else if (!(k in TRAIN_FLAGS) || k === "help") {
-      throw new OptionError(`Unknown flag --${k}: not a compare flag nor a train flag\n${USAGE}`);
+    } else if (!(k in table) || k === "help") {
+      throw new OptionError(
+        `Unknown flag --${k}: not a compare flag nor a ${
+          task === "lm" ? "train-lm" : "train"
+        } flag\n${USAGE}`,
+      );
     } else forward.push([k, v]);
   }
   const out = own.get("out");
   if (!out) throw new OptionError(`Missing --out DIR\n${USAGE}`);
-  const methods = (own.get("methods") ?? "tb,cal,snr").split(",").map((m) => m.trim()).filter((m) => m);
+  const methods = (own.get("methods") ?? (task === "lm" ? "tb,adam" : "tb,cal,snr")).split(",").map((m) =>
+    m.trim()
+  ).filter((m) => m);
+  const known: readonly string[] = task === "lm" ? LM_METHODS : METHODS;
   for (const m of methods) {
-    if (!METHODS.includes(m as MethodName)) {
-      throw new OptionError(`Unknown method "${m}" in --methods: expected ${METHODS.join(", ")}`);
+    if (!known.includes(m)) {
+      throw new OptionError(`Unknown method "${m}" in --methods: expected ${known.join(", ")}`);
     }
   }
   if (!methods.length || new Set(methods).size !== methods.length) {
@@ -146,7 +179,7 @@ function setupFromFlags(pairs: FlagPair[]): Setup & { shard?: string; shards?: s
   ) {
     throw new OptionError(`Invalid --seeds "${seedText}": expected distinct integers ≥ 0, comma-separated`);
   }
-  const axes = parseGrid(grids, TRAIN_FLAGS);
+  const axes = parseGrid(grids, table);
   for (const a of axes) {
     if (forward.some(([k]) => k === a.flag)) {
       throw new OptionError(`--${a.flag} is both a train flag and a --grid axis: give it once`);
@@ -154,6 +187,14 @@ function setupFromFlags(pairs: FlagPair[]): Setup & { shard?: string; shards?: s
   }
   // A method option (flag or axis) must apply to at least one method; it goes only to those.
   for (const k of [...forward.map(([k]) => k), ...axes.map((a) => a.flag)]) {
+    if (task === "lm") {
+      if (LM_TB_FLAGS.includes(k) && !methods.some((m) => lmFlagApplies(k, m))) {
+        throw new OptionError(
+          `Option --${k} applies to --method tb, tb-sigmoid: none of --methods ${methods.join(",")}`,
+        );
+      }
+      continue;
+    }
     const p = METHOD_PARAMS[k];
     if (p && !methods.some((m) => p.methods.includes(m as MethodName))) {
       throw new OptionError(
@@ -161,18 +202,29 @@ function setupFromFlags(pairs: FlagPair[]): Setup & { shard?: string; shards?: s
       );
     }
   }
-  const baseline = own.get("baseline") ?? defaultBaseline(methods);
+  const baseline = own.get("baseline") ?? defaultBaseline(methods, task);
   if (!methods.includes(baseline)) {
     throw new OptionError(`Invalid --baseline "${baseline}": expected one of --methods ${methods.join(",")}`);
   }
-  return { out, methods, seeds, axes, forward, baseline, shard: own.get("shard"), shards: own.get("shards") };
+  return {
+    out,
+    methods,
+    seeds,
+    axes,
+    forward,
+    baseline,
+    task,
+    shard: own.get("shard"),
+    shards: own.get("shards"),
+  };
 }
 
 /** Checks every run's train flags before any run starts, naming the run and the bad value. */
-function checkRuns(runs: PlannedRun[]): void {
+function checkRuns(runs: PlannedRun[], task: Task): void {
   for (const r of runs) {
     try {
-      parseTrainArgs(r.args);
+      if (task === "lm") parseLmFlags(parseArgs({ args: r.args, options: LM_FLAGS }).values);
+      else parseTrainArgs(r.args);
     } catch (e) {
       const cell = cellName(r.cell);
       throw new OptionError(
@@ -190,7 +242,7 @@ function describe(r: PlannedRun): string {
 }
 
 /** Trains the runs of this process in order: kept, resumed or started. */
-async function trainRuns(runs: PlannedRun[], forward: FlagPair[]): Promise<void> {
+async function trainRuns(runs: PlannedRun[], forward: FlagPair[], task: Task): Promise<void> {
   const statuses = new Map<PlannedRun, RunStatus>();
   for (const r of runs) statuses.set(r, await runStatus(r.dir)); // a half-written folder stops us here
   const dataFlag = forward.find(([k]) => k === "data");
@@ -207,10 +259,10 @@ async function trainRuns(runs: PlannedRun[], forward: FlagPair[]): Promise<void>
       continue;
     }
     const args = s.state === "partial"
-      ? ["--resume", r.dir, ...(dataFlag ? [`--data=${dataFlag[1]}`] : [])]
+      ? ["--resume", r.dir, ...(dataFlag && task === "cnn" ? [`--data=${dataFlag[1]}`] : [])]
       : r.args;
     console.log(`== ${describe(r)}${s.state === "partial" ? `: resuming after epoch ${s.epoch}` : ""}`);
-    const code = await runTrain(args);
+    const code = await runTrain(args, task === "lm" ? "./train_lm.ts" : "./train.ts");
     if (code !== 0) {
       throw new OptionError(`The run ${describe(r)} failed (exit ${code}): rerun compare to resume it`);
     }
@@ -239,8 +291,41 @@ function describeStudy(
   return { title, budget };
 }
 
+/** The language-model report: test perplexity per cell × method, paired against the baseline. */
+async function lmReport(setup: Setup): Promise<string> {
+  const runs: LmStudyRun[] = [], unfinished: string[] = [];
+  for (const r of planRuns({ ...setup, applies: lmFlagApplies })) {
+    const s = await runStatus(r.dir);
+    if (s.state !== "finished") {
+      unfinished.push(
+        `${describe(r)}: ${s.state === "missing" ? "not started" : `epoch ${s.epoch} of ${s.epochs}`}`,
+      );
+      continue;
+    }
+    const history = s.checkpoint.state.history as unknown as LmEpochMetrics[];
+    runs.push({
+      cell: decodeURIComponent(cellName(r.cell)) || "all",
+      method: r.method,
+      seed: r.seed,
+      history,
+    });
+  }
+  if (!runs.length) return `\nno finished runs yet: ${unfinished.length} to go`;
+  const rows = summarizeLmStudy(runs, setup.baseline);
+  const md =
+    `# Test perplexity (lower is better): ${
+      setup.methods.join(" vs ")
+    }, paired by seed against ${setup.baseline}\n\n` +
+    lmStudyMarkdown(rows, setup.baseline) +
+    (unfinished.length ? `\nNot finished: ${unfinished.join("; ")}\n` : "");
+  await writeAtomic(`${setup.out}/results.md`, md);
+  await writeAtomic(`${setup.out}/results.csv`, lmStudyCsv(rows));
+  return `\n${md}\nreport: ${setup.out}/results.md, ${setup.out}/results.csv`;
+}
+
 /** Reads every planned run's state and writes the report. */
 async function report(setup: Setup): Promise<string> {
+  if (setup.task === "lm") return await lmReport(setup);
   const runs = planRuns(setup);
   const done: RunRecord[] = [], unfinished: string[] = [], configs: Record<string, unknown>[] = [];
   for (const r of runs) {
@@ -279,28 +364,30 @@ async function setupFromRecord(out: string): Promise<Setup> {
     seeds: rec.seeds,
     axes: (rec.grid ?? []).map(([flag, values]) => ({ flag, values })),
     forward: rec.forward,
-    baseline: rec.baseline ?? defaultBaseline(rec.methods),
+    baseline: rec.baseline ?? defaultBaseline(rec.methods, rec.task ?? "cnn"),
+    task: rec.task ?? "cnn",
   };
 }
 
 await runMain(async () => {
-  const pairs = tokens(Deno.args);
+  const task = taskOf(Deno.args);
+  const pairs = tokens(Deno.args, task);
   if (pairs.some(([k]) => k === "help")) {
     console.log(USAGE);
     return;
   }
   const only = pairs.find(([k]) => k === "report");
   if (only) {
-    if (pairs.length > 1) {
+    if (pairs.filter(([k]) => k !== "task").length > 1) {
       throw new OptionError(`--report DIR takes no other flag: it reads DIR/compare.json\n${USAGE}`);
     }
     console.log(await report(await setupFromRecord(only[1] ?? "")));
     return;
   }
-  const setup = setupFromFlags(pairs);
+  const setup = setupFromFlags(pairs.filter(([k]) => k !== "task"), task);
   const shard = resolveShard(setup.shard, setup.shards, Deno.env.toObject());
-  const all = planRuns(setup);
-  checkRuns(all);
+  const all = planRuns({ ...setup, applies: task === "lm" ? lmFlagApplies : undefined });
+  checkRuns(all, task);
   // --data is not a setting of the study: shards on other hosts may find the files elsewhere.
   await recordSettings(setup.out, "compare.json", {
     forward: setup.forward.filter(([k]) => k !== "data"),
@@ -308,6 +395,7 @@ await runMain(async () => {
     methods: setup.methods,
     seeds: setup.seeds,
     baseline: setup.baseline,
+    ...(task === "lm" ? { task } : {}),
   }, LABELS);
   const mine = shardRuns(all, shard);
   if (shard) {
@@ -315,7 +403,7 @@ await runMain(async () => {
       `shard ${shard.index}/${shard.count} (${shard.source}): ${mine.length} of ${all.length} runs`,
     );
   }
-  await trainRuns(mine, setup.forward);
+  await trainRuns(mine, setup.forward, task);
   if (shard) {
     console.log(
       `shard ${shard.index}/${shard.count} done. When every shard is, write the report: deno task compare --report ${setup.out}`,

@@ -6,80 +6,18 @@
 import { parseArgs } from "node:util";
 import { OptionError } from "../util/errors.ts";
 import { getGpu } from "../kernels/runtime/runtime.ts";
-import { decoderConfig } from "../models/transformer/config.ts";
-import { LM_METHODS, type LmMethod, trainLm } from "../train/lm_run.ts";
+import { trainLm } from "../train/lm_run.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { lossCurvePlot } from "../report/lm_plots.ts";
-import { choice, numFlag, parsed } from "./_args.ts";
-import { CORPUS_FLAGS, CORPUS_USAGE, corpusOf } from "./_lm_data.ts";
+import { parsed } from "./_args.ts";
+import { corpusOf } from "./_lm_data.ts";
+import { LM_FLAGS, LM_USAGE, type LmFlags, parseLmFlags } from "./_lm_flags.ts";
 import { runMain } from "../cli/main.ts";
 
-const USAGE: string = `usage: deno task train-lm [options]
-data
-${CORPUS_USAGE}
-model
-  --arch gpt2|llama      layout and Hugging Face names (default gpt2)
-  --layers N --heads N --dim N --ffn N     (defaults 2, 4, 128, 4·dim for gpt2 / 8·dim/3 for llama)
-  --seq-len T            tokens per training sequence and evaluation window (default 64)
-  --positions N          the model's positions (default: --seq-len)
-  --tied                 llama: share the token embedding with lm_head (gpt2 always does)
-  --dropout X            dropout on embeddings and residual branches (default 0.1)
-  --init DIR             start from this model folder (fine-tuning): its vocab.txt must be the corpus's
-training
-  --method NAME          adam (default) | tb (TempBalance) | tb-sigmoid (Model Balancing)
-  --lr X                 peak learning rate (default 1e-3), cosine to 0 per step
-  --warmup N             linear warm-up steps (default 0)
-  --wd X                 decoupled weight decay (default 0: Adam, as the reference)
-  --clip X               global gradient-norm clip (default 0.25, as the reference; 0: none)
-  --epochs N             passes over the training stream (default 3)
-  --steps N              a budget of N steps instead of --epochs
-  --batch N              sequences per step (default 32)
-  --seed N               initialisation and dropout (default 43)
-  --esd-interval N       tb, tb-sigmoid: steps between spectra (default: once per epoch)
-  --lr-min-ratio X       tb: rate range [X, Y]·lr (default 1, the reference LM's lr_min_ratio 1.0)
-  --lr-max-ratio Y       tb: (default 2: lr_min_ratio + lr_slope, 1.0 + 1.0)
-  --layernorm            tb: norms take the rate of the Linear before them (the reference's --layernorm)
-  --eigs-thresh N        tb: layers with fewer eigenvalues stay untuned (default 50)
-  --out DIR              run folder (default runs/lm-<arch>-<method>-seed<seed>)
-  --resume DIR           continue the run in DIR with its saved flags`;
-
-const FLAGS = {
-  ...CORPUS_FLAGS,
-  arch: { type: "string" },
-  layers: { type: "string" },
-  heads: { type: "string" },
-  dim: { type: "string" },
-  ffn: { type: "string" },
-  "seq-len": { type: "string" },
-  positions: { type: "string" },
-  tied: { type: "boolean" },
-  dropout: { type: "string" },
-  init: { type: "string" },
-  method: { type: "string" },
-  lr: { type: "string" },
-  warmup: { type: "string" },
-  wd: { type: "string" },
-  clip: { type: "string" },
-  epochs: { type: "string" },
-  steps: { type: "string" },
-  batch: { type: "string" },
-  seed: { type: "string" },
-  "esd-interval": { type: "string" },
-  "lr-min-ratio": { type: "string" },
-  "lr-max-ratio": { type: "string" },
-  layernorm: { type: "boolean" },
-  "eigs-thresh": { type: "string" },
-  out: { type: "string" },
-  resume: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-type Flags = Record<string, string | boolean | undefined>;
-
 await runMain(async () => {
-  const { values } = parsed(() => parseArgs({ options: FLAGS, allowPositionals: false }), USAGE);
-  if (values.help) return console.log(USAGE);
-  let v: Flags = values;
+  const { values } = parsed(() => parseArgs({ options: LM_FLAGS, allowPositionals: false }), LM_USAGE);
+  if (values.help) return console.log(LM_USAGE);
+  let v: LmFlags = values;
   const resuming = v.resume !== undefined;
   if (resuming) {
     const others = Object.keys(v).filter((k) => v[k] !== undefined && k !== "resume");
@@ -94,58 +32,8 @@ await runMain(async () => {
       throw new OptionError(`--resume ${v.resume}: no run.json there: not a train-lm run folder`);
     }
   }
-  const str = (k: string) => v[k] as string | undefined;
-  const num = (k: string, d: number, o: Parameters<typeof numFlag>[3] = {}) => numFlag(k, str(k), d, o);
-  const arch = choice("arch", str("arch"), ["gpt2", "llama"] as const, "gpt2", USAGE);
-  const method = choice("method", str("method"), LM_METHODS, "adam", USAGE) as LmMethod;
-  const seqLen = num("seq-len", 64, { int: true, min: 1 });
-  const dim = num("dim", 128, { int: true, min: 1 });
-  const config = decoderConfig({
-    type: arch,
-    dim,
-    layers: num("layers", 2, { int: true, min: 1 }),
-    heads: num("heads", 4, { int: true, min: 1 }),
-    ffn: str("ffn") === undefined ? undefined : num("ffn", 0, { int: true, min: 1 }),
-    positions: num("positions", seqLen, { int: true, min: 1 }),
-    tied: v.tied === true,
-    dropout: num("dropout", 0.1, { min: 0 }),
-  });
-  const seed = num("seed", 43, { int: true, min: 0 });
-  const out = str("out") ?? `runs/lm-${arch}-${method}-seed${seed}`;
-  const tbOnly = ["esd-interval", "lr-min-ratio", "lr-max-ratio", "layernorm", "eigs-thresh"].filter((k) =>
-    v[k] !== undefined
-  );
-  if (method === "adam" && tbOnly.length) {
-    throw new OptionError(`--${tbOnly[0]} applies to --method tb or tb-sigmoid`);
-  }
-  const lrMinRatio = num("lr-min-ratio", 1, { min: 0 }), lrMaxRatio = num("lr-max-ratio", 2, { min: 0 });
-  if (lrMinRatio > lrMaxRatio) {
-    throw new OptionError(`Invalid --lr-min-ratio ${lrMinRatio}: greater than --lr-max-ratio ${lrMaxRatio}`);
-  }
-  const epochs = num("epochs", 3, { int: true, min: 1 });
-  const steps = str("steps") === undefined ? null : num("steps", 0, { int: true, min: 1 });
-  const esdInterval = str("esd-interval") === undefined
-    ? null
-    : num("esd-interval", 0, { int: true, min: 1 });
-  const opts = {
-    method,
-    lr: num("lr", 1e-3, { min: 0, exclusive: true }),
-    weightDecay: num("wd", 0, { min: 0 }),
-    clip: num("clip", 0.25, { min: 0 }),
-    epochs,
-    steps,
-    warmup: num("warmup", 0, { int: true, min: 0 }),
-    batch: num("batch", 32, { int: true, min: 1 }),
-    seqLen,
-    seed,
-    esdInterval,
-    lrMinRatio,
-    lrMaxRatio,
-    layernorm: v.layernorm === true,
-    eigsThresh: num("eigs-thresh", 50, { int: true, min: 1 }),
-    init: str("init") ?? null,
-    out,
-  };
+  const { opts, config } = parseLmFlags(v);
+  const out = opts.out, method = opts.method, seqLen = opts.seqLen;
   if (!resuming) {
     try {
       await Deno.stat(`${out}/checkpoint.safetensors`);

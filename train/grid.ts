@@ -109,9 +109,19 @@ export function cellName(cell: GridCell): string {
   return Object.entries(cell).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(",");
 }
 
-/** The cell restricted to the axes that apply to a method. */
-export function cellFor(cell: GridCell, method: string): GridCell {
-  return Object.fromEntries(Object.entries(cell).filter(([k]) => appliesTo(k, method)));
+/**
+ * The cell restricted to the axes that apply to a method.
+ * @param cell The full cell.
+ * @param method The method.
+ * @param applies Which flags a method takes (default: the CNN trainer's {@link appliesTo}).
+ * @returns The cell's values that the method takes.
+ */
+export function cellFor(
+  cell: GridCell,
+  method: string,
+  applies: (flag: string, method: string) => boolean = appliesTo,
+): GridCell {
+  return Object.fromEntries(Object.entries(cell).filter(([k]) => applies(k, method)));
 }
 
 /**
@@ -126,19 +136,22 @@ export function planRuns(o: {
   seeds: number[];
   axes: GridAxis[];
   forward: FlagPair[];
+  /** Which flags a method takes (default: the CNN trainer's {@link appliesTo}). */
+  applies?: (flag: string, method: string) => boolean;
 }): PlannedRun[] {
+  const applies = o.applies ?? appliesTo;
   const runs: PlannedRun[] = [];
   const seen = new Set<string>();
   for (const full of gridCells(o.axes)) {
     for (const method of o.methods) {
-      const cell = cellFor(full, method);
+      const cell = cellFor(full, method, applies);
       const name = cellName(cell);
       for (const seed of o.seeds) {
         const dir = `${o.out}/${method}${name ? `/${name}` : ""}/seed${seed}`;
         if (seen.has(dir)) continue;
         seen.add(dir);
         const flags: FlagPair[] = [
-          ...o.forward.filter(([k]) => appliesTo(k, method)),
+          ...o.forward.filter(([k]) => applies(k, method)),
           ...Object.entries(cell).flatMap(([k, v]): FlagPair[] =>
             v === "true" ? [[k, null]] : v === "false" ? [] : [[k, v]]
           ),

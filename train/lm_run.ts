@@ -35,6 +35,7 @@ import { TempBalance } from "../optim/tempbalance.ts";
 import { OptionError, UserError } from "../util/errors.ts";
 import { type CheckpointState, readCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { OrderedBatches } from "./lm_batches.ts";
+import { lockRunFolder } from "./run_folder.ts";
 import { perplexity } from "./lm_eval.ts";
 
 /** The LM rate policies. */
@@ -127,10 +128,13 @@ function cosineAt(o: LmRunOptions, total: number, step: number): number {
   return o.lr * 0.5 * (1 + Math.cos(Math.PI * t));
 }
 
-/** The run-defining options, recorded in the checkpoint and compared on resume. */
-function recordOf(o: LmRunOptions, config: DecoderConfig): Record<string, unknown> {
+/**
+ * The run-defining options, recorded in the checkpoint and compared on resume; `epochs` is the
+ * number the run trains (derived from `steps` when a step budget is set), as run folders expect.
+ */
+function recordOf(o: LmRunOptions, config: DecoderConfig, epochs: number): Record<string, unknown> {
   const { corpus: _c, out: _o, ...rest } = o;
-  return { ...rest, config, corpus: o.corpus.name };
+  return { ...rest, epochs, config, corpus: o.corpus.name };
 }
 
 /**
@@ -198,146 +202,156 @@ export async function trainLm(
     ? mb.groupSpecs(o.lr)
     : [{ params: model.arena.params }];
   const opt = new AdamW(model.arena, groups, { lr: o.lr, weightDecay: o.weightDecay, maxNorm: o.clip });
-  const record = recordOf(o, config);
+  const record = recordOf(o, config, epochs);
   const ckptFile = `${o.out}/checkpoint.safetensors`;
   let history: LmEpochMetrics[] = [];
   let startEpoch = 0;
   let elapsed = 0;
   await Deno.mkdir(o.out, { recursive: true });
-  let resumed = false;
+  // One process per run folder: shards of a study skip a folder another live process holds.
+  const unlock = await lockRunFolder(o.out);
   try {
-    await Deno.stat(ckptFile);
-    resumed = true;
-  } catch { /* a new run */ }
-  if (resumed) {
-    const ckpt = await readCheckpoint(ckptFile);
-    const saved = JSON.stringify(ckpt.state.config), now = JSON.stringify(record);
-    if (saved !== now) {
-      throw new UserError(
-        `${o.out} holds a run with other settings: remove the folder or use another --out (saved ${saved}, now ${now})`,
-      );
-    }
-    restoreCheckpoint(ckpt, model, opt);
-    history = ckpt.state.history as unknown as LmEpochMetrics[];
-    startEpoch = ckpt.state.epoch;
-    elapsed = ckpt.state.elapsed;
-    const ss = ckpt.state.scheduleState as {
-      tb?: ReturnType<TempBalance["stateDict"]>;
-      mb?: ReturnType<ModelBalancing["stateDict"]>;
-    } | undefined;
-    if (tb && ss?.tb) tb.loadStateDict(ss.tb);
-    if (mb && ss?.mb) mb.loadStateDict(ss.mb);
-    log(`resuming after epoch ${startEpoch} (step ${opt.steps})`);
-  } else if (tb) {
-    await tb.step(opt, cosineAt(o, total, 0)); // measured before the first step, as the reference
-  } else if (mb) {
-    await mb.measure();
+    return await train();
+  } finally {
+    await unlock();
   }
-  for (let epoch = startEpoch + 1; epoch <= epochs && opt.steps < total; epoch++) {
-    const t0 = performance.now();
-    let lossSum = 0, tokens = 0, esd = 0, trainMs = 0;
-    const first = opt.steps - (epoch - 1) * perEpoch;
-    for (let s = first; s < perEpoch && opt.steps < total; s++) {
-      const ts = performance.now();
-      const step = opt.steps;
-      const eta = cosineAt(o, total, step);
-      if (!tb && !mb) { for (const g of opt.paramGroups) g.lr = eta; }
-      if (mb) mb.apply(opt, eta);
-      const { inputs, targets } = batches.at(s);
-      const B = o.batch, T = o.seqLen;
-      const x = upload(gpu, inputs, [B, T], "i32", "lm.inputs"),
-        y = upload(gpu, targets, [B * T], "i32", "lm.targets");
-      decoder.state.index = tokenIndex(gpu, inputs, config.vocab);
-      decoder.state.step = step;
-      const rec = new Recorder(gpu);
-      const logits = model.forward(rec, x, true);
-      const nll = tokenNll(rec, logits, y, 1 / (B * T));
-      const total1 = sum(rec, nll);
-      model.backward(rec, logits);
-      opt.step(rec);
-      await rec.submit();
-      const [lv] = await readback(gpu, total1);
-      for (const t of [x, y, logits, nll, total1, decoder.state.index.order, decoder.state.index.offsets]) {
-        t.release();
-      }
-      decoder.state.index = null;
-      const loss = lv[0] / (B * T);
-      if (!Number.isFinite(loss)) {
+
+  async function train(): Promise<LmRunResult> {
+    let resumed = false;
+    try {
+      await Deno.stat(ckptFile);
+      resumed = true;
+    } catch { /* a new run */ }
+    if (resumed) {
+      const ckpt = await readCheckpoint(ckptFile);
+      const saved = JSON.stringify(ckpt.state.config), now = JSON.stringify(record);
+      if (saved !== now) {
         throw new UserError(
-          `The training loss is ${loss} at epoch ${epoch}, step ${
-            step + 1
-          }: training stopped; ${o.out}/checkpoint.safetensors holds epoch ${
-            epoch - 1
-          }. Lower --lr or set --clip`,
+          `${o.out} holds a run with other settings: remove the folder or use another --out (saved ${saved}, now ${now})`,
         );
       }
-      lossSum += lv[0];
-      tokens += B * T;
-      trainMs += performance.now() - ts;
-      if ((s + 1) % progressEvery === 0 && s + 1 < perEpoch) {
-        log(
-          `  step ${s + 1}/${perEpoch}  loss ${(lossSum / tokens).toFixed(4)}  ${
-            (tokens / (trainMs / 1000)).toFixed(0)
-          } tok/s`,
-        );
-      }
-      const done = opt.steps;
-      if (tb && done % interval === 0 && done < total) {
-        const te = performance.now();
-        await tb.step(opt, cosineAt(o, total, done));
-        esd += (performance.now() - te) / 1000;
-      }
-      if (mb && done % interval === 0 && done < total) {
-        const te = performance.now();
-        await mb.measure();
-        esd += (performance.now() - te) / 1000;
-      }
+      restoreCheckpoint(ckpt, model, opt);
+      history = ckpt.state.history as unknown as LmEpochMetrics[];
+      startEpoch = ckpt.state.epoch;
+      elapsed = ckpt.state.elapsed;
+      const ss = ckpt.state.scheduleState as {
+        tb?: ReturnType<TempBalance["stateDict"]>;
+        mb?: ReturnType<ModelBalancing["stateDict"]>;
+      } | undefined;
+      if (tb && ss?.tb) tb.loadStateDict(ss.tb);
+      if (mb && ss?.mb) mb.loadStateDict(ss.mb);
+      log(`resuming after epoch ${startEpoch} (step ${opt.steps})`);
+    } else if (tb) {
+      await tb.step(opt, cosineAt(o, total, 0)); // measured before the first step, as the reference
+    } else if (mb) {
+      await mb.measure();
     }
-    const valid = await perplexity(model, corpus.valid, o.seqLen, o.batch);
-    const test = await perplexity(model, corpus.test, o.seqLen, o.batch);
-    const seconds = (performance.now() - t0) / 1000;
-    elapsed += seconds;
-    const m: LmEpochMetrics = {
-      epoch,
-      steps: opt.steps,
-      train_loss: lossSum / tokens,
-      valid_loss: valid.nll,
-      valid_ppl: valid.perplexity,
-      test_loss: test.nll,
-      test_ppl: test.perplexity,
-      lr: opt.getLastLr(),
-      seconds,
-      tokens_per_s: tokens / (trainMs / 1000),
-      esd_seconds: esd,
-    };
-    history.push(m);
-    log(
-      `epoch ${epoch}/${epochs}  step ${opt.steps}  train loss ${m.train_loss.toFixed(4)}  valid ppl ${
-        m.valid_ppl.toFixed(2)
-      }  test ppl ${m.test_ppl.toFixed(2)}  lr ${eta(m.lr)}  ${seconds.toFixed(0)} s  ${
-        m.tokens_per_s.toFixed(0)
-      } tok/s${esd ? `  ESD ${esd.toFixed(1)} s` : ""}`,
-    );
-    await writeEpochFiles(o.out, history, tb, epoch, opt.steps);
-    const state = await model.stateDict();
-    await saveDecoderFolder(`${o.out}/model`, model, config, corpus.vocab.tokens);
-    const ckState: CheckpointState = {
-      version: 1,
-      epoch,
-      optimizerSteps: opt.steps,
-      lrs: opt.paramGroups.map((g) => g.lr),
-      config: record,
-      history: history as unknown as Record<string, unknown>[],
-      elapsed,
-      schedule: { kind: o.method, total, perEpoch },
-      rng: { seed: o.seed, nextEpoch: epoch + 1 },
-      scheduleState: { tb: tb?.stateDict(), mb: mb?.stateDict() },
-    };
-    await saveCheckpoint(ckptFile, state, opt, ckState, model.metadata());
+    for (let epoch = startEpoch + 1; epoch <= epochs && opt.steps < total; epoch++) {
+      const t0 = performance.now();
+      let lossSum = 0, tokens = 0, esd = 0, trainMs = 0;
+      const first = opt.steps - (epoch - 1) * perEpoch;
+      for (let s = first; s < perEpoch && opt.steps < total; s++) {
+        const ts = performance.now();
+        const step = opt.steps;
+        const eta = cosineAt(o, total, step);
+        if (!tb && !mb) { for (const g of opt.paramGroups) g.lr = eta; }
+        if (mb) mb.apply(opt, eta);
+        const { inputs, targets } = batches.at(s);
+        const B = o.batch, T = o.seqLen;
+        const x = upload(gpu, inputs, [B, T], "i32", "lm.inputs"),
+          y = upload(gpu, targets, [B * T], "i32", "lm.targets");
+        decoder.state.index = tokenIndex(gpu, inputs, config.vocab);
+        decoder.state.step = step;
+        const rec = new Recorder(gpu);
+        const logits = model.forward(rec, x, true);
+        const nll = tokenNll(rec, logits, y, 1 / (B * T));
+        const total1 = sum(rec, nll);
+        model.backward(rec, logits);
+        opt.step(rec);
+        await rec.submit();
+        const [lv] = await readback(gpu, total1);
+        for (const t of [x, y, logits, nll, total1, decoder.state.index.order, decoder.state.index.offsets]) {
+          t.release();
+        }
+        decoder.state.index = null;
+        const loss = lv[0] / (B * T);
+        if (!Number.isFinite(loss)) {
+          throw new UserError(
+            `The training loss is ${loss} at epoch ${epoch}, step ${
+              step + 1
+            }: training stopped; ${o.out}/checkpoint.safetensors holds epoch ${
+              epoch - 1
+            }. Lower --lr or set --clip`,
+          );
+        }
+        lossSum += lv[0];
+        tokens += B * T;
+        trainMs += performance.now() - ts;
+        if ((s + 1) % progressEvery === 0 && s + 1 < perEpoch) {
+          log(
+            `  step ${s + 1}/${perEpoch}  loss ${(lossSum / tokens).toFixed(4)}  ${
+              (tokens / (trainMs / 1000)).toFixed(0)
+            } tok/s`,
+          );
+        }
+        const done = opt.steps;
+        if (tb && done % interval === 0 && done < total) {
+          const te = performance.now();
+          await tb.step(opt, cosineAt(o, total, done));
+          esd += (performance.now() - te) / 1000;
+        }
+        if (mb && done % interval === 0 && done < total) {
+          const te = performance.now();
+          await mb.measure();
+          esd += (performance.now() - te) / 1000;
+        }
+      }
+      const valid = await perplexity(model, corpus.valid, o.seqLen, o.batch);
+      const test = await perplexity(model, corpus.test, o.seqLen, o.batch);
+      const seconds = (performance.now() - t0) / 1000;
+      elapsed += seconds;
+      const m: LmEpochMetrics = {
+        epoch,
+        steps: opt.steps,
+        train_loss: lossSum / tokens,
+        valid_loss: valid.nll,
+        valid_ppl: valid.perplexity,
+        test_loss: test.nll,
+        test_ppl: test.perplexity,
+        lr: opt.getLastLr(),
+        seconds,
+        tokens_per_s: tokens / (trainMs / 1000),
+        esd_seconds: esd,
+      };
+      history.push(m);
+      log(
+        `epoch ${epoch}/${epochs}  step ${opt.steps}  train loss ${m.train_loss.toFixed(4)}  valid ppl ${
+          m.valid_ppl.toFixed(2)
+        }  test ppl ${m.test_ppl.toFixed(2)}  lr ${eta(m.lr)}  ${seconds.toFixed(0)} s  ${
+          m.tokens_per_s.toFixed(0)
+        } tok/s${esd ? `  ESD ${esd.toFixed(1)} s` : ""}`,
+      );
+      await writeEpochFiles(o.out, history, tb, epoch, opt.steps);
+      const state = await model.stateDict();
+      await saveDecoderFolder(`${o.out}/model`, model, config, corpus.vocab.tokens);
+      const ckState: CheckpointState = {
+        version: 1,
+        epoch,
+        optimizerSteps: opt.steps,
+        lrs: opt.paramGroups.map((g) => g.lr),
+        config: record,
+        history: history as unknown as Record<string, unknown>[],
+        elapsed,
+        schedule: { kind: o.method, total, perEpoch },
+        rng: { seed: o.seed, nextEpoch: epoch + 1 },
+        scheduleState: { tb: tb?.stateDict(), mb: mb?.stateDict() },
+      };
+      await saveCheckpoint(ckptFile, state, opt, ckState, model.metadata());
+    }
+    opt.release();
+    model.release();
+    return { history, parameters, config };
   }
-  opt.release();
-  model.release();
-  return { history, parameters, config };
 }
 
 function eta(lrs: number[]): string {
