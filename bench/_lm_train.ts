@@ -19,6 +19,8 @@ import { AdamW } from "../optim/adamw.ts";
 
 /** A benchmarked LM shape. */
 export interface LmShape {
+  /** Row name (`train-lm-gpt2-d128-b32`). */
+  op: string;
   /** Row label. */
   label: string;
   /** Vocabulary. */
@@ -37,8 +39,26 @@ export interface LmShape {
 
 /** The shapes: the documented Brown model (`deno task train-lm` defaults) and a quicker one. */
 export const LM_SHAPES: LmShape[] = [
-  { label: "gpt2 V10000 d128 L2 H4, 32x64", vocab: 10000, dim: 128, layers: 2, heads: 4, batch: 32, seq: 64 },
-  { label: "gpt2 V10000 d64 L2 H2, 8x64", vocab: 10000, dim: 64, layers: 2, heads: 2, batch: 8, seq: 64 },
+  {
+    op: "train-lm-gpt2-d128-b32",
+    label: "gpt2 V10000 d128 L2 H4, 32x64",
+    vocab: 10000,
+    dim: 128,
+    layers: 2,
+    heads: 4,
+    batch: 32,
+    seq: 64,
+  },
+  {
+    op: "train-lm-gpt2-d64-b8",
+    label: "gpt2 V10000 d64 L2 H2, 8x64",
+    vocab: 10000,
+    dim: 64,
+    layers: 2,
+    heads: 2,
+    batch: 8,
+    seq: 64,
+  },
 ];
 
 const ids = (s: LmShape) => Array.from({ length: s.batch * s.seq }, (_, i) => (i * 7919) % s.vocab);

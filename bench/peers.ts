@@ -142,11 +142,11 @@ await runMain(async () => {
     });
   }
   // Language-model training steps (the documented Brown model; --quick: the smaller one only).
-  const lmOurs = new Map<string, number>();
+  const lmOurs = new Map<string, { op: string; tokens: number }>();
   for (const shape of values.quick ? LM_SHAPES.slice(1) : LM_SHAPES) {
     const o = await oursLmTokensPerS(gpu, shape, 3), p = await tfjsLmTokensPerS(shape, 2);
-    lmOurs.set(shape.label, o);
-    rows.push({ op: "train-lm", shape: shape.label, ours: o, peer: p, unit: "tokens/s", ratio: o / p });
+    lmOurs.set(shape.label, { op: shape.op, tokens: o });
+    rows.push({ op: shape.op, shape: shape.label, ours: o, peer: p, unit: "tokens/s", ratio: o / p });
   }
   const py = await pythonWith("torch");
   const torch = py
@@ -203,7 +203,7 @@ function torchRows(
   conv: { shape: string; fwd: number; bwd: number }[],
   small: number,
   r18: number,
-  lm: Map<string, number>,
+  lm: Map<string, { op: string; tokens: number }>,
 ): Row[] {
   const tag = `(torch-cpu ${t.torch}, ${t.threads} threads)`;
   const row = (op: string, shape: string, o: number, p: number, unit: string): Row => ({
@@ -231,7 +231,8 @@ function torchRows(
     rows.push(row("train-resnet18-b32", "ResNet-18 3x32x32", r18, t.train_resnet18_b32, "images/s"));
   }
   for (const [shape, p] of Object.entries(t.train_lm ?? {})) {
-    if (lm.has(shape)) rows.push(row("train-lm", shape, lm.get(shape)!, p, "tokens/s"));
+    const o = lm.get(shape);
+    if (o) rows.push(row(o.op, shape, o.tokens, p, "tokens/s"));
   }
   return rows;
 }
