@@ -18,6 +18,7 @@ model
   --layers N --heads N --dim N --ffn N     (defaults 2, 4, 128, 4·dim for gpt2 / 8·dim/3 for llama)
   --seq-len T            tokens per training sequence and evaluation window (default 64)
   --positions N          the model's positions (default: --seq-len)
+  --kv-heads N           llama: key/value heads, dividing --heads (grouped-query attention; default --heads)
   --tied                 llama: share the token embedding with lm_head (gpt2 always does)
   --dropout X            dropout on embeddings and residual branches (default 0.1)
   --init DIR             start from this model folder (fine-tuning): its vocab.txt must be the corpus's
@@ -45,6 +46,7 @@ export const LM_FLAGS = {
   arch: { type: "string" },
   layers: { type: "string" },
   heads: { type: "string" },
+  "kv-heads": { type: "string" },
   dim: { type: "string" },
   ffn: { type: "string" },
   "seq-len": { type: "string" },
@@ -108,6 +110,7 @@ export function parseLmFlags(
     dim,
     layers: num("layers", 2, { int: true, min: 1 }),
     heads: num("heads", 4, { int: true, min: 1 }),
+    kvHeads: str("kv-heads") === undefined ? undefined : num("kv-heads", 0, { int: true, min: 1 }),
     ffn: str("ffn") === undefined ? undefined : num("ffn", 0, { int: true, min: 1 }),
     positions: num("positions", seqLen, { int: true, min: 1 }),
     tied: v.tied === true,

@@ -9,7 +9,7 @@
 import { activation, activationBackward, swiglu, swigluBackward } from "../../kernels/nn/activation.ts";
 import { causalAttention, causalAttentionBackward } from "../../kernels/nn/attention.ts";
 import { dropout } from "../../kernels/nn/dropout.ts";
-import { mergeHeads, splitHeads } from "../../kernels/nn/heads.ts";
+import { mergeHeads, splitHeads, sumHeadGroups } from "../../kernels/nn/heads.ts";
 import { rope } from "../../kernels/nn/rope.ts";
 import { add } from "../../kernels/ops/binary.ts";
 import type { Tensor } from "../../kernels/runtime/tensor.ts";
@@ -62,7 +62,11 @@ export class Attention extends Module {
         new Conv1D(D, D, std / Math.sqrt(2 * c.layers)),
       ]])
       : new Map<string, Module>(
-        ["q_proj", "k_proj", "v_proj", "o_proj"].map((n) => [n, new HfLinear(D, D, false)]),
+        ["q_proj", "k_proj", "v_proj", "o_proj"].map((n) => {
+          // Grouped-query attention: k and v project onto kvHeads heads.
+          const out = n === "k_proj" || n === "v_proj" ? (c.kvHeads * D) / c.heads : D;
+          return [n, new HfLinear(D, out, false)];
+        }),
       );
   }
 
@@ -83,8 +87,12 @@ export class Attention extends Module {
       later(rec, qkv);
     } else {
       const h = flat(x);
-      const [q0, k0, v0] = ["q_proj", "k_proj", "v_proj"].map((n) => p(n).forward(h, ctx).reshape([B, T, D]));
-      [q, k, v] = [q0, k0, v0].map((t) => splitHeads(rec, t, H, hd, 0));
+      const g = H / this.c.kvHeads;
+      const [q0, k0, v0] = ["q_proj", "k_proj", "v_proj"].map((n) => {
+        const y = p(n).forward(h, ctx);
+        return y.reshape([B, T, y.shape[1]]);
+      });
+      [q, k, v] = [q0, k0, v0].map((t, i) => splitHeads(rec, t, H, hd, 0, i ? g : 1));
       later(rec, q0, k0, v0);
       const [qr, kr] = [rope(rec, q, this.ropeTable!), rope(rec, k, this.ropeTable!)];
       later(rec, q, k);
@@ -114,9 +122,16 @@ export class Attention extends Module {
       later(rec, dqkv, g.dq, g.dk, g.dv);
       return p("c_attn").backward(flat(dqkv), ctx).reshape([B, T, D]);
     }
-    const dq = rope(rec, g.dq, this.ropeTable!, true), dk = rope(rec, g.dk, this.ropeTable!, true);
+    const dq = rope(rec, g.dq, this.ropeTable!, true);
+    let dk = rope(rec, g.dk, this.ropeTable!, true), dv = g.dv;
     later(rec, g.dq, g.dk, g.dv, dq, dk);
-    const parts = [["q_proj", dq], ["k_proj", dk], ["v_proj", g.dv]] as const;
+    const group = H / this.c.kvHeads;
+    if (group > 1) {
+      // Each key/value head served `group` query heads: their gradients add up.
+      [dk, dv] = [sumHeadGroups(rec, dk, group), sumHeadGroups(rec, dv, group)];
+      later(rec, dk, dv);
+    }
+    const parts = [["q_proj", dq], ["k_proj", dk], ["v_proj", dv]] as const;
     const dxs = parts.map(([n, d]) => {
       const m = mergeHeads(rec, [d], B);
       later(rec, m);

@@ -23,6 +23,8 @@ export interface DecoderConfig {
   layers: number;
   /** Attention heads (dividing D). */
   heads: number;
+  /** Key/value heads (LLaMA's `num_key_value_heads`, dividing `heads`: grouped-query attention). */
+  kvHeads: number;
   /** MLP width. */
   ffn: number;
   /** The norms' epsilon. */
@@ -53,6 +55,7 @@ export function decoderConfig(c: Partial<DecoderConfig> & { type: DecoderType })
     dim,
     layers: c.layers ?? 2,
     heads: c.heads ?? 4,
+    kvHeads: c.kvHeads ?? c.heads ?? 4,
     ffn: c.ffn ?? (gpt ? 4 * dim : Math.round(8 * dim / 3)),
     eps: c.eps ?? (gpt ? 1e-5 : 1e-6),
     ropeTheta: c.ropeTheta ?? 10000,
@@ -69,13 +72,20 @@ export function validateConfig(c: DecoderConfig, where = "model config"): void {
   if (c.type !== "gpt2" && c.type !== "llama") {
     throw new OptionError(`${where}: model type "${c.type}" is not one we build: expected "gpt2" or "llama"`);
   }
-  for (const k of ["vocab", "positions", "dim", "layers", "heads", "ffn"] as const) {
+  for (const k of ["vocab", "positions", "dim", "layers", "heads", "kvHeads", "ffn"] as const) {
     if (!(Number.isInteger(c[k]) && c[k] >= 1)) {
       throw new OptionError(`${where}: ${k} must be a positive integer, got ${c[k]}`);
     }
   }
   if (c.dim % c.heads) {
     throw new OptionError(`${where}: ${c.heads} heads do not divide the width ${c.dim}`);
+  }
+  if (c.heads % c.kvHeads || (c.type === "gpt2" && c.kvHeads !== c.heads)) {
+    throw new OptionError(
+      `${where}: ${c.kvHeads} key/value heads do not divide the ${c.heads} heads${
+        c.type === "gpt2" ? " (GPT-2 has one per head)" : ""
+      }`,
+    );
   }
   if (c.type === "llama" && (c.dim / c.heads) % 2) {
     throw new OptionError(`${where}: rotary embeddings need an even head dimension, got ${c.dim / c.heads}`);
@@ -119,6 +129,7 @@ export function configFromHf(j: Record<string, unknown>, file = "config.json"): 
       dim,
       layers: num("n_layer"),
       heads: num("n_head"),
+      kvHeads: num("n_head"),
       ffn: j.n_inner == null ? 4 * dim : num("n_inner"),
       eps: num("layer_norm_epsilon", 1e-5),
       ropeTheta: 10000,
@@ -133,11 +144,6 @@ export function configFromHf(j: Record<string, unknown>, file = "config.json"): 
     }
   } else if (type === "llama") {
     const heads = num("num_attention_heads");
-    if (j.num_key_value_heads != null && j.num_key_value_heads !== heads) {
-      throw new OptionError(
-        `${file}: grouped-query attention (num_key_value_heads ${j.num_key_value_heads} ≠ num_attention_heads ${heads}) is not supported`,
-      );
-    }
     if (j.rope_scaling != null) {
       throw new OptionError(`${file}: rope_scaling is not supported (plain RoPE only)`);
     }
@@ -162,6 +168,7 @@ export function configFromHf(j: Record<string, unknown>, file = "config.json"): 
       dim,
       layers: num("num_hidden_layers"),
       heads,
+      kvHeads: j.num_key_value_heads == null ? heads : num("num_key_value_heads"),
       ffn: num("intermediate_size"),
       eps: num("rms_norm_eps", 1e-6),
       ropeTheta: num("rope_theta", 10000),
@@ -214,7 +221,7 @@ export function configToHf(c: DecoderConfig): Record<string, unknown> {
     intermediate_size: c.ffn,
     num_hidden_layers: c.layers,
     num_attention_heads: c.heads,
-    num_key_value_heads: c.heads,
+    num_key_value_heads: c.kvHeads,
     rms_norm_eps: c.eps,
     rope_theta: c.ropeTheta,
     tie_word_embeddings: c.tied,

@@ -20,6 +20,7 @@ const refConfig = (c: DecoderConfig): RefConfig => ({
   vocab: c.vocab,
   dim: c.dim,
   heads: c.heads,
+  kvHeads: c.kvHeads,
   layers: c.layers,
   ffn: c.ffn,
   eps: c.eps,
@@ -56,7 +57,10 @@ function hfShapes(c: DecoderConfig): [string, number[]][] {
     for (let l = 0; l < c.layers; l++) {
       const p = `model.layers.${l}`;
       out.push([`${p}.input_layernorm.weight`, [D]]);
-      for (const n of ["q", "k", "v", "o"]) out.push([`${p}.self_attn.${n}_proj.weight`, [D, D]]);
+      const KV = (c.kvHeads * D) / c.heads;
+      for (const n of ["q", "k", "v", "o"]) {
+        out.push([`${p}.self_attn.${n}_proj.weight`, [n === "k" || n === "v" ? KV : D, D]]);
+      }
       out.push(
         [`${p}.post_attention_layernorm.weight`, [D]],
         [`${p}.mlp.gate_proj.weight`, [F, D]],

@@ -146,6 +146,8 @@ export interface RefConfig {
   dim: number;
   /** Heads. */
   heads: number;
+  /** Key/value heads (default: heads). */
+  kvHeads?: number;
   /** Blocks. */
   layers: number;
   /** MLP width. */
@@ -189,13 +191,13 @@ export function decoderRef(
     gpt ? get("transformer.wpe.weight") : null,
     T,
   );
-  const heads = (y: Float64Array, col: number, W: number) => {
+  const heads = (y: Float64Array, col: number, W: number, g = 1) => {
     const out = new Float64Array(N * D);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
         for (let t = 0; t < T; t++) {
           for (let e = 0; e < hd; e++) {
-            out[((b * H + h) * T + t) * hd + e] = y[(b * T + t) * W + col + h * hd + e];
+            out[((b * H + h) * T + t) * hd + e] = y[(b * T + t) * W + col + Math.floor(h / g) * hd + e];
           }
         }
       }
@@ -238,10 +240,12 @@ export function decoderRef(
     } else {
       const p = `model.layers.${l}`;
       const h1 = normRef("rms", x, get(`${p}.input_layernorm.weight`), null, c.eps);
-      const proj = (n: string) => linearRef(h1, get(`${p}.self_attn.${n}.weight`), D, D, null, false);
-      const q = ropeRef(heads(proj("q_proj"), 0, D), T, hd, c.theta ?? 10000);
-      const k = ropeRef(heads(proj("k_proj"), 0, D), T, hd, c.theta ?? 10000);
-      const o = attentionRef(q, k, heads(proj("v_proj"), 0, D), B * H, T, hd);
+      const KV = (c.kvHeads ?? H) * hd, grp = H / (c.kvHeads ?? H);
+      const proj = (n: string, out: number) =>
+        linearRef(h1, get(`${p}.self_attn.${n}.weight`), D, out, null, false);
+      const q = ropeRef(heads(proj("q_proj", D), 0, D), T, hd, c.theta ?? 10000);
+      const k = ropeRef(heads(proj("k_proj", KV), 0, KV, grp), T, hd, c.theta ?? 10000);
+      const o = attentionRef(q, k, heads(proj("v_proj", KV), 0, KV, grp), B * H, T, hd);
       x = add(x, linearRef(merge(o), get(`${p}.self_attn.o_proj.weight`), D, D, null, false));
       const h2 = normRef("rms", x, get(`${p}.post_attention_layernorm.weight`), null, c.eps);
       const g = linearRef(h2, get(`${p}.mlp.gate_proj.weight`), D, c.ffn, null, false);
