@@ -134,7 +134,10 @@ async function readText(file: string): Promise<string> {
  * @returns The corpus.
  */
 export async function textCorpus(dir: string): Promise<LmCorpus> {
-  const [tr, va, te] = await Promise.all(["train", "valid", "test"].map((s) => readText(`${dir}/${s}.txt`)));
+  // In order, so that the first missing file is the one named.
+  const tr = await readText(`${dir}/train.txt`);
+  const va = await readText(`${dir}/valid.txt`);
+  const te = await readText(`${dir}/test.txt`);
   let tokens: string[];
   try {
     const v = await Deno.readTextFile(`${dir}/vocab.txt`);
