@@ -13,9 +13,9 @@ mkdir -p "$R"
 if [ -f "$R/pretrain/checkpoint.safetensors" ]; then
   deno task train-lm --resume "$R/pretrain" || true # a finished run has nothing left to do
 else
-  deno task train-lm --exclude romance --epochs 2 --out "$R/pretrain"
+  deno task train-lm --exclude romance --epochs 1 --out "$R/pretrain"
 fi
 deno task compare --task lm --methods tb,adam --seeds 43,37,13 --grid subset-docs=0.01,0.05,0.25,1 \
-  --init "$R/pretrain/model" --categories romance --epochs 6 --batch 8 --lr 3e-4 --layernorm \
+  --init "$R/pretrain/model" --categories romance --epochs 4 --batch 8 --lr 3e-4 --layernorm \
   --out "$R/ft"
 cp "$R/ft/results.md" "$R/ft/results.csv" "$here/"
