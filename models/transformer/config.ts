@@ -137,6 +137,13 @@ export function configFromHf(j: Record<string, unknown>, file = "config.json"): 
       activation: typeof j.activation_function === "string" ? j.activation_function : "gelu_new",
       dropout: 0,
     };
+    if (j.scale_attn_by_inverse_layer_idx === true || j.scale_attn_weights === false) {
+      throw new OptionError(
+        `${file}: ${
+          j.scale_attn_weights === false ? "scale_attn_weights false" : "scale_attn_by_inverse_layer_idx"
+        } is not supported (scores are scaled by 1/√head_dim)`,
+      );
+    }
     if (j.tie_word_embeddings === false) {
       throw new OptionError(
         `${file}: GPT-2 with tie_word_embeddings false is not supported (GPT-2 ties its head)`,
