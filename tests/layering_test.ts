@@ -8,7 +8,7 @@ import { dirname, join, relative } from "node:path";
 const LAYERS: string[][] = [
   ["util", "kernels", "io"],
   ["esd", "models", "optim", "data"],
-  ["train"],
+  ["train", "prune"],
   ["report"],
   ["cli"],
   ["tasks", "bench", "web"],
