@@ -9,6 +9,7 @@
  * @module
  */
 import { OptionError } from "../util/errors.ts";
+import { readUtf8 } from "../io/text.ts";
 import { mulberry32 } from "../util/random.ts";
 import { type BrownDocument, brownLines, brownVocabulary, readBrown } from "./brown.ts";
 import { encodeLines, textLines } from "./text.ts";
@@ -113,20 +114,8 @@ export async function brownCorpus(o: BrownOptions = {}): Promise<LmCorpus> {
   };
 }
 
-async function readText(file: string): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(file);
-  } catch {
-    throw new OptionError(`${file}: missing: a corpus folder needs train.txt, valid.txt and test.txt`);
-  }
-  if (!bytes.length) throw new OptionError(`${file}: the file is empty`);
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new OptionError(`${file}: not valid UTF-8 text`);
-  }
-}
+const readText = (file: string) =>
+  readUtf8(file, "missing: a corpus folder needs train.txt, valid.txt and test.txt");
 
 /**
  * A PTB-format folder as token streams.

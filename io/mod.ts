@@ -22,6 +22,7 @@
  * @module
  */
 export { writeAtomic } from "./atomic.ts";
+export { readUtf8 } from "./text.ts";
 export { checkpointPath, detectFormat, loadWeights } from "./load.ts";
 export type { WeightFormat } from "./load.ts";
 export {

@@ -50,7 +50,6 @@ export type { LmStepState } from "./transformer/layers.ts";
 export {
   hfNames,
   loadDecoderFolder,
-  readUtf8,
   readVocabulary,
   saveDecoderFolder,
   vocabulary,

@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import { OptionError } from "../util/errors.ts";
 import { getGpu } from "../kernels/runtime/runtime.ts";
-import { loadDecoderFolder, readUtf8 } from "../models/transformer/hf_folder.ts";
+import { loadDecoderFolder } from "../models/transformer/hf_folder.ts";
+import { readUtf8 } from "../io/text.ts";
 import { encodeLines, textLines } from "../data/text.ts";
 import { perplexity } from "../train/lm_eval.ts";
 import { numFlag, oneFile, parsed } from "./_args.ts";

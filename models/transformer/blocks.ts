@@ -51,7 +51,7 @@ export class Attention extends Module {
   /**
    * Creates the module.
    * @param c The decoder's config.
-   * @param rope The rotary table (LLaMA), or null.
+   * @param ropeTable The rotary table (LLaMA), or null.
    */
   constructor(readonly c: DecoderConfig, readonly ropeTable: Tensor | null) {
     super();
@@ -303,7 +303,7 @@ export class Block extends Module {
   backward(dy: Tensor, ctx: StepContext): Tensor {
     const { rec } = ctx;
     const dm = this.#drop(dy, 1, ctx); // the same mask on the way back
-    const dn2 = this.mlp.backward(dm === dy ? dy : dm, ctx);
+    const dn2 = this.mlp.backward(dm, ctx);
     const dh = this.norm2.backward(dn2, ctx);
     add(rec, dh, dy, dh);
     const da = this.#drop(dh, 0, ctx);

@@ -8,6 +8,7 @@
  * @module
  */
 import { writeAtomic } from "../../io/atomic.ts";
+import { readUtf8 } from "../../io/text.ts";
 import { loadWeightFile } from "../../io/load.ts";
 import { writeSafetensors } from "../../io/safetensors.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
@@ -69,28 +70,6 @@ export async function readVocabulary(file: string): Promise<Vocabulary> {
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
   return vocabulary(lines.map((l) => l.replace(/\r$/, "")), file);
-}
-
-/**
- * Reads a text file as strict UTF-8.
- * @param file The path.
- * @returns Its text.
- * @throws {OptionError} When it is missing, empty or not UTF-8.
- */
-export async function readUtf8(file: string): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new OptionError(`${file}: no such file`);
-    throw new OptionError(`${file}: ${(e as Error).message}`);
-  }
-  if (!bytes.length) throw new OptionError(`${file}: the file is empty`);
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new OptionError(`${file}: not valid UTF-8 text`);
-  }
 }
 
 /** Names a real checkpoint may carry that are not parameters (buffers, tied copies). */
