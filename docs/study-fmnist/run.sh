@@ -3,10 +3,12 @@
 # over the training-set size and over the width. Resumable: stop it at any point (Ctrl-C, kill,
 # a reboot) and run it again; finished runs are kept, an interrupted one resumes from its last epoch.
 #   nohup bash docs/study-fmnist/run.sh [RUNS_DIR] > study.log 2>&1 &
-# RUNS_DIR (default runs/study-fmnist) holds the runs; the reports are copied next to this script.
+# RUNS_DIR (default docs/study-fmnist/runs) holds the runs; the reports are copied next to this script.
+# The default folder is tracked by git (checkpoints and logs only, see .gitignore): the study outlives
+# the machine it started on, and its raw runs stay beside the report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-runs="${1:-runs/study-fmnist}"
+runs="${1:-docs/study-fmnist/runs}"
 common=(--methods tb,cal --seeds 43,37,13,51,71 --model small --steps 500)
 deno task compare "${common[@]}" --grid subset=600,1500,6000,60000 --out "$runs/size"
 deno task compare "${common[@]}" --grid width=0.5,1,2 --subset 1500 --out "$runs/width"
