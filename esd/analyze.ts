@@ -323,6 +323,7 @@ async function fitChunk(
     const done = await fitPowerLawsGpu(gpu, idx.map((k) => inputs[k]!), {
       method: options.fit,
       xminPos: options.xminPos,
+      peakBound: options.peakBound,
     });
     idx.forEach((k, n) => fits[k] = done[n]);
   }

@@ -24,6 +24,13 @@ export interface FarmsOptions {
   grid?: number;
   /** Rows of a linear window (default 100). */
   windowRows?: number;
+  /**
+   * Cap a linear window's rows at the matrix's smaller side, as FARMS' `LLM_Pruning` sampling does
+   * (`num_row_samples = min(num_row_samples, rows, cols)`, columns `int(rows·q)`), so that a
+   * 2000-row window of a 2048×5632 projection is 2000×2000 and of a 128×512 one 128×128. Default
+   * false (the image-classification code's windows: rows min(rows, windowRows)).
+   */
+  capToSmallerSide?: boolean;
 }
 
 function sub(m: Float32Array, cols: number, r0: number, c0: number, nr: number, nc: number): Float32Array {
@@ -40,7 +47,7 @@ function sub(m: Float32Array, cols: number, r0: number, c0: number, nr: number, 
  * @returns The groups (empty when the layer is too small to cut).
  */
 export function farmsGroups(m: LayerMatrices, options: FarmsOptions = {}): LayerMatrices[] {
-  const { q = 1, grid = 9, windowRows = 100 } = options;
+  const { q = 1, grid = 9, windowRows = 100, capToSmallerSide = false } = options;
   if (!(q > 0)) throw new OptionError(`FARMS: aspect ratio q must be > 0, got ${q}`);
   const group = (slices: Float32Array[], rows: number, cols: number): LayerMatrices => ({
     ...m,
@@ -59,7 +66,8 @@ export function farmsGroups(m: LayerMatrices, options: FarmsOptions = {}): Layer
     );
   }
   const { rows, cols } = m;
-  const nr = Math.min(rows, windowRows), nc = Math.min(cols, Math.max(1, Math.floor(windowRows * q)));
+  const cap = capToSmallerSide ? Math.min(rows, cols, windowRows) : windowRows;
+  const nr = Math.min(rows, cap), nc = Math.min(cols, Math.max(1, Math.floor(cap * q)));
   const steps = (size: number, win: number) => {
     const step = Math.max(1, Math.floor((size - win) / Math.max(1, grid - 1)));
     const count = Math.min(grid, Math.max(1, Math.floor((size - win) / step) + 1));

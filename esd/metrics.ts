@@ -82,6 +82,8 @@ export interface MetricOptions {
   fit?: FitMethod;
   /** xmin position for `median`/`mid` (default 2). */
   xminPos?: number;
+  /** `peak`'s lower bound (see `FitOptions.peakBound`; default `intended`). */
+  peakBound?: "intended" | "reference";
   /** `tb` (default) or `ww`: ww drops eigenvalues < 1e-5 and applies min/max_evals. */
   convention?: Convention;
   /** Drop eigenvalues ≤ 1e-5 before fitting (always on for `ww`). Default false. */
@@ -190,7 +192,7 @@ export function layerMetrics(
     return row;
   }
   if (options.mpFit) Object.assign(row, mpColumns(all, base));
-  const f = precomputed ?? fitPowerLaw(used, { method: fit, xminPos });
+  const f = precomputed ?? fitPowerLaw(used, { method: fit, xminPos, peakBound: options.peakBound });
   if (!(f.xmin > 0) || !Number.isFinite(f.alpha)) {
     row.warning = `not fitted: xmin is ${f.xmin} (too many zero eigenvalues; try filterZeros)`;
     return row;

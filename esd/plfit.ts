@@ -41,6 +41,13 @@ export interface FitOptions {
   method?: FitMethod;
   /** For `median`/`mid`: i = ⌊N / xminPos⌋ (default 2). */
   xminPos?: number;
+  /**
+   * `peak`'s lower bound on xmin: `intended` (default) 0.95·p, or `reference` log10(0.95·p) — what
+   * the reference code (TempBalance, WeightWatcher, FARMS' `LLM_Pruning`) compares eigenvalues
+   * with, which usually admits every candidate below 1.5·p. Pruning allocations use `reference` to
+   * reproduce FARMS' `alpha_peak`.
+   */
+  peakBound?: "intended" | "reference";
 }
 
 /** Suffix sums of ln λ: `s[i] = Σ_{j≥i} ln λ_j`, summed pairwise-safe in float64. */
@@ -118,7 +125,8 @@ export function checkFitOptions(
  * - `gof`: every index from the first positive eigenvalue to N − 2. A zero xmin makes the
  *   reference's alpha NaN and its D 1, so such candidates can never win; skipping them is the same
  *   choice without the NaNs.
- * - `peak`: the positive candidates with 0.95·p ≤ λ_i ≤ 1.5·p (p from {@link histogramPeak}); if
+ * - `peak`: the positive candidates with 0.95·p ≤ λ_i ≤ 1.5·p (p from {@link histogramPeak}; with
+ *   `peakBound: "reference"` the lower bound is log10(0.95·p), as the reference code has it); if
  *   none, all of `gof`'s.
  * @param sorted Ascending eigenvalues (zeros allowed), at least 2.
  * @param options Method and position.
@@ -149,8 +157,9 @@ export function xminCandidates(sorted: ArrayLike<number>, options: FitOptions = 
   const all = { i0: first, i1: N - 1 };
   if (method === "gof") return all;
   const p = histogramPeak(sorted);
+  const lower = options.peakBound === "reference" ? Math.log10(0.95 * p) : 0.95 * p;
   let i0 = first;
-  while (i0 < N - 1 && sorted[i0] < 0.95 * p) i0++;
+  while (i0 < N - 1 && sorted[i0] < lower) i0++;
   let i1 = i0;
   while (i1 < N - 1 && sorted[i1] <= 1.5 * p) i1++;
   return i1 > i0 ? { i0, i1 } : all;

@@ -115,12 +115,53 @@ function decode<T extends Float64Array | Float32Array>(dtype: string, view: Data
 const bf16View = new DataView(new ArrayBuffer(4));
 
 /** One tensor's place in a safetensors file, validated against the file's data length. */
-interface Span {
+export interface Span {
+  /** The tensor's name. */
   name: string;
+  /** First byte, relative to the data (after the header). */
   begin: number;
+  /** One past the last byte, relative to the data. */
   end: number;
+  /** Dtype as the file names it. */
   dtype: string;
+  /** Shape. */
   shape: number[];
+}
+
+/**
+ * A safetensors file's layout, from its header only (validated as {@link openSafetensors} does):
+ * where the data starts and each tensor's span — what an in-place rewrite of some tensors' bytes
+ * (pruning) needs to keep every other byte of the file as it was.
+ * @param path The file.
+ * @returns The data's first byte, the spans in storage order, the element size of each dtype.
+ * @throws {WeightFileError} On a missing or malformed file.
+ */
+export async function safetensorsLayout(
+  path: string,
+): Promise<{ dataStart: number; spans: Span[]; elementSize: (dtype: string) => number }> {
+  const bad = (detail: string) => new WeightFileError("safetensors", path, detail);
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new WeightFileError("weight", path, "no such file");
+    throw bad((e as Error).message);
+  }
+  try {
+    const size = (await f.stat()).size;
+    if (size < 8) throw bad(`the file is ${size} bytes: expected at least 8 (the header length)`);
+    const headerLen = Number(new DataView(readAt(f, 0, 8).buffer).getBigUint64(0, true));
+    if (headerLen > size - 8) {
+      throw bad(
+        `header length ${headerLen} is past the end of the file (${size - 8} bytes after the length)`,
+      );
+    }
+    const dataStart = 8 + headerLen;
+    const { spans } = checkHeader(parseHeaderJson(readAt(f, 8, headerLen), bad), size - dataStart, bad);
+    return { dataStart, spans, elementSize: (d) => SIZES[d] };
+  } finally {
+    f.close();
+  }
 }
 
 /**

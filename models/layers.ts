@@ -352,6 +352,7 @@ export class Linear extends Module {
   /** y = x·Wᵀ + b. */
   forward(x: Tensor, ctx: StepContext): Tensor {
     if (ctx.train) this.#saved = x;
+    ctx.tap?.(this, x);
     return linear(
       ctx.rec,
       x,

@@ -84,12 +84,13 @@ export class Model {
    * @param rec The step's recorder.
    * @param x Input batch.
    * @param train Train mode.
+   * @param tap Called with each Linear/Conv1D module and its input (see `StepContext.tap`).
    * @returns The output (logits).
    */
-  forward(rec: Recorder, x: Tensor, train: boolean): Tensor {
+  forward(rec: Recorder, x: Tensor, train: boolean, tap?: StepContext["tap"]): Tensor {
     // Layers release the activations they saved once backward is recorded; the input stays the
     // caller's, so they get a non-owning view of it.
-    return this.root.forward(x.view(0, x.shape), { rec, train });
+    return this.root.forward(x.view(0, x.shape), { rec, train, tap });
   }
 
   /**

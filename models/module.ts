@@ -15,6 +15,11 @@ export interface StepContext {
   rec: Recorder;
   /** Train mode (batch statistics in BatchNorm, saved activations for backward). */
   train: boolean;
+  /**
+   * Called with every Linear (and GPT-2 Conv1D) module and its input as the forward records it,
+   * like a PyTorch forward pre-hook: what pruning's calibration pass reads (Wanda's ‖X_j‖²).
+   */
+  tap?: (module: Module, input: Tensor) => void;
 }
 
 /** A parameter's declaration: its local name, shape and PyTorch's default initialisation. */

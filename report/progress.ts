@@ -132,3 +132,40 @@ export class LayerProgress {
     this.#bar.stop();
   }
 }
+
+/** A count of work items (windows, layers) with ETA and a label: perplexity, calibration, pruning. */
+export class CountProgress {
+  #bar: Bar;
+
+  private constructor(lib: CliProgress | null, unit: string) {
+    this.#bar = new Bar(lib, {
+      format: `[{bar}] {value}/{total} ${unit} | eta {eta_formatted} | {what}`,
+      stream: process.stderr,
+    });
+  }
+
+  /**
+   * Creates the bar, loading `cli-progress` only when it will be drawn.
+   * @param unit What is counted (`windows`).
+   * @param enabled Draw it (default: when stderr is a terminal).
+   * @returns The bar.
+   */
+  static async open(unit: string, enabled: boolean = Deno.stderr.isTerminal()): Promise<CountProgress> {
+    return new CountProgress(await load(enabled), unit);
+  }
+
+  /**
+   * Shows progress (starts the bar on the first call).
+   * @param done Items done.
+   * @param total Items in all.
+   * @param what A label.
+   */
+  update(done: number, total: number, what: string): void {
+    this.#bar.show(done, total, { what });
+  }
+
+  /** Removes the bar. */
+  stop(): void {
+    this.#bar.stop();
+  }
+}

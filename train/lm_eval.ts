@@ -27,6 +27,7 @@ export interface PerplexityResult {
  * @param ids The stream (N ≥ 2 ids in the model's vocabulary).
  * @param seqLen Window length L (≤ the model's positions).
  * @param batch Windows per forward (default 8).
+ * @param onProgress Called after each forward with the windows done and in all.
  * @returns Tokens, mean nll and perplexity.
  */
 export async function perplexity(
@@ -34,6 +35,7 @@ export async function perplexity(
   ids: Int32Array,
   seqLen: number,
   batch = 8,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<PerplexityResult> {
   const N = ids.length;
   if (N < 2) throw new OptionError(`Perplexity needs at least 2 tokens, got ${N}`);
@@ -66,6 +68,7 @@ export async function perplexity(
     const [v] = await readback(gpu, nll);
     for (const e of v) total += e;
     for (const t of [xt, yt, logits, nll]) t.release();
+    onProgress?.(w, starts.length);
   }
   const mean = total / (N - 1);
   return { tokens: N - 1, nll: mean, perplexity: Math.exp(mean) };

@@ -153,6 +153,7 @@ export class Conv1D extends Module {
   /** x (N, in) → (N, out). */
   forward(x: Tensor, ctx: StepContext): Tensor {
     if (ctx.train) this.#x = x;
+    ctx.tap?.(this, x);
     const y = matmul(ctx.rec, x, this.param("weight").value);
     addBias(ctx.rec, y, this.param("bias").value, -1, y);
     return y;
