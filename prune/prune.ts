@@ -115,6 +115,8 @@ async function layerMetrics(
   const options: AnalyzeOptions = {
     fit: "peak",
     peakBound: "reference",
+    fitDevice: "cpu", // float64 fits: the allocation is computed once, its inputs should be exact
+
     convention: "tb",
     farms: allocation === "farms"
       ? { q: farms.q ?? 1, windowRows: farms.rows ?? 2000, grid: farms.windows ?? 15, capToSmallerSide: true }
