@@ -10,8 +10,9 @@
  * K mod rows rows take one more than the others — so each row is within one weight of cols·s and
  * the layer within one of n·s.
  * On the GPU: scores, {@link sortRows} per row (rows batched to fit one storage binding) and
- * {@link selectSmallest}; a row longer than a binding allows (a whole 45 M-weight layer for
- * magnitude) is selected on the CPU instead, with the same result.
+ * {@link selectSmallest}; magnitude's layer-wide threshold is found from the sorted rows (so a
+ * 45 M-weight layer never needs one 64 M-entry sort), and a row longer than a binding allows is
+ * selected on the CPU instead, with the same result.
  * @module
  */
 import { selectSmallest, wandaScores } from "../kernels/prune/wanda.ts";
@@ -112,38 +113,117 @@ export async function pruneMask(
       `${name}: Wanda needs ${cols} input norms from calibration, got ${options.norms?.length ?? 0}`,
     );
   }
-  // Magnitude compares across the whole layer: one row of n.
-  const [R, C] = score === "magnitude" ? [1, n] : [rows, cols];
-  const k = rowCounts(R, C, sparsity);
   const limit = options.bindingLimit ?? gpu.device.limits.maxStorageBufferBindingSize;
-  const P = 2 ** Math.ceil(Math.log2(Math.max(2, C)));
+  const P = 2 ** Math.ceil(Math.log2(Math.max(2, cols)));
   const perChunk = Math.floor(limit / (P * 4));
-  if (perChunk < 1) return selectSmallestCpu(scoresCpu(w, C, score, options.norms), R, C, k);
+  const magnitude = score === "magnitude";
+  if (perChunk < 1) {
+    // Magnitude compares across the whole layer: one row of n.
+    const [R, C] = magnitude ? [1, n] : [rows, cols];
+    return selectSmallestCpu(scoresCpu(w, C, score, options.norms), R, C, rowCounts(R, C, sparsity));
+  }
   const mask = new Uint8Array(n);
-  const norms = score === "wanda" ? upload(gpu, options.norms!, [C], "f32", "prune.norms") : null;
+  const norms = magnitude ? null : upload(gpu, options.norms!, [cols], "f32", "prune.norms");
+  // Scores and their sorted rows, chunk by chunk (rows batched to fit one binding).
+  const chunks: { r0: number; m: number; sorted: Float32Array | null }[] = [];
+  for (let r0 = 0; r0 < rows; r0 += perChunk) chunks.push({ r0, m: Math.min(perChunk, rows - r0), sorted: null });
+  const scoresOf = (rec: Recorder, wt: Tensor, m: number): Tensor => {
+    if (norms) return wandaScores(rec, wt, norms);
+    const s = new Tensor(gpu, [m, cols], "f32", "prune.scores");
+    recordMap(rec, { op: "prune |w|", kernel: "abs", expr: "abs(x0[i])", inputs: [wt], out: s });
+    return s;
+  };
   try {
-    for (let r0 = 0; r0 < R; r0 += perChunk) {
-      const m = Math.min(perChunk, R - r0);
-      const wt = upload(gpu, w.subarray(r0 * C, (r0 + m) * C), [m, C], "f32", "prune.w");
-      const kt = upload(gpu, k.subarray(r0, r0 + m), [m], "u32", "prune.k");
-      const rec = new Recorder(gpu);
-      let scores: Tensor;
-      if (norms) scores = wandaScores(rec, wt, norms);
-      else {
-        scores = new Tensor(gpu, [m, C], "f32", "prune.scores");
-        recordMap(rec, { op: "prune |w|", kernel: "abs", expr: "abs(x0[i])", inputs: [wt], out: scores });
+    let k: Uint32Array;
+    if (magnitude) {
+      // Layer-wide: sort each row on the GPU, then find the K-th smallest |w| of the layer from the
+      // sorted rows on the CPU (a bisection over values with binary searches per row), and give
+      // each row its share: those below it, then ties in row-major order — the same K weights as
+      // one sort of the whole layer by (|w|, index), at a row sort's cost.
+      for (const c of chunks) {
+        const wt = upload(gpu, w.subarray(c.r0 * cols, (c.r0 + c.m) * cols), [c.m, cols], "f32", "prune.w");
+        const rec = new Recorder(gpu);
+        const scores = scoresOf(rec, wt, c.m);
+        const sorted = sortRows(rec, scores);
+        await rec.submit();
+        c.sorted = (await readback(gpu, sorted))[0] as Float32Array;
+        for (const t of [wt, scores, sorted]) t.release();
       }
-      const sorted = sortRows(rec, scores);
+      k = layerCounts(chunks, rows, cols, P, Math.round(n * sparsity));
+    } else k = rowCounts(rows, cols, sparsity);
+    for (const c of chunks) {
+      const wt = upload(gpu, w.subarray(c.r0 * cols, (c.r0 + c.m) * cols), [c.m, cols], "f32", "prune.w");
+      const kt = upload(gpu, k.subarray(c.r0, c.r0 + c.m), [c.m], "u32", "prune.k");
+      const rec = new Recorder(gpu);
+      const scores = scoresOf(rec, wt, c.m);
+      const sorted = c.sorted ? upload(gpu, c.sorted, [c.m, P], "f32", "prune.sorted") : sortRows(rec, scores);
+      c.sorted = null;
       const mt = selectSmallest(rec, scores, sorted, kt);
       await rec.submit();
       const [v] = await readback(gpu, mt);
-      mask.set(v as Uint32Array, r0 * C);
+      mask.set(v as Uint32Array, c.r0 * cols);
       for (const t of [wt, kt, scores, sorted, mt]) t.release();
     }
   } finally {
     norms?.release();
   }
   return mask;
+}
+
+/**
+ * Per-row counts that together select the layer's K smallest scores by (score, row-major index),
+ * from each row's sorted scores.
+ */
+function layerCounts(
+  chunks: { r0: number; m: number; sorted: Float32Array | null }[],
+  rows: number,
+  cols: number,
+  P: number,
+  K: number,
+): Uint32Array {
+  const row = (r: number) => {
+    const c = chunks.find((c) => r >= c.r0 && r < c.r0 + c.m)!;
+    return c.sorted!.subarray((r - c.r0) * P, (r - c.r0) * P + cols);
+  };
+  // Entries < t in a sorted row (t may be +Infinity: all of them).
+  const below = (a: Float32Array, t: number) => {
+    let lo = 0, hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (a[mid] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const countBelow = (t: number) => {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += below(row(r), t);
+    return s;
+  };
+  const k = new Uint32Array(rows);
+  if (K <= 0) return k;
+  // The K-th smallest value: the largest t among the layer's values with countBelow(t) < K. Scores
+  // are ≥ 0, so their float32 bit patterns order as the values do: bisect over the bits.
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  let lo = 0, hi = 0x7f800000; // +0 … +Infinity
+  while (lo < hi) {
+    const mid = lo + Math.ceil((hi - lo) / 2);
+    u[0] = mid;
+    if (countBelow(f[0]) < K) lo = mid;
+    else hi = mid - 1;
+  }
+  u[0] = lo;
+  const thr = f[0];
+  let ties = K - countBelow(thr);
+  for (let r = 0; r < rows; r++) {
+    const a = row(r), lt = below(a, thr);
+    let eq = 0;
+    while (lt + eq < cols && a[lt + eq] === thr) eq++;
+    const take = Math.min(eq, ties);
+    ties -= take;
+    k[r] = lt + take;
+  }
+  return k;
 }
 
 /** The scores on the CPU (the fallback for rows too long for one binding). */

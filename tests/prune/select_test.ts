@@ -117,6 +117,15 @@ gpuTest(
         wan,
       );
     }
+    // Many ties (BF16-like coarse values, zeros): the row-sorted layer-wide selection is the one sort
+    // of the whole layer by (|w|, index) would make.
+    const coarse = Float32Array.from(w, (v) => Math.round(v * 4) / 4);
+    for (const s of [0.2, 0.5, 0.77]) {
+      deepEqual(
+        await pruneMask(gpu, coarse, rows, cols, s),
+        selectSmallestCpu(coarse.map(Math.abs), 1, n, rowCounts(1, n, s)),
+      );
+    }
     deepEqual([...rowCounts(4, 10, 0.45)], [5, 5, 4, 4]);
     const bad = Float32Array.from(w);
     bad[30] = NaN;
