@@ -12,6 +12,7 @@ import { encodeLines, textLines } from "../data/text.ts";
 import { perplexity } from "../train/lm_eval.ts";
 import { numFlag, oneFile, parsed } from "./_args.ts";
 import { runMain } from "../cli/main.ts";
+import { CountProgress } from "../report/progress.ts";
 
 const USAGE = `usage: deno task perplexity DIR --data FILE.txt [--seq-len L] [--json]
   DIR            a model folder: config.json (Hugging Face, gpt2 or llama), model.safetensors
@@ -50,7 +51,9 @@ await runMain(async () => {
   if (ids.length < 2) {
     throw new OptionError(`${v.data}: needs at least 2 tokens (with <eos>), got ${ids.length}`);
   }
-  const r = await perplexity(model, ids, seqLen, batch);
+  const bar = await CountProgress.open("windows", !v.json && Deno.stderr.isTerminal());
+  const r = await perplexity(model, ids, seqLen, batch, (d, t) => bar.update(d, t, v.data!));
+  bar.stop();
   if (v.json) {
     console.log(JSON.stringify({ tokens: r.tokens, nll: r.nll, perplexity: r.perplexity }));
     return;

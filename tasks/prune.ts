@@ -19,6 +19,7 @@ import { type Allocation, pruneCheckpoint } from "../prune/prune.ts";
 import { prunableLayers } from "../prune/layers.ts";
 import { loadWeightFile } from "../io/load.ts";
 import { CountProgress } from "../report/progress.ts";
+import { prunePlot, pruneTable, readPruneRuns } from "../report/prune_study.ts";
 import type { Gpu } from "../kernels/runtime/runtime.ts";
 import { choice, numFlag, parsed } from "./_args.ts";
 import { runMain } from "../cli/main.ts";
@@ -40,7 +41,8 @@ const USAGE = `usage: deno task prune DIR --sparsity S --allocation uniform|alph
   --farms-rows R       farms: window rows, capped at each matrix's smaller side (default 2000)
   --farms-windows W    farms: window starts per dimension (default 15)
   --seed N             calibration windows' draw (default 0)
-  --out OUTDIR         the pruned checkpoint folder (never the input's)`;
+  --out OUTDIR         the pruned checkpoint folder (never the input's)
+deno task prune --report DIR   table (results.md) and plot of a folder of pruned checkpoints`;
 
 /** A word-level token stream in the model's vocabulary, from a file or Brown's split. */
 async function tokenStream(
@@ -129,10 +131,25 @@ await runMain(async () => {
         "farms-windows": { type: "string" },
         seed: { type: "string" },
         out: { type: "string" },
+        report: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }), USAGE);
   if (v.help) return console.log(USAGE);
+  if (v.report !== undefined) {
+    // The experiment's report from a folder of pruned checkpoints.
+    const runs = await readPruneRuns(v.report);
+    if (!runs.length) {
+      throw new OptionError(`--report ${v.report}: no pruned folder with sparsity.json and perplexity.json`);
+    }
+    const md = `# Perplexity after pruning (${runs.length} runs; dense ${runs[0].before.toFixed(2)})\n\n${
+      pruneTable(runs)
+    }\n`;
+    await writeAtomic(`${v.report}/results.md`, md);
+    await writeAtomic(`${v.report}/perplexity_vs_sparsity.svg`, await prunePlot(runs));
+    console.log(md);
+    return;
+  }
   if (positionals.length !== 1) {
     throw new OptionError(`Expected one checkpoint DIR, got ${positionals.length}\n${USAGE}`);
   }
