@@ -8,7 +8,8 @@
 import { parseArgs } from "node:util";
 import { OptionError } from "../util/errors.ts";
 import { getGpu } from "../kernels/runtime/runtime.ts";
-import { loadDecoderFolder, type Vocabulary } from "../models/transformer/hf_folder.ts";
+import { loadDecoderFolder, readVocabulary, type Vocabulary } from "../models/transformer/hf_folder.ts";
+import { readHfTokenizer, type TextTokenizer } from "../data/hf_tokenizer.ts";
 import { readUtf8 } from "../io/text.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { encodeLines, textLines } from "../data/text.ts";
@@ -26,7 +27,8 @@ import { runMain } from "../cli/main.ts";
 
 const USAGE = `usage: deno task prune DIR --sparsity S --allocation uniform|alpha|farms --out OUTDIR [options]
   DIR                  a checkpoint folder (config.json, model.safetensors or HF shards with
-                       model.safetensors.index.json, vocab.txt), an index or a .safetensors file
+                       model.safetensors.index.json, and vocab.txt or HF tokenizer.json for
+                       --calib/--eval), an index or a .safetensors file
   --sparsity S         target fraction of the prunable weights to zero, in (0, 1)
   --allocation A       uniform (every layer at S), alpha (alpha_peak of each layer's ESD) or farms
                        (alpha_peak by FARMS' submatrix sampling): ratios linear in the metric
@@ -44,15 +46,38 @@ const USAGE = `usage: deno task prune DIR --sparsity S --allocation uniform|alph
   --out OUTDIR         the pruned checkpoint folder (never the input's)
 deno task prune --report DIR   table (results.md) and plot of a folder of pruned checkpoints`;
 
-/** A word-level token stream in the model's vocabulary, from a file or Brown's split. */
+/** How a model folder turns text into ids: its word-level vocab.txt, or its HF tokenizer.json. */
+interface TextCodec {
+  vocab: Vocabulary | null;
+  tokenizer: TextTokenizer | null;
+}
+
+/** The folder's codec: vocab.txt if present, else tokenizer.json. */
+async function textCodec(dir: string): Promise<TextCodec> {
+  try {
+    await Deno.stat(`${dir}/vocab.txt`);
+    return { vocab: await readVocabulary(`${dir}/vocab.txt`), tokenizer: null };
+  } catch (e) {
+    if (e instanceof OptionError) throw e;
+  }
+  const tokenizer = await readHfTokenizer(dir);
+  if (!tokenizer) {
+    throw new OptionError(
+      `${dir} has neither vocab.txt nor tokenizer.json: no way to turn text into its token ids`,
+    );
+  }
+  return { vocab: null, tokenizer };
+}
+
+/** A token stream in the model's vocabulary, from a file or Brown's split. */
 async function tokenStream(
   data: string,
   split: "train" | "test",
-  vocab: Vocabulary | null,
+  codec: TextCodec,
+  modelVocab: number,
   dir: string,
   flag: string,
 ): Promise<{ ids: Int32Array; label: string }> {
-  if (!vocab) throw new OptionError(`--${flag} needs ${dir}/vocab.txt (the model's vocabulary)`);
   let lines: string[], label: string;
   if (data === "brown") {
     const c = await brownCorpus();
@@ -72,7 +97,19 @@ async function tokenStream(
     lines = textLines(await readUtf8(data));
     label = data;
   }
-  const { ids, unknown } = encodeLines(lines, vocab);
+  if (codec.tokenizer) {
+    const ids = codec.tokenizer.encode(lines.join("\n"));
+    const bad = ids.findIndex((id) => id < 0 || id >= modelVocab);
+    if (bad >= 0) {
+      throw new OptionError(
+        `--${flag} ${label}: ${codec.tokenizer.file} gives token id ${
+          ids[bad]
+        }, outside the model's vocab_size ${modelVocab} (${dir}/config.json): the tokenizer and the model do not match`,
+      );
+    }
+    return { ids, label };
+  }
+  const { ids, unknown } = encodeLines(lines, codec.vocab!);
   const words = ids.length - lines.length;
   if (words > 0 && unknown / words > 0.5) {
     throw new OptionError(
@@ -92,10 +129,11 @@ async function evaluate(
   batch: number,
   what: string,
 ): Promise<PerplexityResult & { data: string }> {
-  const { model, config, vocab } = await loadDecoderFolder(gpu, dir);
+  const codec = await textCodec(dir);
+  const { model, config } = await loadDecoderFolder(gpu, dir, { vocab: codec.vocab !== null });
   try {
     const seqLen = numFlag("seq-len", seqLenFlag, config.positions, { int: true, min: 1 });
-    const { ids, label } = await tokenStream(data, "test", vocab, dir, "eval");
+    const { ids, label } = await tokenStream(data, "test", codec, config.vocab, dir, "eval");
     if (ids.length < 2) throw new OptionError(`--eval ${label}: needs at least 2 tokens, got ${ids.length}`);
     const bar = await CountProgress.open("windows");
     const r = await perplexity(
@@ -194,14 +232,15 @@ await runMain(async () => {
   }
   let norms: Map<string, Float32Array> | undefined;
   if (score === "wanda") {
-    const { model, config, vocab } = await loadDecoderFolder(gpu, dir);
+    const codec = await textCodec(dir);
+    const { model, config } = await loadDecoderFolder(gpu, dir, { vocab: codec.vocab !== null });
     try {
       const seqLen = Math.min(
         numFlag("seq-len", v["seq-len"], config.positions, { int: true, min: 1 }),
         config.positions,
       );
       const tokens = numFlag("calib-tokens", v["calib-tokens"], 128 * seqLen, { int: true, min: 1 }, USAGE);
-      const { ids, label } = await tokenStream(v.calib!, "train", vocab, dir, "calib");
+      const { ids, label } = await tokenStream(v.calib!, "train", codec, config.vocab, dir, "calib");
       const starts = calibrationStarts(ids.length, tokens, seqLen, seed, `--calib ${label}`);
       const { tensors } = await loadWeightFile(dir);
       const layers = prunableLayers(tensors, config.type === "gpt2");

@@ -227,3 +227,84 @@ gpuTest(
     await fail([`${dir}/m`, "--sparsity", "0.5", "--allocation", "uniform"], /Missing --out/);
   },
 );
+
+gpuTest(
+  "deno task prune on a folder with an HF tokenizer.json instead of vocab.txt: calibration and evaluation through it; a tokenizer larger than the model is refused",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const letters = "abcdefghijklmnopqrstuvwxyz".split("");
+    const vocab: Record<string, number> = { "<unk>": 0 };
+    letters.forEach((c, i) => vocab[c] = i + 1);
+    const tokenizer = (v: Record<string, number>) =>
+      JSON.stringify({
+        version: "1.0",
+        added_tokens: [],
+        normalizer: null,
+        pre_tokenizer: { type: "WhitespaceSplit" },
+        post_processor: null,
+        decoder: null,
+        model: {
+          type: "BPE",
+          dropout: null,
+          unk_token: "<unk>",
+          continuing_subword_prefix: null,
+          end_of_word_suffix: null,
+          fuse_unk: false,
+          byte_fallback: false,
+          vocab: v,
+          merges: [],
+        },
+      });
+    const c = decoderConfig({
+      type: "llama",
+      vocab: 27,
+      positions: 8,
+      dim: 16,
+      layers: 1,
+      heads: 2,
+      ffn: 24,
+    });
+    const model = new Model(gpu, new Decoder(gpu, c), 9);
+    await saveDecoderFolder(`${dir}/m`, model, c, ["<unk>", "<eos>"]);
+    model.release();
+    await Deno.remove(`${dir}/m/vocab.txt`);
+    await Deno.writeTextFile(`${dir}/m/tokenizer.json`, tokenizer(vocab));
+    await Deno.writeTextFile(`${dir}/t.txt`, text);
+    const r = await runTask(TASK, [
+      `${dir}/m`,
+      "--sparsity",
+      "0.5",
+      "--allocation",
+      "uniform",
+      "--score",
+      "wanda",
+      "--calib",
+      `${dir}/t.txt`,
+      "--calib-tokens",
+      "64",
+      "--eval",
+      `${dir}/t.txt`,
+      "--out",
+      `${dir}/o`,
+    ]);
+    equal(r.code, 0, r.err);
+    const ppl = JSON.parse(await Deno.readTextFile(`${dir}/o/perplexity.json`));
+    // Characters of the text (no spaces; WhitespaceSplit drops them): one token each.
+    equal(ppl.tokens, text.replace(/\s/g, "").length - 1);
+    ok(await Deno.stat(`${dir}/o/tokenizer.json`).then(() => true), "tokenizer.json copied");
+    await Deno.writeTextFile(`${dir}/m/tokenizer.json`, tokenizer({ ...vocab, t: 41 }));
+    const bad = await runTask(TASK, [
+      `${dir}/m`,
+      "--sparsity",
+      "0.5",
+      "--allocation",
+      "uniform",
+      "--eval",
+      `${dir}/t.txt`,
+      "--out",
+      `${dir}/o2`,
+    ]);
+    equal(bad.code, 1);
+    match(bad.err, /tokenizer\.json gives token id 41, outside the model's vocab_size 27 .*do not match/);
+  },
+);
