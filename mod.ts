@@ -18,6 +18,7 @@
  * | `@tempbalance/webgpu/optim` | SGD, LARS, LAMB, SGDP, Lookahead, SphereSGD, TempBalance, Model Balancing |
  * | `@tempbalance/webgpu/data` | IDX, CIFAR, SVHN, image folders, seeded batches |
  * | `@tempbalance/webgpu/train` | training step, epoch loop, checkpoints, schedules, methods |
+ * | `@tempbalance/webgpu/prune` | AlphaPruning/FARMS allocations, magnitude and Wanda pruning of checkpoints |
  * | `@tempbalance/webgpu/report` | tables, CSV and SVG plots (Vega-Lite, loaded on the first plot) |
  *
  * @example

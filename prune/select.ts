@@ -126,7 +126,9 @@ export async function pruneMask(
   const norms = magnitude ? null : upload(gpu, options.norms!, [cols], "f32", "prune.norms");
   // Scores and their sorted rows, chunk by chunk (rows batched to fit one binding).
   const chunks: { r0: number; m: number; sorted: Float32Array | null }[] = [];
-  for (let r0 = 0; r0 < rows; r0 += perChunk) chunks.push({ r0, m: Math.min(perChunk, rows - r0), sorted: null });
+  for (let r0 = 0; r0 < rows; r0 += perChunk) {
+    chunks.push({ r0, m: Math.min(perChunk, rows - r0), sorted: null });
+  }
   const scoresOf = (rec: Recorder, wt: Tensor, m: number): Tensor => {
     if (norms) return wandaScores(rec, wt, norms);
     const s = new Tensor(gpu, [m, cols], "f32", "prune.scores");
@@ -156,7 +158,9 @@ export async function pruneMask(
       const kt = upload(gpu, k.subarray(c.r0, c.r0 + c.m), [c.m], "u32", "prune.k");
       const rec = new Recorder(gpu);
       const scores = scoresOf(rec, wt, c.m);
-      const sorted = c.sorted ? upload(gpu, c.sorted, [c.m, P], "f32", "prune.sorted") : sortRows(rec, scores);
+      const sorted = c.sorted
+        ? upload(gpu, c.sorted, [c.m, P], "f32", "prune.sorted")
+        : sortRows(rec, scores);
       c.sorted = null;
       const mt = selectSmallest(rec, scores, sorted, kt);
       await rec.submit();
