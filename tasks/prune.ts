@@ -35,9 +35,11 @@ const USAGE = `usage: deno task prune DIR --sparsity S --allocation uniform|alph
   --epsilon E          ratios span [1 − E, 1 + E] before rescaling to S (default 0.2)
   --mapping M          block (metrics averaged per Transformer block, the reference's default) or layer
   --score SC           magnitude (|W|, one threshold per layer; default) or wanda (|W|·‖X‖, per row)
-  --calib DATA         wanda: calibration text (word-level file, or "brown": Brown's training split)
+  --calib DATA         wanda: calibration text (a file, a PTB/WikiText folder's train.txt, or "brown":
+                       Brown's training split)
   --calib-tokens N     wanda: calibration tokens (default 128 windows of the model's context)
-  --eval FILE          perplexity before and after on a word-level text file (or "brown": its test split)
+  --eval FILE          perplexity before and after on a text file (a folder's test.txt, or "brown": its
+                       test split)
   --seq-len L          window length for --calib and --eval (default: the model's positions)
   --batch N            windows per forward pass (default 8)
   --farms-rows R       farms: window rows, capped at each matrix's smaller side (default 2000)
@@ -94,8 +96,10 @@ async function tokenStream(
     if (line.length) lines.push(line.join(" "));
     label = `brown ${split} split`;
   } else {
-    lines = textLines(await readUtf8(data));
-    label = data;
+    // A PTB/WikiText-format folder gives its train.txt (calibration) or test.txt (evaluation).
+    const isDir = await Deno.stat(data).then((i) => i.isDirectory, () => false);
+    label = isDir ? `${data}/${split}.txt` : data;
+    lines = textLines(await readUtf8(label));
   }
   if (codec.tokenizer) {
     const ids = codec.tokenizer.encode(lines.join("\n"));

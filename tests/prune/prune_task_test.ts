@@ -215,6 +215,9 @@ gpuTest(
       /--calib .*short.txt has 4 tokens, fewer than --calib-tokens 64/,
     );
     await fail(base("0.5", ["--score", "wanda"]), /--score wanda needs --calib/);
+    // A PTB/WikiText-format folder: its train.txt calibrates (here missing: named).
+    await Deno.mkdir(`${dir}/ptb`);
+    await fail(base("0.5", ["--score", "wanda", "--calib", `${dir}/ptb`]), /ptb\/train\.txt: no such file/);
     await fail(
       base("0.5", ["--eval", `${dir}/french.txt`]),
       /--eval .*french.txt: .* are not in .*vocab.txt: the text and the model's vocabulary do not match/,
