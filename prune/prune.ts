@@ -282,7 +282,8 @@ async function pruneSpan(
     if (n === null) throw new OptionError(`${l.name}: the file ends inside the tensor`);
     got += n;
   }
-  const stored = l.tensor.float32!(); // (out, in), or (in, out) for Conv1D
+  // (out, in), or (in, out) for Conv1D; F64 weights are compared in float32 too.
+  const stored = l.tensor.float32?.() ?? Float32Array.from(l.tensor.values());
   const w = l.transposed ? transpose(stored, l.in, l.out) : stored;
   const mask = await pruneMask(gpu, w, l.out, l.in, sparsity, {
     score: o.score,
