@@ -4,12 +4,18 @@
 # Brown's test split; then the table and plot. Resumable: finished runs are kept.
 #   bash docs/prune-brown/run.sh [MODEL_DIR] [RUNS_DIR]
 # MODEL_DIR default runs/lm-gpt2-adam-seed43/model (what `deno task train-lm` writes).
+# MAPPING=layer (environment): each layer's own metric (--mapping layer) for alpha and FARMS, reports to
+# docs/prune-brown/layer/ (uniform is the same as in the block runs and is not repeated).
 # The first run evaluates the dense model too (`--eval`); the others are evaluated after pruning only
 # (`deno task perplexity`), their perplexity.json taking the dense figure from the first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model="${1:-runs/lm-gpt2-adam-seed43/model}"
 runs="${2:-runs/prune-brown}"
+mapping="${MAPPING:-block}"
+allocations=(uniform alpha farms)
+docs=docs/prune-brown
+if [ "$mapping" = layer ]; then allocations=(alpha farms); docs=docs/prune-brown/layer; fi
 mkdir -p "$runs"
 test_txt="$runs/brown-test.txt"
 if [ ! -f "$test_txt" ]; then
@@ -27,17 +33,17 @@ first=""
 for score in magnitude wanda; do
   calib=()
   [ "$score" = wanda ] && calib=(--calib brown --calib-tokens 8192)
-  for allocation in uniform alpha farms; do
+  for allocation in "${allocations[@]}"; do
     for s in 0.3 0.4 0.5 0.6 0.7 0.8; do
       out="$runs/$score-$allocation-$s"
       [ -z "$first" ] && first="$out"
       [ -f "$out/perplexity.json" ] && continue
       if [ "$out" = "$first" ]; then
         deno task prune "$model" --sparsity "$s" --allocation "$allocation" --score "$score" "${calib[@]}" \
-          --eval "$test_txt" --batch 32 --out "$out"
+          --mapping "$mapping" --eval "$test_txt" --batch 32 --out "$out"
       else
         deno task prune "$model" --sparsity "$s" --allocation "$allocation" --score "$score" "${calib[@]}" \
-          --out "$out"
+          --mapping "$mapping" --out "$out"
         deno task perplexity "$out" --data "$test_txt" --batch 32 --json > "$out/after.json"
         deno eval "
           const d = JSON.parse(await Deno.readTextFile('$first/perplexity.json'));
@@ -49,8 +55,9 @@ for score in magnitude wanda; do
   done
 done
 deno task prune --report "$runs"
-cp "$runs"/results.md "$runs"/perplexity_vs_sparsity.svg docs/prune-brown/
+mkdir -p "$docs"
+cp "$runs"/results.md "$runs"/perplexity_vs_sparsity.svg "$docs/"
 for d in "$runs"/*/; do
-  mkdir -p "docs/prune-brown/runs/$(basename "$d")"
-  cp "$d"sparsity.json "$d"perplexity.json "docs/prune-brown/runs/$(basename "$d")/"
+  mkdir -p "$docs/runs/$(basename "$d")"
+  cp "$d"sparsity.json "$d"perplexity.json "$docs/runs/$(basename "$d")/"
 done
