@@ -1,8 +1,8 @@
 /**
  * The pruning experiment's report: pruned checkpoint folders (each with `sparsity.json` and
  * `perplexity.json`, as `deno task prune --eval` writes them) gathered into a table of perplexity
- * by sparsity × allocation × score, and a plot of perplexity against sparsity (log scale), one line
- * per allocation and score.
+ * by sparsity × allocation × score, and a plot of perplexity against sparsity, one line
+ * per allocation, a panel per score.
  * @module
  */
 import { render } from "./_render.ts";
@@ -86,7 +86,7 @@ export function pruneTable(runs: PruneRun[]): string {
 }
 
 /**
- * Perplexity against sparsity, a line per allocation, a panel per score (log-scale y).
+ * Perplexity against sparsity, a line per allocation, a panel per score.
  * @param runs The runs.
  * @returns SVG text.
  */
@@ -104,7 +104,7 @@ export function prunePlot(runs: PruneRun[]): Promise<string> {
           mark: { type: "line", point: true },
           encoding: {
             x: { field: "sparsity", type: "quantitative", title: "sparsity", scale: { zero: false } },
-            y: { field: "after", type: "quantitative", title: "test perplexity", scale: { type: "log" } },
+            y: { field: "after", type: "quantitative", title: "test perplexity", scale: { zero: false } },
             color: { field: "allocation", type: "nominal", sort: ["uniform", "alpha", "farms"] },
           },
         },
