@@ -91,6 +91,9 @@ async function weightFiles(dir: string): Promise<{ index: string | null; files: 
     } catch (e) {
       throw new OptionError(`${path}: not a safetensors index (${(e as Error).message})`);
     }
+    if (typeof map !== "object" || map === null) {
+      throw new OptionError(`${path}: no "weight_map" (expected {"weight_map": {tensor name: shard file}})`);
+    }
     return { index: path, files: [...new Set(Object.values(map))].sort().map((f) => base + f), base };
   }
   if (!path.endsWith(".safetensors")) {
