@@ -46,8 +46,8 @@ export interface PruneOptions {
   norms?: Map<string, Float32Array>;
   /** FARMS' sampling. */
   farms?: FarmsSampling;
-  /** Progress: what is being done. */
-  onProgress?: (message: string) => void;
+  /** Progress: layers done of the total in the current phase (ESD, then pruning), and what is being done. */
+  onProgress?: (done: number, total: number, what: string) => void;
   /** Warnings (default console.warn). */
   onWarning?: (message: string) => void;
 }
@@ -113,7 +113,7 @@ async function layerMetrics(
   layers: PrunableLayer[],
   allocation: Allocation,
   farms: FarmsSampling,
-  onProgress?: (message: string) => void,
+  onProgress?: (done: number, total: number, what: string) => void,
 ): Promise<(number | null)[]> {
   const options: AnalyzeOptions = {
     fit: "peak",
@@ -124,7 +124,7 @@ async function layerMetrics(
     farms: allocation === "farms"
       ? { q: farms.q ?? 1, windowRows: farms.rows ?? 2000, grid: farms.windows ?? 15, capToSmallerSide: true }
       : false,
-    onProgress: (done, total) => onProgress?.(`ESD ${done}/${total} layers`),
+    onProgress: (done, total, current) => onProgress?.(done, total, `ESD ${current ?? "done"}`),
   };
   const { layers: rows } = await analyze(layers.map((l) => l.tensor), options);
   const byName = new Map(rows.map((r) => [r.name, r.alpha]));
@@ -213,7 +213,7 @@ export async function pruneCheckpoint(
           const i = byName.get(span.name);
           if (i === undefined) continue;
           const l = layers[i];
-          options.onProgress?.(`pruning ${++done}/${layers.length} ${l.name}`);
+          options.onProgress?.(done++, layers.length, `pruning ${l.name}`);
           zeros[i] = await pruneSpan(
             gpu,
             f,

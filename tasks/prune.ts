@@ -271,7 +271,7 @@ await runMain(async () => {
       model.release();
     }
   }
-  const bar = await CountProgress.open("steps");
+  const bar = await CountProgress.open("layers");
   const report = await pruneCheckpoint(gpu, dir, v.out, {
     sparsity,
     allocation,
@@ -280,7 +280,7 @@ await runMain(async () => {
     mapping,
     norms,
     farms,
-    onProgress: (m) => bar.update(0, 1, m),
+    onProgress: (done, total, what) => bar.update(done, total, what),
     onWarning: (m) => console.warn(m),
   });
   bar.stop();
