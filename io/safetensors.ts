@@ -133,17 +133,26 @@ export interface Span {
  * where the data starts and each tensor's span — what an in-place rewrite of some tensors' bytes
  * (pruning) needs to keep every other byte of the file as it was.
  * @param path The file.
- * @returns The data's first byte, the spans in storage order, the element size of each dtype.
+ * @returns The data's first byte, the spans in storage order, `__metadata__`, the element size of
+ *   each dtype.
  * @throws {WeightFileError} On a missing or malformed file.
  */
 export async function safetensorsLayout(
   path: string,
-): Promise<{ dataStart: number; spans: Span[]; elementSize: (dtype: string) => number }> {
+): Promise<
+  {
+    dataStart: number;
+    spans: Span[];
+    metadata: Record<string, string>;
+    elementSize: (dtype: string) => number;
+  }
+> {
   const bad = (detail: string) => new WeightFileError("safetensors", path, detail);
   let f: Deno.FsFile;
   try {
     f = await Deno.open(path, { read: true });
   } catch (e) {
+    // A missing file is named as before the format is known (as loadWeightFile always has).
     if (e instanceof Deno.errors.NotFound) throw new WeightFileError("weight", path, "no such file");
     throw bad((e as Error).message);
   }
@@ -157,8 +166,12 @@ export async function safetensorsLayout(
       );
     }
     const dataStart = 8 + headerLen;
-    const { spans } = checkHeader(parseHeaderJson(readAt(f, 8, headerLen), bad), size - dataStart, bad);
-    return { dataStart, spans, elementSize: (d) => SIZES[d] };
+    const { spans, metadata } = checkHeader(
+      parseHeaderJson(readAt(f, 8, headerLen), bad),
+      size - dataStart,
+      bad,
+    );
+    return { dataStart, spans, metadata, elementSize: (d) => SIZES[d] };
   } finally {
     f.close();
   }
@@ -307,29 +320,7 @@ export async function openSafetensors(
   path: string,
 ): Promise<{ tensors: WeightTensor[]; metadata: Record<string, string> }> {
   const bad = (detail: string) => new WeightFileError("safetensors", path, detail);
-  let f: Deno.FsFile;
-  try {
-    f = await Deno.open(path, { read: true });
-  } catch (e) {
-    // A missing file is named as before the format is known (as loadWeightFile always has).
-    if (e instanceof Deno.errors.NotFound) throw new WeightFileError("weight", path, "no such file");
-    throw bad((e as Error).message);
-  }
-  let spans: Span[], metadata: Record<string, string>, dataStart: number;
-  try {
-    const size = (await f.stat()).size;
-    if (size < 8) throw bad(`the file is ${size} bytes: expected at least 8 (the header length)`);
-    const headerLen = Number(new DataView(readAt(f, 0, 8).buffer).getBigUint64(0, true));
-    if (headerLen > size - 8) {
-      throw bad(
-        `header length ${headerLen} is past the end of the file (${size - 8} bytes after the length)`,
-      );
-    }
-    dataStart = 8 + headerLen;
-    ({ spans, metadata } = checkHeader(parseHeaderJson(readAt(f, 8, headerLen), bad), size - dataStart, bad));
-  } finally {
-    f.close();
-  }
+  const { dataStart, spans, metadata } = await safetensorsLayout(path);
   // A tensor's bytes, read from the file when its values are asked for.
   const read = (s: Span): DataView => {
     const file = Deno.openSync(path, { read: true });

@@ -13,18 +13,7 @@ import { readback, type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { Model } from "../models/model.ts";
 import type { Module } from "../models/module.ts";
 import { OptionError } from "../util/errors.ts";
-
-/** A seeded uniform source in [0, 1) (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../util/random.ts";
 
 /**
  * The calibration windows' start positions.

@@ -13,21 +13,7 @@ import { Decoder } from "../../models/transformer/decoder.ts";
 import { loadDecoderFolder, saveDecoderFolder } from "../../models/transformer/hf_folder.ts";
 import { perplexity } from "../../train/lm_eval.ts";
 import { assertClose, gpu, gpuTest, randArray } from "../_helpers.ts";
-import { decoderRef, type RefConfig } from "../reference/transformer.ts";
-
-const refConfig = (c: DecoderConfig): RefConfig => ({
-  type: c.type,
-  vocab: c.vocab,
-  dim: c.dim,
-  heads: c.heads,
-  kvHeads: c.kvHeads,
-  layers: c.layers,
-  ffn: c.ffn,
-  eps: c.eps,
-  theta: c.ropeTheta,
-  act: c.activation,
-  tied: c.tied,
-});
+import { decoderRef, refConfig } from "../reference/transformer.ts";
 
 /** Hugging Face's parameter names and shapes of a config (GPT-2's Conv1D weights are (in, out)). */
 function hfShapes(c: DecoderConfig): [string, number[]][] {

@@ -8,7 +8,7 @@ import { loadWeightFile } from "../../io/load.ts";
 import { encodeLines, textLines } from "../../data/text.ts";
 import { assertClose, gpu, gpuTest } from "../_helpers.ts";
 import { runTask } from "../_task.ts";
-import { decoderRef } from "../reference/transformer.ts";
+import { decoderRef, refConfig } from "../reference/transformer.ts";
 
 const TASK = new URL("../../tasks/prune.ts", import.meta.url);
 const WORDS = ["<unk>", "<eos>", "the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far", "away"];
@@ -55,18 +55,7 @@ async function refPerplexity(dir: string, c: DecoderConfig, L: number): Promise<
   for (let s = 0; s < ids.length - 1; s += L) {
     const len = Math.min(L, ids.length - 1 - s);
     const z = decoderRef(
-      {
-        type: c.type,
-        vocab: c.vocab,
-        dim: c.dim,
-        heads: c.heads,
-        layers: c.layers,
-        ffn: c.ffn,
-        eps: c.eps,
-        theta: c.ropeTheta,
-        act: c.activation,
-        tied: c.tied,
-      },
+      refConfig(c),
       w,
       [...ids.subarray(s, s + len)],
       1,

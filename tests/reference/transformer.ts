@@ -4,6 +4,7 @@
  * Backward references are central differences of these forwards (`tests/_fd.ts`).
  * @module
  */
+import type { DecoderConfig } from "../../models/transformer/config.ts";
 
 /** LayerNorm (`layer`, biased variance) or RMSNorm (`rms`) over rows of D. */
 export function normRef(
@@ -265,4 +266,21 @@ export function decoderRef(
     ? get(gpt ? "transformer.wte.weight" : "model.embed_tokens.weight")
     : get("lm_head.weight");
   return linearRef(hf, head, D, c.vocab, null, false);
+}
+
+/** The reference's shape of a model config. */
+export function refConfig(c: DecoderConfig): RefConfig {
+  return {
+    type: c.type,
+    vocab: c.vocab,
+    dim: c.dim,
+    heads: c.heads,
+    kvHeads: c.kvHeads,
+    layers: c.layers,
+    ffn: c.ffn,
+    eps: c.eps,
+    theta: c.ropeTheta,
+    act: c.activation,
+    tied: c.tied,
+  };
 }
