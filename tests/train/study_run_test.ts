@@ -1,6 +1,6 @@
-// The training side of a study, on the GPU: a step budget, paired seeds across methods, a shard
-// killed with kill -9 and resubmitted, and a Slurm job array whose merged report equals the
-// one-process report of the same grid.
+// The training side of a study, on the GPU: a step budget, paired seeds across methods, a run
+// killed with kill -9 and resubmitted (a one-process compare, and one task of a real Slurm job
+// array), and an array whose merged report equals the one-process report of the same grid.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { readCheckpoint } from "../../train/checkpoint.ts";
 import type { EpochMetrics } from "../../train/metrics.ts";
@@ -137,7 +137,7 @@ const GRID = (data: string, out: string) => [
 ];
 
 gpuTest(
-  "a shard killed with kill -9 resumes when resubmitted; a Slurm job array's report equals the one-process report",
+  "a compare and a Slurm array task killed with kill -9 resume when resubmitted; the array's report equals the one-process report",
   async () => {
     const data = await toyIdx();
     const one = await Deno.makeTempDir();
@@ -179,36 +179,92 @@ gpuTest(
     try {
       const arr = await Deno.makeTempDir();
       await Deno.chmod(arr, 0o755);
-      const script = `${arr}/job.sh`;
-      const quoted = GRID(data, `${arr}/study`).map((a) => `'${a}'`).join(" ");
+      const study = `${arr}/study`;
+      // Each array task runs the compare in a process group of its own (setsid) and leaves its id
+      // in pgid-<task>, so the test can kill -9 one shard (compare and its train child) mid-run.
+      const quoted = GRID(data, study).map((a) => `'${a}'`).join(" ");
       await Deno.writeTextFile(
-        script,
-        `#!/bin/bash\nexec '${Deno.execPath()}' run -A '${COMPARE}' ${quoted}\n`,
+        `${arr}/shard.sh`,
+        `#!/bin/bash\necho $$ > '${arr}'/pgid-$SLURM_ARRAY_TASK_ID\nexec '${Deno.execPath()}' run -A '${COMPARE}' ${quoted}\n`,
       );
+      await Deno.chmod(`${arr}/shard.sh`, 0o755);
+      const script = `${arr}/job.sh`;
+      await Deno.writeTextFile(script, `#!/bin/bash\nexec setsid -w '${arr}/shard.sh'\n`);
+      const slurmCmd = (cmd: string, args: string[]) =>
+        new Deno.Command(cmd, {
+          args,
+          env: { ...bareEnv(), ...slurm.env },
+          clearEnv: true,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+      const logsOf = (prefix: string) =>
+        Promise.all([0, 1, 2, 3].map((i) => Deno.readTextFile(`${arr}/${prefix}-${i}.log`).catch(() => "")));
+
+      // 1. The array, not waited for: shard 0 (run 0 of the ordered list, tb subset=48) is killed
+      // with kill -9 once it has checkpointed two epochs; the others finish.
       const t0 = performance.now();
-      const sb = await new Deno.Command("sbatch", {
-        args: ["--array=0-3", "--wait", "--output", `${arr}/shard-%a.log`, script],
-        env: { ...bareEnv(), ...slurm.env },
-        clearEnv: true,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const logs = await Promise.all(
-        [0, 1, 2, 3].map((i) => Deno.readTextFile(`${arr}/shard-${i}.log`).catch(() => "")),
-      );
-      equal(sb.code, 0, `sbatch: ${new TextDecoder().decode(sb.stderr)}\n${logs.join("\n")}`);
-      console.log(`4 array tasks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const sub = await slurmCmd("sbatch", [
+        "--parsable",
+        "--array=0-3",
+        "--output",
+        `${arr}/shard-%a.log`,
+        script,
+      ]);
+      equal(sub.code, 0, `sbatch: ${dec(sub.stderr)}`);
+      const job = dec(sub.stdout).trim().split(";")[0];
+      const shard0 = `${study}/tb/subset=48/seed1`;
+      let killedAt = 0;
+      for (let i = 0; i < 2400 && !killedAt; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          const epoch = (await readCheckpoint(`${shard0}/checkpoint.safetensors`)).state.epoch;
+          if (epoch >= 2) {
+            Deno.kill(-Number((await Deno.readTextFile(`${arr}/pgid-0`)).trim()), "SIGKILL");
+            killedAt = epoch;
+          }
+        } catch { /* no checkpoint yet, or one being renamed into place */ }
+      }
+      for (let i = 0; i < 1200; i++) { // until the array has left the queue
+        const q = await slurmCmd("squeue", ["-h", "-j", job]);
+        if (q.code === 0 && !dec(q.stdout).trim()) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const first = await logsOf("shard");
+      ok(killedAt >= 2, `shard 0 wrote a checkpoint before the kill\n${first.join("\n")}`);
+      match(first[0], /== tb subset=48 seed 1\n/);
+      const left = (await readCheckpoint(`${shard0}/checkpoint.safetensors`)).state.epoch;
+      ok(left < 10, `the kill landed mid-run (epoch ${left} of 10)`);
       for (let i = 0; i < 4; i++) {
         match(
-          logs[i],
+          first[i],
           new RegExp(
             `shard ${i}/4 \\(Slurm \\(SLURM_ARRAY_TASK_ID=${i}, SLURM_ARRAY_TASK_COUNT=4\\)\\): 1 of 4 runs`,
           ),
         );
       }
-      const rep = await runTask(COMPARE, ["--report", `${arr}/study`]);
+      // 2. The same array submitted again: shard 0 resumes its run, the others keep theirs.
+      const sb = await slurmCmd("sbatch", [
+        "--array=0-3",
+        "--wait",
+        "--output",
+        `${arr}/again-%a.log`,
+        script,
+      ]);
+      const again = await logsOf("again");
+      equal(sb.code, 0, `sbatch: ${dec(sb.stderr)}\n${again.join("\n")}`);
+      console.log(
+        `4 array tasks, one killed and the array resubmitted: ${
+          ((performance.now() - t0) / 1000).toFixed(1)
+        } s`,
+      );
+      match(again[0], new RegExp(`== tb subset=48 seed 1: resuming after epoch ${left}`));
+      for (let i = 1; i < 4; i++) match(again[i], /: finished \(\d+ epochs\), kept/);
+      deepEqual((await history(shard0)).map((m) => m.epoch), [...Array(10).keys()].map((i) => i + 1));
+      const rep = await runTask(COMPARE, ["--report", study]);
       equal(rep.code, 0, rep.err);
-      deepEqual(await reportWithoutTimes(`${arr}/study`), await reportWithoutTimes(one));
+      deepEqual(await reportWithoutTimes(study), await reportWithoutTimes(one));
     } finally {
       await slurm.stop();
     }
