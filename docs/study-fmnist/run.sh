@@ -15,5 +15,6 @@ deno task compare "${common[@]}" --grid width=0.5,1,2 --subset 1500 --out "$runs
 for part in size width; do
   mkdir -p "docs/study-fmnist/$part"
   cp "$runs/$part"/{results.md,results.csv,runs.csv,compare.json} "$runs/$part"/*.svg "docs/study-fmnist/$part/"
+  deno fmt "docs/study-fmnist/$part" # the repository's style (deno task check)
 done
 echo "study done: docs/study-fmnist/{size,width}"
