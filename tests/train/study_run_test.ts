@@ -117,6 +117,29 @@ async function reportWithoutTimes(dir: string): Promise<string[]> {
   return [await csv("results.csv"), await csv("runs.csv"), md.join("\n")];
 }
 
+/**
+ * Waits until the run in `dir` has checkpointed two epochs, then kills the process group `pgid()`
+ * with SIGKILL.
+ * @returns The checkpoint's epoch at the kill, or 0 when none came within `seconds`.
+ */
+async function killAfterTwoEpochs(
+  dir: string,
+  pgid: () => Promise<number>,
+  seconds: number,
+): Promise<number> {
+  for (let i = 0; i < seconds * 20; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      const epoch = (await readCheckpoint(`${dir}/checkpoint.safetensors`)).state.epoch;
+      if (epoch >= 2) {
+        Deno.kill(-(await pgid()), "SIGKILL");
+        return epoch;
+      }
+    } catch { /* no checkpoint yet, one being renamed into place, or no pgid file yet */ }
+  }
+  return 0;
+}
+
 const GRID = (data: string, out: string) => [
   "--methods",
   "tb,cal",
@@ -150,17 +173,8 @@ gpuTest(
       stderr: "null",
     }).spawn();
     const first = `${one}/tb/subset=48/seed1`;
-    let killedAt = 0;
-    for (let i = 0; i < 1200 && !killedAt; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      try {
-        const epoch = (await readCheckpoint(`${first}/checkpoint.safetensors`)).state.epoch;
-        if (epoch >= 2) {
-          Deno.kill(-child.pid, "SIGKILL"); // setsid made it a group leader: the train child dies too
-          killedAt = epoch;
-        }
-      } catch { /* no checkpoint yet, or one being renamed into place */ }
-    }
+    // setsid made it a group leader: the train child dies too.
+    const killedAt = await killAfterTwoEpochs(first, () => Promise.resolve(child.pid), 60);
     await child.status;
     ok(killedAt >= 2, "the first run wrote a checkpoint before the kill");
     const left = (await readCheckpoint(`${first}/checkpoint.safetensors`)).state.epoch;
@@ -215,17 +229,8 @@ gpuTest(
       equal(sub.code, 0, `sbatch: ${dec(sub.stderr)}`);
       const job = dec(sub.stdout).trim().split(";")[0];
       const shard0 = `${study}/tb/subset=48/seed1`;
-      let killedAt = 0;
-      for (let i = 0; i < 2400 && !killedAt; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        try {
-          const epoch = (await readCheckpoint(`${shard0}/checkpoint.safetensors`)).state.epoch;
-          if (epoch >= 2) {
-            Deno.kill(-Number((await Deno.readTextFile(`${arr}/pgid-0`)).trim()), "SIGKILL");
-            killedAt = epoch;
-          }
-        } catch { /* no checkpoint yet, or one being renamed into place */ }
-      }
+      const pgid0 = async () => Number((await Deno.readTextFile(`${arr}/pgid-0`)).trim());
+      const killedAt = await killAfterTwoEpochs(shard0, pgid0, 120);
       for (let i = 0; i < 1200; i++) { // until the array has left the queue
         const q = await slurmCmd("squeue", ["-h", "-j", job]);
         if (q.code === 0 && !dec(q.stdout).trim()) break;
