@@ -210,7 +210,8 @@ function envInt(env: Record<string, string | undefined>, name: string): number |
  * @param shards `--shards`, when given.
  * @param env The environment.
  * @returns The shard, or null for the whole list.
- * @throws {OptionError} On a malformed or out-of-range value, or sources that disagree.
+ * @throws {OptionError} On a malformed or out-of-range value, sources that disagree, or a
+ *   `JOB_COMPLETION_INDEX` without `--shards` (each pod would run the whole grid).
  */
 export function resolveShard(
   flag: string | undefined,
@@ -250,6 +251,11 @@ export function resolveShard(
     if (job >= count) throw new OptionError(`JOB_COMPLETION_INDEX=${job} is not below --shards ${count}`);
     if (fromEnv) throw new OptionError(`Both Slurm's SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX are set`);
     fromEnv = { index: job, count, source: `Kubernetes (JOB_COMPLETION_INDEX=${job}, --shards ${count})` };
+  } else if (job !== undefined && !fromFlag) {
+    // Every pod of an Indexed Job would otherwise run the whole grid, racing on the shared folder.
+    throw new OptionError(
+      `JOB_COMPLETION_INDEX=${job} is set (a Kubernetes Indexed Job) but --shards is not: give --shards N, N = the Job's completions`,
+    );
   }
   if (fromFlag && fromEnv && (fromFlag.index !== fromEnv.index || fromFlag.count !== fromEnv.count)) {
     throw new OptionError(

@@ -96,6 +96,11 @@ Deno.test("shards: --shard I/N, Slurm's and Kubernetes' variables, every run in 
   equal(resolveShard(undefined, "3", { JOB_COMPLETION_INDEX: "1" })!.index, 1);
   throws(() => resolveShard(undefined, "3", {}), /JOB_COMPLETION_INDEX, which is not set/);
   throws(
+    () => resolveShard(undefined, undefined, { JOB_COMPLETION_INDEX: "1" }),
+    /--shards is not: give --shards N/,
+  );
+  equal(resolveShard("1/4", undefined, { JOB_COMPLETION_INDEX: "1" })!.count, 4);
+  throws(
     () => resolveShard(undefined, "3", { JOB_COMPLETION_INDEX: "3" }),
     /JOB_COMPLETION_INDEX=3 is not below --shards 3/,
   );
