@@ -1,7 +1,8 @@
 /**
  * The layers: Conv2d, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten and
  * Linear, with PyTorch's parameter names, default initialisation and semantics. Each keeps what
- * its backward needs in train mode and releases it when backward has been recorded.
+ * its backward needs in train mode and releases it when backward has been recorded (the ownership
+ * rule of `module.ts`).
  * @module
  */
 import { add } from "../kernels/ops/binary.ts";
@@ -19,27 +20,8 @@ import {
 import { addRelu, relu, reluBackward } from "../kernels/ops/relu.ts";
 import type { Recorder } from "../kernels/runtime/recorder.ts";
 import { Tensor } from "../kernels/runtime/tensor.ts";
-import { Module, type ParamSpec, type StepContext } from "./module.ts";
-
-/** kaiming_uniform_(a=√5) as nn.Conv2d/nn.Linear use: U(−1/√fan_in, 1/√fan_in). */
-function uniformFanIn(fanIn: number): ParamSpec["init"] {
-  const bound = 1 / Math.sqrt(fanIn);
-  return (out, random) => {
-    for (let i = 0; i < out.length; i++) out[i] = (2 * random() - 1) * bound;
-  };
-}
-
-const constant = (v: number): ParamSpec["init"] => (out) => out.fill(v);
-
-function releaseAfter(rec: Recorder, ...ts: (Tensor | null | undefined)[]): void {
-  rec.after(() => ts.forEach((t) => t?.release()));
-}
-
-/** Writes a freshly computed gradient into the parameter's arena slot. */
-function storeGrad(rec: Recorder, g: Tensor, dst: Tensor): void {
-  rec.copy(g, dst);
-  releaseAfter(rec, g);
-}
+import { constantInit, uniformFanIn } from "./init.ts";
+import { later, Module, type ParamSpec, type StepContext, storeGrad } from "./module.ts";
 
 /** `nn.Conv2d` (square kernel). */
 export class Conv2d extends Module {
@@ -114,7 +96,7 @@ export class Conv2d extends Module {
     );
     storeGrad(ctx.rec, g.dw, this.param("weight").grad);
     if (g.db) storeGrad(ctx.rec, g.db, this.param("bias").grad);
-    releaseAfter(ctx.rec, x);
+    later(ctx.rec, x);
     this.#saved = null;
     return g.dx ?? new Tensor(ctx.rec.gpu, [1], "f32", `${this.name}.dx-unused`);
   }
@@ -154,8 +136,8 @@ export class BatchNorm2d extends Module {
   override paramSpecs(): ParamSpec[] {
     if (!this.affine) return [];
     return [
-      { name: "weight", shape: [this.channels], init: constant(1) },
-      { name: "bias", shape: [this.channels], init: constant(0) },
+      { name: "weight", shape: [this.channels], init: constantInit(1) },
+      { name: "bias", shape: [this.channels], init: constantInit(0) },
     ];
   }
 
@@ -191,7 +173,7 @@ export class BatchNorm2d extends Module {
     );
     if (g.dweight) storeGrad(ctx.rec, g.dweight, this.param("weight").grad);
     if (g.dbias) storeGrad(ctx.rec, g.dbias, this.param("bias").grad);
-    releaseAfter(ctx.rec, x, stats);
+    later(ctx.rec, x, stats);
     this.#saved = null;
     return g.dx;
   }
@@ -217,7 +199,7 @@ export class ReLU extends Module {
   /** dy where the input was positive. */
   backward(dy: Tensor, ctx: StepContext): Tensor {
     const dx = reluBackward(ctx.rec, dy, this.#saved!);
-    releaseAfter(ctx.rec, this.#saved);
+    later(ctx.rec, this.#saved);
     this.#saved = null;
     return dx;
   }
@@ -243,7 +225,7 @@ export class MaxPool2d extends Module {
       padding: this.padding,
     }, this.name);
     if (ctx.train) this.#saved = { x, argmax };
-    else releaseAfter(ctx.rec, argmax);
+    else later(ctx.rec, argmax);
     return y;
   }
   /** Gradients to the argmax of each window. */
@@ -254,7 +236,7 @@ export class MaxPool2d extends Module {
       stride: this.stride,
       padding: this.padding,
     }, this.name);
-    releaseAfter(ctx.rec, x, argmax);
+    later(ctx.rec, x, argmax);
     this.#saved = null;
     return dx;
   }
@@ -289,7 +271,7 @@ export class AvgPool2d extends Module {
       stride: this.stride,
       padding: this.padding,
     }, this.name);
-    releaseAfter(ctx.rec, this.#saved);
+    later(ctx.rec, this.#saved);
     this.#saved = null;
     return dx;
   }
@@ -307,7 +289,7 @@ export class GlobalAvgPool extends Module {
   /** Broadcasts dy / (H·W). */
   backward(dy: Tensor, ctx: StepContext): Tensor {
     const dx = globalAvgPoolBackward(ctx.rec, this.#saved!, dy, this.name);
-    releaseAfter(ctx.rec, this.#saved);
+    later(ctx.rec, this.#saved);
     this.#saved = null;
     return dx;
   }
@@ -366,7 +348,7 @@ export class Linear extends Module {
     const g = linearBackward(ctx.rec, this.#saved!, this.param("weight").value, dy, this.bias, this.name);
     storeGrad(ctx.rec, g.dw, this.param("weight").grad);
     if (g.db) storeGrad(ctx.rec, g.db, this.param("bias").grad);
-    releaseAfter(ctx.rec, this.#saved);
+    later(ctx.rec, this.#saved);
     this.#saved = null;
     return g.dx;
   }
@@ -375,6 +357,6 @@ export class Linear extends Module {
 /** Sums two branches' gradients: used by residual blocks. */
 export function addGrads(rec: Recorder, a: Tensor, b: Tensor): Tensor {
   const s = add(rec, a, b, a);
-  releaseAfter(rec, b);
+  later(rec, b);
   return s;
 }

@@ -11,7 +11,7 @@ import { readback, type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import { BatchNorm2d } from "./layers.ts";
-import type { Module, StepContext } from "./module.ts";
+import { later, type Module, type StepContext } from "./module.ts";
 import { ParameterArena } from "./params.ts";
 import { mulberry32 } from "../util/random.ts";
 
@@ -101,7 +101,7 @@ export class Model {
   backward(rec: Recorder, dy: Tensor): void {
     const ctx: StepContext = { rec, train: true };
     const dx = this.root.backward(dy, ctx);
-    rec.after(() => dx.release());
+    later(rec, dx);
   }
 
   /**

@@ -7,7 +7,7 @@
 import { add } from "../kernels/ops/binary.ts";
 import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { addGrads, type BatchNorm2d, type Conv2d, ReLU } from "./layers.ts";
-import { Module, type StepContext } from "./module.ts";
+import { later, Module, type StepContext } from "./module.ts";
 
 /** Pre-activation block: BN-ReLU-conv-BN-ReLU-conv plus the input or a projection of relu(bn1(x)). */
 export abstract class PreActBlock extends Module {
@@ -47,14 +47,14 @@ export abstract class PreActBlock extends Module {
     const h = this.conv2.forward(o2, ctx);
     const sc = this.projection ? this.projection.forward(o, ctx) : x;
     add(ctx.rec, h, sc, h);
-    if (!ctx.train) ctx.rec.after(() => [a, o, h1, b, o2].forEach((t) => t.release()));
-    if (sc !== x) ctx.rec.after(() => sc.release());
+    if (!ctx.train) later(ctx.rec, a, o, h1, b, o2);
+    if (sc !== x) later(ctx.rec, sc);
     return h;
   }
 
   /** Both branches; the shortcut's gradient joins at o (projection) or at x (identity). */
   backward(dy: Tensor, ctx: StepContext): Tensor {
-    const release = (t: Tensor) => ctx.rec.after(() => t.release());
+    const release = (t: Tensor) => later(ctx.rec, t);
     const g2 = this.conv2.backward(dy, ctx);
     const gb = this.relu2.backward(g2, ctx);
     release(g2);

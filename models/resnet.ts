@@ -7,7 +7,7 @@
  */
 import type { Tensor } from "../kernels/runtime/tensor.ts";
 import { addGrads, BatchNorm2d, Conv2d, GlobalAvgPool, Linear, ReLU } from "./layers.ts";
-import { Module, Sequential, type StepContext } from "./module.ts";
+import { later, Module, Sequential, type StepContext } from "./module.ts";
 
 /**
  * A residual block: a main path of layers, an optional projection shortcut, their sum, and a final
@@ -30,14 +30,14 @@ export abstract class ResidualBlock extends Module {
     let h = x;
     for (const m of this.mainPath()) {
       const next = m.forward(h, ctx);
-      if (!ctx.train && h !== x) ctx.rec.after(((t) => () => t.release())(h));
+      if (!ctx.train && h !== x) later(ctx.rec, h);
       h = next;
     }
     const sc = this.downsample ? this.downsample.forward(x, ctx) : x;
     // relu(h + shortcut) in one pass; h (the last BN's output) is saved by no one.
     const y = this.out.forwardSum(h, sc, ctx);
-    if (sc !== x) ctx.rec.after(() => sc.release());
-    ctx.rec.after(() => h.release());
+    if (sc !== x) later(ctx.rec, sc);
+    later(ctx.rec, h);
     return y;
   }
 
@@ -47,12 +47,12 @@ export abstract class ResidualBlock extends Module {
     let main = g;
     for (const m of [...this.mainPath()].reverse()) {
       const next = m.backward(main, ctx);
-      if (main !== g) ctx.rec.after(((t) => () => t.release())(main));
+      if (main !== g) later(ctx.rec, main);
       main = next;
     }
     if (this.downsample) {
       const sc = this.downsample.backward(g, ctx);
-      ctx.rec.after(() => g.release());
+      later(ctx.rec, g);
       return addGrads(ctx.rec, main, sc);
     }
     return addGrads(ctx.rec, main, g);

@@ -14,12 +14,7 @@
  * finished epoch and continues bit for bit as if never stopped.
  * @module
  */
-import { tokenIndex } from "../kernels/nn/embedding.ts";
-import { tokenNll } from "../kernels/nn/lm_loss.ts";
-import { sum } from "../kernels/ops/reduce.ts";
-import { Recorder } from "../kernels/runtime/recorder.ts";
 import type { Gpu } from "../kernels/runtime/runtime.ts";
-import { readback, upload } from "../kernels/runtime/tensor.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { loadWeightFile } from "../io/load.ts";
 import { Model } from "../models/model.ts";
@@ -35,6 +30,7 @@ import { TempBalance } from "../optim/tempbalance.ts";
 import { OptionError, UserError } from "../util/errors.ts";
 import { type CheckpointState, readCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { OrderedBatches } from "./lm_batches.ts";
+import { lmTrainStep } from "./lm_step.ts";
 import { lockRunFolder } from "./run_folder.ts";
 import { perplexity } from "./lm_eval.ts";
 
@@ -256,24 +252,15 @@ export async function trainLm(
         const eta = cosineAt(o, total, step);
         if (!tb && !mb) { for (const g of opt.paramGroups) g.lr = eta; }
         if (mb) mb.apply(opt, eta);
-        const { inputs, targets } = batches.at(s);
         const B = o.batch, T = o.seqLen;
-        const x = upload(gpu, inputs, [B, T], "i32", "lm.inputs"),
-          y = upload(gpu, targets, [B * T], "i32", "lm.targets");
-        decoder.state.index = tokenIndex(gpu, inputs, config.vocab);
-        decoder.state.step = step;
-        const rec = new Recorder(gpu);
-        const logits = model.forward(rec, x, true);
-        const nll = tokenNll(rec, logits, y, 1 / (B * T));
-        const total1 = sum(rec, nll);
-        model.backward(rec, logits);
-        opt.step(rec);
-        await rec.submit();
-        const [lv] = await readback(gpu, total1);
-        for (const t of [x, y, logits, nll, total1, decoder.state.index.order, decoder.state.index.offsets]) {
-          t.release();
-        }
-        decoder.state.index = null;
+        const summed = await lmTrainStep(
+          model,
+          decoder,
+          opt,
+          { ...batches.at(s), batch: B, seqLen: T },
+          step,
+        );
+        const lv = [summed];
         const loss = lv[0] / (B * T);
         if (!Number.isFinite(loss)) {
           throw new UserError(

@@ -14,9 +14,10 @@ import { rope } from "../../kernels/nn/rope.ts";
 import { add } from "../../kernels/ops/binary.ts";
 import type { Tensor } from "../../kernels/runtime/tensor.ts";
 import { Linear } from "../layers.ts";
-import { Module, type ParamSpec, type StepContext } from "../module.ts";
+import { later, Module, type ParamSpec, type StepContext } from "../module.ts";
 import type { DecoderConfig } from "./config.ts";
-import { Conv1D, later, type LmStepState, Norm, normalInit } from "./layers.ts";
+import { Conv1D, type LmStepState, Norm } from "./layers.ts";
+import { normalInit } from "../init.ts";
 
 /** `nn.Linear` initialised as Hugging Face's decoders do: N(0, std²) weights, zero bias. */
 export class HfLinear extends Linear {
@@ -272,29 +273,29 @@ export class Block extends Module {
   /** A residual stream reads its input twice: its gradient is needed. */
   override readsNetworkInput(): void {}
 
+  /** Dropout at a site (identity in eval mode or at rate 0): a new tensor, `t` left to its owner. */
   #drop(t: Tensor, site: number, ctx: StepContext): Tensor {
     if (!ctx.train || this.c.dropout === 0) return t;
-    const d = dropout(
+    return dropout(
       ctx.rec,
       t,
       this.c.dropout,
       this.state.seed,
       dropoutStream(this.state.step, 2 * this.index + site),
     );
-    later(ctx.rec, t);
-    return d;
   }
 
   /** (B, T, D) → (B, T, D). */
   forward(x: Tensor, ctx: StepContext): Tensor {
     const { rec } = ctx;
+    // The block owns n1, a0, a, h, n2, m0, m; in train mode norm1 and norm2 take x and h over.
     const n1 = this.norm1.forward(x, ctx);
-    const a = this.#drop(this.attn.forward(n1, ctx), 0, ctx);
+    const a0 = this.attn.forward(n1, ctx), a = this.#drop(a0, 0, ctx);
     const h = add(rec, x, a);
     const n2 = this.norm2.forward(h, ctx);
-    const m = this.#drop(this.mlp.forward(n2, ctx), 1, ctx);
+    const m0 = this.mlp.forward(n2, ctx), m = this.#drop(m0, 1, ctx);
     const y = add(rec, h, m);
-    later(rec, n1, a, n2, m);
+    later(rec, n1, a0, a, n2, m0, m);
     if (!ctx.train) later(rec, h);
     return y;
   }
@@ -302,7 +303,7 @@ export class Block extends Module {
   /** Gradients of everything in the block; returns dx. */
   backward(dy: Tensor, ctx: StepContext): Tensor {
     const { rec } = ctx;
-    const dm = this.#drop(dy, 1, ctx); // the same mask on the way back
+    const dm = this.#drop(dy, 1, ctx); // the same mask on the way back; dy stays the caller's
     const dn2 = this.mlp.backward(dm, ctx);
     const dh = this.norm2.backward(dn2, ctx);
     add(rec, dh, dy, dh);
@@ -310,7 +311,7 @@ export class Block extends Module {
     const dn1 = this.attn.backward(da, ctx);
     const dx = this.norm1.backward(dn1, ctx);
     add(rec, dx, dh, dx);
-    later(rec, dn2, dn1, dh);
+    later(rec, dn2, dn1, dh, da, dm !== dy ? dm : null);
     return dx;
   }
 }

@@ -16,10 +16,10 @@ import { fill } from "../../kernels/ops/fill.ts";
 import { sum } from "../../kernels/ops/reduce.ts";
 import type { Gpu } from "../../kernels/runtime/runtime.ts";
 import type { Tensor } from "../../kernels/runtime/tensor.ts";
-import { Module, Sequential, type StepContext } from "../module.ts";
+import { later, Module, Sequential, type StepContext, storeGrad } from "../module.ts";
 import { Block, dropoutStream, HfLinear } from "./blocks.ts";
 import type { DecoderConfig } from "./config.ts";
-import { Embedding, later, type LmStepState, Norm, storeGrad } from "./layers.ts";
+import { Embedding, type LmStepState, Norm } from "./layers.ts";
 
 /** GPT-2's `transformer` or LLaMA's `model`: embeddings, blocks, final norm. */
 export class DecoderBody extends Module {

@@ -1,8 +1,8 @@
 /**
  * The Transformer's own layers with Hugging Face's parameter names: `Embedding` (with the batch's
  * token index for its deterministic backward), `LayerNorm`/`RMSNorm`, and GPT-2's `Conv1D` (a
- * linear layer whose weight is stored (in, out)). `nn.Linear` is the CNN engine's. Every
- * intermediate a layer makes is released after the step's submit (the step holds them all anyway).
+ * linear layer whose weight is stored (in, out)). `nn.Linear` is the CNN engine's. Tensors follow
+ * the ownership rule of `../module.ts`.
  * @module
  */
 import { embedding, embeddingBackward, type TokenIndex } from "../../kernels/nn/embedding.ts";
@@ -10,9 +10,9 @@ import { norm, normBackward } from "../../kernels/nn/norm.ts";
 import { addBias } from "../../kernels/ops/bias.ts";
 import { sum } from "../../kernels/ops/reduce.ts";
 import { matmul } from "../../kernels/linalg/matmul.ts";
-import type { Recorder } from "../../kernels/runtime/recorder.ts";
 import { Tensor } from "../../kernels/runtime/tensor.ts";
-import { Module, type ParamSpec, type StepContext } from "../module.ts";
+import { constantInit, normalInit } from "../init.ts";
+import { later, Module, type ParamSpec, type StepContext, storeGrad } from "../module.ts";
 
 /** Shared per-step state of a decoder: the batch's token index, dropout's seed and counter. */
 export interface LmStepState {
@@ -22,32 +22,6 @@ export interface LmStepState {
   seed: number;
   /** Optimizer step number (dropout streams differ per step). */
   step: number;
-}
-
-/** Normal(0, std) by Box–Muller from a uniform source. */
-export function normalInit(std: number): ParamSpec["init"] {
-  return (out, random) => {
-    for (let i = 0; i < out.length; i += 2) {
-      const u = 1 - random(), v = random();
-      const r = Math.sqrt(-2 * Math.log(u)) * std;
-      out[i] = r * Math.cos(2 * Math.PI * v);
-      if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-    }
-  };
-}
-
-/** A constant initialiser. */
-export const constantInit = (v: number): ParamSpec["init"] => (out) => out.fill(v);
-
-/** Releases tensors after the step's submit. */
-export function later(rec: Recorder, ...ts: (Tensor | null | undefined)[]): void {
-  rec.after(() => ts.forEach((t) => t?.release()));
-}
-
-/** Copies a fresh gradient into the parameter's arena slot (and releases it after the step). */
-export function storeGrad(rec: Recorder, g: Tensor, dst: Tensor): void {
-  rec.copy(g, dst);
-  later(rec, g);
 }
 
 /** `nn.Embedding(V, D)`: `weight` (V, D). */
@@ -125,7 +99,7 @@ export class Norm extends Module {
     );
     storeGrad(ctx.rec, g.dw, this.param("weight").grad);
     if (g.db) storeGrad(ctx.rec, g.db, this.param("bias").grad);
-    later(ctx.rec, this.#stats);
+    later(ctx.rec, this.#x, this.#stats); // the input was taken over in train mode
     this.#x = this.#stats = null;
     return g.dx;
   }
@@ -163,6 +137,7 @@ export class Conv1D extends Module {
     const x = this.#x!;
     storeGrad(ctx.rec, matmul(ctx.rec, x, dy, { transA: true }), this.param("weight").grad);
     storeGrad(ctx.rec, sum(ctx.rec, dy, { axis: 0 }), this.param("bias").grad);
+    later(ctx.rec, x); // the input was taken over in train mode
     this.#x = null;
     return matmul(ctx.rec, dy, this.param("weight").value, { transB: true });
   }

@@ -160,6 +160,26 @@ const CASES: [string, Partial<DecoderConfig> & { type: "gpt2" | "llama" }, "F32"
     ffn: 18,
     ropeTheta: 500,
   }, "BF16"],
+  ["LLaMA, F32, grouped-query attention (4 heads, 2 key/value heads)", {
+    type: "llama",
+    vocab: 15,
+    positions: 7,
+    dim: 16,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    ffn: 20,
+  }, "F32"],
+  ["LLaMA, BF16, multi-query attention (3 heads, 1 key/value head)", {
+    type: "llama",
+    vocab: 11,
+    positions: 6,
+    dim: 12,
+    layers: 1,
+    heads: 3,
+    kvHeads: 1,
+    ffn: 14,
+  }, "BF16"],
   ["LLaMA, F32, tied", {
     type: "llama",
     vocab: 13,
@@ -201,12 +221,14 @@ gpuTest(
 );
 
 gpuTest(
-  "A whole tiny decoder's gradients match central differences of the float64 reference (GPT-2 and LLaMA)",
+  "A whole tiny decoder's gradients match central differences of the float64 reference (GPT-2, LLaMA, LLaMA with GQA)",
   async () => {
     for (
       const partial of [
         { type: "gpt2" as const, vocab: 11, positions: 6, dim: 8, layers: 2, heads: 2, ffn: 12 },
         { type: "llama" as const, vocab: 11, positions: 6, dim: 8, layers: 2, heads: 2, ffn: 12 },
+        // Grouped-query attention: 4 query heads share 2 key/value heads.
+        { type: "llama" as const, vocab: 11, positions: 6, dim: 8, layers: 2, heads: 4, kvHeads: 2, ffn: 12 },
       ]
     ) {
       const c = decoderConfig(partial);

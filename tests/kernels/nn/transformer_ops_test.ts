@@ -3,7 +3,7 @@ import { activation, activationBackward, swiglu, swigluBackward } from "../../..
 import { causalAttention, causalAttentionBackward } from "../../../kernels/nn/attention.ts";
 import { dropout, dropoutKeeps } from "../../../kernels/nn/dropout.ts";
 import { embedding, embeddingBackward, tokenIndex } from "../../../kernels/nn/embedding.ts";
-import { mergeHeads, splitHeads } from "../../../kernels/nn/heads.ts";
+import { mergeHeads, splitHeads, sumHeadGroups } from "../../../kernels/nn/heads.ts";
 import { norm, normBackward } from "../../../kernels/nn/norm.ts";
 import { tokenNll } from "../../../kernels/nn/lm_loss.ts";
 import { rope, ropeTable } from "../../../kernels/nn/rope.ts";
@@ -243,5 +243,69 @@ gpuTest(
       assertClose(`nll+grad ${N}×${V}`, bv, ref, 2e-5, 1e-5);
       assertClose(`grad ${N}×${V}`, gv, grad, 1e-6, 1e-4);
     }
+  },
+);
+
+gpuTest(
+  "grouped splitHeads() gives every query head its key/value head, and sumHeadGroups() is its adjoint, on odd shapes",
+  async () => {
+    let seed = 300;
+    for (
+      const [B, T, H, g, hd] of [[1, 1, 2, 2, 1], [2, 5, 4, 2, 3], [3, 7, 6, 3, 5], [1, 9, 4, 4, 2], [
+        2,
+        3,
+        3,
+        1,
+        4,
+      ]]
+    ) {
+      const KV = H / g, W = KV * hd + 2; // two spare columns: the kv block sits at an offset
+      const xs = randArray(B * T * W, seed++), dys = randArray(B * H * T * hd, seed++);
+      const rec = new Recorder(gpu);
+      const x = upload(gpu, xs, [B, T, W]), dy = upload(gpu, dys, [B * H, T, hd]);
+      const y = splitHeads(rec, x, H, hd, 1, g);
+      const s = sumHeadGroups(rec, dy, g);
+      await rec.submit();
+      const [yv, sv] = await readback(gpu, y, s);
+      const tag = `B${B} T${T} H${H} g${g} hd${hd}`;
+      equal(sv.length, B * KV * T * hd, `${tag} sum shape`);
+      // Query head h reads key/value head ⌊h/g⌋; the gradient of kv head k sums its g query heads.
+      const ySplit = new Float64Array(B * H * T * hd), sum = new Float64Array(B * KV * T * hd);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < H; h++) {
+          const k = Math.floor(h / g);
+          for (let t = 0; t < T; t++) {
+            for (let e = 0; e < hd; e++) {
+              const i = ((b * H + h) * T + t) * hd + e;
+              ySplit[i] = xs[(b * T + t) * W + 1 + k * hd + e];
+              sum[((b * KV + k) * T + t) * hd + e] += dys[i];
+            }
+          }
+        }
+      }
+      assertClose(`${tag} split`, yv, ySplit, 0, 0);
+      assertClose(`${tag} sum`, sv, sum, 1e-6, 1e-6);
+      // Adjoint: <split(x), dy> = <x's kv block, sum(dy)>.
+      let lhs = 0, rhs = 0;
+      for (let i = 0; i < ySplit.length; i++) lhs += ySplit[i] * dys[i];
+      for (let b = 0; b < B; b++) {
+        for (let k = 0; k < KV; k++) {
+          for (let t = 0; t < T; t++) {
+            for (let e = 0; e < hd; e++) {
+              rhs += xs[(b * T + t) * W + 1 + k * hd + e] * sum[((b * KV + k) * T + t) * hd + e];
+            }
+          }
+        }
+      }
+      assertClose(`${tag} adjoint`, [lhs], [rhs], 1e-6, 1e-6);
+      for (const t of [x, dy, y, s]) t.release();
+    }
+    const rec = new Recorder(gpu);
+    const bad = upload(gpu, randArray(5 * 2 * 3, 1), [5, 2, 3]);
+    throws(() => sumHeadGroups(rec, bad, 2), /5 head blocks are not a multiple of the group 2/);
+    throws(
+      () => splitHeads(rec, upload(gpu, randArray(12, 1), [1, 2, 6]), 3, 2, 0, 2),
+      /group 2 must divide the 3 heads/,
+    );
   },
 );
