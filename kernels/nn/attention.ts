@@ -50,6 +50,12 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   }
 }`;
 
+/**
+ * The longest sequence the kernels take: the forward softmax of the last query loops T − 1 + T + T
+ * times, which must stay within `LOOP_CAP` (the backward's 2T does too).
+ */
+export const ATTENTION_MAX_T: number = Math.floor((LOOP_CAP + 1) / 3);
+
 function check(op: string, q: Tensor, k: Tensor, v: Tensor): [number, number, number] {
   for (const [n, t] of [["q", q], ["k", k], ["v", v]] as const) {
     requireDtype(op, n, t);
@@ -58,8 +64,8 @@ function check(op: string, q: Tensor, k: Tensor, v: Tensor): [number, number, nu
   requireShape(op, "k", k, q.shape);
   requireShape(op, "v", v, q.shape);
   const [BH, T, hd] = q.shape;
-  if (2 * T > LOOP_CAP) {
-    throw new RangeError(`${op}: a sequence of ${T} is longer than the supported ${LOOP_CAP / 2}`);
+  if (T > ATTENTION_MAX_T) {
+    throw new RangeError(`${op}: a sequence of ${T} is longer than the supported ${ATTENTION_MAX_T}`);
   }
   return [BH, T, hd];
 }

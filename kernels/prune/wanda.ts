@@ -9,10 +9,10 @@
 import { requireDtype, requireRank, requireShape } from "../runtime/checks.ts";
 import { params } from "../runtime/params.ts";
 import { fmtShape } from "../../util/errors.ts";
-import { type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
+import { LOOP_CAP, type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
 import { Tensor } from "../runtime/tensor.ts";
 
-const COLUMN_SQUARES = `struct P { groups: u32, rows: u32, cols: u32 }
+const COLUMN_SQUARES = `struct P { groups: u32, first: u32, rows: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> acc: array<f32>;
@@ -22,13 +22,15 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   let j = wid * 256u + t;
   if (j >= p.cols) { return; }
   var s = 0.0;
-  for (var r = 0u; r < p.rows; r++) { let v = x[r * p.cols + j]; s = fma(v, v, s); }
+  for (var r = 0u; r < p.rows; r++) { let v = x[(p.first + r) * p.cols + j]; s = fma(v, v, s); }
   acc[j] = acc[j] + s;
 }`;
 
 /**
  * Records `acc_j += Σ_r x_rj²`: one calibration batch's contribution to each input feature's
- * squared norm (consecutive threads read consecutive columns, so the loads coalesce).
+ * squared norm (consecutive threads read consecutive columns, so the loads coalesce). Rows go in
+ * passes of at most `LOOP_CAP` (each thread loops over its column's rows, and lavapipe stops a loop
+ * silently past 65535 iterations).
  * @param rec The recorder.
  * @param x A layer's input (rows, cols): rows are tokens.
  * @param acc (cols), accumulated in place.
@@ -39,14 +41,16 @@ export function accumulateColumnSquares(rec: Recorder, x: Tensor, acc: Tensor): 
   requireRank(op, "x", x, 2);
   requireShape(op, "acc", acc, [x.shape[1]]);
   const [rows, cols] = x.shape;
-  rec.dispatch({
-    op,
-    kernel: "column_squares",
-    code: COLUMN_SQUARES,
-    groups: Math.ceil(cols / 256),
-    params: params(rows, cols),
-    tensors: [x, acc],
-  });
+  for (let first = 0; first < rows; first += LOOP_CAP) {
+    rec.dispatch({
+      op,
+      kernel: "column_squares",
+      code: COLUMN_SQUARES,
+      groups: Math.ceil(cols / 256),
+      params: params(first, Math.min(LOOP_CAP, rows - first), cols),
+      tensors: [x, acc],
+    });
+  }
 }
 
 const SCORES = `struct P { groups: u32, n: u32, cols: u32 }

@@ -57,6 +57,25 @@ gpuTest(
 );
 
 gpuTest(
+  "accumulateColumnSquares counts every row of a calibration batch longer than lavapipe's loop cap (130,001 tokens)",
+  async () => {
+    const rows = 130_001, cols = 3;
+    // Row r holds 1 in column r % 3, and the last row 2 everywhere: a truncated loop misses counts.
+    const x = new Float32Array(rows * cols);
+    for (let r = 0; r < rows - 1; r++) x[r * cols + (r % cols)] = 1;
+    x.fill(2, (rows - 1) * cols);
+    const want = [0, 1, 2].map((j) => Math.floor((rows - 1 - j + cols - 1) / cols) + 4);
+    const xt = upload(gpu, x, [rows, cols]), acc = upload(gpu, [0.5, 0, 0], [cols]);
+    const rec = new Recorder(gpu);
+    accumulateColumnSquares(rec, xt, acc);
+    await rec.submit();
+    deepEqual([...await read(acc)], [want[0] + 0.5, want[1], want[2]]);
+    xt.release();
+    acc.release();
+  },
+);
+
+gpuTest(
   "selectSmallest marks exactly k per row (ties by index) as float64 sorting does: odd sizes, 1×N, k 0 and cols",
   async () => {
     const cases: [number, number, number[] | null][] = [

@@ -1,6 +1,6 @@
 import { equal, throws } from "node:assert/strict";
 import { activation, activationBackward, swiglu, swigluBackward } from "../../../kernels/nn/activation.ts";
-import { causalAttention, causalAttentionBackward } from "../../../kernels/nn/attention.ts";
+import { ATTENTION_MAX_T, causalAttention, causalAttentionBackward } from "../../../kernels/nn/attention.ts";
 import { dropout, dropoutKeeps } from "../../../kernels/nn/dropout.ts";
 import { embedding, embeddingBackward, tokenIndex } from "../../../kernels/nn/embedding.ts";
 import { mergeHeads, splitHeads, sumHeadGroups } from "../../../kernels/nn/heads.ts";
@@ -307,5 +307,16 @@ gpuTest(
       () => splitHeads(rec, upload(gpu, randArray(12, 1), [1, 2, 6]), 3, 2, 0, 2),
       /group 2 must divide the 3 heads/,
     );
+  },
+);
+
+gpuTest(
+  "causalAttention() refuses a sequence whose softmax loop would pass lavapipe's loop cap (3T − 1)",
+  () => {
+    equal(ATTENTION_MAX_T, 20000);
+    const rec = new Recorder(gpu);
+    const q = upload(gpu, new Float32Array(20001), [1, 20001, 1]);
+    throws(() => causalAttention(rec, q, q, q), /a sequence of 20001 is longer than the supported 20000/);
+    q.release();
   },
 );
