@@ -52,4 +52,4 @@ export type { Optimizer, TempBalanceOptions } from "./optim/mod.ts";
 export { DATASET_NAMES, loadDataset } from "./data/mod.ts";
 export type { Dataset, DatasetName, Splits } from "./data/mod.ts";
 export { createRun, fit } from "./train/mod.ts";
-export type { TrainConfig, TrainOptions, TrainResult } from "./train/mod.ts";
+export type { FitOptions, FitResult, TrainConfig, TrainTask } from "./train/mod.ts";

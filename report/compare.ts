@@ -1,12 +1,12 @@
 /**
- * Comparing training methods over seeds: per method, the mean ± standard deviation (sample,
- * n − 1) of the final and best test accuracy and of the wall time, as a Markdown table and CSV;
- * plots of test accuracy per epoch (mean line with a min–max band) and of each layer's final
- * alpha (mean over seeds) per method, with the analyzer's renderer.
+ * Runs of a study read back for its report: a run's final and best value of the task's metric
+ * (accuracy, perplexity, nRMSE — with its direction, so "best" is never read backwards), its wall
+ * time, the metric per epoch over seeds (mean line, min–max band) and each layer's final alpha
+ * (mean over seeds) per method, with the analyzer's renderer.
  * @module
  */
-import type { EpochMetrics } from "../train/metrics.ts";
-import type { LayerEpoch } from "../train/trainer.ts";
+import type { TaskMetric } from "../train/loop.ts";
+import type { EpochRecord, LayerEpoch } from "../train/run_files.ts";
 import type { GridCell } from "../train/grid.ts";
 import { render } from "./_render.ts";
 import { meanStd } from "./stats.ts";
@@ -20,147 +20,95 @@ export interface RunRecord {
   /** The seed. */
   seed: number;
   /** Its epochs. */
-  history: EpochMetrics[];
+  history: EpochRecord[];
   /** Its per-layer log (may be empty). */
   layers: LayerEpoch[];
   /** The grid values it was trained with (absent or empty without a grid). */
   cell?: GridCell;
 }
 
-/** The epochs of a run that were evaluated (all, unless it ran with `evalEvery` > 1). */
-export function evaluated(history: EpochMetrics[]): (EpochMetrics & { test_acc: number })[] {
-  return history.filter((m): m is EpochMetrics & { test_acc: number } => typeof m.test_acc === "number");
+/** A metric's value in an epoch's record, or null when the epoch was not evaluated. */
+const valueOf = (
+  m: EpochRecord,
+  key: string,
+): number | null => (typeof m[key] === "number" ? m[key] as number : null);
+
+/**
+ * The epochs of a run that were evaluated (all, unless it ran with `evalEvery` > 1).
+ * @param history The run's epochs.
+ * @param metric The metric.
+ * @returns The epochs whose metric is a number.
+ */
+export function evaluated(history: EpochRecord[], metric: TaskMetric): EpochRecord[] {
+  return history.filter((m) => valueOf(m, metric.key) !== null);
 }
 
-/** A run's final test accuracy (%): that of its last evaluated epoch (NaN if none). */
-export function finalAccuracy(history: EpochMetrics[]): number {
-  const e = evaluated(history);
-  return e.length ? 100 * e[e.length - 1].test_acc : NaN;
+/**
+ * A run's final value of the metric: that of its last evaluated epoch, times the metric's scale.
+ * @param history The run's epochs.
+ * @param metric The metric.
+ * @returns The value (NaN when no epoch was evaluated).
+ */
+export function finalValue(history: EpochRecord[], metric: TaskMetric): number {
+  const e = evaluated(history, metric);
+  return e.length ? (metric.scale ?? 1) * valueOf(e[e.length - 1], metric.key)! : NaN;
 }
 
-/** A run's best test accuracy (%) over its evaluated epochs (NaN if none). */
-export function bestAccuracy(history: EpochMetrics[]): number {
-  const e = evaluated(history);
-  return e.length ? 100 * Math.max(...e.map((m) => m.test_acc)) : NaN;
+/**
+ * A run's best value of the metric: at the evaluated epoch that is best by `metric.selectBy` (default
+ * the metric itself), in the metric's direction — the highest accuracy; the test perplexity of the
+ * epoch with the lowest validation perplexity.
+ * @param history The run's epochs.
+ * @param metric The metric.
+ * @returns The value (NaN when no epoch was evaluated).
+ */
+export function bestValue(history: EpochRecord[], metric: TaskMetric): number {
+  const by = metric.selectBy ?? metric.key;
+  const e = evaluated(history, metric).filter((m) => valueOf(m, by) !== null);
+  if (!e.length) return NaN;
+  const sign = metric.higherIsBetter ? 1 : -1;
+  const best = e.reduce((b, m) => (sign * valueOf(m, by)! > sign * valueOf(b, by)! ? m : b));
+  return (metric.scale ?? 1) * valueOf(best, metric.key)!;
 }
 
 /** A run's wall time (s): the sum of its epochs'. */
-export function wallSeconds(history: EpochMetrics[]): number {
+export function wallSeconds(history: EpochRecord[]): number {
   return history.reduce((s, m) => s + m.seconds, 0);
 }
 
-/** A method's summary over its seeds. */
-export interface MethodSummary {
-  /** The method. */
-  method: string;
-  /** Runs counted. */
-  runs: number;
-  /** Epochs of each run (the smallest, if they differ). */
-  epochs: number;
-  /** Final test accuracy (%), mean and std. */
-  final: { mean: number; std: number };
-  /** Best test accuracy (%). */
-  best: { mean: number; std: number };
-  /** Wall time of a run (s). */
-  seconds: { mean: number; std: number };
-}
+/** A metric's name in file names: its label without "test " ("accuracy", "perplexity"). */
+export const metricFileName = (metric: TaskMetric): string =>
+  metric.label.replace(/^test /, "").replace(/[^A-Za-z0-9]+/g, "_");
 
 /**
- * Summarises runs by method, in the order methods first appear.
- * @param runs The runs.
- * @returns One summary per method.
- */
-export function summarizeRuns(runs: RunRecord[]): MethodSummary[] {
-  const methods = [...new Set(runs.map((r) => r.method))];
-  return methods.map((method) => {
-    const rs = runs.filter((r) => r.method === method && r.history.length);
-    return {
-      method,
-      runs: rs.length,
-      epochs: Math.min(...rs.map((r) => r.history.length)),
-      final: meanStd(rs.map((r) => finalAccuracy(r.history))),
-      best: meanStd(rs.map((r) => bestAccuracy(r.history))),
-      seconds: meanStd(rs.map((r) => wallSeconds(r.history))),
-    };
-  });
-}
-
-const pm = (x: { mean: number; std: number }, d = 2) => `${x.mean.toFixed(d)} ± ${x.std.toFixed(d)}`;
-
-/**
- * The summary as a Markdown table.
- * @param rows The summaries.
- * @param title A heading line (the setting).
- * @returns Markdown text.
- */
-export function resultsMarkdown(rows: MethodSummary[], title: string): string {
-  return [
-    `# ${title}`,
-    "",
-    "| method | runs | epochs | final test acc (%) | best test acc (%) | wall time per run (s) |",
-    "|---|---:|---:|---:|---:|---:|",
-    ...rows.map((r) =>
-      `| ${r.method} | ${r.runs} | ${r.epochs} | ${pm(r.final)} | ${pm(r.best)} | ${pm(r.seconds, 0)} |`
-    ),
-    "",
-    "Mean ± sample standard deviation over seeds.",
-    "",
-  ].join("\n");
-}
-
-/**
- * The summary as CSV.
- * @param rows The summaries.
- * @returns CSV text with a header.
- */
-export function resultsCsv(rows: MethodSummary[]): string {
-  const head = "method,runs,epochs,final_mean,final_std,best_mean,best_std,seconds_mean,seconds_std";
-  return [
-    head,
-    ...rows.map((r) =>
-      [
-        r.method,
-        r.runs,
-        r.epochs,
-        r.final.mean,
-        r.final.std,
-        r.best.mean,
-        r.best.std,
-        r.seconds.mean,
-        r.seconds.std,
-      ].join(",")
-    ),
-  ].join("\n") + "\n";
-}
-
-/**
- * Test accuracy per epoch (or per optimizer step): per method the mean over seeds as a line and
+ * The metric per epoch (or per optimizer step): per method the mean over seeds as a line and
  * min–max as a band. Epochs that were not evaluated are left out.
  * @param runs The runs.
+ * @param metric The metric.
  * @param o `x`: "epoch" (default) or "steps" (the optimizer's step count at each evaluation);
  * `title`: a line above the plot's own.
  * @returns SVG text.
  */
-export function accuracyBands(
+export function metricBands(
   runs: RunRecord[],
+  metric: TaskMetric,
   o: { x?: "epoch" | "steps"; title?: string } = {},
 ): Promise<string> {
   const methods = [...new Set(runs.map((r) => r.method))];
-  const byStep = o.x === "steps";
+  const byStep = o.x === "steps", scale = metric.scale ?? 1;
   const values = methods.flatMap((method) => {
     const rs = runs.filter((r) => r.method === method);
     const epochs = Math.max(0, ...rs.map((r) => r.history.length));
     return Array.from({ length: epochs }, (_, e) => {
-      const at = rs.map((r) => r.history[e]).filter((m): m is EpochMetrics =>
-        !!m && typeof m.test_acc === "number"
-      );
+      const at = rs.map((r) => r.history[e]).filter((m) => !!m && valueOf(m, metric.key) !== null);
       if (!at.length) return [];
-      const v = at.map((m) => 100 * m.test_acc!);
+      const v = at.map((m) => scale * valueOf(m, metric.key)!);
       const x = byStep ? at[0].steps ?? e + 1 : e + 1;
       return [{ method, x, mean: meanStd(v).mean, lo: Math.min(...v), hi: Math.max(...v) }];
     }).flat();
   });
-  const title = `test accuracy per ${byStep ? "step" : "epoch"} (mean over seeds, band: min–max)`;
+  const title = `${metric.label} per ${byStep ? "step" : "epoch"} (mean over seeds, band: min–max)`;
+  const unit = metric.unit ? ` (${metric.unit})` : "";
   return render({
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: o.title ? { text: o.title, subtitle: title } : title,
@@ -180,7 +128,7 @@ export function accuracyBands(
       {
         mark: { type: "area", opacity: 0.2 },
         encoding: {
-          y: { field: "lo", type: "quantitative", title: "test accuracy (%)", scale: { zero: false } },
+          y: { field: "lo", type: "quantitative", title: `${metric.label}${unit}`, scale: { zero: false } },
           y2: { field: "hi" },
         },
       },

@@ -24,15 +24,13 @@ export { EpochProgress, LayerProgress } from "./progress.ts";
 export { layerHeatmap, layerLines } from "./layer_plots.ts";
 export type { LayerPoint } from "./layer_plots.ts";
 export {
-  accuracyBands,
-  bestAccuracy,
+  bestValue,
   evaluated,
-  finalAccuracy,
   finalAlphaPlot,
+  finalValue,
   meanStd,
-  resultsCsv,
-  resultsMarkdown,
-  summarizeRuns,
+  metricBands,
+  metricFileName,
   wallSeconds,
 } from "./compare.ts";
 export { pairedDifference, tCdf, tQuantile } from "./stats.ts";
@@ -47,7 +45,7 @@ export {
   writeStudyReport,
 } from "./study.ts";
 export type { CellGain, CellMethod, StudySpec, StudySummary } from "./study.ts";
-export type { MethodSummary, RunRecord } from "./compare.ts";
+export type { RunRecord } from "./compare.ts";
 export { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "./regimes.ts";
 export type { Regime, RegimeRow, RegimeSeries } from "./regimes.ts";
 export { lossCurvePlot } from "./lm_plots.ts";

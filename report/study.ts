@@ -1,20 +1,23 @@
 /**
- * The report of a many-seed study over a grid: per cell and method the mean ± sample standard
- * deviation of the final and best test accuracy and of the wall time; per cell the paired
- * difference of every method against the baseline (same seeds, so same initialisation, data order
- * and augmentation) with its t confidence interval and a sign count; Markdown, CSV and plots of the
- * gain against each grid axis.
+ * The report of a many-seed study over a grid, for any task: per cell and method the mean ± sample
+ * standard deviation of the final and best value of the task's metric (test accuracy, test
+ * perplexity, nRMSE) and of the wall time; per cell the paired difference of every method against
+ * the baseline (same seeds, so same initialisation, data order and augmentation) with its t
+ * confidence interval and a count of the seeds where the method was better — in the metric's own
+ * direction, so that a lower perplexity counts as better; Markdown, CSV and plots of the difference
+ * against each grid axis.
  * @module
  */
 import { type GridAxis, type GridCell, gridCells } from "../train/grid.ts";
 import { render } from "./_render.ts";
 import { writeAtomic } from "../io/atomic.ts";
+import type { TaskMetric } from "../train/loop.ts";
 import {
-  accuracyBands,
-  bestAccuracy,
-  finalAccuracy,
+  bestValue,
   finalAlphaPlot,
-  type MethodSummary,
+  finalValue,
+  metricBands,
+  metricFileName,
   type RunRecord,
   wallSeconds,
 } from "./compare.ts";
@@ -34,12 +37,26 @@ export interface StudySpec {
   title: string;
   /** One line on the training budget (a number of steps or of epochs per run). */
   budget: string;
+  /** The metric compared, with its direction (the task's). */
+  metric: TaskMetric;
 }
 
 /** One method in one cell: its summary over the cell's finished runs. */
-export interface CellMethod extends MethodSummary {
+export interface CellMethod {
   /** The cell (a value for every axis). */
   cell: GridCell;
+  /** The method. */
+  method: string;
+  /** Runs counted. */
+  runs: number;
+  /** Epochs of each run (the smallest, if they differ). */
+  epochs: number;
+  /** Final value of the metric (scaled), mean and std over seeds. */
+  final: { mean: number; std: number };
+  /** Best value of the metric (scaled). */
+  best: { mean: number; std: number };
+  /** Wall time of a run (s). */
+  seconds: { mean: number; std: number };
   /** Optimizer steps per run (the smallest; NaN when the logs do not say). */
   steps: number;
 }
@@ -54,9 +71,9 @@ export interface CellGain {
   baseline: string;
   /** Seeds of the pairs, in order. */
   seeds: number[];
-  /** Final test accuracy, method − baseline (percentage points). */
+  /** Final value, method − baseline (in the metric's unit); `better` counts seeds better in its direction. */
   final: PairedDifference;
-  /** Best test accuracy, method − baseline. */
+  /** Best value, method − baseline. */
   best: PairedDifference;
 }
 
@@ -79,7 +96,9 @@ const inCell = (r: RunRecord, cell: GridCell) =>
  * @returns Rows and gains, cells in grid order, methods in the spec's order.
  */
 export function summarizeStudy(runs: RunRecord[], spec: StudySpec): StudySummary {
-  const rows: CellMethod[] = [], gains: CellGain[] = [];
+  const rows: CellMethod[] = [], gains: CellGain[] = [], metric = spec.metric;
+  const final = (r: RunRecord) => finalValue(r.history, metric),
+    best = (r: RunRecord) => bestValue(r.history, metric);
   for (const cell of gridCells(spec.axes)) {
     const of = (m: string) => runs.filter((r) => r.method === m && inCell(r, cell) && r.history.length);
     for (const method of spec.methods) {
@@ -90,8 +109,8 @@ export function summarizeStudy(runs: RunRecord[], spec: StudySpec): StudySummary
         runs: rs.length,
         epochs: rs.length ? Math.min(...rs.map((r) => r.history.length)) : 0,
         steps: rs.length ? Math.min(...rs.map((r) => r.history[r.history.length - 1].steps ?? NaN)) : NaN,
-        final: meanStd(rs.map((r) => finalAccuracy(r.history))),
-        best: meanStd(rs.map((r) => bestAccuracy(r.history))),
+        final: meanStd(rs.map(final)),
+        best: meanStd(rs.map(best)),
         seconds: meanStd(rs.map((r) => wallSeconds(r.history))),
       });
     }
@@ -105,18 +124,17 @@ export function summarizeStudy(runs: RunRecord[], spec: StudySpec): StudySummary
         method,
         baseline: spec.baseline,
         seeds: pairs.map((r) => r.seed),
-        final: pairedDifference(
-          pairs.map((r) => finalAccuracy(r.history)),
-          b.map((r) => finalAccuracy(r.history)),
-        ),
-        best: pairedDifference(
-          pairs.map((r) => bestAccuracy(r.history)),
-          b.map((r) => bestAccuracy(r.history)),
-        ),
+        final: directed(pairedDifference(pairs.map(final), b.map(final)), metric),
+        best: directed(pairedDifference(pairs.map(best), b.map(best)), metric),
       });
     }
   }
   return { rows, gains };
+}
+
+/** A difference whose `better`/`worse` counts follow the metric's direction (lower perplexity is better). */
+function directed(d: PairedDifference, metric: TaskMetric): PairedDifference {
+  return metric.higherIsBetter ? d : { ...d, better: d.worse, worse: d.better };
 }
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
@@ -126,24 +144,47 @@ const pm = (x: { mean: number; std: number }, d = 2) =>
 
 /**
  * The plain verdict on a paired difference: whether its interval excludes 0.
- * @param g The difference.
+ * @param g The difference (method − baseline).
  * @param method The method's name.
  * @param baseline The baseline's name.
+ * @param higherIsBetter The metric's direction (default: higher is better).
  * @returns A short sentence.
  */
-export function verdict(g: PairedDifference, method: string, baseline: string): string {
+export function verdict(
+  g: PairedDifference,
+  method: string,
+  baseline: string,
+  higherIsBetter = true,
+): string {
   if (g.n < 2) return `too few pairs (${g.n}) for an interval`;
   const pct = Math.round(100 * g.level);
-  if (g.lo > 0) return `${method} better: the ${pct}% CI excludes 0`;
-  if (g.hi < 0) return `${method} worse: the ${pct}% CI excludes 0`;
+  const [good, bad] = higherIsBetter ? [g.lo > 0, g.hi < 0] : [g.hi < 0, g.lo > 0];
+  if (good) return `${method} better: the ${pct}% CI excludes 0`;
+  if (bad) return `${method} worse: the ${pct}% CI excludes 0`;
   return `no difference shown: the ${pct}% CI includes 0 (${method} vs ${baseline})`;
 }
 
+/** How a metric is named in tables: its short name, unit and difference unit. */
+function names(metric: TaskMetric) {
+  const short = metric.label.replace("accuracy", "acc").replace("perplexity", "ppl");
+  const unit = metric.unit ? ` (${metric.unit})` : "";
+  const diff = metric.diffUnit ?? metric.unit;
+  return {
+    short,
+    unit,
+    diff: diff ? ` (${diff})` : "",
+    final: `final ${short}${unit}`,
+    best: metric.selectBy ? `${short} at best ${metric.selectBy} epoch${unit}` : `best ${short}${unit}`,
+  };
+}
+
 function gainTable(s: StudySummary, spec: StudySpec, key: "final" | "best"): string[] {
-  const axes = spec.axes.map((a) => a.flag);
+  const axes = spec.axes.map((a) => a.flag), n = names(spec.metric);
   return [
     `| ${
-      [...axes, "comparison", "pairs", "mean diff (pp)", "95% CI (pp)", "better in", "verdict"].join(" | ")
+      [...axes, "comparison", "pairs", `mean diff${n.diff}`, `95% CI${n.diff}`, "better in", "verdict"].join(
+        " | ",
+      )
     } |`,
     `|${[...axes.map(() => "---"), "---", "---:", "---:", "---:", "---:", "---"].join("|")}|`,
     ...s.gains.map((g) => {
@@ -156,7 +197,7 @@ function gainTable(s: StudySummary, spec: StudySpec, key: "final" | "best"): str
           signed(d.mean),
           d.n > 1 ? `[${signed(d.lo)}, ${signed(d.hi)}]` : "–",
           `${d.better} of ${d.n} seeds`,
-          verdict(d, g.method, g.baseline),
+          verdict(d, g.method, g.baseline, spec.metric.higherIsBetter),
         ].join(" | ")
       } |`;
     }),
@@ -171,7 +212,8 @@ function gainTable(s: StudySummary, spec: StudySpec, key: "final" | "best"): str
  * @returns Markdown text.
  */
 export function studyMarkdown(s: StudySummary, spec: StudySpec, unfinished: string[] = []): string {
-  const axes = spec.axes.map((a) => a.flag);
+  const axes = spec.axes.map((a) => a.flag), n = names(spec.metric), label = spec.metric.label;
+  const Label = label[0].toUpperCase() + label.slice(1);
   const total = s.rows.reduce((t, r) => t + r.runs, 0);
   return [
     `# ${spec.title}`,
@@ -187,7 +229,7 @@ export function studyMarkdown(s: StudySummary, spec: StudySpec, unfinished: stri
       unfinished.length ? `; not finished: ${unfinished.length} (listed below)` : ""
     }.`,
     "",
-    "## Test accuracy per cell and method",
+    `## ${Label} per cell and method (${spec.metric.higherIsBetter ? "higher" : "lower"} is better)`,
     "",
     `| ${
       [
@@ -196,8 +238,8 @@ export function studyMarkdown(s: StudySummary, spec: StudySpec, unfinished: stri
         "runs",
         "epochs",
         "steps",
-        "final test acc (%)",
-        "best test acc (%)",
+        n.final,
+        n.best,
         "wall time per run (s)",
       ].join(" | ")
     } |`,
@@ -221,16 +263,26 @@ export function studyMarkdown(s: StudySummary, spec: StudySpec, unfinished: stri
     "",
     ...(s.gains.length
       ? [
-        `## Paired differences against ${spec.baseline}: final test accuracy`,
+        `## Paired differences against ${spec.baseline}: final ${label}`,
         "",
         ...gainTable(s, spec, "final"),
         "",
-        `## Paired differences against ${spec.baseline}: best test accuracy`,
+        `## Paired differences against ${spec.baseline}: ${
+          spec.metric.selectBy ? `${label} at the best ${spec.metric.selectBy} epoch` : `best ${label}`
+        }`,
         "",
         ...gainTable(s, spec, "best"),
         "",
-        "Differences in percentage points over the seeds both methods finished; the interval is the paired t",
-        'interval (mean ± t(0.975, n − 1)·sd/√n); "better in" counts the seeds where the method beat the baseline.',
+        `Differences (method − baseline)${
+          n.diff
+            ? ` in ${
+              spec.metric.diffUnit === "pp" ? "percentage points" : spec.metric.diffUnit ?? spec.metric.unit
+            }`
+            : ""
+        } over the seeds both methods finished; the interval is the paired t`,
+        `interval (mean ± t(0.975, n − 1)·sd/√n); "better in" counts the seeds where the method beat the baseline (${
+          spec.metric.higherIsBetter ? "higher" : "lower"
+        } ${spec.metric.label}).`,
         "",
       ]
       : []),
@@ -309,15 +361,16 @@ export function studyCsv(s: StudySummary, spec: StudySpec): string {
 }
 
 /**
- * Every finished run as a CSV row: its cell, method, seed, epochs, steps, final and best test
- * accuracy and wall time (what the tables are computed from).
+ * Every finished run as a CSV row: its cell, method, seed, epochs, steps, final and best value of
+ * the metric and wall time (what the tables are computed from).
  * @param runs The runs.
  * @param spec The study.
  * @returns CSV text with a header.
  */
 export function runsCsv(runs: RunRecord[], spec: StudySpec): string {
   const axes = spec.axes.map((a) => a.flag);
-  const head = [...axes, "method", "seed", "epochs", "steps", "final_acc", "best_acc", "seconds"];
+  const k = spec.metric.key.replace(/^test_/, "");
+  const head = [...axes, "method", "seed", "epochs", "steps", `final_${k}`, `best_${k}`, "seconds"];
   const rows = runs.map((r) =>
     [
       ...axes.map((a) => r.cell?.[a] ?? "*"),
@@ -325,8 +378,8 @@ export function runsCsv(runs: RunRecord[], spec: StudySpec): string {
       r.seed,
       r.history.length,
       r.history[r.history.length - 1]?.steps ?? "",
-      finalAccuracy(r.history),
-      bestAccuracy(r.history),
+      finalValue(r.history, spec.metric),
+      bestValue(r.history, spec.metric),
       wallSeconds(r.history),
     ].map(csvCell).join(",")
   );
@@ -334,8 +387,8 @@ export function runsCsv(runs: RunRecord[], spec: StudySpec): string {
 }
 
 /**
- * The gain against one grid axis: the mean paired difference of final test accuracy with its CI as
- * an error bar, one line per method (and per value of the other axes).
+ * The difference against one grid axis: the mean paired difference of the final metric with its CI
+ * as an error bar, one line per method (and per value of the other axes).
  * @param s The summary.
  * @param spec The study.
  * @param axis The axis on the x scale.
@@ -364,7 +417,9 @@ export function gainPlot(s: StudySummary, spec: StudySpec, axis: string): Promis
   return render({
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: `gain in final test accuracy against ${axis}`,
+      text: `difference in final ${spec.metric.label} against ${axis} (${
+        spec.metric.higherIsBetter ? "above" : "below"
+      } 0: better)`,
       subtitle: "mean paired difference over seeds; bars: 95% paired-t interval",
     },
     width: 480,
@@ -376,7 +431,11 @@ export function gainPlot(s: StudySummary, spec: StudySpec, axis: string): Promis
       {
         mark: { type: "errorbar", ticks: true },
         encoding: {
-          y: { field: "lo", type: "quantitative", title: "difference (percentage points)" },
+          y: {
+            field: "lo",
+            type: "quantitative",
+            title: `difference${names(spec.metric).diff || ""}`.replace("(pp)", "(percentage points)"),
+          },
           y2: { field: "hi" },
         },
       },
@@ -396,8 +455,8 @@ export function gainPlot(s: StudySummary, spec: StudySpec, axis: string): Promis
 /**
  * Writes the report files into a comparison's folder, each atomically: `results.md`,
  * `results.csv`, `runs.csv`, `gain_vs_<axis>.svg` for every axis of two or more values, and the
- * accuracy curves and each layer's final alpha per method (`accuracy.svg`, `final_alpha.svg`; with
- * a grid a pair per cell, `accuracy_<cell>.svg`, `final_alpha_<cell>.svg`, e.g. `accuracy_subset-600.svg`).
+ * metric's curves and each layer's final alpha per method (`accuracy.svg` or `perplexity.svg`,
+ * `final_alpha.svg`; with a grid a pair per cell, e.g. `accuracy_subset-600.svg`).
  * @param dir The folder.
  * @param runs The finished runs.
  * @param spec The study.
@@ -428,8 +487,8 @@ export async function writeStudyReport(
     const name = Object.entries(cell).map(([k, v]) => `${k}=${v}`).join(", ");
     const suffix = name ? `_${name.replace(/, /g, "_").replace(/[^A-Za-z0-9._+-]/g, "-")}` : "";
     files.push([
-      `accuracy${suffix}.svg`,
-      accuracyBands(here, { x: byStep ? "steps" : "epoch", title: name || undefined }),
+      `${metricFileName(spec.metric)}${suffix}.svg`,
+      metricBands(here, spec.metric, { x: byStep ? "steps" : "epoch", title: name || undefined }),
     ]);
     const alpha = finalAlphaPlot(here);
     if (alpha) files.push([`final_alpha${suffix}.svg`, alpha]);

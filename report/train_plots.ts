@@ -3,7 +3,7 @@
  * @module
  */
 import type { EpochMetrics } from "../train/metrics.ts";
-import { type LayerEpoch, RUN_FILES } from "../train/trainer.ts";
+import { type LayerEpoch, RUN_FILES } from "../train/run_files.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { render } from "./_render.ts";
 import { layerHeatmap, layerLines } from "./layer_plots.ts";

@@ -21,7 +21,8 @@ model
   --kv-heads N           llama: key/value heads, dividing --heads (grouped-query attention; default --heads)
   --tied                 llama: share the token embedding with lm_head (gpt2 always does)
   --dropout X            dropout on embeddings and residual branches (default 0.1)
-  --init DIR             start from this model folder (fine-tuning): its vocab.txt must be the corpus's
+  --init DIR             start from this model folder (fine-tuning): its shape from its config.json (no
+                         shape flag with it), its vocab.txt must be the corpus's
 training
   --method NAME          adam (default) | tb (TempBalance) | tb-sigmoid (Model Balancing)
   --lr X                 peak learning rate (default 1e-3), cosine to 0 per step
@@ -32,7 +33,8 @@ training
   --steps N              a budget of N steps instead of --epochs
   --batch N              sequences per step (default 32)
   --seed N               initialisation and dropout (default 43)
-  --esd-interval N       tb, tb-sigmoid: steps between spectra (default: once per epoch)
+  --esd-interval N       tb, tb-sigmoid: steps between spectra (default: once per epoch); the next four
+                         flags are tb's only (refused with another method)
   --lr-min-ratio X       tb: rate range [X, Y]·lr (default 1, the reference LM's lr_min_ratio 1.0)
   --lr-max-ratio Y       tb: (default 2: lr_min_ratio + lr_slope, 1.0 + 1.0)
   --layernorm            tb: norms take the rate of the Linear before them (the reference's --layernorm)
@@ -76,19 +78,25 @@ export const LM_FLAGS = {
 /** Parsed flag values. */
 export type LmFlags = Record<string, string | boolean | undefined>;
 
-/** Flags that only TempBalance / Model Balancing runs take. */
-export const LM_TB_FLAGS: readonly string[] = [
-  "esd-interval",
-  "lr-min-ratio",
-  "lr-max-ratio",
-  "layernorm",
-  "eigs-thresh",
-];
+/**
+ * The method options of `train-lm`: each flag and the methods that take it. A flag given to a
+ * method that does not take it is refused (by `train-lm` and, per run, by `compare --task lm`).
+ */
+export const LM_METHOD_FLAGS: Readonly<Record<string, readonly LmMethod[]>> = {
+  "esd-interval": ["tb", "tb-sigmoid"],
+  "lr-min-ratio": ["tb"],
+  "lr-max-ratio": ["tb"],
+  "layernorm": ["tb"],
+  "eigs-thresh": ["tb"],
+};
 
 /** Whether a flag applies to a method (compare passes method options only to their methods). */
 export function lmFlagApplies(flag: string, method: string): boolean {
-  return !LM_TB_FLAGS.includes(flag) || method !== "adam";
+  return !(flag in LM_METHOD_FLAGS) || LM_METHOD_FLAGS[flag].includes(method as LmMethod);
 }
+
+/** Shape flags that `--init DIR` takes from `DIR/config.json` instead. */
+const SHAPE_FLAGS = ["arch", "layers", "heads", "kv-heads", "dim", "ffn", "positions", "tied"];
 
 /**
  * Parses a new run's flags (not `--resume`).
@@ -118,11 +126,20 @@ export function parseLmFlags(
   });
   const seed = num("seed", 43, { int: true, min: 0 });
   const out = str("out") ?? `runs/lm-${arch}-${method}-seed${seed}`;
-  const tbOnly = ["esd-interval", "lr-min-ratio", "lr-max-ratio", "layernorm", "eigs-thresh"].filter((k) =>
-    v[k] !== undefined
-  );
-  if (method === "adam" && tbOnly.length) {
-    throw new OptionError(`--${tbOnly[0]} applies to --method tb or tb-sigmoid`);
+  for (const k of Object.keys(LM_METHOD_FLAGS)) {
+    if (v[k] !== undefined && !lmFlagApplies(k, method)) {
+      throw new OptionError(
+        `--${k} applies to --method ${LM_METHOD_FLAGS[k].join(", ")}, not to --method ${method}`,
+      );
+    }
+  }
+  const shape = SHAPE_FLAGS.filter((k) => v[k] !== undefined);
+  if (str("init") !== undefined && shape.length) {
+    throw new OptionError(
+      `--init ${str("init")} takes the model's shape from its config.json: --${
+        shape[0]
+      } cannot be given with it`,
+    );
   }
   const lrMinRatio = num("lr-min-ratio", 1, { min: 0 }), lrMaxRatio = num("lr-max-ratio", 2, { min: 0 });
   if (lrMinRatio > lrMaxRatio) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { OptionError } from "../util/errors.ts";
-import { METHOD_PARAMS, type MethodName, METHODS, TB_METHODS } from "../train/methods.ts";
+import { METHODS } from "../train/methods.ts";
 import {
   cellName,
   type FlagPair,
@@ -23,13 +23,7 @@ import type { RunRecord } from "../report/compare.ts";
 import { type StudySpec, writeStudyReport } from "../report/study.ts";
 import { readSettings, recordSettings } from "../train/run_record.ts";
 import { runTrain } from "./_args.ts";
-import { parseTrainArgs, TRAIN_FLAGS } from "./_train_flags.ts";
-import { LM_FLAGS, LM_TB_FLAGS, lmFlagApplies, parseLmFlags } from "./_lm_flags.ts";
-import { LM_METHODS } from "../train/lm_run.ts";
-import type { LmEpochMetrics } from "../train/lm_run.ts";
-import { lmStudyCsv, lmStudyMarkdown, type LmStudyRun, summarizeLmStudy } from "../report/lm_study.ts";
-import { writeAtomic } from "../io/atomic.ts";
-import { parseArgs } from "node:util";
+import { COMPARE_TASKS, type CompareTask } from "./_compare_tasks.ts";
 import { runMain } from "../cli/main.ts";
 
 const USAGE =
@@ -57,24 +51,22 @@ process writes no report: run --report when every shard is done (docs/cluster.md
 
 const OWN = ["methods", "seeds", "out", "grid", "baseline", "shard", "shards", "report", "task"];
 
-/** What compare trains: CNNs (`deno task train`) or language models (`deno task train-lm`). */
-type Task = "cnn" | "lm";
-
 /** The task `--task` names, looked for before the flags are split (it decides their table). */
-function taskOf(args: string[]): Task {
+function taskOf(args: string[]): CompareTask {
   const i = args.findIndex((a) => a === "--task" || a.startsWith("--task="));
-  if (i < 0) return "cnn";
+  if (i < 0) return COMPARE_TASKS.cnn;
   const v = args[i].includes("=") ? args[i].slice(7) : args[i + 1];
-  if (v !== "lm" && v !== "cnn") throw new OptionError(`Invalid --task "${v}": expected lm or cnn`);
-  return v;
+  const task = COMPARE_TASKS[v];
+  if (!task) {
+    throw new OptionError(`Invalid --task "${v}": expected ${Object.keys(COMPARE_TASKS).join(" or ")}`);
+  }
+  return task;
 }
 
-const flagTable = (task: Task): Record<string, { type: string }> => (task === "lm" ? LM_FLAGS : TRAIN_FLAGS);
-
 /** Splits `--flag value` / `--flag=value` / boolean `--flag` tokens into pairs. */
-function tokens(args: string[], task: Task): FlagPair[] {
+function tokens(args: string[], task: CompareTask): FlagPair[] {
   const out: FlagPair[] = [];
-  const isBool = (k: string) => flagTable(task)[k]?.type === "boolean";
+  const isBool = (k: string) => task.flags[k]?.type === "boolean";
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "-h") {
@@ -100,7 +92,7 @@ interface Record_ {
   methods?: string[];
   seeds?: number[];
   baseline?: string;
-  task?: Task;
+  task?: string;
 }
 
 const LABELS = {
@@ -131,17 +123,17 @@ interface Setup {
   axes: GridAxis[];
   forward: FlagPair[];
   baseline: string;
-  task: Task;
+  task: CompareTask;
 }
 
-function defaultBaseline(methods: string[], task: Task = "cnn"): string {
-  if (task === "lm") return methods.includes("adam") ? "adam" : methods[0];
-  if (methods.includes("cal")) return "cal";
-  return methods.find((m) => !TB_METHODS.includes(m as MethodName)) ?? methods[0];
-}
+/** Whether a flag applies to a method of the task (a method option goes only to its methods). */
+const appliesIn = (task: CompareTask) => (flag: string, method: string) => {
+  const ms = task.methodsOf(flag);
+  return !ms || ms.includes(method);
+};
 
-function setupFromFlags(pairs: FlagPair[], task: Task): Setup & { shard?: string; shards?: string } {
-  const table = flagTable(task);
+function setupFromFlags(pairs: FlagPair[], task: CompareTask): Setup & { shard?: string; shards?: string } {
+  const table = task.flags;
   const own = new Map<string, string>(), grids: string[] = [], forward: FlagPair[] = [];
   for (const [k, v] of pairs) {
     if (k === "grid") grids.push(v ?? "");
@@ -152,18 +144,16 @@ function setupFromFlags(pairs: FlagPair[], task: Task): Setup & { shard?: string
       throw new OptionError(`--${k} is set by compare for each run: use --methods / --seeds\n${USAGE}`);
     } else if (!(k in table) || k === "help") {
       throw new OptionError(
-        `Unknown flag --${k}: not a compare flag nor a ${
-          task === "lm" ? "train-lm" : "train"
-        } flag\n${USAGE}`,
+        `Unknown flag --${k}: not a compare flag nor a ${task.trainer} flag\n${USAGE}`,
       );
     } else forward.push([k, v]);
   }
   const out = own.get("out");
   if (!out) throw new OptionError(`Missing --out DIR\n${USAGE}`);
-  const methods = (own.get("methods") ?? (task === "lm" ? "tb,adam" : "tb,cal,snr")).split(",").map((m) =>
-    m.trim()
-  ).filter((m) => m);
-  const known: readonly string[] = task === "lm" ? LM_METHODS : METHODS;
+  const methods = (own.get("methods") ?? task.defaultMethods).split(",").map((m) => m.trim()).filter((m) =>
+    m
+  );
+  const known = task.methods;
   for (const m of methods) {
     if (!known.includes(m)) {
       throw new OptionError(`Unknown method "${m}" in --methods: expected ${known.join(", ")}`);
@@ -187,22 +177,14 @@ function setupFromFlags(pairs: FlagPair[], task: Task): Setup & { shard?: string
   }
   // A method option (flag or axis) must apply to at least one method; it goes only to those.
   for (const k of [...forward.map(([k]) => k), ...axes.map((a) => a.flag)]) {
-    if (task === "lm") {
-      if (LM_TB_FLAGS.includes(k) && !methods.some((m) => lmFlagApplies(k, m))) {
-        throw new OptionError(
-          `Option --${k} applies to --method tb, tb-sigmoid: none of --methods ${methods.join(",")}`,
-        );
-      }
-      continue;
-    }
-    const p = METHOD_PARAMS[k];
-    if (p && !methods.some((m) => p.methods.includes(m as MethodName))) {
+    const ms = task.methodsOf(k);
+    if (ms && !methods.some((m) => ms.includes(m))) {
       throw new OptionError(
-        `Option --${k} applies to --method ${p.methods.join(", ")}: none of --methods ${methods.join(",")}`,
+        `Option --${k} applies to --method ${ms.join(", ")}: none of --methods ${methods.join(",")}`,
       );
     }
   }
-  const baseline = own.get("baseline") ?? defaultBaseline(methods, task);
+  const baseline = own.get("baseline") ?? task.defaultBaseline(methods);
   if (!methods.includes(baseline)) {
     throw new OptionError(`Invalid --baseline "${baseline}": expected one of --methods ${methods.join(",")}`);
   }
@@ -220,11 +202,10 @@ function setupFromFlags(pairs: FlagPair[], task: Task): Setup & { shard?: string
 }
 
 /** Checks every run's train flags before any run starts, naming the run and the bad value. */
-function checkRuns(runs: PlannedRun[], task: Task): void {
+function checkRuns(runs: PlannedRun[], task: CompareTask): void {
   for (const r of runs) {
     try {
-      if (task === "lm") parseLmFlags(parseArgs({ args: r.args, options: LM_FLAGS }).values);
-      else parseTrainArgs(r.args);
+      task.check(r.args);
     } catch (e) {
       const cell = cellName(r.cell);
       throw new OptionError(
@@ -242,10 +223,9 @@ function describe(r: PlannedRun): string {
 }
 
 /** Trains the runs of this process in order: kept, resumed or started. */
-async function trainRuns(runs: PlannedRun[], forward: FlagPair[], task: Task): Promise<void> {
+async function trainRuns(runs: PlannedRun[], forward: FlagPair[], task: CompareTask): Promise<void> {
   const statuses = new Map<PlannedRun, RunStatus>();
   for (const r of runs) statuses.set(r, await runStatus(r.dir)); // a half-written folder stops us here
-  const dataFlag = forward.find(([k]) => k === "data");
   for (const r of runs) {
     const s = statuses.get(r)!;
     if (s.state === "finished") {
@@ -258,11 +238,9 @@ async function trainRuns(runs: PlannedRun[], forward: FlagPair[], task: Task): P
       console.log(`== ${describe(r)}: being trained by ${holder}, skipped`);
       continue;
     }
-    const args = s.state === "partial"
-      ? ["--resume", r.dir, ...(dataFlag && task === "cnn" ? [`--data=${dataFlag[1]}`] : [])]
-      : r.args;
+    const args = s.state === "partial" ? task.resumeArgs(r.dir, forward) : r.args;
     console.log(`== ${describe(r)}${s.state === "partial" ? `: resuming after epoch ${s.epoch}` : ""}`);
-    const code = await runTrain(args, task === "lm" ? "./train_lm.ts" : "./train.ts");
+    const code = await runTrain(args, task.script);
     if (code !== 0) {
       throw new OptionError(`The run ${describe(r)} failed (exit ${code}): rerun compare to resume it`);
     }
@@ -278,55 +256,24 @@ function describeStudy(
   const flags = setup.forward.filter(([k]) => k !== "data").map((
     [k, v],
   ) => (v === null ? `--${k}` : `--${k} ${v}`));
-  const title = `${c.model ?? "?"} on ${c.dataset ?? "?"}: ${setup.methods.join(" vs ")}${
+  const title = `${setup.task.describe(c)}: ${setup.methods.join(" vs ")}${
     flags.length ? ` (${flags.join(" ")})` : ""
   }`;
   const steps = c.steps as number | undefined;
   const evals = [...new Set(configs.map((k) => k.evalEvery ?? 1))].join("/");
   const budget = steps
     ? `${steps} optimizer steps per run (--steps): epochs derived from each cell's training-set size, the cosine schedule spanning the steps, test evaluation every ${evals} epoch(s) and after the last`
+    : setup.task.name === "lm"
+    ? `${c.epochs ?? "?"} epochs per run (--epochs), the cosine schedule set per step`
     : `${c.epochs ?? "?"} epochs per run (--epochs), schedule ${c.schedule ?? "?"} set per ${
       c.stepwise ? "step" : "epoch"
     }`;
   return { title, budget };
 }
 
-/** The language-model report: test perplexity per cell × method, paired against the baseline. */
-async function lmReport(setup: Setup): Promise<string> {
-  const runs: LmStudyRun[] = [], unfinished: string[] = [];
-  for (const r of planRuns({ ...setup, applies: lmFlagApplies })) {
-    const s = await runStatus(r.dir);
-    if (s.state !== "finished") {
-      unfinished.push(
-        `${describe(r)}: ${s.state === "missing" ? "not started" : `epoch ${s.epoch} of ${s.epochs}`}`,
-      );
-      continue;
-    }
-    const history = s.checkpoint.state.history as unknown as LmEpochMetrics[];
-    runs.push({
-      cell: decodeURIComponent(cellName(r.cell)) || "all",
-      method: r.method,
-      seed: r.seed,
-      history,
-    });
-  }
-  if (!runs.length) return `\nno finished runs yet: ${unfinished.length} to go`;
-  const rows = summarizeLmStudy(runs, setup.baseline);
-  const md =
-    `# Test perplexity (lower is better): ${
-      setup.methods.join(" vs ")
-    }, paired by seed against ${setup.baseline}\n\n` +
-    lmStudyMarkdown(rows, setup.baseline) +
-    (unfinished.length ? `\nNot finished: ${unfinished.join("; ")}\n` : "");
-  await writeAtomic(`${setup.out}/results.md`, md);
-  await writeAtomic(`${setup.out}/results.csv`, lmStudyCsv(rows));
-  return `\n${md}\nreport: ${setup.out}/results.md, ${setup.out}/results.csv`;
-}
-
 /** Reads every planned run's state and writes the report. */
 async function report(setup: Setup): Promise<string> {
-  if (setup.task === "lm") return await lmReport(setup);
-  const runs = planRuns(setup);
+  const runs = planRuns({ ...setup, applies: appliesIn(setup.task) });
   const done: RunRecord[] = [], unfinished: string[] = [], configs: Record<string, unknown>[] = [];
   for (const r of runs) {
     const s = await runStatus(r.dir);
@@ -345,6 +292,7 @@ async function report(setup: Setup): Promise<string> {
     methods: setup.methods,
     seeds: setup.seeds,
     baseline: setup.baseline,
+    metric: setup.task.metric,
     ...describeStudy(setup, configs),
   };
   const { markdown, files } = await writeStudyReport(setup.out, done, spec, unfinished);
@@ -364,8 +312,8 @@ async function setupFromRecord(out: string): Promise<Setup> {
     seeds: rec.seeds,
     axes: (rec.grid ?? []).map(([flag, values]) => ({ flag, values })),
     forward: rec.forward,
-    baseline: rec.baseline ?? defaultBaseline(rec.methods, rec.task ?? "cnn"),
-    task: rec.task ?? "cnn",
+    baseline: rec.baseline ?? COMPARE_TASKS[rec.task ?? "cnn"].defaultBaseline(rec.methods),
+    task: COMPARE_TASKS[rec.task ?? "cnn"],
   };
 }
 
@@ -386,16 +334,17 @@ await runMain(async () => {
   }
   const setup = setupFromFlags(pairs.filter(([k]) => k !== "task"), task);
   const shard = resolveShard(setup.shard, setup.shards, Deno.env.toObject());
-  const all = planRuns({ ...setup, applies: task === "lm" ? lmFlagApplies : undefined });
+  const all = planRuns({ ...setup, applies: appliesIn(task) });
   checkRuns(all, task);
-  // --data is not a setting of the study: shards on other hosts may find the files elsewhere.
+  // For images --data is where the files are, not a setting (shards on other hosts may find them
+  // elsewhere); for language models it is the corpus, so a rerun on another one is refused.
   await recordSettings(setup.out, "compare.json", {
-    forward: setup.forward.filter(([k]) => k !== "data"),
+    forward: task.dataIsSetting ? setup.forward : setup.forward.filter(([k]) => k !== "data"),
     grid: setup.axes.map((a) => [a.flag, a.values]),
     methods: setup.methods,
     seeds: setup.seeds,
     baseline: setup.baseline,
-    ...(task === "lm" ? { task } : {}),
+    ...(task.name !== "cnn" ? { task: task.name } : {}),
   }, LABELS);
   const mine = shardRuns(all, shard);
   if (shard) {

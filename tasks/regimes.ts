@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { writeAtomic } from "../io/atomic.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
-import { RUN_FILES } from "../train/trainer.ts";
+import { RUN_FILES } from "../train/run_files.ts";
 import { classifyRun, regimePlots, regimesCsv, regimesMarkdown } from "../report/regimes.ts";
 import { numFlag, parsed, runTrain } from "./_args.ts";
 import { recordSettings } from "../train/run_record.ts";

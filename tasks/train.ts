@@ -11,27 +11,15 @@ import { getGpu } from "../kernels/runtime/runtime.ts";
 import { EpochProgress } from "../report/progress.ts";
 import { writeRunPlots } from "../report/train_plots.ts";
 import { type Checkpoint, readCheckpoint } from "../train/checkpoint.ts";
-import { lockRunFolder } from "../train/run_folder.ts";
 import type { EpochMetrics } from "../train/metrics.ts";
 import { createRun, type Run, type TrainConfig } from "../train/run.ts";
 import type { Splits } from "../data/dataset.ts";
 import type { Gpu } from "../kernels/runtime/runtime.ts";
 import { NonFiniteLossError } from "../train/step.ts";
-import { fit, RUN_FILES } from "../train/trainer.ts";
+import { fit } from "../train/loop.ts";
+import { RUN_FILES } from "../train/run_files.ts";
 import { deriveEpochs, parseTrainArgs, TRAIN_USAGE } from "./_train_flags.ts";
 import { runMain } from "../cli/main.ts";
-
-/** Creates the folder and proves it writable before any training. */
-async function checkWritable(dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    const probe = `${dir}/.write-test-${Deno.pid}`;
-    await Deno.writeTextFile(probe, "");
-    await Deno.remove(probe);
-  } catch (e) {
-    throw new OptionError(`Cannot write to output folder "${dir}": ${(e as Error).message}`);
-  }
-}
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
@@ -119,23 +107,12 @@ async function trainRun(
   const bar = await EpochProgress.open();
   let result;
   try {
-    result = await fit({
-      model: run.model,
-      optimizer: run.optimizer,
-      schedule: run.schedule,
-      monitor: run.monitor,
-      esdClock: run.esdClock,
-      train: t,
-      test: data.test,
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      seed: config.seed,
-      ...run.loader,
+    result = await fit<EpochMetrics>({
+      ...run.loop,
       out,
       plots: writeRunPlots,
-      config: config as unknown as Record<string, unknown>,
-      resume,
-      onStep: (p) => bar.update(p.epoch, p.step, p.steps, p.meanLoss, p.imagesPerSecond),
+      resume: resume !== undefined,
+      onStep: (p) => bar.update(p.epoch, p.step, p.steps, p.meanLoss, p.itemsPerSecond),
       onEpoch: (m) => {
         bar.stop();
         console.log(epochLine(m, config.epochs));
@@ -176,19 +153,6 @@ await runMain(async () => {
     const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
     out = args.out ?? `runs/${config.model}-${config.dataset}-${stamp}`;
   }
-  const alreadyHeld = () =>
-    new OptionError(
-      `Output folder "${out}" already holds a run: continue it with --resume ${out}, or choose another --out\n${TRAIN_USAGE}`,
-    );
-  if (!resume && await exists(`${out}/${RUN_FILES.checkpoint}`)) throw alreadyHeld();
-  // Everything that can be refused is checked before the folder is created.
-  const prepared = await prepare(config);
-  await checkWritable(out);
-  const unlock = await lockRunFolder(out);
-  try {
-    if (!resume && await exists(`${out}/${RUN_FILES.checkpoint}`)) throw alreadyHeld();
-    await trainRun(config, out, resume, prepared);
-  } finally {
-    await unlock();
-  }
+  // Everything that can be refused is checked before the folder is created; the loop then locks it.
+  await trainRun(config, out, resume, await prepare(config));
 });

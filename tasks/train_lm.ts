@@ -6,7 +6,9 @@
 import { parseArgs } from "node:util";
 import { OptionError } from "../util/errors.ts";
 import { getGpu } from "../kernels/runtime/runtime.ts";
-import { trainLm } from "../train/lm_run.ts";
+import { createLmRun, type LmEpochMetrics } from "../train/lm_run.ts";
+import { fit } from "../train/loop.ts";
+import { NonFiniteLossError } from "../train/step.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { lossCurvePlot } from "../report/lm_plots.ts";
 import { parsed } from "./_args.ts";
@@ -34,33 +36,57 @@ await runMain(async () => {
   }
   const { opts, config } = parseLmFlags(v);
   const out = opts.out, method = opts.method, seqLen = opts.seqLen;
-  if (!resuming) {
-    try {
-      await Deno.stat(`${out}/checkpoint.safetensors`);
-      throw new OptionError(
-        `${out} already holds a run: continue it with --resume ${out}, or choose another --out`,
-      );
-    } catch (e) {
-      if (e instanceof OptionError) throw e;
-    }
-  }
   const corpus = await corpusOf(v);
   const gpu = await getGpu();
-  await Deno.mkdir(out, { recursive: true });
+  const run = await createLmRun(gpu, { ...opts, corpus, config }, (s) => console.log(s));
+  const c = run.config;
   const flags = Object.fromEntries(Object.entries(v).filter(([k, x]) => x !== undefined && k !== "resume"));
-  await writeAtomic(
-    `${out}/run.json`,
-    JSON.stringify({ flags: { ...flags, out: undefined } }, null, 2) + "\n",
-  );
   console.log(
-    `${config.type}: ${config.layers} layers, width ${config.dim}, ${config.heads} heads, ffn ${config.ffn}; ${corpus.name}: ${corpus.train.length} train / ${corpus.valid.length} valid / ${corpus.test.length} test tokens, vocabulary ${corpus.vocab.tokens.length}; method ${method}, lr ${opts.lr}, batch ${opts.batch}×${seqLen}, ${gpu.description} → ${out}`,
+    `${c.type}: ${c.layers} layers, width ${c.dim}, ${c.heads} heads${
+      c.kvHeads !== c.heads ? ` (${c.kvHeads} key/value)` : ""
+    }, ffn ${c.ffn}${
+      opts.init ? ` (from ${opts.init})` : ""
+    }; ${corpus.name}: ${corpus.train.length} train / ${corpus.valid.length} valid / ${corpus.test.length} test tokens, vocabulary ${corpus.vocab.tokens.length}; method ${method}, lr ${opts.lr}, batch ${opts.batch}×${seqLen}, ${gpu.description} → ${out}`,
   );
-  const r = await trainLm(gpu, { ...opts, corpus, config }, (s) => console.log(s));
+  const perEpoch = run.task.stepsPerEpoch, every = Math.max(1, Math.floor(perEpoch / 10));
+  const r = await fit<LmEpochMetrics>({
+    ...run.loop,
+    out,
+    resume: resuming,
+    startFiles: { "run.json": JSON.stringify({ flags: { ...flags, out: undefined } }, null, 2) + "\n" },
+    plots: async (dir, history) => await writeAtomic(`${dir}/loss.svg`, await lossCurvePlot(history)),
+    onResume: (epoch, steps) => console.log(`resuming after epoch ${epoch} (step ${steps})`),
+    onStep: (p) => {
+      if (p.step % every === 0 && p.step < perEpoch) {
+        console.log(
+          `  step ${p.step}/${perEpoch}  loss ${p.meanLoss.toFixed(4)}  ${p.itemsPerSecond.toFixed(0)} tok/s`,
+        );
+      }
+    },
+    onEpoch: (m) =>
+      console.log(
+        `epoch ${m.epoch}/${run.epochs}  step ${m.steps}  train loss ${m.train_loss.toFixed(4)}  valid ppl ${
+          m.valid_ppl.toFixed(2)
+        }  test ppl ${m.test_ppl.toFixed(2)}  lr ${lrRange(m.lr)}  ${m.seconds.toFixed(0)} s  ${
+          m.tokens_per_s.toFixed(0)
+        } tok/s${m.esd_seconds ? `  ESD ${m.esd_seconds.toFixed(1)} s` : ""}`,
+      ),
+  }).catch((e) => {
+    if (e instanceof NonFiniteLossError) {
+      throw new NonFiniteLossError(
+        e.step,
+        e.loss,
+        `lower --lr or set --clip; resume the last good epoch with --resume ${out}`,
+      );
+    }
+    throw e;
+  });
+  run.optimizer.release();
+  run.model.release();
   const last = r.history.at(-1);
   if (last) {
-    await writeAtomic(`${out}/loss.svg`, await lossCurvePlot(r.history));
     console.log(
-      `done: ${r.parameters.toLocaleString("en-US")} parameters, valid ppl ${
+      `done: ${run.parameters.toLocaleString("en-US")} parameters, valid ppl ${
         last.valid_ppl.toFixed(2)
       }, test ppl ${
         last.test_ppl.toFixed(2)
@@ -68,3 +94,8 @@ await runMain(async () => {
     );
   }
 });
+
+function lrRange(lrs: number[]): string {
+  const lo = Math.min(...lrs), hi = Math.max(...lrs);
+  return lo === hi ? lo.toExponential(2) : `${lo.toExponential(2)}–${hi.toExponential(2)}`;
+}

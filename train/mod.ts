@@ -1,8 +1,10 @@
 /**
- * Training: the one-submit training step ({@link trainStep}), evaluation, the epoch loop with
- * metrics files, atomic checkpoints and resume ({@link fit}), learning-rate schedules, the
- * methods of the papers (CAL, SNR, SGDR, LARS, LAMB, Lookahead, SGDP, TempBalance and its
- * variants, Model Balancing) and runs built from one configuration ({@link createRun}).
+ * Training: the one loop every task trains through ({@link fit}: run folder and lock, rates,
+ * evaluation cadence, metrics and layer logs, atomic checkpoints, bit-identical resume) and its
+ * tasks — image classification ({@link imageTask}, runs from one configuration with
+ * {@link createRun}) and language modelling ({@link lmTask}, {@link createLmRun}); the one-submit
+ * steps, evaluation, learning-rate schedules, and the methods of the papers (CAL, SNR, SGDR, LARS,
+ * LAMB, Lookahead, SGDP, TempBalance and its variants, Model Balancing).
  *
  * @example
  * ```ts
@@ -21,15 +23,31 @@ export { NonFiniteLossError, recordStep, trainStep } from "./step.ts";
 export { formatProfile, profileStep } from "./profile.ts";
 export type { ProfileOptions, ProfileRow, StepProfile } from "./profile.ts";
 export type { StepResult } from "./step.ts";
-export { fit, RUN_FILES } from "./trainer.ts";
-export type { RunPlotter, StepProgress, TrainOptions, TrainResult } from "./trainer.ts";
+export { fit } from "./loop.ts";
+export type {
+  FitOptions,
+  FitResult,
+  RunPlotter,
+  StepOutcome,
+  StepProgress,
+  TaskMetric,
+  TrainTask,
+} from "./loop.ts";
+export { metricsCsv, readLayerLog, RUN_FILES, writeMetrics } from "./run_files.ts";
+export type { EpochRecord, LayerEpoch } from "./run_files.ts";
+export { ACCURACY, imageTask } from "./image_task.ts";
+export type { ImageTaskOptions } from "./image_task.ts";
+export { LM_MODEL_DIR, lmTask, PERPLEXITY } from "./lm_task.ts";
+export { lmSchedule, warmupCosine } from "./lm_schedule.ts";
+export type { LmScheduleOptions } from "./lm_schedule.ts";
+export { lmTrainStep } from "./lm_step.ts";
+export type { LmBatch } from "./lm_step.ts";
 export { evaluate } from "./evaluate.ts";
 export type { EvalResult } from "./evaluate.ts";
 export { applySchedule, makeSchedule, SCHEDULES, sgdrRate } from "./schedule.ts";
 export type { LrSchedule, ScheduleSpec } from "./schedule.ts";
 export { CheckpointError, readCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 export type { Checkpoint, CheckpointState } from "./checkpoint.ts";
-export { metricsCsv, writeMetrics } from "./metrics.ts";
 export type { EpochMetrics } from "./metrics.ts";
 export { createRun } from "./run.ts";
 export type { Run, TrainConfig } from "./run.ts";
@@ -43,7 +61,6 @@ export {
   tempBalanceSchedule,
 } from "./layer_schedules.ts";
 export type { LayerLog, LayerMonitor, LayerScheduleOptions } from "./layer_schedules.ts";
-export type { LayerEpoch } from "./trainer.ts";
 export {
   appliesTo,
   cellFor,
@@ -57,8 +74,8 @@ export {
 export type { FlagPair, GridAxis, GridCell, PlannedRun, Shard } from "./grid.ts";
 export { LOCK_FILE, lockRunFolder, RunFolderError, runHolder, runLogs, runStatus } from "./run_folder.ts";
 export type { RunStatus } from "./run_folder.ts";
-export { LM_METHODS, trainLm } from "./lm_run.ts";
-export type { LmEpochMetrics, LmMethod, LmRunOptions, LmRunResult } from "./lm_run.ts";
+export { createLmRun, LM_METHODS } from "./lm_run.ts";
+export type { LmEpochMetrics, LmMethod, LmRun, LmRunOptions } from "./lm_run.ts";
 export { perplexity } from "./lm_eval.ts";
 export type { PerplexityResult } from "./lm_eval.ts";
 export { OrderedBatches } from "./lm_batches.ts";

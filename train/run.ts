@@ -34,7 +34,9 @@ import {
 } from "./layer_schedules.ts";
 import { type MethodName, type MethodOptions, resolveMethod, TB_METHODS } from "./methods.ts";
 import { type LrSchedule, makeSchedule } from "./schedule.ts";
-import type { TrainOptions } from "./trainer.ts";
+import { imageTask } from "./image_task.ts";
+import type { FitOptions, TrainTask } from "./loop.ts";
+import type { EpochMetrics } from "./metrics.ts";
 
 /** Everything that defines a run (stored in its checkpoints). */
 export interface TrainConfig {
@@ -99,26 +101,66 @@ export interface Run {
   esdClock: EsdClock;
   /** The method and its resolved options. */
   method: { name: MethodName; options: MethodOptions };
-  /** Loader and loop settings for {@link fit} (augmentation, normalisation, step budget, evaluations). */
-  loader: Pick<TrainOptions, "cropPadding" | "flip" | "mean" | "std" | "stepwise" | "steps" | "evalEvery">;
+  /** The image task over the configuration's data (batches, augmentation, normalisation). */
+  task: TrainTask;
+  /** What {@link fit} needs from the run: `fit({ ...run.loop, out, resume, … })`. */
+  loop: Pick<
+    FitOptions<EpochMetrics>,
+    | "task"
+    | "optimizer"
+    | "schedule"
+    | "monitor"
+    | "esdClock"
+    | "epochs"
+    | "steps"
+    | "evalEvery"
+    | "stepwise"
+    | "seed"
+    | "config"
+  >;
 }
 
-/** The loader settings of a configuration. */
-function loaderOf(c: TrainConfig): Run["loader"] {
+/** The image task of a configuration: its data set's normalisation and (with `augment`) augmentation. */
+function taskOf(model: Model, c: TrainConfig, data: Splits): TrainTask {
   const d = DATASET_DEFAULTS[c.dataset as DatasetName];
-  return {
+  return imageTask(model, data.train, data.test, {
+    batchSize: c.batchSize,
+    seed: c.seed,
     mean: d?.mean,
     std: d?.std,
     cropPadding: c.augment ? d?.cropPadding ?? 0 : 0,
     flip: c.augment ? d?.flip ?? false : false,
-    stepwise: c.stepwise ?? false,
-    steps: c.steps,
-    evalEvery: c.evalEvery ?? 1,
+  });
+}
+
+/** A run from its parts: the task and the loop's settings. */
+function assemble(
+  c: TrainConfig,
+  data: Splits,
+  parts: Omit<Run, "task" | "loop">,
+): Run {
+  const task = taskOf(parts.model, c, data);
+  return {
+    ...parts,
+    task,
+    loop: {
+      task,
+      optimizer: parts.optimizer,
+      schedule: parts.schedule,
+      monitor: parts.monitor,
+      esdClock: parts.esdClock,
+      epochs: c.epochs,
+      steps: c.steps,
+      evalEvery: c.evalEvery ?? 1,
+      stepwise: c.stepwise ?? false,
+      seed: c.seed,
+      config: c as unknown as Record<string, unknown>,
+    },
   };
 }
 
 /** A run on the sphere: SphereSGD over the model's SI weights, a constant schedule. */
-function sphereRun(model: Model, c: TrainConfig, method: MethodName, mo: MethodOptions): Run {
+function sphereRun(model: Model, c: TrainConfig, data: Splits, method: MethodName, mo: MethodOptions): Run {
   if (method !== "cal") {
     throw new OptionError(
       `Training on the sphere (--elr / --fixed-lr) uses its own optimizer: not --method ${method}`,
@@ -142,14 +184,13 @@ function sphereRun(model: Model, c: TrainConfig, method: MethodName, mo: MethodO
     siNormSq: normSq,
   });
   const schedule = makeSchedule({ kind: "constant", lr: optimizer.siLr });
-  return {
+  return assemble(c, data, {
     model,
     optimizer,
     schedule,
     esdClock: new EsdClock(),
     method: { name: method, options: mo },
-    loader: loaderOf(c),
-  };
+  });
 }
 
 /** TempBalance's options from a method's resolved options. */
@@ -293,7 +334,7 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
       onWarning: warn,
     })
     : null;
-  if (c.sphere) return sphereRun(model, c, method, mo);
+  if (c.sphere) return sphereRun(model, c, data, method, mo);
   const groups: ParamGroupSpec[] = tb?.groupSpecs(c.lr) ?? mb?.groupSpecs(c.lr) ??
     [{ params: model.arena.params }];
   const optimizer = makeOptimizer(model, groups, c, method, mo);
@@ -320,14 +361,12 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
       monitor = undefined; // no Conv2d/Linear layer: nothing to measure
     }
   }
-  const loader = loaderOf(c);
-  return {
+  return assemble(c, data, {
     model,
     optimizer,
     schedule,
     monitor,
     esdClock: clock,
     method: { name: method, options: mo },
-    loader,
-  };
+  });
 }

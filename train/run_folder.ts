@@ -5,10 +5,10 @@
  * next one on the same host sees that the process is gone and takes the folder over.
  * @module
  */
-import { UserError } from "../util/errors.ts";
+import { OptionError, UserError } from "../util/errors.ts";
 import { type Checkpoint, readCheckpoint } from "./checkpoint.ts";
 import type { EpochMetrics } from "./metrics.ts";
-import { type LayerEpoch, RUN_FILES } from "./trainer.ts";
+import { type LayerEpoch, RUN_FILES } from "./run_files.ts";
 
 /** A run folder that cannot be resumed or reported as it is. */
 export class RunFolderError extends UserError {
@@ -146,14 +146,19 @@ export async function runHolder(dir: string): Promise<string | null> {
  * @param dir The folder (created if missing).
  * @returns A function that releases the lock.
  * @throws {RunFolderError} When a live process here, or any process on another host, holds it.
+ * @throws {OptionError} When the folder cannot be created or written.
  */
 export async function lockRunFolder(dir: string): Promise<() => Promise<void>> {
-  await Deno.mkdir(dir, { recursive: true });
   const file = `${dir}/${LOCK_FILE}`;
   const host = Deno.hostname();
   const body: LockBody = { host, pid: Deno.pid, since: new Date().toISOString() };
   const tmp = `${file}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(body) + "\n");
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(tmp, JSON.stringify(body) + "\n");
+  } catch (e) {
+    throw new OptionError(`Cannot write to output folder "${dir}": ${(e as Error).message}`);
+  }
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {

@@ -31,6 +31,16 @@ export interface LrSchedule {
    * @param model The model.
    */
   applyStep?(opt: Optimizer, epoch: number, step: number, model: Model): void | Promise<void>;
+  /**
+   * Called once before the first step of a new run (not on resume): a layer-wise scheduler that
+   * measures before training starts (the reference LM's TempBalance).
+   */
+  start?(opt: Optimizer, model: Model): void | Promise<void>;
+  /**
+   * Called after every step with the optimizer's new step count: schedulers that measure every few
+   * steps (the LM's TempBalance and Model Balancing `esd_interval`).
+   */
+  afterStep?(opt: Optimizer, step: number, model: Model): void | Promise<void>;
   /** State that the weights do not determine (saved in checkpoints; JSON). */
   state?(): unknown;
   /** Restores {@link LrSchedule.state}. */
@@ -42,7 +52,8 @@ export type ScheduleSpec =
   | { kind: "cosine"; lr: number; epochs: number }
   | { kind: "step"; lr: number; stepSize: number; gamma: number }
   | { kind: "constant"; lr: number }
-  | { kind: "sgdr"; lr: number; t0: number; tMult: number };
+  | { kind: "sgdr"; lr: number; t0: number; tMult: number }
+  | { kind: "warmup-cosine"; lr: number; warmup: number; steps: number; policy: string };
 
 /** The schedule kinds `deno task train --schedule` offers (SGDR comes with `--method sgdr`). */
 export const SCHEDULES = ["cosine", "step", "constant"] as const;

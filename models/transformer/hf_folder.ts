@@ -10,7 +10,7 @@
 import { writeAtomic } from "../../io/atomic.ts";
 import { readUtf8 } from "../../io/text.ts";
 import { loadWeightFile } from "../../io/load.ts";
-import { writeSafetensors } from "../../io/safetensors.ts";
+import { type TensorToWrite, writeSafetensors } from "../../io/safetensors.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
 import type { Gpu } from "../../kernels/runtime/runtime.ts";
 import { OptionError } from "../../util/errors.ts";
@@ -167,15 +167,17 @@ export async function loadDecoderFolder(
  * @param model The model.
  * @param config Its config.
  * @param vocab Its vocabulary (tokens by id).
+ * @param state The model's state dict when already read back (else it is read here).
  */
 export async function saveDecoderFolder(
   dir: string,
   model: Model,
   config: DecoderConfig,
   vocab: string[],
+  state?: TensorToWrite[],
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  const tensors = await model.stateDict();
+  const tensors = state ?? await model.stateDict();
   await writeAtomic(
     `${dir}/model.safetensors`,
     writeSafetensors(tensors, { format: "pt", ...model.metadata() }),

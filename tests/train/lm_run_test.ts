@@ -1,7 +1,8 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { textCorpus } from "../../data/lm_corpus.ts";
 import { decoderConfig } from "../../models/transformer/config.ts";
-import { type LmRunOptions, trainLm } from "../../train/lm_run.ts";
+import { createLmRun, type LmEpochMetrics, type LmRunOptions } from "../../train/lm_run.ts";
+import { fit, type FitOptions, type FitResult } from "../../train/loop.ts";
 import { OrderedBatches } from "../../train/lm_batches.ts";
 import { gpu, gpuTest } from "../_helpers.ts";
 import { runTask } from "../_task.ts";
@@ -21,6 +22,20 @@ async function corpusDir(): Promise<string> {
   await Deno.writeTextFile(`${dir}/valid.txt`, lines(12, 1) + "an unseen word\n");
   await Deno.writeTextFile(`${dir}/test.txt`, lines(12, 3));
   return dir;
+}
+
+/** Trains (or resumes) a run through the one loop, as `deno task train-lm` does. */
+async function trainLm(
+  o: LmRunOptions,
+  extra: Partial<FitOptions<LmEpochMetrics>> = {},
+): Promise<FitResult<LmEpochMetrics>> {
+  const run = await createLmRun(gpu, o, () => {});
+  try {
+    return await fit<LmEpochMetrics>({ ...run.loop, out: o.out, ...extra });
+  } finally {
+    run.optimizer.release();
+    run.model.release();
+  }
 }
 
 const base = (out: string): Omit<LmRunOptions, "corpus" | "config"> => ({
@@ -53,7 +68,7 @@ gpuTest("OrderedBatches cuts the stream into B columns and steps of T (targets s
 });
 
 gpuTest(
-  "trainLm() learns a toy language (GPT-2 and LLaMA, Adam, TB, Model Balancing) and resumes bit for bit",
+  "An LM run through fit() learns a toy language (GPT-2 and LLaMA, Adam, TB, Model Balancing) and resumes bit for bit",
   async () => {
     const dir = await corpusDir();
     const corpus = await textCorpus(dir);
@@ -77,44 +92,44 @@ gpuTest(
         dropout: 0.1,
       });
       const root = await Deno.makeTempDir();
-      const whole = await trainLm(gpu, {
-        ...base(`${root}/whole`),
+      const opts = (out: string) => ({
+        ...base(out),
         corpus,
         config,
         method,
         esdInterval: method === "adam" ? null : 3,
-      }, () => {});
+      });
+      const whole = await trainLm(opts(`${root}/whole`));
       const [e1, e2] = whole.history;
       // Perplexity falls well below the vocabulary's size (a uniform guess) once it has learned.
       ok(
         e2.valid_ppl < e1.valid_ppl && e2.test_ppl < 0.5 * corpus.vocab.tokens.length,
         `${type} ${method}: ppl ${e1.valid_ppl} → ${e2.valid_ppl}, test ${e2.test_ppl}`,
       );
-      if (method === "tb") {
-        const layers = (await Deno.readTextFile(`${root}/whole/layers.jsonl`)).trim().split("\n").map((l) =>
-          JSON.parse(l)
-        );
-        equal(layers.length, 2);
-        // Tuned layers get rates in [lr_min, lr_max]·η at the last measurement.
-        ok(layers[1].layers.some((l: { tuned: boolean }) => l.tuned));
-      }
-      // The same run interrupted while logging epoch 2 (trained, not yet saved), then rerun: it
-      // resumes after epoch 1 and ends with the uninterrupted run's weights.
-      const opts = {
-        ...base(`${root}/resumed`),
-        corpus,
-        config,
-        method,
-        esdInterval: method === "adam" ? null : 3,
-      };
+      // layers.jsonl: every measured layer after each epoch with its metric and rate (one format for
+      // every task); TempBalance tunes some of them.
+      const layers = (await Deno.readTextFile(`${root}/whole/layers.jsonl`)).trim().split("\n").map((l) =>
+        JSON.parse(l)
+      );
+      deepEqual(Object.keys(layers[0]).sort(), ["alpha", "epoch", "layer", "lr", "metric", "tuned"]);
+      deepEqual([...new Set(layers.map((l) => l.epoch))], [1, 2]);
+      equal(layers.some((l) => l.tuned), method !== "adam", `${method}: tuned layers`);
+      // The same run interrupted while writing epoch 2's files (trained, checkpoint not yet saved),
+      // then resumed: it continues after epoch 1 and ends with the uninterrupted run's weights.
       await rejects(
-        trainLm(gpu, opts, (s) => {
-          if (s.startsWith("epoch 2/")) throw new Error("killed");
+        trainLm(opts(`${root}/resumed`), {
+          plots: (_d, history) => {
+            if (history.length === 2) throw new Error("killed");
+            return Promise.resolve();
+          },
         }),
         /killed/,
       );
       const logs: string[] = [];
-      await trainLm(gpu, opts, (s) => logs.push(s));
+      await trainLm(opts(`${root}/resumed`), {
+        resume: true,
+        onResume: (epoch) => logs.push(`resuming after epoch ${epoch}`),
+      });
       match(logs[0], /resuming after epoch 1/);
       const full = await Deno.readFile(`${root}/whole/model/model.safetensors`);
       const again = await Deno.readFile(`${root}/resumed/model/model.safetensors`);
@@ -218,27 +233,30 @@ gpuTest(
       ["--resume", `${root}/b`, "--lr", "1"],
       /--resume continues the saved run with its own flags: --lr/,
     );
-    await fail([
-      "--data",
-      dir,
-      "--dim",
-      "16",
-      "--heads",
-      "2",
-      "--layers",
-      "1",
-      "--seq-len",
-      "8",
-      "--batch",
-      "4",
-      "--lr",
-      "1e30",
-      "--clip",
-      "0",
-      "--epochs",
-      "1",
-      "--out",
-      `${root}/nan`,
-    ], /The training loss is (NaN|Infinity) at epoch 1/);
+    await fail(
+      [
+        "--data",
+        dir,
+        "--dim",
+        "16",
+        "--heads",
+        "2",
+        "--layers",
+        "1",
+        "--seq-len",
+        "8",
+        "--batch",
+        "4",
+        "--lr",
+        "1e30",
+        "--clip",
+        "0",
+        "--epochs",
+        "1",
+        "--out",
+        `${root}/nan`,
+      ],
+      /Loss is (NaN|-?Infinity) at step \d+: training stopped \(the last checkpoint is intact; lower --lr or set --clip/,
+    );
   },
 );

@@ -1,9 +1,10 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { getGpu } from "../../kernels/runtime/runtime.ts";
 import { loadWeights } from "../../io/load.ts";
-import { readCheckpoint } from "../../train/checkpoint.ts";
 import { createRun, type TrainConfig } from "../../train/run.ts";
-import { fit, RUN_FILES } from "../../train/trainer.ts";
+import { fit } from "../../train/loop.ts";
+import type { EpochMetrics } from "../../train/metrics.ts";
+import { RUN_FILES } from "../../train/run_files.ts";
 import { toySplits } from "./_toy.ts";
 import { gpuTest } from "../_helpers.ts";
 
@@ -25,20 +26,7 @@ const CONFIG: TrainConfig = {
 async function train(out: string, epochs: number, resume = false, config = CONFIG) {
   const data = toySplits();
   const run = createRun(await getGpu(), config, data);
-  const r = await fit({
-    ...run.loader,
-    model: run.model,
-    optimizer: run.optimizer,
-    schedule: run.schedule,
-    train: data.train,
-    test: data.test,
-    epochs,
-    batchSize: config.batchSize,
-    seed: config.seed,
-    out,
-    config: config as unknown as Record<string, unknown>,
-    resume: resume ? await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`) : undefined,
-  });
+  const r = await fit<EpochMetrics>({ ...run.loop, epochs, out, resume });
   run.model.release();
   run.optimizer.release();
   return r;

@@ -2,11 +2,13 @@ import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict
 import { getGpu } from "../../kernels/runtime/runtime.ts";
 import { loadWeights } from "../../io/load.ts";
 import { readCheckpoint } from "../../train/checkpoint.ts";
-import { metricsCsv } from "../../train/metrics.ts";
+import type { EpochMetrics } from "../../train/metrics.ts";
+import { metricsCsv, RUN_FILES } from "../../train/run_files.ts";
+import { imageTask } from "../../train/image_task.ts";
 import { createRun, type TrainConfig } from "../../train/run.ts";
 import { makeSchedule } from "../../train/schedule.ts";
 import { NonFiniteLossError } from "../../train/step.ts";
-import { fit, RUN_FILES } from "../../train/trainer.ts";
+import { fit } from "../../train/loop.ts";
 import { toySplits } from "./_toy.ts";
 import { writeRunPlots } from "../../report/train_plots.ts";
 import { gpuTest } from "../_helpers.ts";
@@ -29,26 +31,22 @@ async function train(out: string, epochs: number, resume = false, config = CONFI
   const gpu = await getGpu();
   const data = toySplits();
   const run = createRun(gpu, config, data);
-  const r = await fit({
-    model: run.model,
-    optimizer: run.optimizer,
-    schedule: run.schedule,
-    monitor: run.monitor,
-    esdClock: run.esdClock,
-    train: data.train,
-    test: data.test,
-    epochs,
+  const task = imageTask(run.model, data.train, data.test, {
     batchSize: CONFIG.batchSize,
     seed: CONFIG.seed,
     cropPadding: 2,
     flip: true,
-    stepwise: true,
     mean: [0.3],
     std: [0.3],
+  });
+  const r = await fit<EpochMetrics>({
+    ...run.loop,
+    task,
+    epochs,
+    stepwise: true,
     out,
     plots: writeRunPlots,
-    config: config as unknown as Record<string, unknown>,
-    resume: resume ? await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`) : undefined,
+    resume,
   });
   run.model.release();
   run.optimizer.release();
@@ -179,20 +177,14 @@ gpuTest("a NaN loss stops training with the step named and the last good checkpo
   const gpu = await getGpu();
   const data = toySplits();
   const run = createRun(gpu, CONFIG, data);
-  const ckpt = await readCheckpoint(`${out}/${RUN_FILES.checkpoint}`);
   await rejects(
     fit({
-      model: run.model,
-      optimizer: run.optimizer,
+      ...run.loop,
       // The saved schedule's description with an exploding rate.
       schedule: { spec: run.schedule.spec, lrAt: () => 1e38 },
-      train: data.train,
-      test: data.test,
       epochs: 2,
-      batchSize: 16,
-      seed: 7,
       out,
-      resume: ckpt,
+      resume: true,
     }),
     (e: Error) => {
       ok(e instanceof NonFiniteLossError, String(e));
@@ -209,21 +201,16 @@ gpuTest("a NaN loss stops training with the step named and the last good checkpo
   equal(state.epoch, 1);
   deepEqual(state.rng, { seed: 7, nextEpoch: 1 });
   deepEqual(state.schedule, { kind: "cosine", lr: 0.05, epochs: 3 });
-  // A checkpoint does not resume into a run with another schedule or seed.
-  const other = {
-    model: run.model,
-    optimizer: run.optimizer,
-    train: data.train,
-    test: data.test,
-    epochs: 2,
-    batchSize: 16,
-    resume: ckpt,
-  };
+  // A checkpoint does not resume into a run with another schedule, seed or configuration; a new run
+  // into a folder that holds one is refused.
+  const other = { ...run.loop, epochs: 2, out, resume: true };
   await rejects(
-    fit({ ...other, seed: 7, schedule: makeSchedule({ kind: "constant", lr: 0.05 }) }),
+    fit({ ...other, schedule: makeSchedule({ kind: "constant", lr: 0.05 }) }),
     /Invalid checkpoint ".*checkpoint\.safetensors": its schedule \{"kind":"cosine","lr":0\.05,"epochs":3\} differs/,
   );
-  await rejects(fit({ ...other, seed: 8, schedule: run.schedule }), /its seed 7 differs from this run's 8/);
+  await rejects(fit({ ...other, seed: 8 }), /its seed 7 differs from this run's 8/);
+  await rejects(fit({ ...other, config: { ...CONFIG, lr: 0.5 } }), /holds a run with other settings/);
+  await rejects(fit({ ...other, resume: false }), /already holds a run: continue it with --resume/);
   run.model.release();
   run.optimizer.release();
 });
@@ -241,7 +228,7 @@ Deno.test("schedules: cosine as the reference, step, constant; bad parameters ar
   throws(() => makeSchedule({ kind: "warp" } as never), /Unknown schedule "warp"/);
 });
 
-Deno.test("metrics.csv has one lr column per parameter group", () => {
+Deno.test("metrics.csv has one lr column per parameter group, columns in the records' order", () => {
   const csv = metricsCsv([
     {
       epoch: 1,
@@ -253,11 +240,22 @@ Deno.test("metrics.csv has one lr column per parameter group", () => {
       seconds: 3,
       images_per_s: 9,
     },
+    {
+      epoch: 2,
+      train_loss: 1,
+      train_acc: 0.5,
+      test_loss: null,
+      test_acc: null,
+      lr: [0.1],
+      seconds: 3,
+      elr: 4,
+    },
   ]);
   equal(
     csv,
-    "epoch,train_loss,train_acc,test_loss,test_acc,lr_0,lr_1,seconds,images_per_s,esd_seconds\n" +
-      "1,1,0.5,2,0.25,0.1,0.05,3,9,\n",
+    "epoch,train_loss,train_acc,test_loss,test_acc,lr_0,lr_1,seconds,images_per_s,elr\n" +
+      "1,1,0.5,2,0.25,0.1,0.05,3,9,\n" +
+      "2,1,0.5,,,0.1,,3,,4\n",
   );
 });
 
@@ -269,14 +267,8 @@ gpuTest(
     const run = createRun(gpu, CONFIG, data);
     const seen: [number, number][] = [];
     await fit({
-      ...run.loader,
-      model: run.model,
-      optimizer: run.optimizer,
-      schedule: run.schedule,
-      train: data.train,
-      test: data.test,
+      ...run.loop,
       epochs: 4,
-      batchSize: 16,
       seed: 1,
       onEpoch: () => void seen.push([gpu.pool.created, gpu.stats.pipelines]),
     });
