@@ -10,21 +10,13 @@
  */
 import { OptionError } from "../util/errors.ts";
 import { readUtf8 } from "../io/text.ts";
+import { readVocabulary, type Vocabulary, vocabulary } from "../io/vocab.ts";
 import { mulberry32 } from "../util/random.ts";
 import { type BrownDocument, brownLines, brownVocabulary, readBrown } from "./brown.ts";
 import { encodeLines, textLines } from "./text.ts";
 
-/** A vocabulary as a corpus carries it. */
-export interface CorpusVocabulary {
-  /** Tokens by id. */
-  tokens: string[];
-  /** Ids by token. */
-  ids: Map<string, number>;
-  /** `<unk>`'s id. */
-  unk: number;
-  /** `<eos>`'s id. */
-  eos: number;
-}
+/** A vocabulary as a corpus carries it (the one {@link Vocabulary} of `io/vocab.ts`). */
+export type CorpusVocabulary = Vocabulary;
 
 /** A corpus: three token streams over one vocabulary. */
 export interface LmCorpus {
@@ -42,10 +34,14 @@ export interface LmCorpus {
   documents?: string[];
 }
 
-/** Builds the id map of a token list. */
-export function corpusVocabulary(tokens: string[]): CorpusVocabulary {
-  const ids = new Map(tokens.map((t, i) => [t, i]));
-  return { tokens, ids, unk: ids.get("<unk>") ?? -1, eos: ids.get("<eos>") ?? -1 };
+/**
+ * The vocabulary of a token list, checked as a `vocab.txt` is.
+ * @param tokens Tokens by id (unique, no spaces, with `<unk>` and `<eos>`).
+ * @param source Where they came from, for errors.
+ * @returns The vocabulary.
+ */
+export function corpusVocabulary(tokens: string[], source = "the corpus vocabulary"): CorpusVocabulary {
+  return vocabulary(tokens, source);
 }
 
 /** Options of {@link brownCorpus}. */
@@ -99,14 +95,15 @@ export async function brownCorpus(o: BrownOptions = {}): Promise<LmCorpus> {
     : o.exclude?.length
     ? `all but ${o.exclude.join("+")}`
     : "all categories";
+  const words = corpusVocabulary(vocab, "the Brown vocabulary");
   const stream = (split: string) => {
     const sel = docs.filter((d) => d.split === split);
     if (!sel.length) throw new OptionError(`Brown (${what}) has no ${split} documents`);
-    return encodeLines(brownLines(sel, vocab), corpusVocabulary(vocab)).ids;
+    return encodeLines(brownLines(sel, vocab), words).ids;
   };
   return {
     name: `brown (${what}${f < 1 ? `, ${train.length} of the training documents` : ""})`,
-    vocab: corpusVocabulary(vocab),
+    vocab: words,
     train: stream("train"),
     valid: stream("valid"),
     test: stream("test"),
@@ -127,13 +124,11 @@ export async function textCorpus(dir: string): Promise<LmCorpus> {
   const tr = await readText(`${dir}/train.txt`);
   const va = await readText(`${dir}/valid.txt`);
   const te = await readText(`${dir}/test.txt`);
-  let tokens: string[];
-  try {
-    const v = await Deno.readTextFile(`${dir}/vocab.txt`);
-    tokens = textLines(v).map((l) => l.trim());
-  } catch {
-    const seen = new Set<string>();
-    tokens = [];
+  let vocab: CorpusVocabulary;
+  if (await Deno.stat(`${dir}/vocab.txt`).then(() => true, () => false)) {
+    vocab = await readVocabulary(`${dir}/vocab.txt`);
+  } else {
+    const seen = new Set<string>(), tokens: string[] = [];
     const add = (w: string) => {
       if (!seen.has(w)) {
         seen.add(w);
@@ -145,10 +140,7 @@ export async function textCorpus(dir: string): Promise<LmCorpus> {
       add("<eos>");
     }
     add("<unk>");
-  }
-  const vocab = corpusVocabulary(tokens);
-  if (vocab.unk < 0 || vocab.eos < 0) {
-    throw new OptionError(`${dir}/vocab.txt: the vocabulary must contain <unk> and <eos>`);
+    vocab = corpusVocabulary(tokens, `${dir}/train.txt`);
   }
   const enc = (t: string) => encodeLines(textLines(t), vocab).ids;
   return { name: `text folder ${dir}`, vocab, train: enc(tr), valid: enc(va), test: enc(te) };

@@ -17,7 +17,7 @@ export interface WordIds {
 
 /** The lines of a text (a trailing newline ends the last line; `\r\n` is a newline). */
 export function textLines(text: string): string[] {
-  const lines = text.split("\n");
+  const lines = text.split(/\r?\n/);
   if (lines.at(-1) === "") lines.pop();
   return lines;
 }

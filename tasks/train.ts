@@ -89,21 +89,22 @@ async function trainRun(
   { data, gpu, run }: Prepared,
 ): Promise<void> {
   const t = data.train;
-  console.log(
-    `${resume ? `resuming after epoch ${resume.state.epoch}: ` : ""}${config.model} (${
-      run.model.arena.params.reduce((s, p) => s + p.value.size, 0).toLocaleString("en")
-    } parameters) on ${config.dataset}: ${t.count} train / ${data.test.count} test images ` +
-      `${t.channels}×${t.height}×${t.width}, ${config.epochs} epochs, batch ${config.batchSize}, ` +
-      `${
-        config.sphere
-          ? config.sphere.elr !== undefined
-            ? `on the sphere at ELR ${config.sphere.elr}${config.sphere.perFilter ? " (per filter)" : ""}`
-            : `fixed lr ${config.sphere.lr}, wd ${config.weightDecay}`
-          : `method ${config.method ?? "cal"}, lr ${config.lr} (${
-            config.method === "sgdr" ? "sgdr" : config.schedule
-          }, per ${config.stepwise ? "step" : "epoch"})`
-      }${config.steps ? `, ${config.steps} steps` : ""}, ${gpu.description} → ${out}`,
-  );
+  const startLine = () =>
+    console.log(
+      `${resume ? `resuming after epoch ${resume.state.epoch}: ` : ""}${config.model} (${
+        run.model.arena.params.reduce((s, p) => s + p.value.size, 0).toLocaleString("en")
+      } parameters) on ${config.dataset}: ${t.count} train / ${data.test.count} test images ` +
+        `${t.channels}×${t.height}×${t.width}, ${config.epochs} epochs, batch ${config.batchSize}, ` +
+        `${
+          config.sphere
+            ? config.sphere.elr !== undefined
+              ? `on the sphere at ELR ${config.sphere.elr}${config.sphere.perFilter ? " (per filter)" : ""}`
+              : `fixed lr ${config.sphere.lr}, wd ${config.weightDecay}`
+            : `method ${config.method ?? "cal"}, lr ${config.lr} (${
+              config.method === "sgdr" ? "sgdr" : config.schedule
+            }, per ${config.stepwise ? "step" : "epoch"})`
+        }${config.steps ? `, ${config.steps} steps` : ""}, ${gpu.description} → ${out}`,
+    );
   const bar = await EpochProgress.open();
   let result;
   try {
@@ -112,6 +113,7 @@ async function trainRun(
       out,
       plots: writeRunPlots,
       resume: resume !== undefined,
+      onStart: startLine,
       onStep: (p) => bar.update(p.epoch, p.step, p.steps, p.meanLoss, p.itemsPerSecond),
       onEpoch: (m) => {
         bar.stop();

@@ -41,13 +41,6 @@ await runMain(async () => {
   const run = await createLmRun(gpu, { ...opts, corpus, config }, (s) => console.log(s));
   const c = run.config;
   const flags = Object.fromEntries(Object.entries(v).filter(([k, x]) => x !== undefined && k !== "resume"));
-  console.log(
-    `${c.type}: ${c.layers} layers, width ${c.dim}, ${c.heads} heads${
-      c.kvHeads !== c.heads ? ` (${c.kvHeads} key/value)` : ""
-    }, ffn ${c.ffn}${
-      opts.init ? ` (from ${opts.init})` : ""
-    }; ${corpus.name}: ${corpus.train.length} train / ${corpus.valid.length} valid / ${corpus.test.length} test tokens, vocabulary ${corpus.vocab.tokens.length}; method ${method}, lr ${opts.lr}, batch ${opts.batch}×${seqLen}, ${gpu.description} → ${out}`,
-  );
   const perEpoch = run.task.stepsPerEpoch, every = Math.max(1, Math.floor(perEpoch / 10));
   const r = await fit<LmEpochMetrics>({
     ...run.loop,
@@ -55,7 +48,16 @@ await runMain(async () => {
     resume: resuming,
     startFiles: { "run.json": JSON.stringify({ flags: { ...flags, out: undefined } }, null, 2) + "\n" },
     plots: async (dir, history) => await writeAtomic(`${dir}/loss.svg`, await lossCurvePlot(history)),
-    onResume: (epoch, steps) => console.log(`resuming after epoch ${epoch} (step ${steps})`),
+    onStart: (epoch, steps) => {
+      if (resuming) console.log(`resuming after epoch ${epoch} (step ${steps})`);
+      console.log(
+        `${c.type}: ${c.layers} layers, width ${c.dim}, ${c.heads} heads${
+          c.kvHeads !== c.heads ? ` (${c.kvHeads} key/value)` : ""
+        }, ffn ${c.ffn}${
+          opts.init ? ` (from ${opts.init})` : ""
+        }; ${corpus.name}: ${corpus.train.length} train / ${corpus.valid.length} valid / ${corpus.test.length} test tokens, vocabulary ${corpus.vocab.tokens.length}; method ${method}, lr ${opts.lr}, batch ${opts.batch}×${seqLen}, ${gpu.description} → ${out}`,
+      );
+    },
     onStep: (p) => {
       if (p.step % every === 0 && p.step < perEpoch) {
         console.log(

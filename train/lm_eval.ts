@@ -9,6 +9,7 @@ import { tokenNll } from "../kernels/nn/lm_loss.ts";
 import { Recorder } from "../kernels/runtime/recorder.ts";
 import { readback, upload } from "../kernels/runtime/tensor.ts";
 import type { Model } from "../models/model.ts";
+import { Decoder } from "../models/transformer/decoder.ts";
 import { OptionError } from "../util/errors.ts";
 
 /** What {@link perplexity} returns (the `--json` schema of `deno task perplexity`). */
@@ -29,6 +30,8 @@ export interface PerplexityResult {
  * @param batch Windows per forward (default 8).
  * @param onProgress Called after each forward with the windows done and in all.
  * @returns Tokens, mean nll and perplexity.
+ * @throws {OptionError} With fewer than 2 tokens or a bad window length.
+ * @throws {RangeError} When an id is outside the model's vocabulary (naming it and its position).
  */
 export async function perplexity(
   model: Model,
@@ -39,6 +42,17 @@ export async function perplexity(
 ): Promise<PerplexityResult> {
   const N = ids.length;
   if (N < 2) throw new OptionError(`Perplexity needs at least 2 tokens, got ${N}`);
+  if (!(model.root instanceof Decoder)) throw new TypeError(`perplexity() needs a decoder model`);
+  // The embedding would clamp an id past the vocabulary and the loss read past its row: refuse it.
+  const V = model.root.config.vocab;
+  const bad = ids.findIndex((t) => !(Number.isInteger(t) && t >= 0 && t < V));
+  if (bad >= 0) {
+    throw new RangeError(
+      `Token id ${ids[bad]} at position ${bad} is outside the model's vocabulary of ${V} tokens (ids 0…${
+        V - 1
+      })`,
+    );
+  }
   if (!(Number.isInteger(seqLen) && seqLen >= 1)) {
     throw new OptionError(`--seq-len must be an integer ≥ 1, got ${seqLen}`);
   }

@@ -154,8 +154,11 @@ export interface FitOptions<E extends EpochRecord = EpochRecord> {
   onStep?: (p: StepProgress) => void;
   /** Called after every epoch, once its files are written. */
   onEpoch?: (m: E) => void | Promise<void>;
-  /** Called when a checkpoint is resumed, with its epoch and step count. */
-  onResume?: (epoch: number, steps: number) => void;
+  /**
+   * Called once the folder is locked (and a resumed checkpoint restored), before the first epoch:
+   * `epoch` is the number of epochs already done (0 for a new run), `steps` the optimizer's count.
+   */
+  onStart?: (epoch: number, steps: number) => void;
 }
 
 /** The outcome of a run. */
@@ -269,8 +272,8 @@ async function run<E extends EpochRecord>(o: FitOptions<E>, ckpt: Checkpoint | n
   const resumed = ckpt ? resumeFrom(o as FitOptions, ckpt) : { start: 0, elapsed: 0, history: [] };
   const history = resumed.history as E[];
   let elapsed = resumed.elapsed;
-  if (ckpt) o.onResume?.(resumed.start, opt.steps);
-  else await schedule.start?.(opt, task.model);
+  o.onStart?.(resumed.start, opt.steps);
+  if (!ckpt) await schedule.start?.(opt, task.model);
   const layerLog = o.out && o.monitor ? await readLayerLog(o.out, resumed.start) : [];
   const items = `${task.items}_per_s`;
   for (

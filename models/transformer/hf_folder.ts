@@ -8,69 +8,18 @@
  * @module
  */
 import { writeAtomic } from "../../io/atomic.ts";
-import { readUtf8 } from "../../io/text.ts";
 import { loadWeightFile } from "../../io/load.ts";
 import { type TensorToWrite, writeSafetensors } from "../../io/safetensors.ts";
 import type { WeightTensor } from "../../io/tensor.ts";
 import type { Gpu } from "../../kernels/runtime/runtime.ts";
+import { readUtf8 } from "../../io/text.ts";
 import { OptionError } from "../../util/errors.ts";
+import { readVocabulary, type Vocabulary } from "../../io/vocab.ts";
+
+export { readVocabulary, type Vocabulary, vocabulary } from "../../io/vocab.ts";
 import { Model } from "../model.ts";
 import { configFromHf, configToHf, type DecoderConfig } from "./config.ts";
 import { Decoder } from "./decoder.ts";
-
-/** A vocabulary: tokens by id and ids by token. */
-export interface Vocabulary {
-  /** Tokens, by id. */
-  tokens: string[];
-  /** Ids, by token. */
-  ids: Map<string, number>;
-  /** The id of `<unk>`. */
-  unk: number;
-  /** The id of `<eos>`. */
-  eos: number;
-}
-
-/**
- * Builds a vocabulary from its tokens.
- * @param tokens Tokens by id (unique; must include `<unk>` and `<eos>`).
- * @param file Where they came from, for errors.
- * @returns The vocabulary.
- * @throws {OptionError} On a duplicate, an empty token, or a missing `<unk>`/`<eos>`.
- */
-export function vocabulary(tokens: string[], file = "vocab.txt"): Vocabulary {
-  const ids = new Map<string, number>();
-  tokens.forEach((t, i) => {
-    if (!t || /\s/.test(t)) {
-      throw new OptionError(
-        `${file}: line ${i + 1} is not a token (${
-          JSON.stringify(t)
-        }): expected one token without spaces per line`,
-      );
-    }
-    if (ids.has(t)) {
-      throw new OptionError(
-        `${file}: token ${JSON.stringify(t)} appears twice (lines ${ids.get(t)! + 1} and ${i + 1})`,
-      );
-    }
-    ids.set(t, i);
-  });
-  for (const need of ["<unk>", "<eos>"]) {
-    if (!ids.has(need)) throw new OptionError(`${file}: the vocabulary must contain ${need}`);
-  }
-  return { tokens, ids, unk: ids.get("<unk>")!, eos: ids.get("<eos>")! };
-}
-
-/**
- * Reads a `vocab.txt`.
- * @param file The path.
- * @returns The vocabulary.
- */
-export async function readVocabulary(file: string): Promise<Vocabulary> {
-  const text = await readUtf8(file);
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  return vocabulary(lines.map((l) => l.replace(/\r$/, "")), file);
-}
 
 /** Names a real checkpoint may carry that are not parameters (buffers, tied copies). */
 function dropped(name: string, c: DecoderConfig): boolean {

@@ -315,6 +315,15 @@ gpuTest(
       assertClose(`perplexity L=${L}`, [r.perplexity], [Math.exp(total / 22)], 1e-6, 1e-5);
     }
     await rejects(perplexity(model, ids.subarray(0, 1), 4), /at least 2 tokens/);
+    // An id past the vocabulary (or negative) is named, not clamped by the embedding.
+    const bad = Int32Array.from(ids);
+    bad[17] = c.vocab;
+    await rejects(
+      perplexity(model, bad, 4),
+      /Token id 13 at position 17 is outside the model's vocabulary of 13 tokens \(ids 0…12\)/,
+    );
+    bad[17] = -1;
+    await rejects(perplexity(model, bad, 4), /Token id -1 at position 17/);
     model.release();
   },
 );

@@ -1,4 +1,4 @@
-import { equal, match } from "node:assert/strict";
+import { equal, match, ok } from "node:assert/strict";
 import { gpuTest } from "../_helpers.ts";
 import { runTask } from "../_task.ts";
 
@@ -44,13 +44,30 @@ gpuTest(
     ];
     const r = await runTask(COMPARE, args);
     equal(r.code, 0, r.err);
-    // tb's option went to tb's runs only (adam would refuse it), and every run finished.
+    // tb's option went to tb's runs only (adam would refuse it), and every run finished; the report is
+    // the one study report, read in perplexity's direction (lower is better).
     const md = await Deno.readTextFile(`${out}/results.md`);
-    match(
-      md,
-      /\| lr=1e-3 \| tb \| 2 \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \| -?[\d.]+ \[-?[\d.]+, -?[\d.]+\] \| \d\/2 \|/,
+    match(md, /## Test perplexity per cell and method \(lower is better\)/);
+    match(md, /\| 1e-3 \| tb \| 2 \| 1 \| \d+ \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \| \d+ ± \d+ \|/);
+    match(md, /\| 3e-3 \| adam \| 2 \|/);
+    match(md, /\| 1e-3 \| tb − adam \| 2 \| [+-][\d.]+ \| \[[+-][\d.]+, [+-][\d.]+\] \| \d of 2 seeds \|/);
+    match(md, /better in" counts the seeds where the method beat the baseline \(lower test perplexity\)/);
+    const runsCsv = (await Deno.readTextFile(`${out}/runs.csv`)).split("\n");
+    equal(runsCsv[0], "lr,method,seed,epochs,steps,final_ppl,best_ppl,seconds");
+    match(await Deno.readTextFile(`${out}/perplexity_lr-1e-3.svg`), /^<svg/);
+    // compare.json records the corpus (--data): a rerun on another corpus is refused.
+    const settings = JSON.parse(await Deno.readTextFile(`${out}/compare.json`));
+    ok(
+      settings.forward.some(([k, v]: [string, string]) => k === "data" && v === dir),
+      JSON.stringify(settings),
     );
-    match(md, /\| lr=3e-3 \| adam \| 2 \|/);
+    const other = await Deno.makeTempDir();
+    for (const f of ["train.txt", "valid.txt", "test.txt"]) {
+      await Deno.copyFile(`${dir}/${f}`, `${other}/${f}`);
+    }
+    const elsewhere = await runTask(COMPARE, args.map((a) => (a === dir ? other : a)));
+    equal(elsewhere.code, 1);
+    match(elsewhere.err, /holds runs made with other train flags/);
     equal((await Deno.readTextFile(`${out}/results.csv`)).trim().split("\n").length, 5);
     // Rerun: every run is kept; --report rebuilds the same table from compare.json.
     const again = await runTask(COMPARE, args);
@@ -71,6 +88,6 @@ gpuTest(
       "--out",
       `${dir}/y`,
     ]);
-    match(tbOnly.err, /--layernorm applies to --method tb, tb-sigmoid/);
+    match(tbOnly.err, /--layernorm applies to --method tb: none of --methods adam/);
   },
 );

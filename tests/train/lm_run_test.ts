@@ -128,7 +128,7 @@ gpuTest(
       const logs: string[] = [];
       await trainLm(opts(`${root}/resumed`), {
         resume: true,
-        onResume: (epoch) => logs.push(`resuming after epoch ${epoch}`),
+        onStart: (epoch) => logs.push(`resuming after epoch ${epoch}`),
       });
       match(logs[0], /resuming after epoch 1/);
       const full = await Deno.readFile(`${root}/whole/model/model.safetensors`);
@@ -228,7 +228,35 @@ gpuTest(
       /--seq-len 8: longer than the model's 4 positions/,
     );
     await fail(["--data", dir, "--categories", "news"], /--categories applies to the Brown Corpus only/);
-    await fail(["--data", dir, "--lr-min-ratio", "0.5"], /--lr-min-ratio applies to --method tb/);
+    await fail(
+      ["--data", dir, "--lr-min-ratio", "0.5"],
+      /--lr-min-ratio applies to --method tb, not to --method adam/,
+    );
+    // TempBalance's own options are refused for Model Balancing too (they used to be ignored).
+    await fail(
+      ["--data", dir, "--method", "tb-sigmoid", "--layernorm"],
+      /--layernorm applies to --method tb, not to --method tb-sigmoid/,
+    );
+    await fail(
+      ["--data", dir, "--method", "tb-sigmoid", "--esd-interval", "2", "--eigs-thresh", "4"],
+      /--eigs-thresh applies to --method tb, not to --method tb-sigmoid/,
+    );
+    // --init takes the shape from the folder: a shape flag beside it is a conflict, not silently dropped.
+    await fail(
+      ["--data", dir, "--init", `${root}/a/model`, "--dim", "32"],
+      /--init .*a\/model takes the model's shape from its config.json: --dim cannot be given with it/,
+    );
+    // A folder another live process holds is refused before anything is written into it (run.json too).
+    const held = `${root}/held`, sleeper = new Deno.Command("sleep", { args: ["60"] }).spawn();
+    await Deno.mkdir(held);
+    await Deno.writeTextFile(
+      `${held}/run.lock`,
+      JSON.stringify({ host: Deno.hostname(), pid: sleeper.pid, since: "now" }),
+    );
+    await fail([...flags, "--out", held], /is being trained by process \d+/);
+    deepEqual([...Deno.readDirSync(held)].map((e) => e.name), ["run.lock"]);
+    sleeper.kill();
+    await sleeper.status;
     await fail(
       ["--resume", `${root}/b`, "--lr", "1"],
       /--resume continues the saved run with its own flags: --lr/,

@@ -181,6 +181,6 @@ gpuTest(
     match(vgg.out, /vgg11 .* on svhn: 24 train \/ 8 test images 3×32×32/);
     const csv = (await Deno.readTextFile(`${root}/vgg/metrics.csv`)).trim().split("\n");
     equal(csv.length, 2);
-    match(csv[1], /^1,[\d.]+,[\d.]+,[\d.]+,[\d.]+,0\.1,[\d.]+,[\d.]+,[\d.e-]+$/); // …, seconds, images/s, esd_seconds
+    match(csv[1], /^1,[\d.]+,[\d.]+,[\d.]+,[\d.]+,0\.1,\d+,[\d.]+,[\d.]+,[\d.e-]+$/); // …, steps, seconds, images/s, esd_seconds
   },
 );
