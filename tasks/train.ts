@@ -5,7 +5,6 @@
  * Fashion-MNIST (Debian's `dataset-fashion-mnist`) for 2 epochs.
  * @module
  */
-import { OptionError } from "../util/errors.ts";
 import { loadDataset, subsetTrain } from "../data/registry.ts";
 import { getGpu } from "../kernels/runtime/runtime.ts";
 import { EpochProgress } from "../report/progress.ts";
@@ -136,7 +135,6 @@ await runMain(async () => {
     console.log(TRAIN_USAGE);
     return;
   }
-  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
   let config: TrainConfig, out: string, resume: Checkpoint | undefined;
   if (args.kind === "resume") {
     resume = await readCheckpoint(`${args.dir}/${RUN_FILES.checkpoint}`);
