@@ -12,9 +12,9 @@ import { readback, Tensor } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
-import { chunkTables, makeGroups } from "./_groups.ts";
+import { chunkTables, makeGroups } from "./groups.ts";
 import type { Optimizer } from "./optimizer.ts";
-import type { ParamGroup, ParamGroupSpec } from "./sgd.ts";
+import type { ParamGroup, ParamGroupSpec } from "./groups.ts";
 
 /** Base class of the fused optimizers. */
 export abstract class FusedOptimizer implements Optimizer {

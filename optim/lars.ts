@@ -9,7 +9,7 @@ import { larsUpdate } from "../kernels/optim/lars_update.ts";
 import type { Recorder } from "../kernels/runtime/recorder.ts";
 import type { ParameterArena } from "../models/params.ts";
 import { FusedOptimizer } from "./fused.ts";
-import type { ParamGroupSpec } from "./sgd.ts";
+import type { ParamGroupSpec } from "./groups.ts";
 
 /** Options of {@link LARS}: the reference's defaults. */
 export interface LARSOptions {

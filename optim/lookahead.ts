@@ -12,7 +12,7 @@ import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
 import type { ParameterArena } from "../models/params.ts";
 import type { Optimizer } from "./optimizer.ts";
-import type { ParamGroup } from "./sgd.ts";
+import type { ParamGroup } from "./groups.ts";
 
 /** Options of {@link Lookahead}: the reference's defaults. */
 export interface LookaheadOptions {

@@ -19,7 +19,8 @@
 export type { Optimizer } from "./optimizer.ts";
 export { FusedOptimizer } from "./fused.ts";
 export { SGD } from "./sgd.ts";
-export type { ParamGroup, ParamGroupSpec, SGDOptions, SnrOptions } from "./sgd.ts";
+export type { SGDOptions, SnrOptions } from "./sgd.ts";
+export type { ParamGroup, ParamGroupSpec } from "./groups.ts";
 export { LARS } from "./lars.ts";
 export type { LARSOptions } from "./lars.ts";
 export { AdamW } from "./adamw.ts";

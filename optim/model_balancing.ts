@@ -14,7 +14,7 @@
 import { OptionError } from "../util/errors.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "./optimizer.ts";
-import type { ParamGroupSpec } from "./sgd.ts";
+import type { ParamGroupSpec } from "./groups.ts";
 import { measureLayers, readWeights } from "./tb_measure.ts";
 import { tempBalanceDefaults, type TempBalanceOptions } from "./tb_options.ts";
 import { modulesOfModel } from "./tb_modules.ts";

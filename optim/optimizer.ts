@@ -8,7 +8,7 @@
 import type { Recorder } from "../kernels/runtime/recorder.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
-import type { ParamGroup } from "./sgd.ts";
+import type { ParamGroup } from "./groups.ts";
 
 /** An optimizer over a model's parameter arena. */
 export interface Optimizer {

@@ -8,48 +8,15 @@ import { OptionError } from "../util/errors.ts";
 import { fill } from "../kernels/ops/fill.ts";
 import type { Recorder } from "../kernels/runtime/recorder.ts";
 import { sgdUpdate } from "../kernels/optim/sgd_update.ts";
-import { chunkRows } from "../kernels/optim/chunk_table.ts";
 import { SpectralReg } from "../kernels/optim/spectral_reg.ts";
-import { readback, Tensor, upload } from "../kernels/runtime/tensor.ts";
+import { readback, Tensor } from "../kernels/runtime/tensor.ts";
 import type { TensorToWrite } from "../io/safetensors.ts";
 import type { WeightTensor } from "../io/tensor.ts";
-import type { Parameter, ParameterArena } from "../models/params.ts";
+import type { ParameterArena } from "../models/params.ts";
 import type { Optimizer } from "./optimizer.ts";
-import { makeGroups } from "./_groups.ts";
+import { chunkTables, makeGroups, type ParamGroup, type ParamGroupSpec } from "./groups.ts";
 
-/** A parameter group as given to {@link SGD}. */
-export interface ParamGroupSpec {
-  /** The group's parameters (from the optimizer's arena). */
-  params: Parameter[];
-  /** Learning rate (default: the optimizer's). */
-  lr?: number;
-  /** Momentum (default: the optimizer's). */
-  momentum?: number;
-  /** Dampening (default: the optimizer's). */
-  dampening?: number;
-  /** Weight decay (default: the optimizer's). */
-  weightDecay?: number;
-  /** Nesterov momentum (default: the optimizer's). */
-  nesterov?: boolean;
-}
-
-/** A live parameter group: its hyper-parameters may be changed between steps. */
-export interface ParamGroup {
-  /** The group's parameters. */
-  params: Parameter[];
-  /** Learning rate used by the next step. */
-  lr: number;
-  /** The rate the group was created with (schedulers scale from it). */
-  initialLr: number;
-  /** Momentum. */
-  momentum: number;
-  /** Dampening. */
-  dampening: number;
-  /** Weight decay. */
-  weightDecay: number;
-  /** Nesterov momentum. */
-  nesterov: boolean;
-}
+export type { ParamGroup, ParamGroupSpec } from "./groups.ts";
 
 /** Defaults of {@link SGD}: PyTorch's, with lr required. */
 export interface SGDOptions {
@@ -144,10 +111,7 @@ export class SGD implements Optimizer {
       };
     }
     this.#momentum = new Tensor(gpu, arena.values.shape, "f32", "sgd.momentum");
-    this.#chunks = this.paramGroups.map((g) => {
-      const rows = chunkRows(g.params.map((p) => ({ offset: p.offset, length: p.value.size })));
-      return upload(gpu, rows, [rows.length], "u32", "sgd.chunks");
-    });
+    this.#chunks = chunkTables(gpu, this.paramGroups, arena.params);
   }
 
   /** The momentum buffers (same layout as the arena), for checkpoints. */

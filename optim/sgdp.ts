@@ -10,7 +10,7 @@ import { SGDP_MAX_ROWS, sgdpApply, sgdpDecide, sgdpMomentum } from "../kernels/o
 import { Tensor, upload } from "../kernels/runtime/tensor.ts";
 import type { ParameterArena } from "../models/params.ts";
 import { FusedOptimizer } from "./fused.ts";
-import type { ParamGroupSpec } from "./sgd.ts";
+import type { ParamGroupSpec } from "./groups.ts";
 
 /** Options of {@link SGDP}: AdamP's defaults. */
 export interface SGDPOptions {

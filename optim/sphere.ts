@@ -22,9 +22,10 @@ import type { WeightTensor } from "../io/tensor.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
 import type { Model } from "../models/model.ts";
 import { checkScaleInvariant, siParameters } from "../models/si.ts";
-import { chunkTables } from "./_groups.ts";
+import { chunkTables } from "./groups.ts";
 import type { Optimizer } from "./optimizer.ts";
-import { type ParamGroup, SGD } from "./sgd.ts";
+import type { ParamGroup } from "./groups.ts";
+import { SGD } from "./sgd.ts";
 
 /** Options of {@link SphereSGD}: exactly one of `elr` and `lr`. */
 export interface SphereSGDOptions {

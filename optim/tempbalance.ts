@@ -13,7 +13,7 @@
 import { OptionError } from "../util/errors.ts";
 import { liveLayerMetrics, liveUnsupported } from "../esd/live.ts";
 import type { Model } from "../models/model.ts";
-import type { ParamGroupSpec } from "./sgd.ts";
+import type { ParamGroupSpec } from "./groups.ts";
 import type { Optimizer } from "./optimizer.ts";
 import { type ModuleInfo, modulesOfModel } from "./tb_modules.ts";
 import { planTempBalance, type TbPlan } from "./tb_plan.ts";

@@ -66,6 +66,12 @@ export interface SparsityLayer {
   achieved: number;
 }
 
+/**
+ * The results a pruning writes into its folder (`perplexity.json` by `deno task prune --eval`): never
+ * copied from the input folder, and removed from the output folder before a new pruning.
+ */
+export const RESULT_FILES: readonly string[] = ["sparsity.json", "perplexity.json"];
+
 /** `sparsity.json`. */
 export interface SparsityReport {
   /** The target S. */
@@ -74,6 +80,10 @@ export interface SparsityReport {
   allocation: Allocation;
   /** ε. */
   epsilon: number;
+  /** How weights were scored within a layer: magnitude or Wanda. */
+  score: PruneScore;
+  /** How metrics became ratios: per Transformer block (the reference's default) or per layer. */
+  mapping: "block" | "layer";
   /** The fraction of all prunable weights that are zero. */
   achieved: number;
   /** Per layer, in the reference's order. */
@@ -164,6 +174,8 @@ export async function pruneCheckpoint(
       `--out ${out} is the input's folder: the input is never overwritten; choose another folder`,
     );
   }
+  // A previous run's results in this folder would describe another pruning: gone before this one.
+  for (const f of RESULT_FILES) await Deno.remove(`${out}/${f}`).catch(() => {});
   const { tensors } = await loadWeightFile(index ?? files[0]);
   const layers = prunableLayers(tensors);
   if (!layers.length) {
@@ -184,16 +196,20 @@ export async function pruneCheckpoint(
     if (!(epsilon >= 0 && epsilon < 1)) {
       throw new OptionError(`Invalid --epsilon ${epsilon}: expected a number in [0, 1)`);
     }
-    metrics = await layerMetrics(layers, allocation, options.farms ?? {}, options.onProgress);
-    const blocks = new Set(layers.map((l) => l.block)).size;
-    if (mapping === "block" && layers.length % blocks) {
+    const perBlock = new Map<number, number>();
+    for (const l of layers) perBlock.set(l.block, (perBlock.get(l.block) ?? 0) + 1);
+    const counts = [...perBlock.values()];
+    if (mapping === "block" && counts.some((n) => n !== counts[0])) {
       throw new OptionError(
-        `--mapping block needs the same number of prunable layers in every block (${layers.length} layers in ${blocks} blocks): use --mapping layer`,
+        `--mapping block needs the same number of prunable layers in every block (${
+          [...perBlock].map(([b, n]) => `block ${b}: ${n}`).join(", ")
+        }): use --mapping layer`,
       );
     }
+    metrics = await layerMetrics(layers, allocation, options.farms ?? {}, options.onProgress);
     assigned = pruneAllocation(metrics, sizes, sparsity, epsilon, {
       mapping,
-      layersPerBlock: layers.length / blocks,
+      layersPerBlock: counts[0],
       names: layers.map((l) => l.name),
       onWarning: options.onWarning,
     });
@@ -244,7 +260,7 @@ export async function pruneCheckpoint(
       [...files, ...(index ? [index] : [])].map((p) => p.slice(p.lastIndexOf("/") + 1)),
     );
     for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && !weights.has(e.name) && e.name !== "sparsity.json") {
+      if (e.isFile && !weights.has(e.name) && !RESULT_FILES.includes(e.name)) {
         await Deno.copyFile(`${dir}/${e.name}`, `${out}/${e.name}`);
       }
     }
@@ -254,6 +270,8 @@ export async function pruneCheckpoint(
     target: sparsity,
     allocation,
     epsilon,
+    score,
+    mapping,
     achieved: zeros.reduce((s, z) => s + z, 0) / total,
     layers: layers.map((l, i) => ({
       name: l.name,

@@ -32,14 +32,16 @@ export async function readPruneRuns(dir: string): Promise<PruneRun[]> {
   const runs: PruneRun[] = [];
   for await (const e of Deno.readDir(dir)) {
     if (!e.isDirectory) continue;
-    let sp: { target: number; allocation: string; achieved: number }, pp: { before: number; after: number };
+    let sp: { target: number; allocation: string; achieved: number; score?: string };
+    let pp: { before: number; after: number };
     try {
       sp = JSON.parse(await Deno.readTextFile(`${dir}/${e.name}/sparsity.json`));
       pp = JSON.parse(await Deno.readTextFile(`${dir}/${e.name}/perplexity.json`));
     } catch {
       continue; // not finished
     }
-    const score = e.name.split("-")[0];
+    // sparsity.json records its score; files written before it did are named SCORE-ALLOCATION-S.
+    const score = sp.score ?? e.name.split("-")[0];
     runs.push({
       score,
       allocation: sp.allocation,

@@ -80,3 +80,58 @@ Deno.test("the layering check sees an upward import planted in a sub-folder, at 
   ok(found.includes("esd/ and models/ import each other"), found.join("\n"));
   deepEqual(found.length, 2, found.join("\n"));
 });
+
+/**
+ * Every cycle of imports between files (value or type imports alike), as "a.ts → b.ts → a.ts".
+ * @param base The tree's root.
+ * @param folders The folders to scan.
+ */
+export async function fileCycles(base: string, folders: string[]): Promise<string[]> {
+  const graph = new Map<string, string[]>();
+  for (const folder of folders) {
+    const dir = join(base, folder);
+    if (!await Deno.stat(dir).then(() => true, () => false)) continue;
+    for await (const file of tsFiles(dir)) {
+      // Imports inside doc comments (runnable examples) are not the file's.
+      const text = (await Deno.readTextFile(file)).replace(/\/\*[\s\S]*?\*\//g, "");
+      const to = [...text.matchAll(/(?:from|import)\s*\(?\s*["'](\.\.?\/[^"']+\.ts)["']/g)]
+        .map((m) => relative(base, join(dirname(file), m[1])));
+      graph.set(relative(base, file), to);
+    }
+  }
+  const cycles = new Set<string>(), state = new Map<string, "open" | "done">(), path: string[] = [];
+  const visit = (f: string) => {
+    state.set(f, "open");
+    path.push(f);
+    for (const g of graph.get(f) ?? []) {
+      if (state.get(g) === "open") {
+        const loop = path.slice(path.indexOf(g));
+        const start = loop.indexOf([...loop].sort()[0]); // one name per cycle, whatever the entry
+        const norm = [...loop.slice(start), ...loop.slice(0, start)];
+        cycles.add([...norm, norm[0]].join(" → "));
+      } else if (!state.has(g)) visit(g);
+    }
+    path.pop();
+    state.set(f, "done");
+  };
+  for (const f of [...graph.keys()].sort()) if (!state.has(f)) visit(f);
+  return [...cycles];
+}
+
+Deno.test("no two files import each other, directly or round a loop", async () => {
+  deepEqual(await fileCycles(root, LAYERS.flat()), []);
+});
+
+Deno.test("the cycle check finds a planted two-file and a three-file loop", async () => {
+  const tree = await Deno.makeTempDir();
+  await Deno.mkdir(join(tree, "optim"));
+  await Deno.writeTextFile(join(tree, "optim/a.ts"), `import type { B } from "./b.ts";\n`);
+  await Deno.writeTextFile(join(tree, "optim/b.ts"), `import { a } from "./a.ts";\n`);
+  await Deno.writeTextFile(join(tree, "optim/c.ts"), `import { d } from "./d.ts";\n`);
+  await Deno.writeTextFile(join(tree, "optim/d.ts"), `import { e } from "./e.ts";\n`);
+  await Deno.writeTextFile(join(tree, "optim/e.ts"), `export { c } from "./c.ts";\n`);
+  deepEqual((await fileCycles(tree, ["optim"])).sort(), [
+    "optim/a.ts → optim/b.ts → optim/a.ts",
+    "optim/c.ts → optim/d.ts → optim/e.ts → optim/c.ts",
+  ]);
+});

@@ -18,7 +18,7 @@ import { configFromHf } from "../models/transformer/config.ts";
 import type { LmCorpus } from "../data/lm_corpus.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { ModelBalancing } from "../optim/model_balancing.ts";
-import type { ParamGroupSpec } from "../optim/sgd.ts";
+import type { ParamGroupSpec } from "../optim/groups.ts";
 import { TempBalance } from "../optim/tempbalance.ts";
 import { OptionError } from "../util/errors.ts";
 import { EsdClock, type LayerMonitor, modelBalancingMonitor, tempBalanceMonitor } from "./layer_schedules.ts";

@@ -313,7 +313,8 @@ async function run<E extends EpochRecord>(o: FitOptions<E>, ckpt: Checkpoint | n
     if (o.out) {
       await saveEpoch({
         out: o.out,
-        task,
+        model: task.model,
+        saveModel: (out, state) => task.saveModel(out, state),
         optimizer: opt,
         schedule,
         seed: o.seed,

@@ -11,7 +11,8 @@ import type { Optimizer } from "../optim/optimizer.ts";
 import { saveCheckpoint } from "./checkpoint.ts";
 import type { LayerLog } from "./layer_schedules.ts";
 import type { LrSchedule } from "./schedule.ts";
-import type { RunPlotter, TrainTask } from "./loop.ts";
+import type { TensorToWrite } from "../io/safetensors.ts";
+import type { Model } from "../models/model.ts";
 
 /** Files the loop writes into a run folder (a task adds its model files). */
 export const RUN_FILES = {
@@ -108,8 +109,10 @@ export async function readLayerLog(dir: string, upTo: number): Promise<LayerEpoc
 export interface EpochFiles {
   /** The run folder. */
   out: string;
-  /** The task (model files). */
-  task: TrainTask;
+  /** The model. */
+  model: Model;
+  /** Writes the task's model files (the state read back once). */
+  saveModel(out: string, state: TensorToWrite[]): Promise<void>;
   /** The optimizer (its state goes into the checkpoint). */
   optimizer: Optimizer;
   /** The schedule (its spec and state go into the checkpoint). */
@@ -127,7 +130,7 @@ export interface EpochFiles {
   /** Seconds of training so far. */
   elapsed: number;
   /** Draws the plots (after an evaluated epoch). */
-  plots?: RunPlotter;
+  plots?: (out: string, history: EpochRecord[], layers: LayerEpoch[]) => Promise<void>;
 }
 
 /**
@@ -136,9 +139,9 @@ export interface EpochFiles {
  * @param f What to write.
  */
 export async function saveEpoch(f: EpochFiles): Promise<void> {
-  const { out, task, optimizer: opt } = f;
-  const state = await task.model.stateDict(); // one readback for the model files and the checkpoint
-  await task.saveModel(out, state);
+  const { out, model, optimizer: opt } = f;
+  const state = await model.stateDict(); // one readback for the model files and the checkpoint
+  await f.saveModel(out, state);
   await writeMetrics(out, f.history);
   if (f.layerLog.length) {
     await writeAtomic(
@@ -158,5 +161,5 @@ export async function saveEpoch(f: EpochFiles): Promise<void> {
     schedule: f.schedule.spec as unknown as Record<string, unknown>,
     rng: { seed: f.seed, nextEpoch: f.epoch + 1 },
     scheduleState: f.schedule.state?.(),
-  }, task.model.metadata());
+  }, model.metadata());
 }

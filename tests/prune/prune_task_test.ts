@@ -105,9 +105,19 @@ gpuTest(
         // The input folder is byte for byte what it was.
         for (const [name, h] of before) equal(await sha(`${src}/${name}`), h, `${src}/${name} changed`);
         const report = JSON.parse(await Deno.readTextFile(`${out}/sparsity.json`));
-        deepEqual(Object.keys(report), ["target", "allocation", "epsilon", "achieved", "layers"]);
+        deepEqual(Object.keys(report), [
+          "target",
+          "allocation",
+          "epsilon",
+          "score",
+          "mapping",
+          "achieved",
+          "layers",
+        ]);
         equal(report.target, 0.6);
         equal(report.allocation, allocation);
+        equal(report.score, score);
+        equal(report.mapping, "block");
         const per = type === "llama" ? 7 : 4;
         equal(report.layers.length, 2 * per);
         let zeros = 0, total = 0;

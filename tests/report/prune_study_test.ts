@@ -35,3 +35,22 @@ Deno.test("pruning report: runs read from sparsity.json + perplexity.json, table
   match(table.find((l) => l.startsWith("| magnitude | 0.7"))!, /\| 400\.00 \| – \| – \| – \| – \| – \|/);
   match(await prunePlot(runs), /^<svg/);
 });
+
+Deno.test("pruning report: the score comes from sparsity.json, not from the folder's name", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/wanda-alpha-0.5`);
+  await Deno.writeTextFile(
+    `${dir}/wanda-alpha-0.5/sparsity.json`,
+    JSON.stringify({
+      target: 0.5,
+      allocation: "alpha",
+      epsilon: 0.2,
+      score: "magnitude",
+      mapping: "layer",
+      achieved: 0.5,
+      layers: [],
+    }),
+  );
+  await Deno.writeTextFile(`${dir}/wanda-alpha-0.5/perplexity.json`, JSON.stringify({ before: 1, after: 2 }));
+  equal((await readPruneRuns(dir))[0].score, "magnitude");
+});

@@ -1,7 +1,8 @@
 /**
- * Parameter groups shared by the optimizers: validation (each parameter in one group, all from the
- * optimizer's arena, finite non-negative hyper-parameters) and the chunk tables their fused kernels
- * walk (`kernels/optim/chunk_table.ts`), one table per group.
+ * Parameter groups, shared by every optimizer: their types (as `torch.optim` has them), validation
+ * (each parameter in one group, all from the optimizer's arena, finite non-negative
+ * hyper-parameters) and the chunk tables their fused kernels walk (`kernels/optim/chunk_table.ts`),
+ * one table per group.
  * @module
  */
 import { OptionError } from "../util/errors.ts";
@@ -9,7 +10,40 @@ import type { Gpu } from "../kernels/runtime/runtime.ts";
 import { type Tensor, upload } from "../kernels/runtime/tensor.ts";
 import { chunkRows } from "../kernels/optim/chunk_table.ts";
 import type { Parameter, ParameterArena } from "../models/params.ts";
-import type { ParamGroup, ParamGroupSpec } from "./sgd.ts";
+
+/** A parameter group as given to an optimizer. */
+export interface ParamGroupSpec {
+  /** The group's parameters (from the optimizer's arena). */
+  params: Parameter[];
+  /** Learning rate (default: the optimizer's). */
+  lr?: number;
+  /** Momentum (default: the optimizer's). */
+  momentum?: number;
+  /** Dampening (default: the optimizer's). */
+  dampening?: number;
+  /** Weight decay (default: the optimizer's). */
+  weightDecay?: number;
+  /** Nesterov momentum (default: the optimizer's). */
+  nesterov?: boolean;
+}
+
+/** A live parameter group: its hyper-parameters may be changed between steps. */
+export interface ParamGroup {
+  /** The group's parameters. */
+  params: Parameter[];
+  /** Learning rate used by the next step. */
+  lr: number;
+  /** The rate the group was created with (schedulers scale from it). */
+  initialLr: number;
+  /** Momentum. */
+  momentum: number;
+  /** Dampening. */
+  dampening: number;
+  /** Weight decay. */
+  weightDecay: number;
+  /** Nesterov momentum. */
+  nesterov: boolean;
+}
 
 /**
  * Builds and checks live groups.
