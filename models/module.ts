@@ -4,19 +4,7 @@
  * its forward into the step's Recorder (keeping what backward needs), and its backward writes the
  * parameters' gradients into the arena and returns the input's gradient.
  *
- * Who frees a tensor — the one rule every layer follows (see {@link Module}):
- * 1. Releases are deferred: module code gives a tensor back only with {@link later} (after the
- *    step's submit). A training step records forward and backward into one Recorder, so a tensor
- *    released "later" stays valid for everything recorded in that step.
- * 2. A module owns every tensor it creates and releases it, except the one it returns.
- * 3. What `forward` returns belongs to the caller. In train mode the caller hands it to the next
- *    module, which takes it over: a train-mode `forward(x)` owns `x` and releases it (at the latest
- *    when its backward is recorded). In eval mode `x` stays the caller's. A returned reshape of
- *    the input passes the input on.
- * 4. `backward(dy)` borrows `dy` (the caller's) and returns a `dx` that the caller owns.
- * A tensor released twice is released once (its storage is shared by its views), so a module that
- * hands its input to two children is safe. `tests/models/steady_state_test.ts` holds every model
- * family to it: no new GPU buffer after two warm-up steps.
+ * Who frees a tensor is one rule, written on {@link Module} and followed by every layer.
  * @module
  */
 import type { Recorder } from "../kernels/runtime/recorder.ts";
@@ -77,9 +65,22 @@ export function storeGrad(rec: Recorder, g: Tensor, dst: Tensor): void {
 }
 
 /**
- * A layer or a composition of layers. Tensors follow this module's ownership rule: a module
- * releases (with {@link later}) what it creates but returns, and in train mode the input it takes
- * over; `backward` borrows `dy`.
+ * A layer or a composition of layers.
+ *
+ * Who frees a tensor — the one rule every CNN and Transformer layer follows:
+ * 1. Releases are deferred: module code gives a tensor back only with {@link later} (after the
+ *    step's submit). A training step records forward and backward into one Recorder, so a tensor
+ *    released "later" stays valid for everything recorded in that step.
+ * 2. A module owns every tensor it creates and releases it, except the one it returns.
+ * 3. What `forward` returns belongs to the caller. In train mode the caller hands it to the next
+ *    module, which takes it over: a train-mode `forward(x)` owns `x` and releases it (at the latest
+ *    when its backward is recorded). In eval mode `x` stays the caller's. A returned reshape of the
+ *    input passes the input on.
+ * 4. `backward(dy)` borrows `dy` (the caller's) and returns a `dx` that the caller owns.
+ *
+ * A tensor released twice is released once (its storage is shared by its views), so a module that
+ * hands its input to two children is safe. `tests/models/steady_state_test.ts` holds every model
+ * family to the rule: no new GPU buffer after two warm-up steps.
  */
 export abstract class Module {
   /** Its prefix in the model (`layer1.0.conv1`); "" for the root. */
