@@ -21,6 +21,7 @@ import { applySchedule, type LrSchedule } from "./schedule.ts";
 import { type EpochRecord, type LayerEpoch, readLayerLog, RUN_FILES, saveEpoch } from "./run_files.ts";
 import { lockRunFolder, RunFolderError } from "./run_folder.ts";
 import { NonFiniteLossError } from "./step.ts";
+import { OptionError } from "../util/errors.ts";
 
 export { RUN_FILES } from "./run_files.ts";
 export type { EpochRecord, LayerEpoch } from "./run_files.ts";
@@ -216,7 +217,8 @@ async function trainEpoch(o: FitOptions, epoch: number) {
       await applySchedule(schedule, opt, epoch + s / steps, task.model);
     }
     const r = await task.step(opt, s, step);
-    if (!Number.isFinite(r.lossSum)) throw new NonFiniteLossError(step + 1, r.lossSum / r.items);
+    // The step count named as trainStep names it (the optimizer's count before the step).
+    if (!Number.isFinite(r.lossSum)) throw new NonFiniteLossError(step, r.lossSum / r.items);
     lossSum += r.lossSum;
     items += r.items;
     for (const [k, v] of Object.entries(r.counts ?? {})) counts[k] = (counts[k] ?? 0) + v;
@@ -245,7 +247,7 @@ async function trainEpoch(o: FitOptions, epoch: number) {
  */
 export async function fit<E extends EpochRecord = EpochRecord>(o: FitOptions<E>): Promise<FitResult<E>> {
   if (!o.out) {
-    if (o.resume) throw new RunFolderError("(none)", "is needed to resume: give the run's output folder");
+    if (o.resume) throw new OptionError("fit(): resume needs the run's folder: give out");
     return await run(o, null);
   }
   const out = o.out;
