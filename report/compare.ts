@@ -5,7 +5,7 @@
  * (mean over seeds) per method, with the analyzer's renderer.
  * @module
  */
-import type { TaskMetric } from "../train/loop.ts";
+import type { TaskMetric } from "../train/task.ts";
 import type { EpochRecord, LayerEpoch } from "../train/run_files.ts";
 import type { GridCell } from "../train/grid.ts";
 import { render } from "./_render.ts";

@@ -11,7 +11,7 @@
 import { type GridAxis, type GridCell, gridCells } from "../train/grid.ts";
 import { render } from "./_render.ts";
 import { writeAtomic } from "../io/atomic.ts";
-import type { TaskMetric } from "../train/loop.ts";
+import type { TaskMetric } from "../train/task.ts";
 import {
   bestValue,
   finalAlphaPlot,

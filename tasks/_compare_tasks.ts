@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { ACCURACY } from "../train/image_task.ts";
 import { PERPLEXITY } from "../train/lm_task.ts";
-import type { TaskMetric } from "../train/loop.ts";
+import type { TaskMetric } from "../train/task.ts";
 import { LM_METHODS } from "../train/lm_run.ts";
 import { METHOD_PARAMS, type MethodName, METHODS, TB_METHODS } from "../train/methods.ts";
 import type { FlagPair } from "../train/grid.ts";

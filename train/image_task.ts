@@ -12,7 +12,7 @@ import { upload } from "../kernels/runtime/tensor.ts";
 import type { Model } from "../models/model.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { evaluate } from "./evaluate.ts";
-import type { StepOutcome, TaskMetric, TrainTask } from "./loop.ts";
+import type { StepOutcome, TaskMetric, TrainTask } from "./task.ts";
 import { RUN_FILES } from "./run_files.ts";
 import { trainStep } from "./step.ts";
 

@@ -24,7 +24,8 @@ import { OptionError } from "../util/errors.ts";
 import { EsdClock, type LayerMonitor, modelBalancingMonitor, tempBalanceMonitor } from "./layer_schedules.ts";
 import { lmSchedule } from "./lm_schedule.ts";
 import { lmTask } from "./lm_task.ts";
-import type { FitOptions, TrainTask } from "./loop.ts";
+import type { FitOptions } from "./loop.ts";
+import type { TrainTask } from "./task.ts";
 import type { EpochRecord } from "./run_files.ts";
 import type { LrSchedule } from "./schedule.ts";
 /** The LM rate policies. */

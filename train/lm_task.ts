@@ -15,7 +15,7 @@ import type { Optimizer } from "../optim/optimizer.ts";
 import { OrderedBatches } from "./lm_batches.ts";
 import { perplexity } from "./lm_eval.ts";
 import { lmTrainStep } from "./lm_step.ts";
-import type { StepOutcome, TaskMetric, TrainTask } from "./loop.ts";
+import type { StepOutcome, TaskMetric, TrainTask } from "./task.ts";
 
 /**
  * Test perplexity, lower is better; a run's "best" is its test perplexity at the epoch with the

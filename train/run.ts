@@ -36,7 +36,8 @@ import {
 import { type MethodName, type MethodOptions, resolveMethod, TB_METHODS } from "./methods.ts";
 import { type LrSchedule, makeSchedule } from "./schedule.ts";
 import { imageTask } from "./image_task.ts";
-import type { FitOptions, TrainTask } from "./loop.ts";
+import type { FitOptions } from "./loop.ts";
+import type { TrainTask } from "./task.ts";
 import type { EpochMetrics } from "./metrics.ts";
 
 /** Everything that defines a run (stored in its checkpoints). */
