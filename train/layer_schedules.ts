@@ -12,7 +12,8 @@
 import type { Model } from "../models/model.ts";
 import type { ModelBalancing } from "../optim/model_balancing.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
-import type { TempBalance } from "../optim/tempbalance.ts";
+import { TempBalance } from "../optim/tempbalance.ts";
+import type { TempBalanceOptions } from "../optim/tb_options.ts";
 import type { LrSchedule } from "./schedule.ts";
 
 /** One layer's line of `layers.jsonl` (without the epoch). */
@@ -166,4 +167,31 @@ export function modelBalancingMonitor(mb: ModelBalancing, clock: EsdClock): Laye
         }));
       }),
   };
+}
+
+/**
+ * A monitor for a method without a layer-wise scheduler: TempBalance watching every layer (first and
+ * last included, no eigenvalue threshold), tuning none.
+ * @param model The model.
+ * @param clock Where ESD time is counted.
+ * @param options More TempBalance options (e.g. `batchnorm: false` for a model without BatchNorm).
+ * @returns The monitor, or undefined when the model has no layer to measure.
+ */
+export function watchMonitor(
+  model: Model,
+  clock: EsdClock,
+  options: TempBalanceOptions = {},
+): LayerMonitor | undefined {
+  try {
+    const watch = new TempBalance(model, {
+      ...options,
+      removeFirstLayer: false,
+      removeLastLayer: false,
+      eigsThresh: 1,
+      onWarning: () => {},
+    });
+    return tempBalanceMonitor(watch, clock, false);
+  } catch {
+    return undefined; // no Conv2d/Linear layer: nothing to measure
+  }
 }

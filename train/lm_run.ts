@@ -21,7 +21,13 @@ import { ModelBalancing } from "../optim/model_balancing.ts";
 import type { ParamGroupSpec } from "../optim/groups.ts";
 import { TempBalance } from "../optim/tempbalance.ts";
 import { OptionError } from "../util/errors.ts";
-import { EsdClock, type LayerMonitor, modelBalancingMonitor, tempBalanceMonitor } from "./layer_schedules.ts";
+import {
+  EsdClock,
+  type LayerMonitor,
+  modelBalancingMonitor,
+  tempBalanceMonitor,
+  watchMonitor,
+} from "./layer_schedules.ts";
 import { lmSchedule } from "./lm_schedule.ts";
 import { lmTask } from "./lm_task.ts";
 import type { FitOptions } from "./loop.ts";
@@ -167,18 +173,7 @@ async function configOf(o: LmRunOptions): Promise<DecoderConfig> {
 function monitorOf(model: Model, tb: TempBalance | null, mb: ModelBalancing | null, clock: EsdClock) {
   if (tb) return tempBalanceMonitor(tb, clock);
   if (mb) return modelBalancingMonitor(mb, clock);
-  try {
-    const watch = new TempBalance(model, {
-      removeFirstLayer: false,
-      removeLastLayer: false,
-      eigsThresh: 1,
-      batchnorm: false,
-      onWarning: () => {},
-    });
-    return tempBalanceMonitor(watch, clock, false);
-  } catch {
-    return undefined; // no Linear layer to measure
-  }
+  return watchMonitor(model, clock, { batchnorm: false });
 }
 
 /**

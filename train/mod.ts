@@ -59,6 +59,7 @@ export {
   modelBalancingSchedule,
   tempBalanceMonitor,
   tempBalanceSchedule,
+  watchMonitor,
 } from "./layer_schedules.ts";
 export type { LayerLog, LayerMonitor, LayerScheduleOptions } from "./layer_schedules.ts";
 export {

@@ -32,6 +32,7 @@ import {
   modelBalancingSchedule,
   tempBalanceMonitor,
   tempBalanceSchedule,
+  watchMonitor,
 } from "./layer_schedules.ts";
 import { type MethodName, type MethodOptions, resolveMethod, TB_METHODS } from "./methods.ts";
 import { type LrSchedule, makeSchedule } from "./schedule.ts";
@@ -351,17 +352,7 @@ export function createRun(gpu: Gpu, c: TrainConfig, data: Splits): Run {
     schedule = modelBalancingSchedule(base, mb, layerOptions); // esd_interval: min(interval, steps // 10)
     monitor = modelBalancingMonitor(mb, clock);
   } else {
-    try {
-      const watch = new TempBalance(model, {
-        removeFirstLayer: false,
-        removeLastLayer: false,
-        eigsThresh: 1,
-        onWarning: () => {},
-      });
-      monitor = tempBalanceMonitor(watch, clock, false);
-    } catch {
-      monitor = undefined; // no Conv2d/Linear layer: nothing to measure
-    }
+    monitor = watchMonitor(model, clock);
   }
   return assemble(c, data, {
     model,
