@@ -1,7 +1,9 @@
 /**
  * Data sets: IDX (Fashion-MNIST/MNIST), CIFAR-10/100 binary, SVHN `.mat` (MATLAB level 5), image
  * folders and TinyImageNet (JPEG/PNG, decoders loaded on first use), found by name through
- * {@link loadDataset}; seeded batching with augmentation and normalisation ({@link batches}).
+ * {@link loadDataset}; seeded batching with augmentation and normalisation ({@link batches}); PDE data:
+ * Darcy-flow and Burgers solvers ({@link solveDarcy}, {@link solveBurgers}) and PDEBench's HDF5 files
+ * ({@link readPdeSamples}).
  *
  * @example
  * ```ts
@@ -39,3 +41,24 @@ export { encodeLines, textLines } from "./text.ts";
 export type { WordIds } from "./text.ts";
 export { NgramBaselines } from "./ngram.ts";
 export type { BaselineResult } from "./ngram.ts";
+export { burgersFrames, burgersInitial, solveBurgers } from "./pde/burgers.ts";
+export type { BurgersOptions } from "./pde/burgers.ts";
+export {
+  cellCentres,
+  DARCY_BLOCK,
+  darcyCoefficients,
+  solveDarcy,
+  solveDarcyWithSource,
+} from "./pde/darcy.ts";
+export type { DarcyBoundary, DarcySolution, DarcySolveOptions } from "./pde/darcy.ts";
+export {
+  blockSize,
+  coordinates,
+  generateBlock,
+  PDE_KINDS,
+  sampleDatasets,
+  withDefaults,
+} from "./pde/generate.ts";
+export type { PdeDatasetShape, PdeGenSpec, PdeKind } from "./pde/generate.ts";
+export { pdeFileInfo, readPdeSamples } from "./pde/pdebench.ts";
+export type { DarcySamples, PdeReadOptions, PdeSamples, Scalar1dSamples } from "./pde/pdebench.ts";

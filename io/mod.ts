@@ -2,7 +2,7 @@
  * Weight files: safetensors (read and write, F32/F64/F16/BF16/integers), NumPy `.npy`/`.npz`
  * (stored and deflated; member CRC-32s checked) and TensorFlow.js `model.json` + shards, with one
  * error voice ({@link WeightFileError}: the file, the tensor, what was expected); and the atomic
- * file write used for checkpoints.
+ * file write used for checkpoints; HDF5 files through h5wasm ({@link Hdf5File}).
  *
  * Names follow one rule: `parse*` is synchronous and reads bytes already in memory; `open*` is
  * asynchronous and lazy (headers now, each tensor's bytes when it is decoded); `load*` is
@@ -39,3 +39,5 @@ export { parseNpy, parseNpz, writeNpy } from "./npy.ts";
 export { loadTfjs, loadTfjsManifest } from "./tfjs.ts";
 export { WeightFileError } from "./tensor.ts";
 export type { WeightTensor } from "./tensor.ts";
+export { Hdf5Error, Hdf5File } from "./hdf5.ts";
+export type { Hdf5Array, Hdf5Range } from "./hdf5.ts";
