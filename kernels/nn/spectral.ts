@@ -1,0 +1,502 @@
+/**
+ * Fourier layers of neural operators (PDEBench's `SpectralConv1d` and `SpectralConv2d_fast`), forward
+ * and backward, on channels-last activations: y = irfft(W · rfft(x) restricted to the low modes).
+ *
+ * Only the kept modes are ever computed, as truncated DFTs written as batched matmuls against small
+ * constant tables (float64 trigonometry rounded once to float32):
+ * 2D, x (B, N1, N2, C): y-DFT (2·m2 × N2) per row → x-DFT (2·K1 × N1) per sample, K1 = 2·m1 kept
+ * kx (0…m1−1 and N1−m1…N1−1, PDEBench's `weights1` and `weights2`), → per-mode complex mixing with the
+ * weights (this file's kernels) → inverse x-DFT → inverse real y-DFT (c2r: the zero and Nyquist
+ * columns counted once, their imaginary parts dropped as `irfft2` drops them).
+ * 1D, x (B, N, C): DFT (2·m × N) → mixing → inverse real DFT.
+ *
+ * Complex weights are stored interleaved, (C_in, C_out, modes…, 2) with (re, im) last: the memory
+ * layout of PyTorch's `cfloat` and of safetensors' `C64`.
+ * @module
+ */
+import { requireDtype, requireRank, requireShape } from "../runtime/checks.ts";
+import { params } from "../runtime/params.ts";
+import { fmtShape } from "../../util/errors.ts";
+import { type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
+import { Tensor, upload } from "../runtime/tensor.ts";
+import { matmul } from "../linalg/matmul.ts";
+import type { Gpu } from "../runtime/runtime.ts";
+
+/** The DFT tables of one axis, cached per GPU and size. */
+interface AxisTables {
+  /** Forward, (rows, n). */
+  fwd: Tensor;
+  /** Inverse, (n, rows). */
+  inv: Tensor;
+}
+
+const tables = new WeakMap<Gpu, Map<string, AxisTables>>();
+
+/** The kept frequencies of a full complex axis: 0…m−1 then n−m…n−1 (PyTorch's `[:m]` and `[-m:]`). */
+export function keptModes(n: number, m: number): number[] {
+  return [...Array.from({ length: m }, (_, k) => k), ...Array.from({ length: m }, (_, k) => n - m + k)];
+}
+
+/**
+ * Tables of a real axis (rfft/irfft over `n` points keeping frequencies 0…m−1):
+ * fwd (2m, n) = [cos; −sin], inv (n, 2m) = [c·cos/n, −c·sin/n] with c = 1 at 0 and n/2, else 2.
+ * Tables of a complex axis (kept frequencies {@link keptModes}, K = 2m of them):
+ * fwd (2K, n) = [cos; sin], inv (n, 2K) = [cos/n, sin/n].
+ */
+export function dftTables(kind: "real" | "complex", n: number, m: number): { fwd: Float64Array; inv: Float64Array } {
+  const freqs = kind === "real" ? Array.from({ length: m }, (_, k) => k) : keptModes(n, m);
+  const K = freqs.length;
+  const fwd = new Float64Array(2 * K * n), inv = new Float64Array(n * 2 * K);
+  for (let k = 0; k < K; k++) {
+    const c = kind === "complex" ? 1 : freqs[k] === 0 || 2 * freqs[k] === n ? 1 : 2;
+    for (let x = 0; x < n; x++) {
+      // The angle reduced exactly in integers first: cos/sin of 2π·(f·x mod n)/n.
+      const a = (2 * Math.PI * ((freqs[k] * x) % n)) / n;
+      const cs = Math.cos(a), sn = Math.sin(a);
+      fwd[k * n + x] = cs;
+      fwd[(K + k) * n + x] = kind === "real" ? -sn : sn;
+      inv[x * 2 * K + k] = (c * cs) / n;
+      inv[x * 2 * K + K + k] = ((kind === "real" ? -c : c) * sn) / n;
+    }
+  }
+  return { fwd, inv };
+}
+
+function axisTables(gpu: Gpu, kind: "real" | "complex", n: number, m: number): AxisTables {
+  let byGpu = tables.get(gpu);
+  if (!byGpu) tables.set(gpu, byGpu = new Map());
+  const key = `${kind}:${n}:${m}`;
+  let t = byGpu.get(key);
+  if (!t) {
+    const { fwd, inv } = dftTables(kind, n, m);
+    const K = kind === "real" ? m : 2 * m;
+    t = {
+      fwd: upload(gpu, Float32Array.from(fwd), [2 * K, n], "f32", `dft.${key}.fwd`),
+      inv: upload(gpu, Float32Array.from(inv), [n, 2 * K], "f32", `dft.${key}.inv`),
+    };
+    byGpu.set(key, t);
+  }
+  return t;
+}
+
+// ---- 2D mode mixing --------------------------------------------------------------------------
+// P (B, 2K1, 2·m2·C): rows k < K1 hold [C·Ar | C·Ai], rows K1 + k hold [S·Ar | S·Ai] (C, S: the
+// x-DFT's cos and sin rows applied to the y-DFT's real and imaginary parts), so
+// X = (C·Ar + S·Ai) + i(C·Ai − S·Ar). T (B, 2K1, 2·m2·O): rows k hold [Or | Oi], rows K1 + k hold
+// [−Oi | Or], which the inverse x-DFT turns into [Br | Bi] with one matmul.
+const MIX2 = `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w1: array<f32>;
+@group(0) @binding(3) var<storage, read> w2: array<f32>;
+@group(0) @binding(4) var<storage, read_write> t: array<f32>;
+@compute @workgroup_size(64)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 64u + li;
+  if (i >= p.n) { return; }
+  // i = ((b·K1 + k)·m2 + ky)·O + o
+  let o = i % p.O;
+  let ky = (i / p.O) % p.m2;
+  let k = (i / (p.O * p.m2)) % p.K1;
+  let b = i / (p.O * p.m2 * p.K1);
+  let hx = p.m2 * p.C;
+  let rowC = (b * 2u * p.K1 + k) * 2u * hx;
+  let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
+  let kk = k % p.m1;
+  var re = 0.0;
+  var im = 0.0;
+  for (var c = 0u; c < p.C; c++) {
+    let a = ky * p.C + c;
+    let xr = x[rowC + a] + x[rowS + hx + a];
+    let xi = x[rowC + hx + a] - x[rowS + a];
+    let wi = (((c * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
+    var wr = 0.0;
+    var wm = 0.0;
+    if (k < p.m1) { wr = w1[wi]; wm = w1[wi + 1u]; } else { wr = w2[wi]; wm = w2[wi + 1u]; }
+    re += xr * wr - xi * wm;
+    im += xr * wm + xi * wr;
+  }
+  let ho = p.m2 * p.O;
+  let a = ky * p.O + o;
+  let top = (b * 2u * p.K1 + k) * 2u * ho;
+  let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
+  t[top + a] = re;
+  t[top + ho + a] = im;
+  t[bot + a] = -im;
+  t[bot + ho + a] = re;
+}`;
+
+// dX = dO·conj(W), written as the gradient of P's four blocks: d(C·Ar) = d(S·Ai) = dXr,
+// d(C·Ai) = dXi, d(S·Ar) = −dXi. dO from dT: dOr = dT[k][re] + dT[K1+k][im], dOi = dT[k][im] − dT[K1+k][re].
+const MIX2_DX = `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> dt: array<f32>;
+@group(0) @binding(2) var<storage, read> w1: array<f32>;
+@group(0) @binding(3) var<storage, read> w2: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(64)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 64u + li;
+  if (i >= p.n) { return; }
+  // i = ((b·K1 + k)·m2 + ky)·C + c
+  let c = i % p.C;
+  let ky = (i / p.C) % p.m2;
+  let k = (i / (p.C * p.m2)) % p.K1;
+  let b = i / (p.C * p.m2 * p.K1);
+  let ho = p.m2 * p.O;
+  let top = (b * 2u * p.K1 + k) * 2u * ho;
+  let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
+  let kk = k % p.m1;
+  var re = 0.0;
+  var im = 0.0;
+  for (var o = 0u; o < p.O; o++) {
+    let a = ky * p.O + o;
+    let gr = dt[top + a] + dt[bot + ho + a];
+    let gi = dt[top + ho + a] - dt[bot + a];
+    let wi = (((c * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
+    var wr = 0.0;
+    var wm = 0.0;
+    if (k < p.m1) { wr = w1[wi]; wm = w1[wi + 1u]; } else { wr = w2[wi]; wm = w2[wi + 1u]; }
+    re += gr * wr + gi * wm;
+    im += gi * wr - gr * wm;
+  }
+  let hx = p.m2 * p.C;
+  let a = ky * p.C + c;
+  let rowC = (b * 2u * p.K1 + k) * 2u * hx;
+  let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
+  dx[rowC + a] = re;
+  dx[rowC + hx + a] = im;
+  dx[rowS + a] = -im;
+  dx[rowS + hx + a] = re;
+}`;
+
+// dW[c, o, kk, ky] = Σ_b dO·conj(X), for weights1 (k = kk) and weights2 (k = m1 + kk) in one pass.
+const MIX2_DW = `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, B: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> dt: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dw1: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dw2: array<f32>;
+@compute @workgroup_size(64)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 64u + li;
+  if (i >= p.n) { return; }
+  // i = (((c·O + o)·2 + half)·m1 + kk)·m2 + ky
+  let ky = i % p.m2;
+  let kk = (i / p.m2) % p.m1;
+  let half = (i / (p.m2 * p.m1)) % 2u;
+  let o = (i / (p.m2 * p.m1 * 2u)) % p.O;
+  let c = i / (p.m2 * p.m1 * 2u * p.O);
+  let k = half * p.m1 + kk;
+  let ho = p.m2 * p.O;
+  let hx = p.m2 * p.C;
+  let ao = ky * p.O + o;
+  let ax = ky * p.C + c;
+  var re = 0.0;
+  var im = 0.0;
+  for (var b = 0u; b < p.B; b++) {
+    let top = (b * 2u * p.K1 + k) * 2u * ho;
+    let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
+    let gr = dt[top + ao] + dt[bot + ho + ao];
+    let gi = dt[top + ho + ao] - dt[bot + ao];
+    let rowC = (b * 2u * p.K1 + k) * 2u * hx;
+    let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
+    let xr = x[rowC + ax] + x[rowS + hx + ax];
+    let xi = x[rowC + hx + ax] - x[rowS + ax];
+    re += gr * xr + gi * xi;
+    im += gi * xr - gr * xi;
+  }
+  let wi = (((c * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
+  if (half == 0u) { dw1[wi] = re; dw1[wi + 1u] = im; } else { dw2[wi] = re; dw2[wi + 1u] = im; }
+}`;
+
+// ---- 1D mode mixing --------------------------------------------------------------------------
+// A (B, 2m, C): rows k hold Xr, rows m + k hold Xi; T (B, 2m, O) likewise for O.
+const MIX1 = `struct P { groups: u32, n: u32, m: u32, C: u32, O: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> t: array<f32>;
+@compute @workgroup_size(64)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 64u + li;
+  if (i >= p.n) { return; }
+  let o = i % p.O;
+  let k = (i / p.O) % p.m;
+  let b = i / (p.O * p.m);
+  var re = 0.0;
+  var im = 0.0;
+  for (var c = 0u; c < p.C; c++) {
+    let xr = x[(b * 2u * p.m + k) * p.C + c];
+    let xi = x[(b * 2u * p.m + p.m + k) * p.C + c];
+    let wi = ((c * p.O + o) * p.m + k) * 2u;
+    re += xr * w[wi] - xi * w[wi + 1u];
+    im += xr * w[wi + 1u] + xi * w[wi];
+  }
+  t[(b * 2u * p.m + k) * p.O + o] = re;
+  t[(b * 2u * p.m + p.m + k) * p.O + o] = im;
+}`;
+
+const MIX1_DX = `struct P { groups: u32, n: u32, m: u32, C: u32, O: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> dt: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(64)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 64u + li;
+  if (i >= p.n) { return; }
+  let c = i % p.C;
+  let k = (i / p.C) % p.m;
+  let b = i / (p.C * p.m);
+  var re = 0.0;
+  var im = 0.0;
+  for (var o = 0u; o < p.O; o++) {
+    let gr = dt[(b * 2u * p.m + k) * p.O + o];
+    let gi = dt[(b * 2u * p.m + p.m + k) * p.O + o];
+    let wi = ((c * p.O + o) * p.m + k) * 2u;
+    re += gr * w[wi] + gi * w[wi + 1u];
+    im += gi * w[wi] - gr * w[wi + 1u];
+  }
+  dx[(b * 2u * p.m + k) * p.C + c] = re;
+  dx[(b * 2u * p.m + p.m + k) * p.C + c] = im;
+}`;
+
+const MIX1_DW = `struct P { groups: u32, n: u32, m: u32, C: u32, O: u32, B: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> dt: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
+@compute @workgroup_size(64)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 64u + li;
+  if (i >= p.n) { return; }
+  // i = (c·O + o)·m + k
+  let k = i % p.m;
+  let o = (i / p.m) % p.O;
+  let c = i / (p.m * p.O);
+  var re = 0.0;
+  var im = 0.0;
+  for (var b = 0u; b < p.B; b++) {
+    let gr = dt[(b * 2u * p.m + k) * p.O + o];
+    let gi = dt[(b * 2u * p.m + p.m + k) * p.O + o];
+    let xr = x[(b * 2u * p.m + k) * p.C + c];
+    let xi = x[(b * 2u * p.m + p.m + k) * p.C + c];
+    re += gr * xr + gi * xi;
+    im += gi * xr - gr * xi;
+  }
+  dw[i * 2u] = re;
+  dw[i * 2u + 1u] = im;
+}`;
+
+/** What the forward keeps for the backward: the input's kept modes (owned by the caller). */
+export interface SpectralSaved {
+  /** The mode coefficients (2D: P; 1D: A — see the kernels' layouts). */
+  modes: Tensor;
+}
+
+function check2d(op: string, x: Tensor, w1: Tensor, w2: Tensor): { B: number; N1: number; N2: number; C: number; O: number; m1: number; m2: number } {
+  requireDtype(op, "x", x);
+  requireRank(op, "x", x, 4);
+  requireRank(op, "weights1", w1, 5);
+  requireShape(op, "weights2", w2, w1.shape);
+  const [B, N1, N2, C] = x.shape;
+  const [Ci, O, m1, m2, two] = w1.shape;
+  if (Ci !== C || two !== 2) {
+    throw new TypeError(`${op}: weights ${fmtShape(w1.shape)} do not fit (C_in=${C}, C_out, m1, m2, 2) for x ${fmtShape(x.shape)}`);
+  }
+  if (2 * m1 > N1 || m2 > Math.floor(N2 / 2) + 1) {
+    throw new RangeError(`${op}: ${m1}×${m2} modes do not fit a ${N1}×${N2} grid (need 2·m1 ≤ ${N1}, m2 ≤ ${Math.floor(N2 / 2) + 1})`);
+  }
+  return { B, N1, N2, C, O, m1, m2 };
+}
+
+/**
+ * Records a 2D spectral convolution (PDEBench's `SpectralConv2d_fast`) on channels-last input.
+ * @param rec The recorder.
+ * @param x (B, N1, N2, C).
+ * @param w1 `weights1` (C, O, m1, m2, 2): modes kx = 0…m1−1.
+ * @param w2 `weights2` (C, O, m1, m2, 2): modes kx = N1−m1…N1−1.
+ * @param op The layer's name for errors.
+ * @returns y (B, N1, N2, O) and what the backward needs (release `saved.modes` after it).
+ */
+export function spectralConv2d(
+  rec: Recorder,
+  x: Tensor,
+  w1: Tensor,
+  w2: Tensor,
+  op = "spectralConv2d",
+): { y: Tensor; saved: SpectralSaved } {
+  const { B, N1, N2, C, O, m1, m2 } = check2d(op, x, w1, w2);
+  const K1 = 2 * m1;
+  const ty = axisTables(rec.gpu, "real", N2, m2), tx = axisTables(rec.gpu, "complex", N1, m1);
+  const a = matmul(rec, ty.fwd, x.reshape([B * N1, N2, C])); // (B·N1, 2m2, C)
+  const modes = matmul(rec, tx.fwd, a.reshape([B, N1, 2 * m2 * C])); // (B, 2K1, 2m2C)
+  rec.after(() => a.release());
+  const t = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * O], "f32", `${op}.modes_out`);
+  const n = B * K1 * m2 * O;
+  rec.dispatch({
+    op: `${op} x=${fmtShape(x.shape)}`,
+    kernel: "spectral_mix2d",
+    code: MIX2,
+    groups: Math.ceil(n / 64),
+    params: params(n, K1, m1, m2, C, O),
+    tensors: [modes, w1, w2, t],
+    work: { kind: "spectral mix", shape: `${B}×${K1}×${m2}×${C}→${O}`, flops: 8 * n * C },
+  });
+  const bq = matmul(rec, tx.inv, t); // (B, N1, 2m2O)
+  rec.after(() => t.release());
+  const y = matmul(rec, ty.inv, bq.reshape([B * N1, 2 * m2, O])); // (B·N1, N2, O)
+  rec.after(() => bq.release());
+  return { y: y.reshape([B, N1, N2, O]), saved: { modes } };
+}
+
+/**
+ * Records the backward of {@link spectralConv2d}.
+ * @param rec The recorder.
+ * @param saved What the forward returned (not released here).
+ * @param w1 `weights1`.
+ * @param w2 `weights2`.
+ * @param dy dL/dy (B, N1, N2, O).
+ * @param op The layer's name for errors.
+ * @returns dx (B, N1, N2, C), dw1 and dw2 (C, O, m1, m2, 2).
+ */
+export function spectralConv2dBackward(
+  rec: Recorder,
+  saved: SpectralSaved,
+  w1: Tensor,
+  w2: Tensor,
+  dy: Tensor,
+  op = "spectralConv2d",
+): { dx: Tensor; dw1: Tensor; dw2: Tensor } {
+  requireRank(`${op} backward`, "dy", dy, 4);
+  const [B, N1, N2, O] = dy.shape;
+  const [C, , m1, m2] = w1.shape;
+  const K1 = 2 * m1;
+  requireShape(`${op} backward`, "saved modes", saved.modes, [B, 2 * K1, 2 * m2 * C]);
+  const ty = axisTables(rec.gpu, "real", N2, m2), tx = axisTables(rec.gpu, "complex", N1, m1);
+  const dbq = matmul(rec, ty.inv, dy.reshape([B * N1, N2, O]), { transA: true }); // (B·N1, 2m2, O)
+  const dt = matmul(rec, tx.inv, dbq.reshape([B, N1, 2 * m2 * O]), { transA: true }); // (B, 2K1, 2m2O)
+  rec.after(() => dbq.release());
+  const dp = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * C], "f32", `${op}.dmodes`);
+  const nx = B * K1 * m2 * C;
+  rec.dispatch({
+    op: `${op} backward dx`,
+    kernel: "spectral_mix2d_dx",
+    code: MIX2_DX,
+    groups: Math.ceil(nx / 64),
+    params: params(nx, K1, m1, m2, C, O),
+    tensors: [dt, w1, w2, dp],
+    work: { kind: "spectral mix bwd", shape: `${B}×${K1}×${m2}×${O}→${C}`, flops: 8 * nx * O },
+  });
+  const dw1 = new Tensor(rec.gpu, w1.shape, "f32", `${op}.dweights1`);
+  const dw2 = new Tensor(rec.gpu, w2.shape, "f32", `${op}.dweights2`);
+  const nw = C * O * 2 * m1 * m2;
+  rec.dispatch({
+    op: `${op} backward dw`,
+    kernel: "spectral_mix2d_dw",
+    code: MIX2_DW,
+    groups: Math.ceil(nw / 64),
+    params: params(nw, K1, m1, m2, C, O, B),
+    tensors: [dt, saved.modes, dw1, dw2],
+    work: { kind: "spectral mix bwd", shape: `${C}×${O}×${K1}×${m2} over ${B}`, flops: 8 * nw * B },
+  });
+  rec.after(() => dt.release());
+  const da = matmul(rec, tx.fwd, dp, { transA: true }); // (B, N1, 2m2C)
+  rec.after(() => dp.release());
+  const dx = matmul(rec, ty.fwd, da.reshape([B * N1, 2 * m2, C]), { transA: true }); // (B·N1, N2, C)
+  rec.after(() => da.release());
+  return { dx: dx.reshape([B, N1, N2, C]), dw1, dw2 };
+}
+
+/**
+ * Records a 1D spectral convolution (PDEBench's `SpectralConv1d`) on channels-last input.
+ * @param rec The recorder.
+ * @param x (B, N, C).
+ * @param w `weights1` (C, O, m, 2).
+ * @param op The layer's name for errors.
+ * @returns y (B, N, O) and what the backward needs (release `saved.modes` after it).
+ */
+export function spectralConv1d(rec: Recorder, x: Tensor, w: Tensor, op = "spectralConv1d"): { y: Tensor; saved: SpectralSaved } {
+  requireDtype(op, "x", x);
+  requireRank(op, "x", x, 3);
+  requireRank(op, "weights1", w, 4);
+  const [B, N, C] = x.shape;
+  const [Ci, O, m, two] = w.shape;
+  if (Ci !== C || two !== 2) {
+    throw new TypeError(`${op}: weights ${fmtShape(w.shape)} do not fit (C_in=${C}, C_out, m, 2) for x ${fmtShape(x.shape)}`);
+  }
+  if (m > Math.floor(N / 2) + 1) throw new RangeError(`${op}: ${m} modes do not fit ${N} points (m ≤ ${Math.floor(N / 2) + 1})`);
+  const tb = axisTables(rec.gpu, "real", N, m);
+  const modes = matmul(rec, tb.fwd, x); // (B, 2m, C)
+  const t = new Tensor(rec.gpu, [B, 2 * m, O], "f32", `${op}.modes_out`);
+  const n = B * m * O;
+  rec.dispatch({
+    op: `${op} x=${fmtShape(x.shape)}`,
+    kernel: "spectral_mix1d",
+    code: MIX1,
+    groups: Math.ceil(n / 64),
+    params: params(n, m, C, O),
+    tensors: [modes, w, t],
+    work: { kind: "spectral mix", shape: `${B}×${m}×${C}→${O}`, flops: 8 * n * C },
+  });
+  const y = matmul(rec, tb.inv, t); // (B, N, O)
+  rec.after(() => t.release());
+  return { y, saved: { modes } };
+}
+
+/**
+ * Records the backward of {@link spectralConv1d}.
+ * @param rec The recorder.
+ * @param saved What the forward returned (not released here).
+ * @param w `weights1` (C, O, m, 2).
+ * @param dy dL/dy (B, N, O).
+ * @param op The layer's name for errors.
+ * @returns dx (B, N, C) and dw (C, O, m, 2).
+ */
+export function spectralConv1dBackward(
+  rec: Recorder,
+  saved: SpectralSaved,
+  w: Tensor,
+  dy: Tensor,
+  op = "spectralConv1d",
+): { dx: Tensor; dw: Tensor } {
+  requireRank(`${op} backward`, "dy", dy, 3);
+  const [B, N, O] = dy.shape;
+  const [C, , m] = w.shape;
+  requireShape(`${op} backward`, "saved modes", saved.modes, [B, 2 * m, C]);
+  const tb = axisTables(rec.gpu, "real", N, m);
+  const dt = matmul(rec, tb.inv, dy, { transA: true }); // (B, 2m, O)
+  const da = new Tensor(rec.gpu, [B, 2 * m, C], "f32", `${op}.dmodes`);
+  const nx = B * m * C;
+  rec.dispatch({
+    op: `${op} backward dx`,
+    kernel: "spectral_mix1d_dx",
+    code: MIX1_DX,
+    groups: Math.ceil(nx / 64),
+    params: params(nx, m, C, O),
+    tensors: [dt, w, da],
+    work: { kind: "spectral mix bwd", shape: `${B}×${m}×${O}→${C}`, flops: 8 * nx * O },
+  });
+  const dw = new Tensor(rec.gpu, w.shape, "f32", `${op}.dweights1`);
+  const nw = C * O * m;
+  rec.dispatch({
+    op: `${op} backward dw`,
+    kernel: "spectral_mix1d_dw",
+    code: MIX1_DW,
+    groups: Math.ceil(nw / 64),
+    params: params(nw, m, C, O, B),
+    tensors: [dt, saved.modes, dw],
+    work: { kind: "spectral mix bwd", shape: `${C}×${O}×${m} over ${B}`, flops: 8 * nw * B },
+  });
+  rec.after(() => dt.release());
+  const dx = matmul(rec, tb.fwd, da, { transA: true }); // (B, N, C)
+  rec.after(() => da.release());
+  return { dx, dw };
+}
