@@ -2,7 +2,8 @@
  * safetensors reader and writer: an 8-byte little-endian header length, a JSON header
  * `{name: {dtype, shape, data_offsets: [begin, end]}}`, then the data. Every offset is checked
  * to lie inside the data and not overlap another tensor's, and every tensor's byte size to match
- * its dtype and shape. Floats: F64, F32, F16, BF16; integers and BOOL are read but not analysed.
+ * its dtype and shape. Floats: F64, F32, F16, BF16; complex C64 (interleaved float32 real, imaginary:
+ * `values()` gives two numbers per element); integers and BOOL are read but not analysed.
  * Ref: https://github.com/huggingface/safetensors (format description).
  * @module
  */
@@ -25,10 +26,16 @@ const SIZES: Record<string, number> = {
   BOOL: 1,
   F8_E4M3: 1,
   F8_E5M2: 1,
+  C64: 8,
 };
 const FLOATS = new Set(["F64", "F32", "F16", "BF16"]);
 /** Dtypes whose every value float32 holds exactly. */
-const EXACT_F32 = new Set(["F32", "F16", "BF16"]);
+const EXACT_F32 = new Set(["F32", "F16", "BF16", "C64"]);
+
+/** Stored numbers of a tensor: its elements, twice for complex (`C64`: interleaved real, imaginary). */
+function count(dtype: string, shape: number[]): number {
+  return numel(shape) * (dtype === "C64" ? 2 : 1);
+}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 let halfTable: Float32Array | null = null;
@@ -47,6 +54,7 @@ function halves(): Float32Array {
  * per-element calls) on little-endian hosts; a DataView loop elsewhere.
  */
 function decode<T extends Float64Array | Float32Array>(dtype: string, view: DataView, n: number, out: T): T {
+  if (dtype === "C64") dtype = "F32"; // n counts the real and imaginary parts
   const aligned = (size: number) => view.byteOffset % size === 0;
   if (LITTLE_ENDIAN && !aligned(SIZES[dtype] ?? 1)) {
     // Typed arrays need aligned offsets: copy the bytes (fast) rather than read them one by one.
@@ -286,9 +294,13 @@ export function parseSafetensors(
     dtype: s.dtype,
     shape: s.shape,
     isFloat: FLOATS.has(s.dtype),
-    values: () => decode(s.dtype, view(s), numel(s.shape), new Float64Array(numel(s.shape))),
+    values: () =>
+      decode(s.dtype, view(s), count(s.dtype, s.shape), new Float64Array(count(s.dtype, s.shape))),
     ...(EXACT_F32.has(s.dtype)
-      ? { float32: () => decode(s.dtype, view(s), numel(s.shape), new Float32Array(numel(s.shape))) }
+      ? {
+        float32: () =>
+          decode(s.dtype, view(s), count(s.dtype, s.shape), new Float32Array(count(s.dtype, s.shape))),
+      }
       : {}),
   }));
   return { tensors, metadata };
@@ -340,7 +352,8 @@ export async function openSafetensors(
     dtype: s.dtype,
     shape: s.shape,
     isFloat: FLOATS.has(s.dtype),
-    values: () => decode(s.dtype, read(s), numel(s.shape), new Float64Array(numel(s.shape))),
+    values: () =>
+      decode(s.dtype, read(s), count(s.dtype, s.shape), new Float64Array(count(s.dtype, s.shape))),
     ...(EXACT_F32.has(s.dtype) ? { float32: () => asFloat32(s, read(s)) } : {}),
   }));
   return { tensors, metadata };
@@ -351,8 +364,8 @@ export async function openSafetensors(
  * them (no copy), anything else is decoded into a new array.
  */
 function asFloat32(s: Span, view: DataView): Float32Array {
-  const n = numel(s.shape);
-  if (s.dtype === "F32" && LITTLE_ENDIAN && view.byteOffset % 4 === 0) {
+  const n = count(s.dtype, s.shape);
+  if ((s.dtype === "F32" || s.dtype === "C64") && LITTLE_ENDIAN && view.byteOffset % 4 === 0) {
     return new Float32Array(view.buffer, view.byteOffset, n);
   }
   return decode(s.dtype, view, n, new Float32Array(n));
@@ -418,7 +431,8 @@ export async function openSafetensorsBlob(
       unload: () => {
         bytes = null;
       },
-      values: () => decode(s.dtype, view(), numel(s.shape), new Float64Array(numel(s.shape))),
+      values: () =>
+        decode(s.dtype, view(), count(s.dtype, s.shape), new Float64Array(count(s.dtype, s.shape))),
       ...(EXACT_F32.has(s.dtype)
         ? {
           float32: () => {
@@ -525,8 +539,8 @@ export interface TensorToWrite {
   shape: number[];
   /** Values, row-major. */
   data: ArrayLike<number>;
-  /** `F32` (default), `F64`, `F16`, `BF16`, `I64` or `I32`. */
-  dtype?: "F32" | "F64" | "F16" | "BF16" | "I64" | "I32";
+  /** `F32` (default), `F64`, `F16`, `BF16`, `I64`, `I32`, or `C64` (complex: `data` holds real, imaginary pairs). */
+  dtype?: "F32" | "F64" | "F16" | "BF16" | "I64" | "I32" | "C64";
 }
 
 /**
@@ -542,8 +556,12 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<str
   for (const t of tensors) {
     const dtype = t.dtype ?? "F32";
     const n = numel(t.shape);
-    if (t.data.length !== n) {
-      throw new OptionError(`Tensor "${t.name}": ${t.data.length} values for shape [${t.shape}]`);
+    if (t.data.length !== count(dtype, t.shape)) {
+      throw new OptionError(
+        `Tensor "${t.name}": ${t.data.length} values for shape [${t.shape}]${
+          dtype === "C64" ? " (C64: two per element)" : ""
+        }`,
+      );
     }
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + n * SIZES[dtype]] };
     offset += n * SIZES[dtype];
@@ -566,6 +584,7 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<str
           p += 8;
           break;
         case "F32":
+        case "C64":
           dv.setFloat32(p, v, true);
           p += 4;
           break;

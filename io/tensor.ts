@@ -17,7 +17,7 @@ export interface WeightTensor {
   isFloat: boolean;
   /** Axis layout the file implies: `tfjs` (HWIO, (in, out)) for tfjs manifests; absent means PyTorch's. */
   layout?: "torch" | "tfjs";
-  /** Decodes the values (floats and integers) as float64, row-major. */
+  /** Decodes the values (floats and integers) as float64, row-major; complex `C64`: (real, imaginary) pairs. */
   values(): Float64Array;
   /**
    * The values as float32, where float32 holds them exactly (F32, F16 and BF16 data): half the

@@ -118,10 +118,18 @@ export class Model {
     name: string;
     shape: number[];
     kind: "param" | "running_mean" | "running_var" | "num_batches_tracked";
+    /** Complex parameters: `C64`, `shape` without the (real, imaginary) axis. */
+    dtype?: "C64";
   }[] {
     const out: ReturnType<Model["stateEntries"]> = [];
     for (const m of this.modules) {
-      for (const s of m.paramSpecs()) out.push({ name: m.qualified(s.name), shape: s.shape, kind: "param" });
+      for (const s of m.paramSpecs()) {
+        out.push(
+          s.complex
+            ? { name: m.qualified(s.name), shape: s.shape.slice(0, -1), kind: "param", dtype: "C64" }
+            : { name: m.qualified(s.name), shape: s.shape, kind: "param" },
+        );
+      }
       if (m instanceof BatchNorm2d) {
         out.push({ name: m.qualified("running_mean"), shape: [m.channels], kind: "running_mean" });
         out.push({ name: m.qualified("running_var"), shape: [m.channels], kind: "running_var" });
@@ -145,7 +153,14 @@ export class Model {
       this.batchNorms.map((b, i) => [b.name, { bn: b, v: values[params.length + i] as Float32Array }]),
     );
     return this.stateEntries().map((e): TensorToWrite => {
-      if (e.kind === "param") return { name: e.name, shape: e.shape, data: byName.get(e.name)! };
+      if (e.kind === "param") {
+        return {
+          name: e.name,
+          shape: e.shape,
+          data: byName.get(e.name)!,
+          ...(e.dtype ? { dtype: e.dtype } : {}),
+        };
+      }
       const owner = e.name.slice(0, e.name.lastIndexOf("."));
       const { bn, v } = bnByName.get(owner)!;
       if (e.kind === "num_batches_tracked") {
@@ -172,9 +187,15 @@ export class Model {
     const missing: string[] = [], wrong: string[] = [];
     for (const e of entries) {
       const t = given.get(e.name);
+      // A complex parameter comes as C64 of its shape, or as real pairs (`view_as_real`), shape + [2].
+      const want = e.dtype === "C64" && t?.dtype !== "C64" ? [...e.shape, 2] : e.shape;
       if (!t) missing.push(e.name);
-      else if (t.shape.length !== e.shape.length || t.shape.some((d, i) => d !== e.shape[i])) {
-        wrong.push(`${e.name}: expected [${e.shape}], got [${t.shape}]`);
+      else if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+        wrong.push(
+          `${e.name}: expected ${e.dtype === "C64" ? "C64 " : ""}[${e.shape}], got ${t.dtype} [${t.shape}]`,
+        );
+      } else if (t.dtype === "C64" && e.dtype !== "C64") {
+        wrong.push(`${e.name}: expected a real tensor [${e.shape}], got C64`);
       }
     }
     const known = new Set(entries.map((e) => e.name));

@@ -32,6 +32,11 @@ export interface ParamSpec {
   shape: number[];
   /** Initialiser: fills `out` (float32) given a random source in [0, 1). */
   init: (out: Float32Array, random: () => number) => void;
+  /**
+   * A complex parameter (PyTorch `cfloat`): the last axis of `shape` is 2 and holds (real,
+   * imaginary); the state dict names it with that axis dropped, dtype `C64`.
+   */
+  complex?: boolean;
 }
 
 /** A non-trained buffer (BatchNorm's running statistics). */

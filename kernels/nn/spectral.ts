@@ -43,7 +43,11 @@ export function keptModes(n: number, m: number): number[] {
  * Tables of a complex axis (kept frequencies {@link keptModes}, K = 2m of them):
  * fwd (2K, n) = [cos; sin], inv (n, 2K) = [cos/n, sin/n].
  */
-export function dftTables(kind: "real" | "complex", n: number, m: number): { fwd: Float64Array; inv: Float64Array } {
+export function dftTables(
+  kind: "real" | "complex",
+  n: number,
+  m: number,
+): { fwd: Float64Array; inv: Float64Array } {
   const freqs = kind === "real" ? Array.from({ length: m }, (_, k) => k) : keptModes(n, m);
   const K = freqs.length;
   const fwd = new Float64Array(2 * K * n), inv = new Float64Array(n * 2 * K);
@@ -301,7 +305,12 @@ export interface SpectralSaved {
   modes: Tensor;
 }
 
-function check2d(op: string, x: Tensor, w1: Tensor, w2: Tensor): { B: number; N1: number; N2: number; C: number; O: number; m1: number; m2: number } {
+function check2d(
+  op: string,
+  x: Tensor,
+  w1: Tensor,
+  w2: Tensor,
+): { B: number; N1: number; N2: number; C: number; O: number; m1: number; m2: number } {
   requireDtype(op, "x", x);
   requireRank(op, "x", x, 4);
   requireRank(op, "weights1", w1, 5);
@@ -309,10 +318,18 @@ function check2d(op: string, x: Tensor, w1: Tensor, w2: Tensor): { B: number; N1
   const [B, N1, N2, C] = x.shape;
   const [Ci, O, m1, m2, two] = w1.shape;
   if (Ci !== C || two !== 2) {
-    throw new TypeError(`${op}: weights ${fmtShape(w1.shape)} do not fit (C_in=${C}, C_out, m1, m2, 2) for x ${fmtShape(x.shape)}`);
+    throw new TypeError(
+      `${op}: weights ${fmtShape(w1.shape)} do not fit (C_in=${C}, C_out, m1, m2, 2) for x ${
+        fmtShape(x.shape)
+      }`,
+    );
   }
   if (2 * m1 > N1 || m2 > Math.floor(N2 / 2) + 1) {
-    throw new RangeError(`${op}: ${m1}×${m2} modes do not fit a ${N1}×${N2} grid (need 2·m1 ≤ ${N1}, m2 ≤ ${Math.floor(N2 / 2) + 1})`);
+    throw new RangeError(
+      `${op}: ${m1}×${m2} modes do not fit a ${N1}×${N2} grid (need 2·m1 ≤ ${N1}, m2 ≤ ${
+        Math.floor(N2 / 2) + 1
+      })`,
+    );
   }
   return { B, N1, N2, C, O, m1, m2 };
 }
@@ -423,16 +440,25 @@ export function spectralConv2dBackward(
  * @param op The layer's name for errors.
  * @returns y (B, N, O) and what the backward needs (release `saved.modes` after it).
  */
-export function spectralConv1d(rec: Recorder, x: Tensor, w: Tensor, op = "spectralConv1d"): { y: Tensor; saved: SpectralSaved } {
+export function spectralConv1d(
+  rec: Recorder,
+  x: Tensor,
+  w: Tensor,
+  op = "spectralConv1d",
+): { y: Tensor; saved: SpectralSaved } {
   requireDtype(op, "x", x);
   requireRank(op, "x", x, 3);
   requireRank(op, "weights1", w, 4);
   const [B, N, C] = x.shape;
   const [Ci, O, m, two] = w.shape;
   if (Ci !== C || two !== 2) {
-    throw new TypeError(`${op}: weights ${fmtShape(w.shape)} do not fit (C_in=${C}, C_out, m, 2) for x ${fmtShape(x.shape)}`);
+    throw new TypeError(
+      `${op}: weights ${fmtShape(w.shape)} do not fit (C_in=${C}, C_out, m, 2) for x ${fmtShape(x.shape)}`,
+    );
   }
-  if (m > Math.floor(N / 2) + 1) throw new RangeError(`${op}: ${m} modes do not fit ${N} points (m ≤ ${Math.floor(N / 2) + 1})`);
+  if (m > Math.floor(N / 2) + 1) {
+    throw new RangeError(`${op}: ${m} modes do not fit ${N} points (m ≤ ${Math.floor(N / 2) + 1})`);
+  }
   const tb = axisTables(rec.gpu, "real", N, m);
   const modes = matmul(rec, tb.fwd, x); // (B, 2m, C)
   const t = new Tensor(rec.gpu, [B, 2 * m, O], "f32", `${op}.modes_out`);

@@ -1,7 +1,7 @@
 /**
  * Strided copies: `transpose` (any axis permutation) and `slice` (numpy-style
  * `x[start:end:step, …]`). Both are one gather kernel, `out[i] = x[offset + Σ idx_d·stride_d]`,
- * for tensors of rank ≤ 8.
+ * for tensors of rank ≤ 8; and `padEnd`, zeros appended to axes (the inverse of a leading slice).
  * @module
  */
 import { params } from "../runtime/params.ts";
@@ -143,4 +143,60 @@ export function slice(rec: Recorder, x: Tensor, ranges: SliceRange[]): Tensor {
     offset += start * st[d];
   });
   return gather(rec, op, x, shape, stride, offset);
+}
+
+const PAD =
+  `struct P { groups: u32, n: u32, rank: u32, pad0: u32, shape: array<vec4u, 2>, inner: array<vec4u, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 256u + li;
+  if (i >= p.n) { return; }
+  // out index → input index; zero where any coordinate is past the input's extent
+  var rem = i; var src = 0u; var stride = 1u; var inside = true;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let n = p.shape[d / 4][d % 4];
+    let m = p.inner[d / 4][d % 4];
+    let c = rem % n;
+    if (c >= m) { inside = false; }
+    src += c * stride;
+    stride *= m;
+    rem /= n;
+  }
+  y[i] = select(0.0, x[src], inside);
+}`;
+
+/**
+ * Records zero padding at the end of each axis (PyTorch's `F.pad` with zero leading pads): the
+ * inverse of `slice` with ranges `[0, n)`, which is its backward.
+ * @param rec The recorder.
+ * @param x Input (f32).
+ * @param pads Zeros appended to each leading axis (missing axes: none).
+ * @returns The padded copy.
+ */
+export function padEnd(rec: Recorder, x: Tensor, pads: number[]): Tensor {
+  const op = `padEnd x=${fmtShape(x.shape)} pads=${fmtShape(pads)}`;
+  requireLive(op, "x", x);
+  if (x.dtype !== "f32") throw new TypeError(`${op}: expected f32, got ${x.dtype}`);
+  if (
+    pads.length > x.shape.length || x.shape.length > MAX_RANK ||
+    pads.some((p) => !Number.isInteger(p) || p < 0)
+  ) {
+    throw new RangeError(`${op}: expected at most ${x.shape.length} pads, each an integer ≥ 0`);
+  }
+  const shape = x.shape.map((n, d) => n + (pads[d] ?? 0));
+  const y = new Tensor(rec.gpu, shape, "f32", "pad.out");
+  const fill = (a: number[]) => [...a, ...new Array(MAX_RANK - a.length).fill(1)];
+  rec.dispatch({
+    op,
+    kernel: "pad_end",
+    code: PAD,
+    groups: Math.ceil(y.size / 256),
+    params: params(y.size, shape.length, 0, ...fill(shape), ...fill([...x.shape])),
+    tensors: [x, y],
+  });
+  return y;
 }

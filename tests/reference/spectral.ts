@@ -1,8 +1,9 @@
 /**
  * Float64 references of PDEBench's spectral convolutions, written from the definitions of
- * `torch.fft.rfft2`/`irfft2` (direct sums, no tables shared with the kernels).
+ * `torch.fft.rfft2`/`irfft2` (direct sums, no tables shared with the kernels), and the FNOs built on them.
  * @module
  */
+import { actRef, linearRef } from "./transformer.ts";
 
 /** One complex number. */
 type Cx = [number, number];
@@ -22,30 +23,42 @@ function dft2(x: (i: number, j: number) => number, n1: number, n2: number, kx: n
 }
 
 /**
- * `irfft2(F, s=(n1, n2))` of a spectrum F given on (n1 × (⌊n2/2⌋+1)), evaluated at (i, j): the
+ * `irfft2(F, s=(n1, n2))` of a spectrum F (n1 × (⌊n2/2⌋+1) complex, row-major, interleaved): the
  * inverse complex DFT over the first axis, then the real inverse over the second, which drops the
  * imaginary parts of the zero and Nyquist columns.
+ * @returns The n1 × n2 real signal.
  */
-function irfft2At(F: (kx: number, ky: number) => Cx, n1: number, n2: number, i: number, j: number): number {
-  const half = Math.floor(n2 / 2);
-  let s = 0;
-  for (let ky = 0; ky <= half; ky++) {
-    // column ky after the inverse over x
-    let re = 0, im = 0;
-    for (let kx = 0; kx < n1; kx++) {
-      const [fr, fi] = F(kx, ky);
-      if (fr === 0 && fi === 0) continue;
-      const a = (2 * Math.PI * kx * i) / n1;
-      re += fr * Math.cos(a) - fi * Math.sin(a);
-      im += fr * Math.sin(a) + fi * Math.cos(a);
+function irfft2(F: Float64Array, n1: number, n2: number): Float64Array {
+  const half = Math.floor(n2 / 2), cols = half + 1;
+  const G = new Float64Array(n1 * cols * 2); // after the inverse over x
+  for (let i = 0; i < n1; i++) {
+    for (let ky = 0; ky < cols; ky++) {
+      let re = 0, im = 0;
+      for (let kx = 0; kx < n1; kx++) {
+        const fr = F[(kx * cols + ky) * 2], fi = F[(kx * cols + ky) * 2 + 1];
+        if (fr === 0 && fi === 0) continue;
+        const a = (2 * Math.PI * kx * i) / n1;
+        re += fr * Math.cos(a) - fi * Math.sin(a);
+        im += fr * Math.sin(a) + fi * Math.cos(a);
+      }
+      G[(i * cols + ky) * 2] = re / n1;
+      G[(i * cols + ky) * 2 + 1] = im / n1;
     }
-    re /= n1;
-    im /= n1;
-    const b = (2 * Math.PI * ky * j) / n2;
-    const edge = ky === 0 || 2 * ky === n2;
-    s += (edge ? 1 : 2) * (re * Math.cos(b) - (edge ? 0 : im * Math.sin(b)));
   }
-  return s / n2;
+  const y = new Float64Array(n1 * n2);
+  for (let i = 0; i < n1; i++) {
+    for (let j = 0; j < n2; j++) {
+      let s = 0;
+      for (let ky = 0; ky < cols; ky++) {
+        const b = (2 * Math.PI * ky * j) / n2;
+        const edge = ky === 0 || 2 * ky === n2;
+        const re = G[(i * cols + ky) * 2], im = G[(i * cols + ky) * 2 + 1];
+        s += (edge ? 1 : 2) * (re * Math.cos(b) - (edge ? 0 : im * Math.sin(b)));
+      }
+      y[i * n2 + j] = s / n2;
+    }
+  }
+  return y;
 }
 
 /**
@@ -64,18 +77,27 @@ export function spectralConv2dRef(
   m2: number,
 ): Float64Array {
   const [B, n1, n2, C] = shape;
+  const cols = Math.floor(n2 / 2) + 1;
+  const kept = [...Array(m1).keys(), ...Array.from({ length: m1 }, (_, k) => n1 - m1 + k)];
   const y = new Float64Array(B * n1 * n2 * O);
   for (let b = 0; b < B; b++) {
-    // out_ft[o][kx][ky]
-    const out = new Map<string, Cx>();
-    const xs: Cx[][][] = []; // [c][kx][ky] over kept modes
-    const kept = [...Array(m1).keys(), ...Array.from({ length: m1 }, (_, k) => n1 - m1 + k)];
+    const xs: Cx[][][] = []; // [c][q][ky] over kept modes
     for (let c = 0; c < C; c++) {
-      xs.push(kept.map((kx) =>
-        Array.from({ length: m2 }, (_, ky) => dft2((i, j) => x[((b * n1 + i) * n2 + j) * C + c], n1, n2, kx, ky))
-      ));
+      xs.push(
+        kept.map((kx) =>
+          Array.from({ length: m2 }, (_, ky) =>
+            dft2(
+              (i, j) => x[((b * n1 + i) * n2 + j) * C + c],
+              n1,
+              n2,
+              kx,
+              ky,
+            ))
+        ),
+      );
     }
     for (let o = 0; o < O; o++) {
+      const F = new Float64Array(n1 * cols * 2);
       kept.forEach((kx, q) => {
         const w = q < m1 ? w1 : w2, kk = q % m1;
         for (let ky = 0; ky < m2; ky++) {
@@ -86,14 +108,12 @@ export function spectralConv2dRef(
             re += xr * w[at] - xi * w[at + 1];
             im += xr * w[at + 1] + xi * w[at];
           }
-          out.set(`${o},${kx},${ky}`, [re, im]);
+          F[(kx * cols + ky) * 2] = re;
+          F[(kx * cols + ky) * 2 + 1] = im;
         }
       });
-      for (let i = 0; i < n1; i++) {
-        for (let j = 0; j < n2; j++) {
-          y[((b * n1 + i) * n2 + j) * O + o] = irfft2At((kx, ky) => out.get(`${o},${kx},${ky}`) ?? [0, 0], n1, n2, i, j);
-        }
-      }
+      const sig = irfft2(F, n1, n2);
+      for (let p = 0; p < n1 * n2; p++) y[(b * n1 * n2 + p) * O + o] = sig[p];
     }
   }
   return y;
@@ -130,10 +150,82 @@ export function spectralConv1dRef(
         }
         return [re, im];
       });
-      for (let i = 0; i < n; i++) {
-        y[(b * n + i) * O + o] = irfft2At((kx, ky) => (kx === 0 && ky < m ? F[ky] : [0, 0]), 1, n, 0, i);
-      }
+      const spectrum = new Float64Array((Math.floor(n / 2) + 1) * 2);
+      F.forEach(([re, im], k) => spectrum.set([re, im], 2 * k));
+      const sig = irfft2(spectrum, 1, n);
+      for (let i = 0; i < n; i++) y[(b * n + i) * O + o] = sig[i];
     }
   }
   return y;
+}
+
+/** Float64 parameters of an FNO by PDEBench name; complex weights as (…, 2) real pairs. */
+export type FnoRefParams = Map<string, Float64Array>;
+
+/**
+ * PDEBench's `FNO1d`/`FNO2d` forward in float64: fc0 on [u, grid], zero padding by 2 at the end of
+ * each axis, four (spectral + 1×1) layers with exact GELU between them, crop, fc1, GELU, fc2.
+ * @param p Parameters by PDEBench name.
+ * @param x Input, channels-last (B, n1, [n2,] inC).
+ * @param shape B, the spatial sizes, inC.
+ * @param cfg width, modes, output channels.
+ * @returns (B, n1, [n2,] outC).
+ */
+export function fnoRef(
+  p: FnoRefParams,
+  x: ArrayLike<number>,
+  shape: number[],
+  cfg: { width: number; modes: number[]; outC: number },
+): Float64Array {
+  const B = shape[0], spatial = shape.slice(1, -1), inC = shape[shape.length - 1];
+  const W = cfg.width, pad = 2;
+  const padded = spatial.map((n) => n + pad);
+  const points = spatial.reduce((a, b) => a * b, 1), pPoints = padded.reduce((a, b) => a * b, 1);
+  const lin = (
+    v: ArrayLike<number>,
+    _rows: number,
+    inF: number,
+    w: Float64Array,
+    b: Float64Array,
+    outF: number,
+  ) => linearRef(v, w, inF, outF, b, false);
+  const gelu = (v: number) => actRef("gelu", v);
+  const lifted = lin(x, B * points, inC, p.get("fc0.weight")!, p.get("fc0.bias")!, W);
+  // Pad at the end of every spatial axis.
+  let h = new Float64Array(B * pPoints * W);
+  for (let b = 0; b < B; b++) {
+    for (let q = 0; q < points; q++) {
+      const i = spatial.length === 2 ? Math.floor(q / spatial[1]) : q,
+        j = spatial.length === 2 ? q % spatial[1] : 0;
+      const dst = spatial.length === 2 ? i * padded[1] + j : i;
+      for (let c = 0; c < W; c++) h[(b * pPoints + dst) * W + c] = lifted[(b * points + q) * W + c];
+    }
+  }
+  for (let l = 0; l < 4; l++) {
+    const s = spatial.length === 2
+      ? spectralConv2dRef(
+        h,
+        [B, padded[0], padded[1], W],
+        p.get(`conv${l}.weights1`)!,
+        p.get(`conv${l}.weights2`)!,
+        W,
+        cfg.modes[0],
+        cfg.modes[1],
+      )
+      : spectralConv1dRef(h, [B, padded[0], W], p.get(`conv${l}.weights1`)!, W, cfg.modes[0]);
+    const pw = lin(h, B * pPoints, W, p.get(`w${l}.weight`)!, p.get(`w${l}.bias`)!, W);
+    h = s.map((v, i) => v + pw[i]);
+    if (l < 3) h = h.map((v) => gelu(v));
+  }
+  const cropped = new Float64Array(B * points * W);
+  for (let b = 0; b < B; b++) {
+    for (let q = 0; q < points; q++) {
+      const i = spatial.length === 2 ? Math.floor(q / spatial[1]) : q,
+        j = spatial.length === 2 ? q % spatial[1] : 0;
+      const src = spatial.length === 2 ? i * padded[1] + j : i;
+      for (let c = 0; c < W; c++) cropped[(b * points + q) * W + c] = h[(b * pPoints + src) * W + c];
+    }
+  }
+  const f1 = lin(cropped, B * points, W, p.get("fc1.weight")!, p.get("fc1.bias")!, 128).map((v) => gelu(v));
+  return lin(f1, B * points, 128, p.get("fc2.weight")!, p.get("fc2.bias")!, cfg.outC);
 }

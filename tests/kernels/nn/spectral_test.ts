@@ -17,7 +17,16 @@ import { spectralConv1dRef, spectralConv2dRef } from "../../reference/spectral.t
 import { centralDiff, dot } from "../../_fd.ts";
 import { assertClose, gpu, gpuTest, randArray, read } from "../../_helpers.ts";
 
-type Case2 = { B: number; n1: number; n2: number; C: number; O: number; m1: number; m2: number; scale?: number };
+type Case2 = {
+  B: number;
+  n1: number;
+  n2: number;
+  C: number;
+  O: number;
+  m1: number;
+  m2: number;
+  scale?: number;
+};
 
 async function run2d(c: Case2, x: Float32Array, w1: Float32Array, w2: Float32Array, dy: Float32Array) {
   const rec = new Recorder(gpu);
@@ -40,28 +49,31 @@ const CASES2: Case2[] = [
 ];
 
 for (const c of CASES2) {
-  gpuTest(`spectralConv2d ${c.B}×${c.n1}×${c.n2}×${c.C}→${c.O}, ${c.m1}×${c.m2} modes: forward and FD backward`, async () => {
-    const s = c.scale ?? 1;
-    const nx = c.B * c.n1 * c.n2 * c.C, nw = c.C * c.O * c.m1 * c.m2 * 2;
-    const x = randArray(nx, 1, -s, s), w1 = randArray(nw, 2), w2 = randArray(nw, 3);
-    const dy = randArray(c.B * c.n1 * c.n2 * c.O, 4);
-    const got = await run2d(c, x, w1, w2, dy);
-    const shape: [number, number, number, number] = [c.B, c.n1, c.n2, c.C];
-    const ref = (xv: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>) =>
-      spectralConv2dRef(xv, shape, a, b, c.O, c.m1, c.m2);
-    const y = ref(x, w1, w2);
-    const mag = Math.max(...y.map(Math.abs));
-    assertClose("y", got.y, y, 2e-5 * mag, 1e-4);
-    const X = Float64Array.from(x), W1 = Float64Array.from(w1), W2 = Float64Array.from(w2);
-    const loss = () => dot(dy, ref(X, W1, W2));
-    const h = 1e-3 * s;
-    const fdx = centralDiff(X, loss, h);
-    assertClose("dx", got.dx, fdx, 2e-5 * Math.max(...fdx.map(Math.abs)), 1e-4);
-    const fw1 = centralDiff(W1, loss, 1e-3), fw2 = centralDiff(W2, loss, 1e-3);
-    const wmag = Math.max(...fw1.map(Math.abs), ...fw2.map(Math.abs));
-    assertClose("dweights1", got.dw1, fw1, 2e-5 * wmag, 1e-4);
-    assertClose("dweights2", got.dw2, fw2, 2e-5 * wmag, 1e-4);
-  });
+  gpuTest(
+    `spectralConv2d ${c.B}×${c.n1}×${c.n2}×${c.C}→${c.O}, ${c.m1}×${c.m2} modes: forward and FD backward`,
+    async () => {
+      const s = c.scale ?? 1;
+      const nx = c.B * c.n1 * c.n2 * c.C, nw = c.C * c.O * c.m1 * c.m2 * 2;
+      const x = randArray(nx, 1, -s, s), w1 = randArray(nw, 2), w2 = randArray(nw, 3);
+      const dy = randArray(c.B * c.n1 * c.n2 * c.O, 4);
+      const got = await run2d(c, x, w1, w2, dy);
+      const shape: [number, number, number, number] = [c.B, c.n1, c.n2, c.C];
+      const ref = (xv: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>) =>
+        spectralConv2dRef(xv, shape, a, b, c.O, c.m1, c.m2);
+      const y = ref(x, w1, w2);
+      const mag = Math.max(...y.map(Math.abs));
+      assertClose("y", got.y, y, 2e-5 * mag, 1e-4);
+      const X = Float64Array.from(x), W1 = Float64Array.from(w1), W2 = Float64Array.from(w2);
+      const loss = () => dot(dy, ref(X, W1, W2));
+      const h = 1e-3 * s;
+      const fdx = centralDiff(X, loss, h);
+      assertClose("dx", got.dx, fdx, 2e-5 * Math.max(...fdx.map(Math.abs)), 1e-4);
+      const fw1 = centralDiff(W1, loss, 1e-3), fw2 = centralDiff(W2, loss, 1e-3);
+      const wmag = Math.max(...fw1.map(Math.abs), ...fw2.map(Math.abs));
+      assertClose("dweights1", got.dw1, fw1, 2e-5 * wmag, 1e-4);
+      assertClose("dweights2", got.dw2, fw2, 2e-5 * wmag, 1e-4);
+    },
+  );
 }
 
 gpuTest("spectralConv2d: zeros in, zeros out; modes that do not fit are refused", async () => {
@@ -77,7 +89,15 @@ gpuTest("spectralConv2d: zeros in, zeros out; modes that do not fit are refused"
   w.release();
 });
 
-for (const c of [{ B: 2, n: 11, C: 3, O: 2, m: 4 }, { B: 1, n: 8, C: 2, O: 2, m: 5 }, { B: 2, n: 1, C: 1, O: 2, m: 1 }]) {
+for (
+  const c of [{ B: 2, n: 11, C: 3, O: 2, m: 4 }, { B: 1, n: 8, C: 2, O: 2, m: 5 }, {
+    B: 2,
+    n: 1,
+    C: 1,
+    O: 2,
+    m: 1,
+  }]
+) {
   gpuTest(`spectralConv1d ${c.B}×${c.n}×${c.C}→${c.O}, ${c.m} modes: forward and FD backward`, async () => {
     const x = randArray(c.B * c.n * c.C, 11), w = randArray(c.C * c.O * c.m * 2, 12);
     const dy = randArray(c.B * c.n * c.O, 13);
