@@ -17,6 +17,8 @@ export interface Parameter {
   grad: Tensor;
   /** First element in the arena. */
   offset: number;
+  /** A complex parameter: (real, imaginary) pairs, its last axis of 2 (see `ParamSpec.complex`). */
+  complex?: boolean;
 }
 
 const ALIGN = 64; // elements: 256 bytes
@@ -33,9 +35,9 @@ export class ParameterArena {
   /**
    * Allocates an arena for the given shapes (values and gradients uninitialised).
    * @param gpu The GPU.
-   * @param specs Name and shape of each parameter.
+   * @param specs Name and shape of each parameter, and whether it is complex.
    */
-  constructor(gpu: Gpu, specs: { name: string; shape: number[] }[]) {
+  constructor(gpu: Gpu, specs: { name: string; shape: number[]; complex?: boolean }[]) {
     let total = 0;
     const offsets = specs.map((s) => {
       const o = total;
@@ -49,6 +51,7 @@ export class ParameterArena {
       value: this.values.view(offsets[i], s.shape, s.name),
       grad: this.grads.view(offsets[i], s.shape, `${s.name}.grad`),
       offset: offsets[i],
+      ...(specs[i].complex ? { complex: true } : {}),
     }));
   }
 

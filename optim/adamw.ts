@@ -1,7 +1,10 @@
 /**
  * AdamW (PyTorch's `torch.optim.AdamW`: decoupled weight decay, bias correction) with optional
  * global gradient-norm clipping, fused on the GPU into the step's one submit: a pass of
- * per-tensor Σg² and one update dispatch per group. With `weightDecay: 0` it is Adam.
+ * per-tensor Σg² and one update dispatch per group. With `weightDecay: 0` it is Adam; with
+ * `decoupled: false`, Adam with L2 weight decay. Complex parameters (see `ParamSpec.complex`) keep
+ * one second moment |g|² per element, shared by its real and imaginary parts, as Adam on a complex
+ * tensor does with g·conj(g) (Model Balancing's FNO optimizer).
  * @module
  */
 import { OptionError } from "../util/errors.ts";
@@ -25,6 +28,11 @@ export interface AdamWOptions {
   eps?: number;
   /** Clip the global gradient norm to this before the update (default 0: no clipping). */
   maxNorm?: number;
+  /**
+   * Decoupled weight decay, AdamW's (default true); false: the decay is added to the gradient,
+   * as `torch.optim.Adam(weight_decay=…)` does (PDEBench's and Model Balancing's FNO training).
+   */
+  decoupled?: boolean;
 }
 
 /**
@@ -51,7 +59,7 @@ export interface AdamWOptions {
  */
 export class AdamW extends FusedOptimizer {
   /** Constants. */
-  readonly hyper: { beta1: number; beta2: number; eps: number; maxNorm: number };
+  readonly hyper: { beta1: number; beta2: number; eps: number; maxNorm: number; decoupled: boolean };
 
   /**
    * Creates the optimizer and its zeroed moment buffers.
@@ -70,6 +78,7 @@ export class AdamW extends FusedOptimizer {
       beta2: o.beta2 ?? 0.999,
       eps: o.eps ?? 1e-8,
       maxNorm: o.maxNorm ?? 0,
+      decoupled: o.decoupled ?? true,
     };
     for (const k of ["beta1", "beta2"] as const) {
       const b = this.hyper[k];

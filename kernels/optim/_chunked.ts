@@ -1,9 +1,9 @@
 /**
  * The WGSL frame shared by the fused optimizer kernels: one workgroup of 256 lanes per chunk of a
- * chunk table (`chunks[wid] = (arena offset, length, tensor index, ·)`, see `optim/_groups.ts`),
+ * chunk table (`chunks[wid] = (arena offset, length, tensor index, complex flag)`, see `optim/_groups.ts`),
  * each lane striding over the chunk's elements. A kernel supplies its uniform fields, its storage
  * bindings after the table, a per-chunk prelude (which may read `ch`) and the per-element body
- * (which reads `i`, the arena index).
+ * (which reads `i`, the arena index), and optionally a body per complex pair.
  * @module
  */
 import { WID, WID_ARGS } from "../runtime/recorder.ts";
@@ -18,6 +18,11 @@ export interface ChunkedKernel {
   prelude?: string;
   /** WGSL run per element `i`. */
   body: string;
+  /**
+   * WGSL run per (real, imaginary) pair `i`, `i + 1` of a complex tensor's chunk (the row's flag
+   * set); without it complex chunks run `body` per element like any other.
+   */
+  pairBody?: string;
 }
 
 /**
@@ -41,6 +46,17 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) t: u32) {
   if (wid >= p.groups) { return; }
   let ch = chunks[wid];
   ${k.prelude ?? ""}
+  ${
+    k.pairBody
+      ? `if (ch.w == 1u) {
+    for (var k = 2u * t; k < ch.y; k += 512u) {
+      let i = ch.x + k;
+      ${k.pairBody}
+    }
+    return;
+  }`
+      : ""
+  }
   for (var k = t; k < ch.y; k += 256u) {
     let i = ch.x + k;
     ${k.body}

@@ -16,7 +16,7 @@ import type { Tensor } from "../runtime/tensor.ts";
 
 const CODE = chunkedKernel({
   fields:
-    "tensors: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32, maxNorm: f32",
+    "tensors: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32, maxNorm: f32, l2: f32",
   bindings: [
     "w: read_write array<f32>",
     "g: read array<f32>",
@@ -27,13 +27,29 @@ const CODE = chunkedKernel({
   prelude: `var total = 0.0;
   for (var k = 0u; k < p.tensors; k++) { total += stats[k].x; }
   let c = select(1.0, min(1.0, p.maxNorm / (sqrt(total) + 1e-6)), p.maxNorm > 0.0);`,
-  body: `let gi = c * g[i];
+  // l2 = 1: torch.optim.Adam's weight decay (added to the gradient); l2 = 0: AdamW's (decoupled).
+  body: `let gi = c * g[i] + p.l2 * p.wd * w[i];
     let mi = p.beta1 * m[i] + (1.0 - p.beta1) * gi;
     let vi = p.beta2 * v[i] + (1.0 - p.beta2) * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    let wi = w[i] * (1.0 - p.lr * p.wd);
+    let wi = w[i] * (1.0 - (1.0 - p.l2) * p.lr * p.wd);
     w[i] = wi - (p.lr / p.bc1) * mi / (sqrt(vi) / sqrt(p.bc2) + p.eps);`,
+  // A complex parameter: the pair shares v = |g|² (Adam on complex tensors with g·conj(g)).
+  pairBody: `let j = i + 1u;
+    let ga = c * g[i] + p.l2 * p.wd * w[i];
+    let gb = c * g[j] + p.l2 * p.wd * w[j];
+    let ma = p.beta1 * m[i] + (1.0 - p.beta1) * ga;
+    let mb = p.beta1 * m[j] + (1.0 - p.beta1) * gb;
+    let vs = p.beta2 * v[i] + (1.0 - p.beta2) * (ga * ga + gb * gb);
+    m[i] = ma;
+    m[j] = mb;
+    v[i] = vs;
+    v[j] = vs;
+    let den = sqrt(vs) / sqrt(p.bc2) + p.eps;
+    let sh = 1.0 - (1.0 - p.l2) * p.lr * p.wd;
+    w[i] = w[i] * sh - (p.lr / p.bc1) * ma / den;
+    w[j] = w[j] * sh - (p.lr / p.bc1) * mb / den;`,
 });
 
 /** Hyper-parameters of one AdamW update. */
@@ -46,8 +62,10 @@ export interface AdamWHyper {
   beta2: number;
   /** eps. */
   eps: number;
-  /** The group's (decoupled) weight decay. */
+  /** The group's weight decay. */
   weightDecay: number;
+  /** Decoupled decay, AdamW's (default); false: added to the gradient, torch.optim.Adam's L2. */
+  decoupled?: boolean;
   /** The step number t ≥ 1 (for the bias corrections). */
   step: number;
   /** Global gradient-norm clip; 0 for none. */
@@ -93,6 +111,7 @@ export function adamwUpdate(
       { f: 1 - Math.pow(h.beta1, h.step) },
       { f: 1 - Math.pow(h.beta2, h.step) },
       { f: h.maxNorm },
+      { f: h.decoupled === false ? 1 : 0 },
     ),
     tensors: [values, grads, m, v, stats, chunks],
   });

@@ -1,6 +1,7 @@
 /**
  * The chunk table every fused optimizer kernel walks: one row (arena offset, length ≤ {@link CHUNK},
- * tensor index, 0) of u32 per chunk, one workgroup per row (`array<vec4u>` in WGSL). The one place
+ * tensor index, complex flag) of u32 per chunk (CHUNK is even, so a complex tensor's chunks hold
+ * whole (real, imaginary) pairs), one workgroup per row (`array<vec4u>` in WGSL). The one place
  * that splits parameters into chunks: SGD, LARS, LAMB, SGDP, the sphere projection and spectral-norm
  * regularisation all read tables made here.
  * @module
@@ -17,19 +18,21 @@ export interface ChunkRange {
   length: number;
   /** The tensor's index in whatever per-tensor table the kernel reads (default 0). */
   index?: number;
+  /** A complex tensor ((real, imaginary) pairs at even offsets): the row's last field is 1. */
+  complex?: boolean;
 }
 
 /**
  * The chunk rows of some ranges, in order.
  * @param ranges The ranges.
- * @returns u32 rows (offset, length, index, 0); one row (0, 0, 0, 0) when there is nothing, so
+ * @returns u32 rows (offset, length, index, complex ? 1 : 0); one row (0, 0, 0, 0) when there is nothing, so
  *   that the table can still be bound.
  */
 export function chunkRows(ranges: Iterable<ChunkRange>): Uint32Array {
   const rows: number[] = [];
   for (const r of ranges) {
     for (let k = 0; k < r.length; k += CHUNK) {
-      rows.push(r.offset + k, Math.min(CHUNK, r.length - k), r.index ?? 0, 0);
+      rows.push(r.offset + k, Math.min(CHUNK, r.length - k), r.index ?? 0, r.complex ? 1 : 0);
     }
   }
   if (!rows.length) rows.push(0, 0, 0, 0);

@@ -29,11 +29,38 @@ gpuTest(
       );
     }
     const arena = new ParameterArena(gpu, [{ name: "w", shape: [4] }]);
+    throws(() => new AdamW(arena, [{ params: arena.params }], { lr: 1, eps: -1 }), /eps must be ≥ 0/);
     throws(
       () => new AdamW(arena, [{ params: arena.params }], { lr: 1, beta2: 1 }),
       /beta2 must be in \[0, 1\)/,
     );
     throws(() => new AdamW(arena, [{ params: arena.params }], { lr: 1, maxNorm: -1 }), /maxNorm must be/);
     arena.release();
+  },
+);
+
+gpuTest(
+  "Adam with L2 decay and complex parameters matches Model Balancing's Adam in float64: |g|² shared by a pair, chunks split in pairs",
+  async () => {
+    // A real matrix, a complex tensor (12 pairs), and one spanning three 1024-chunks (1300 pairs).
+    const shapes = [[5, 7], [3, 4, 2], [1300, 2]], complex = [false, true, true];
+    const m = shapes.map((s) => new Float64Array(s.reduce((a, b) => a * b, 1)));
+    const v = m.map((x) => new Float64Array(x.length));
+    await compareOptimizer(
+      shapes,
+      (arena) => new AdamW(arena, [{ params: arena.params }], { lr: 0.01, weightDecay: 1e-2, decoupled: false }),
+      (p, g, step) =>
+        adamwStepRef(p, g, m, v, step + 1, {
+          lr: [0.01, 0.01, 0.01],
+          wd: [1e-2, 1e-2, 1e-2],
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          maxNorm: 0,
+          l2: true,
+          complex,
+        }),
+      { steps: 4, atol: 2e-6, rtol: 2e-5, seed: 3, complex },
+    );
   },
 );

@@ -180,17 +180,29 @@ export function adamwStepRef(
   m: Float64Array[],
   v: Float64Array[],
   t: number,
-  h: { lr: number[]; wd: number[]; beta1: number; beta2: number; eps: number; maxNorm: number },
+  h: {
+    lr: number[];
+    wd: number[];
+    beta1: number;
+    beta2: number;
+    eps: number;
+    maxNorm: number;
+    /** torch.optim.Adam's L2 (decay added to the gradient) instead of AdamW's decoupled decay. */
+    l2?: boolean;
+    /** Tensors that are complex ((re, im) pairs): v is |g|² of the pair (g·conj(g)). */
+    complex?: boolean[];
+  },
 ): void {
   const total = Math.sqrt(gs.reduce((s, g) => s + norm(g) ** 2, 0));
   const c = h.maxNorm > 0 ? Math.min(1, h.maxNorm / (total + 1e-6)) : 1;
   const bc1 = 1 - h.beta1 ** t, bc2 = 1 - h.beta2 ** t;
   ps.forEach((p, k) => {
+    const g = Float64Array.from(p, (w, i) => c * gs[k][i] + (h.l2 ? h.wd[k] * w : 0));
     for (let i = 0; i < p.length; i++) {
-      const g = c * gs[k][i];
-      m[k][i] = h.beta1 * m[k][i] + (1 - h.beta1) * g;
-      v[k][i] = h.beta2 * v[k][i] + (1 - h.beta2) * g * g;
-      p[i] *= 1 - h.lr[k] * h.wd[k];
+      const sq = h.complex?.[k] ? g[i - (i % 2)] ** 2 + g[i - (i % 2) + 1] ** 2 : g[i] * g[i];
+      m[k][i] = h.beta1 * m[k][i] + (1 - h.beta1) * g[i];
+      v[k][i] = h.beta2 * v[k][i] + (1 - h.beta2) * sq;
+      if (!h.l2) p[i] *= 1 - h.lr[k] * h.wd[k];
       p[i] -= (h.lr[k] / bc1) * m[k][i] / (Math.sqrt(v[k][i]) / Math.sqrt(bc2) + h.eps);
     }
   });

@@ -7,5 +7,7 @@ Deno.test("chunkRows(): ranges split into rows of at most CHUNK elements, with t
     [0, CHUNK, 2, 0, CHUNK, 5, 2, 0, 5000, 3, 0, 0],
   );
   deepEqual(Array.from(chunkRows([])), [0, 0, 0, 0]);
+  // A complex tensor's rows carry its flag.
+  deepEqual(Array.from(chunkRows([{ offset: 64, length: 6, index: 1, complex: true }])), [64, 6, 1, 1]);
   deepEqual(Array.from(chunkRows([{ offset: 7, length: 0 }])), [0, 0, 0, 0]);
 });
