@@ -111,7 +111,12 @@ export function chunkTables(gpu: Gpu, groups: ParamGroup[], order: Parameter[]):
   const index = new Map(order.map((p, i) => [p.name, i]));
   return groups.map((g) => {
     const rows = chunkRows(
-      g.params.map((p) => ({ offset: p.offset, length: p.value.size, index: index.get(p.name)!, complex: p.complex })),
+      g.params.map((p) => ({
+        offset: p.offset,
+        length: p.value.size,
+        index: index.get(p.name)!,
+        complex: p.complex,
+      })),
     );
     return upload(gpu, rows, [rows.length], "u32", "optim.chunks");
   });

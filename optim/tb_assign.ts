@@ -5,7 +5,9 @@
  * - `sqrt` (`tb_sqrt`): `η·n·sqrt(m_i) / Σ sqrt(m)`;
  * - `log2` (`tb_log2`): `η·n·log2(m_i) / Σ log2(m)`;
  * - `step` (`tb_step`): by rank r of m_i (0 = smallest; ties keep layer order):
- *   `η·(lrMin + (lrMax − lrMin)·r/n)`.
+ *   `η·(lrMin + (lrMax − lrMin)·r/n)`;
+ * - `sigmoid` (`tb_std_sigmoid`, Model Balancing's per-layer map, its SciML code): with
+ *   d_i = m_i − mean(m), `η·10^φ_i`, φ_i = s·(σ(τ·d_i) − ½), s = sigmoidMax for d_i > 0 else sigmoidMin.
  * NOTE: when every metric is equal, the reference's `np.interp` over the degenerate range
  * `[m, m]` returns its right end, lrMax·η, for every layer; we give every layer η instead (no
  * layer is more or less trained than another, so none should move off the global rate).
@@ -16,10 +18,20 @@
 import { OptionError } from "../util/errors.ts";
 
 /** How metrics map to rates. */
-export type TbAssign = "linear" | "sqrt" | "log2" | "step";
+export type TbAssign = "linear" | "sqrt" | "log2" | "step" | "sigmoid";
 
 /** The assignment functions, for validation and help texts. */
-export const TB_ASSIGNS: readonly TbAssign[] = ["linear", "sqrt", "log2", "step"];
+export const TB_ASSIGNS: readonly TbAssign[] = ["linear", "sqrt", "log2", "step", "sigmoid"];
+
+/** The sigmoid map's constants (Model Balancing's `exp_temp`, `lr_min_ratio`, `lr_slope`). */
+export interface SigmoidMap {
+  /** τ (default 10). */
+  tau?: number;
+  /** Slope below the mean (default 2). */
+  sigmoidMin?: number;
+  /** Slope above the mean (default 1). */
+  sigmoidMax?: number;
+}
 
 /**
  * Maps metrics to learning rates.
@@ -28,6 +40,7 @@ export const TB_ASSIGNS: readonly TbAssign[] = ["linear", "sqrt", "log2", "step"
  * @param assign The function (default `linear`).
  * @param lrMinRatio Lower end of the linear/step range, × η (default 0.5).
  * @param lrMaxRatio Upper end, × η (default 1.5).
+ * @param sigmoid The `sigmoid` map's constants.
  * @returns One rate per layer. Where `sqrt`/`log2` divide by a zero or non-finite sum (e.g. every
  *   alpha exactly 1 under log2), every layer gets η.
  * @example
@@ -44,6 +57,7 @@ export function assignRates(
   assign: TbAssign = "linear",
   lrMinRatio = 0.5,
   lrMaxRatio = 1.5,
+  sigmoid: SigmoidMap = {},
 ): number[] {
   const n = metrics.length;
   if (n === 0) return [];
@@ -67,6 +81,14 @@ export function assignRates(
       const out = new Array<number>(n);
       order.forEach(([, i], r) => out[i] = lr * (lrMinRatio + (lrMaxRatio - lrMinRatio) * r / n));
       return out;
+    }
+    case "sigmoid": {
+      const { tau = 10, sigmoidMin = 2, sigmoidMax = 1 } = sigmoid;
+      const mean = metrics.reduce((a, b) => a + b, 0) / n;
+      return metrics.map((m) => {
+        const d = m - mean;
+        return lr * 10 ** ((d > 0 ? sigmoidMax : sigmoidMin) * (1 / (1 + Math.exp(-tau * d)) - 0.5));
+      });
     }
     default:
       throw new OptionError(

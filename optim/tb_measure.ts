@@ -65,7 +65,7 @@ export function layerRates(
   plan: TbPlan,
   metrics: (number | null)[],
   lr: number,
-  o: Pick<TempBalanceOptions, "assign" | "lrMinRatio" | "lrMaxRatio">,
+  o: Pick<TempBalanceOptions, "assign" | "lrMinRatio" | "lrMaxRatio" | "tau" | "sigmoidMin" | "sigmoidMax">,
   warn: (m: string) => void = console.warn,
 ): number[] {
   const idx = plan.layers.flatMap((l, i) => {
@@ -78,7 +78,7 @@ export function layerRates(
     return [i];
   });
   const rates = plan.layers.map(() => lr);
-  const r = assignRates(idx.map((i) => metrics[i]!), lr, o.assign, o.lrMinRatio, o.lrMaxRatio);
+  const r = assignRates(idx.map((i) => metrics[i]!), lr, o.assign, o.lrMinRatio, o.lrMaxRatio, o);
   idx.forEach((i, k) => rates[i] = r[k]);
   return rates;
 }

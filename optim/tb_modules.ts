@@ -14,6 +14,7 @@ import { BatchNorm2d, Conv2d, Linear } from "../models/layers.ts";
 import { type Model, MODULE_ORDER_KEY } from "../models/model.ts";
 import { Module } from "../models/module.ts";
 import { Conv1D, Norm } from "../models/transformer/layers.ts";
+import { PointwiseConv } from "../models/operators/fno.ts";
 
 /** A module's kind, as TempBalance sees it. */
 export type ModuleKind = "conv" | "linear" | "bn" | "norm" | "other";
@@ -41,7 +42,7 @@ export const BUFFER_SUFFIXES = ["running_mean", "running_var", "num_batches_trac
 export function modulesOfModel(model: Model | Module): ModuleInfo[] {
   const all = model instanceof Module ? model.modules("") : model.modules;
   return all.filter((m) => m.paramSpecs().length).map((m) => {
-    const kind: ModuleKind = m instanceof Conv2d
+    const kind: ModuleKind = m instanceof Conv2d || (m instanceof PointwiseConv && m.dims === 2)
       ? "conv"
       : m instanceof Linear || m instanceof Conv1D
       ? "linear"

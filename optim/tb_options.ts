@@ -35,6 +35,12 @@ export interface TempBalanceOptions extends PlanOptions {
   lrMinRatio?: number;
   /** Upper end (default 1.5). */
   lrMaxRatio?: number;
+  /** The `sigmoid` assignment's τ (default 10). */
+  tau?: number;
+  /** The `sigmoid` assignment's slope below the mean metric (default 2). */
+  sigmoidMin?: number;
+  /** The `sigmoid` assignment's slope above the mean metric (default 1). */
+  sigmoidMax?: number;
   /** Eigenvalue solver (default `auto`). */
   solver?: EigSolver;
   /** Where the fits run (default `gpu`). */
@@ -76,6 +82,9 @@ export function tempBalanceDefaults(
     assign: o.assign ?? "linear",
     lrMinRatio: o.lrMinRatio ?? 0.5,
     lrMaxRatio: o.lrMaxRatio ?? 1.5,
+    tau: o.tau ?? 10,
+    sigmoidMin: o.sigmoidMin ?? 2,
+    sigmoidMax: o.sigmoidMax ?? 1,
     removeFirstLayer: o.removeFirstLayer ?? true,
     removeLastLayer: o.removeLastLayer ?? true,
     eigsThresh: o.eigsThresh ?? 50,
@@ -98,7 +107,7 @@ export function tempBalanceDefaults(
     throw bad(`unknown batchnormType "${d.batchnormType}": expected name or order`);
   }
   checkFitOptions({ method: d.fit, xminPos: d.xminPos }, "TempBalance");
-  for (const k of ["lrMinRatio", "lrMaxRatio"] as const) {
+  for (const k of ["lrMinRatio", "lrMaxRatio", "tau", "sigmoidMin", "sigmoidMax"] as const) {
     if (!(d[k] >= 0) || !Number.isFinite(d[k])) throw bad(`${k} must be a finite number ≥ 0, got ${d[k]}`);
   }
   if (d.lrMinRatio > d.lrMaxRatio) {

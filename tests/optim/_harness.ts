@@ -31,7 +31,10 @@ export async function compareOptimizer(
   } = {},
 ): Promise<void> {
   const { steps = 3, atol = 1e-6, rtol = 1e-5, seed = 1 } = o;
-  const arena = new ParameterArena(gpu, shapes.map((s, i) => ({ name: `p${i}`, shape: s, complex: o.complex?.[i] })));
+  const arena = new ParameterArena(
+    gpu,
+    shapes.map((s, i) => ({ name: `p${i}`, shape: s, complex: o.complex?.[i] })),
+  );
   const w = arena.params.map((p, i) => Float64Array.from(randArray(p.value.size, seed * 100 + i)));
   arena.params.forEach((p, i) =>
     gpu.device.queue.writeBuffer(

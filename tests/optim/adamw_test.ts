@@ -48,7 +48,8 @@ gpuTest(
     const v = m.map((x) => new Float64Array(x.length));
     await compareOptimizer(
       shapes,
-      (arena) => new AdamW(arena, [{ params: arena.params }], { lr: 0.01, weightDecay: 1e-2, decoupled: false }),
+      (arena) =>
+        new AdamW(arena, [{ params: arena.params }], { lr: 0.01, weightDecay: 1e-2, decoupled: false }),
       (p, g, step) =>
         adamwStepRef(p, g, m, v, step + 1, {
           lr: [0.01, 0.01, 0.01],

@@ -286,3 +286,17 @@ gpuTest("planted heavy-tailed layers of a real model get the rates their alphas 
   plain.release();
   model.release();
 });
+
+Deno.test("assignRates sigmoid: Model Balancing's tb_std_sigmoid per layer, η·10^φ around the mean metric", () => {
+  // get_layer_temps(lr_min_ratio=0.5, lr_slope=1.5, 'tb_std_sigmoid', [2, 3, 7], 0.01, exp_temp=4), by hand:
+  const alphas = [2, 3, 7], eta = 0.01, mean = 4;
+  const want = alphas.map((a) => {
+    const d = a - mean, s = 1 / (1 + Math.exp(-4 * d)) - 0.5;
+    return eta * 10 ** ((d > 0 ? 1.5 : 0.5) * s);
+  });
+  const got = assignRates(alphas, eta, "sigmoid", 0, 0, { tau: 4, sigmoidMin: 0.5, sigmoidMax: 1.5 });
+  got.forEach((r, i) => ok(Math.abs(r - want[i]) < 1e-15, `${r} vs ${want[i]}`));
+  // Below the mean slower than η, above faster; equal metrics keep η.
+  ok(got[0] < eta && got[2] > eta);
+  deepEqual(assignRates([3, 3], eta, "sigmoid"), [eta, eta]);
+});
