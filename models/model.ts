@@ -57,7 +57,10 @@ export class Model {
     const specs = this.modules.flatMap((m) =>
       m.paramSpecs().map((s) => ({ ...s, name: m.qualified(s.name), local: s.name }))
     );
-    this.arena = new ParameterArena(gpu, specs.map((s) => ({ name: s.name, shape: s.shape, complex: s.complex })));
+    this.arena = new ParameterArena(
+      gpu,
+      specs.map((s) => ({ name: s.name, shape: s.shape, complex: s.complex })),
+    );
     for (const m of this.modules) m.bind(this.arena);
     const random = mulberry32(seed);
     specs.forEach((s, i) => {

@@ -1,5 +1,5 @@
 /**
- * Transformer activations, forward and backward: GELU (`gelu_new`/`gelu_pytorch_tanh`: the tanh
+ * Activations, forward and backward: tanh (PDEBench's UNet), GELU (`gelu_new`/`gelu_pytorch_tanh`: the tanh
  * form GPT-2 uses; `gelu`: the exact erf form), SiLU, and SwiGLU (`silu(gate) · up`, LLaMA's MLP).
  * Element-wise, four elements per invocation when the size allows (vec4 loads double throughput on
  * software adapters). NOTE: tanh and the sigmoid are written with `exp` in forms that saturate to
@@ -16,7 +16,7 @@ import { Tensor } from "../runtime/tensor.ts";
 export type GeluKind = "gelu_new" | "gelu_pytorch_tanh" | "gelu";
 
 /** The activations Hugging Face configs name that we run. */
-export const ACTIVATIONS: readonly string[] = ["gelu_new", "gelu_pytorch_tanh", "gelu", "silu"];
+export const ACTIVATIONS: readonly string[] = ["gelu_new", "gelu_pytorch_tanh", "gelu", "silu", "tanh"];
 
 // Helpers on T (f32 or vec4<f32>).
 const PRELUDE = `fn tanh_s(u: T) -> T { return T(1.0) - T(2.0) / (exp(T(2.0) * u) + T(1.0)); }
@@ -37,6 +37,7 @@ const EXPR: Record<string, string> = {
   gelu_new: "T(0.5) * x0[i] * (T(1.0) + tanh_s(T(C0) * (x0[i] + T(A0) * x0[i] * x0[i] * x0[i])))",
   gelu: "T(0.5) * x0[i] * (T(1.0) + erf_a(x0[i] * T(ISQ2)))",
   silu: "x0[i] * sigm(x0[i])",
+  tanh: "tanh_s(x0[i])",
   swiglu: "x0[i] * sigm(x0[i]) * x1[i]",
   // Backward: x0 = dy, x1 = x.
   gelu_new_bwd: `T(0.5) * (T(1.0) + tanh_s(T(C0) * (x1[i] + T(A0) * x1[i] * x1[i] * x1[i])))
@@ -44,6 +45,7 @@ const EXPR: Record<string, string> = {
       * T(C0) * (T(1.0) + T(3.0 * A0) * x1[i] * x1[i])`,
   gelu_bwd: "T(0.5) * (T(1.0) + erf_a(x1[i] * T(ISQ2))) + x1[i] * T(IS2PI) * exp(T(-0.5) * x1[i] * x1[i])",
   silu_bwd: "sigm(x1[i]) * (T(1.0) + x1[i] * (T(1.0) - sigm(x1[i])))",
+  tanh_bwd: "T(1.0) - tanh_s(x1[i]) * tanh_s(x1[i])",
 };
 
 function run(rec: Recorder, op: string, kernel: string, expr: string, inputs: Tensor[], out: Tensor): void {
@@ -84,11 +86,11 @@ function kindOf(op: string, kind: string): string {
 /**
  * Records an activation.
  * @param rec The recorder.
- * @param kind `gelu_new`, `gelu_pytorch_tanh`, `gelu` or `silu`.
+ * @param kind `gelu_new`, `gelu_pytorch_tanh`, `gelu`, `silu` or `tanh`.
  * @param x Input.
  * @returns The activations.
  */
-export function activation(rec: Recorder, kind: GeluKind | "silu", x: Tensor): Tensor {
+export function activation(rec: Recorder, kind: GeluKind | "silu" | "tanh", x: Tensor): Tensor {
   const op = `${kind} x=${fmtShape(x.shape)}`;
   requireDtype(op, "x", x);
   const k = kindOf(op, kind);
@@ -105,7 +107,12 @@ export function activation(rec: Recorder, kind: GeluKind | "silu", x: Tensor): T
  * @param x The forward input.
  * @returns dx.
  */
-export function activationBackward(rec: Recorder, kind: GeluKind | "silu", dy: Tensor, x: Tensor): Tensor {
+export function activationBackward(
+  rec: Recorder,
+  kind: GeluKind | "silu" | "tanh",
+  dy: Tensor,
+  x: Tensor,
+): Tensor {
   const op = `${kind} backward x=${fmtShape(x.shape)}`;
   requireDtype(op, "dy", dy);
   requireShape(op, "dy", dy, x.shape);

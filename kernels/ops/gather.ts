@@ -1,7 +1,8 @@
 /**
  * Strided copies: `transpose` (any axis permutation) and `slice` (numpy-style
  * `x[start:end:step, …]`). Both are one gather kernel, `out[i] = x[offset + Σ idx_d·stride_d]`,
- * for tensors of rank ≤ 8; and `padEnd`, zeros appended to axes (the inverse of a leading slice).
+ * for tensors of rank ≤ 8; `padEnd`, zeros appended to axes (the inverse of a leading slice); and
+ * `concat` of two tensors along an axis.
  * @module
  */
 import { params } from "../runtime/params.ts";
@@ -197,6 +198,55 @@ export function padEnd(rec: Recorder, x: Tensor, pads: number[]): Tensor {
     groups: Math.ceil(y.size / 256),
     params: params(y.size, shape.length, 0, ...fill(shape), ...fill([...x.shape])),
     tensors: [x, y],
+  });
+  return y;
+}
+
+const CONCAT = `struct P { groups: u32, n: u32, ca: u32, cb: u32, inner: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 256u + li;
+  if (i >= p.n) { return; }
+  let c = (i / p.inner) % (p.ca + p.cb);
+  let o = i / (p.inner * (p.ca + p.cb));
+  let r = i % p.inner;
+  if (c < p.ca) { y[i] = a[(o * p.ca + c) * p.inner + r]; } else { y[i] = b[(o * p.cb + c - p.ca) * p.inner + r]; }
+}`;
+
+/**
+ * Records `torch.cat((a, b), dim=axis)` of two f32 tensors equal in every other axis; its backward
+ * is two {@link slice}s.
+ * @param rec The recorder.
+ * @param a First part.
+ * @param b Second part.
+ * @param axis The axis joined.
+ * @returns The concatenation.
+ */
+export function concat(rec: Recorder, a: Tensor, b: Tensor, axis: number): Tensor {
+  const op = `concat a=${fmtShape(a.shape)} b=${fmtShape(b.shape)} axis=${axis}`;
+  requireLive(op, "a", a);
+  requireLive(op, "b", b);
+  if (
+    a.dtype !== "f32" || b.dtype !== "f32" || a.shape.length !== b.shape.length || axis < 0 ||
+    axis >= a.shape.length || a.shape.some((n, d) => d !== axis && n !== b.shape[d])
+  ) {
+    throw new TypeError(`${op}: expected f32 tensors equal in every axis but ${axis}`);
+  }
+  const inner = a.shape.slice(axis + 1).reduce((s, n) => s * n, 1);
+  const shape = a.shape.map((n, d) => (d === axis ? n + b.shape[d] : n));
+  const y = new Tensor(rec.gpu, shape, "f32", "concat.out");
+  rec.dispatch({
+    op,
+    kernel: "concat",
+    code: CONCAT,
+    groups: Math.ceil(y.size / 256),
+    params: params(y.size, a.shape[axis], b.shape[axis], inner),
+    tensors: [a, b, y],
   });
   return y;
 }

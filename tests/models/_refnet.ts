@@ -18,6 +18,48 @@ import { WideBlock, WideResNet } from "../../models/wrn.ts";
 import type { Module } from "../../models/module.ts";
 import { Sequential } from "../../models/module.ts";
 import { BasicBlock, Bottleneck, ResNet } from "../../models/resnet.ts";
+import { ConvTranspose2d, Tanh, UNet2d } from "../../models/operators/unet.ts";
+
+/** ConvTranspose2d with stride = kernel in float64: y[b, o, k·i + a, k·j + c] = Σ x[b, ci, i, j]·w[ci, o, a, c] + bias. */
+function convTransposeRef(x: Ref, w: Ref, bias: Ref): Ref {
+  const [B, C, H, W] = x.shape, [, O, k] = w.shape;
+  const y = new Float64Array(B * O * k * H * k * W);
+  for (let b = 0; b < B; b++) {
+    for (let o = 0; o < O; o++) {
+      for (let i = 0; i < k * H; i++) {
+        for (let j = 0; j < k * W; j++) {
+          let s = bias.data[o];
+          for (let c = 0; c < C; c++) {
+            s += x.data[((b * C + c) * H + Math.floor(i / k)) * W + Math.floor(j / k)] *
+              w.data[((c * O + o) * k + (i % k)) * k + (j % k)];
+          }
+          y[((b * O + o) * k * H + i) * k * W + j] = s;
+        }
+      }
+    }
+  }
+  return { data: y, shape: [B, O, k * H, k * W] };
+}
+
+/** Channel concatenation (axis 1) of NCHW tensors, and its split. */
+function catRef(a: Ref, b: Ref): Ref {
+  const [B, Ca, H, W] = a.shape, Cb = b.shape[1], hw = H * W;
+  const y = new Float64Array(B * (Ca + Cb) * hw);
+  for (let n = 0; n < B; n++) {
+    y.set(a.data.subarray(n * Ca * hw, (n + 1) * Ca * hw), n * (Ca + Cb) * hw);
+    y.set(b.data.subarray(n * Cb * hw, (n + 1) * Cb * hw), (n * (Ca + Cb) + Ca) * hw);
+  }
+  return { data: y, shape: [B, Ca + Cb, H, W] };
+}
+function splitRef(y: Ref, Ca: number): [Ref, Ref] {
+  const [B, C, H, W] = y.shape, Cb = C - Ca, hw = H * W;
+  const a = new Float64Array(B * Ca * hw), b = new Float64Array(B * Cb * hw);
+  for (let n = 0; n < B; n++) {
+    a.set(y.data.subarray(n * C * hw, (n * C + Ca) * hw), n * Ca * hw);
+    b.set(y.data.subarray((n * C + Ca) * hw, (n + 1) * C * hw), n * Cb * hw);
+  }
+  return [{ data: a, shape: [B, Ca, H, W] }, { data: b, shape: [B, Cb, H, W] }];
+}
 
 type Params = Map<string, Ref>;
 
@@ -70,6 +112,28 @@ export class RefNet {
     if (m instanceof MaxPool2d) {
       this.#saved.set(m, x);
       return poolRef(x, "max", m.kernel, m.stride, m.padding).y;
+    }
+    if (m instanceof Tanh) {
+      const y = { data: x.data.map(Math.tanh), shape: [...x.shape] };
+      this.#saved.set(m, y);
+      return y;
+    }
+    if (m instanceof ConvTranspose2d) {
+      this.#saved.set(m, x);
+      return convTransposeRef(x, P("weight"), P("bias"));
+    }
+    if (m instanceof UNet2d) {
+      const skips: Ref[] = [];
+      let h = x;
+      for (let i = 0; i < 4; i++) {
+        skips.push(this.forward(m.encoders[i], h));
+        h = this.forward(m.pools[i], skips[i]);
+      }
+      h = this.forward(m.bottleneck, h);
+      for (let i = 3; i >= 0; i--) {
+        h = this.forward(m.decoders[i], catRef(this.forward(m.upconvs[i], h), skips[i]));
+      }
+      return this.forward(m.conv, h);
     }
     if (m instanceof Flatten) {
       this.#saved.set(m, x.shape);
@@ -150,6 +214,54 @@ export class RefNet {
       return poolRef(x, "max", m.kernel, m.stride, m.padding, dy).dx!;
     }
     if (m instanceof Flatten) return { data: dy.data, shape: this.#saved.get(m) as number[] };
+    if (m instanceof Tanh) {
+      const y = this.#saved.get(m) as Ref;
+      return { data: dy.data.map((g, i) => g * (1 - y.data[i] ** 2)), shape: [...dy.shape] };
+    }
+    if (m instanceof ConvTranspose2d) {
+      const x = this.#saved.get(m) as Ref, w = P("weight");
+      const [B, C, H, W] = x.shape, [, O, k] = w.shape;
+      const dx = new Float64Array(x.data.length),
+        dw = new Float64Array(w.data.length),
+        db = new Float64Array(O);
+      for (let b = 0; b < B; b++) {
+        for (let o = 0; o < O; o++) {
+          for (let i = 0; i < k * H; i++) {
+            for (let j = 0; j < k * W; j++) {
+              const g = dy.data[((b * O + o) * k * H + i) * k * W + j];
+              db[o] += g;
+              for (let c = 0; c < C; c++) {
+                const xi = ((b * C + c) * H + Math.floor(i / k)) * W + Math.floor(j / k);
+                const wi = ((c * O + o) * k + (i % k)) * k + (j % k);
+                dx[xi] += g * w.data[wi];
+                dw[wi] += g * x.data[xi];
+              }
+            }
+          }
+        }
+      }
+      this.#grad(m.qualified("weight"), dw);
+      this.#grad(m.qualified("bias"), db);
+      return { data: dx, shape: [...x.shape] };
+    }
+    if (m instanceof UNet2d) {
+      let g = this.backward(m.conv, dy);
+      const dSkips: Ref[] = [];
+      for (let i = 0; i < 4; i++) {
+        const [du, ds] = splitRef(this.backward(m.decoders[i], g), m.upconvs[i].outC);
+        dSkips[i] = ds;
+        g = this.backward(m.upconvs[i], du);
+      }
+      g = this.backward(m.bottleneck, g);
+      for (let i = 3; i >= 0; i--) {
+        const de = this.backward(m.pools[i], g);
+        g = this.backward(m.encoders[i], {
+          data: de.data.map((v, k) => v + dSkips[i].data[k]),
+          shape: de.shape,
+        });
+      }
+      return g;
+    }
     if (m instanceof VGG) {
       return [m.features, m.flatten, m.classifier].reverse().reduce((g, l) => this.backward(l, g), dy);
     }

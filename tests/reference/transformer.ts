@@ -52,6 +52,7 @@ export function actRef(kind: string, v: number): number {
   }
   if (kind === "gelu") return 0.5 * v * (1 + erf(v / Math.SQRT2));
   if (kind === "silu") return v / (1 + Math.exp(-v));
+  if (kind === "tanh") return Math.tanh(v);
   throw new Error(`unknown activation ${kind}`);
 }
 

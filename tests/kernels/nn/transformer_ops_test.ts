@@ -47,41 +47,44 @@ gpuTest("norm() LayerNorm and RMSNorm forward and backward match float64 on odd 
   }
 });
 
-gpuTest("activation() GELU (tanh and erf), SiLU and SwiGLU forward and backward match float64", async () => {
-  let seed = 40;
-  for (const n of [1, 7, 64, 1003]) {
-    // Large magnitudes too: the saturating forms must not give NaN.
-    const xv = randArray(n, seed++, -6, 6);
-    if (n > 4) xv.set([-80, 80, 0, -0.5], 0);
-    const dyv = randArray(n, seed++);
-    for (const kind of ["gelu_new", "gelu_pytorch_tanh", "gelu", "silu"] as const) {
-      const x = upload(gpu, xv, [n]), dy = upload(gpu, dyv, [n]);
+gpuTest(
+  "activation() GELU (tanh and erf), SiLU, tanh and SwiGLU forward and backward match float64",
+  async () => {
+    let seed = 40;
+    for (const n of [1, 7, 64, 1003]) {
+      // Large magnitudes too: the saturating forms must not give NaN.
+      const xv = randArray(n, seed++, -6, 6);
+      if (n > 4) xv.set([-80, 80, 0, -0.5], 0);
+      const dyv = randArray(n, seed++);
+      for (const kind of ["gelu_new", "gelu_pytorch_tanh", "gelu", "silu", "tanh"] as const) {
+        const x = upload(gpu, xv, [n]), dy = upload(gpu, dyv, [n]);
+        const rec = new Recorder(gpu);
+        const y = activation(rec, kind, x);
+        const dx = activationBackward(rec, kind, dy, x);
+        await rec.submit();
+        const [yv, dxv] = await readback(gpu, y, dx);
+        assertClose(`${kind} n=${n} y`, yv, [...xv].map((v) => actRef(kind, v)), 2e-6, 2e-5);
+        const h = 1e-5;
+        const d = [...xv].map((v, i) => dyv[i] * (actRef(kind, v + h) - actRef(kind, v - h)) / (2 * h));
+        assertClose(`${kind} n=${n} dx`, dxv, d, 1e-4, 1e-4);
+      }
+      const gv = randArray(n, seed++, -5, 5), uv = randArray(n, seed++, -2, 2);
+      const g = upload(gpu, gv, [n]), u = upload(gpu, uv, [n]), dy = upload(gpu, dyv, [n]);
       const rec = new Recorder(gpu);
-      const y = activation(rec, kind, x);
-      const dx = activationBackward(rec, kind, dy, x);
+      const y = swiglu(rec, g, u);
+      const b = swigluBackward(rec, dy, g, u);
       await rec.submit();
-      const [yv, dxv] = await readback(gpu, y, dx);
-      assertClose(`${kind} n=${n} y`, yv, [...xv].map((v) => actRef(kind, v)), 2e-6, 2e-5);
-      const h = 1e-5;
-      const d = [...xv].map((v, i) => dyv[i] * (actRef(kind, v + h) - actRef(kind, v - h)) / (2 * h));
-      assertClose(`${kind} n=${n} dx`, dxv, d, 1e-4, 1e-4);
+      const [yv, dg, du] = await readback(gpu, y, b.dgate, b.dup);
+      const G = f64(gv), U = f64(uv);
+      const f = () => [...G].map((v, i) => actRef("silu", v) * U[i]);
+      assertClose(`swiglu n=${n}`, yv, f(), 1e-5, 1e-5);
+      assertClose(`swiglu n=${n} dgate`, dg, centralDiff(G, () => dot(dyv, f())), 1e-5, 1e-4);
+      assertClose(`swiglu n=${n} dup`, du, centralDiff(U, () => dot(dyv, f())), 1e-5, 1e-4);
     }
-    const gv = randArray(n, seed++, -5, 5), uv = randArray(n, seed++, -2, 2);
-    const g = upload(gpu, gv, [n]), u = upload(gpu, uv, [n]), dy = upload(gpu, dyv, [n]);
     const rec = new Recorder(gpu);
-    const y = swiglu(rec, g, u);
-    const b = swigluBackward(rec, dy, g, u);
-    await rec.submit();
-    const [yv, dg, du] = await readback(gpu, y, b.dgate, b.dup);
-    const G = f64(gv), U = f64(uv);
-    const f = () => [...G].map((v, i) => actRef("silu", v) * U[i]);
-    assertClose(`swiglu n=${n}`, yv, f(), 1e-5, 1e-5);
-    assertClose(`swiglu n=${n} dgate`, dg, centralDiff(G, () => dot(dyv, f())), 1e-5, 1e-4);
-    assertClose(`swiglu n=${n} dup`, du, centralDiff(U, () => dot(dyv, f())), 1e-5, 1e-4);
-  }
-  const rec = new Recorder(gpu);
-  throws(() => activation(rec, "relu6" as "silu", upload(gpu, [1], [1])), /unknown activation "relu6"/);
-});
+    throws(() => activation(rec, "relu6" as "silu", upload(gpu, [1], [1])), /unknown activation "relu6"/);
+  },
+);
 
 gpuTest(
   "embedding() gathers rows and adds positions; its backward sums repeated tokens deterministically",
