@@ -2,8 +2,8 @@
  * Fourier layers of neural operators (PDEBench's `SpectralConv1d` and `SpectralConv2d_fast`), forward
  * and backward, on channels-last activations: y = irfft(W · rfft(x) restricted to the low modes).
  *
- * Only the kept modes are ever computed, as truncated DFTs written as batched matmuls against small
- * constant tables (float64 trigonometry rounded once to float32):
+ * Only the kept modes are ever computed, as truncated DFTs: small constant tables (float64
+ * trigonometry rounded once to float32) applied along one grid axis at a time ({@link contractAxis}):
  * 2D, x (B, N1, N2, C): y-DFT (2·m2 × N2) per row → x-DFT (2·K1 × N1) per sample, K1 = 2·m1 kept
  * kx (0…m1−1 and N1−m1…N1−1, PDEBench's `weights1` and `weights2`), → per-mode complex mixing with the
  * weights (this file's kernels) → inverse x-DFT → inverse real y-DFT (c2r: the zero and Nyquist
@@ -19,15 +19,18 @@ import { params } from "../runtime/params.ts";
 import { fmtShape } from "../../util/errors.ts";
 import { type Recorder, WID, WID_ARGS } from "../runtime/recorder.ts";
 import { Tensor, upload } from "../runtime/tensor.ts";
-import { matmul } from "../linalg/matmul.ts";
 import type { Gpu } from "../runtime/runtime.ts";
 
-/** The DFT tables of one axis, cached per GPU and size. */
+/** The DFT tables of one axis, cached per GPU and size: forward, inverse, and their transposes (the backward). */
 interface AxisTables {
   /** Forward, (rows, n). */
-  fwd: Tensor;
+  fwd: AxisTable;
   /** Inverse, (n, rows). */
-  inv: Tensor;
+  inv: AxisTable;
+  /** Forward transposed, (n, rows). */
+  fwdT: AxisTable;
+  /** Inverse transposed, (rows, n). */
+  invT: AxisTable;
 }
 
 const tables = new WeakMap<Gpu, Map<string, AxisTables>>();
@@ -73,14 +76,116 @@ function axisTables(gpu: Gpu, kind: "real" | "complex", n: number, m: number): A
   let t = byGpu.get(key);
   if (!t) {
     const { fwd, inv } = dftTables(kind, n, m);
-    const K = kind === "real" ? m : 2 * m;
+    const R = 2 * (kind === "real" ? m : 2 * m);
+    const tr = (v: Float64Array, rows: number, cols: number) =>
+      Float64Array.from({ length: v.length }, (_, i) => v[(i % rows) * cols + Math.floor(i / rows)]);
     t = {
-      fwd: upload(gpu, Float32Array.from(fwd), [2 * K, n], "f32", `dft.${key}.fwd`),
-      inv: upload(gpu, Float32Array.from(inv), [n, 2 * K], "f32", `dft.${key}.inv`),
+      fwd: axisTable(gpu, fwd, R, n, `dft.${key}.fwd`),
+      inv: axisTable(gpu, inv, n, R, `dft.${key}.inv`),
+      fwdT: axisTable(gpu, tr(fwd, R, n), n, R, `dft.${key}.fwdT`),
+      invT: axisTable(gpu, tr(inv, n, R), R, n, `dft.${key}.invT`),
     };
     byGpu.set(key, t);
   }
   return t;
+}
+
+// ---- DFT along one axis ------------------------------------------------------------------------
+// out[a, k, c] = Σ_n T[k, n] · x[a, n, c], T stored transposed, (N, Kp) with Kp a multiple of 8 (zero
+// columns past K). One invocation computes 8 rows k and four consecutive c: per step of n, two vec4
+// loads of the table and one of x feed 32 FMAs (on software adapters loads and loop steps, not
+// arithmetic, are the cost). The batched matmul would do the same
+// work, but its tiles are built for large operands and its vector kernels need K and N multiples of
+// 4, which the padded grids (34, 66, 130 points) are not.
+function contractCode(vec: boolean): string {
+  const T = vec ? "vec4<f32>" : "f32";
+  const acc = [0, 1, 2, 3, 4, 5, 6, 7];
+  return `struct P { groups: u32, n: u32, K: u32, N: u32, C: u32, KB: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> t: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> x: array<${T}>;
+@group(0) @binding(3) var<storage, read_write> y: array<${T}>;
+@compute @workgroup_size(64)
+fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
+  ${WID}
+  let i = wid * 64u + li;
+  if (i >= p.n) { return; }
+  let c = i % p.C;
+  let kb = (i / p.C) % p.KB;
+  let a = i / (p.C * p.KB);
+  ${acc.map((j) => `var a${j} = ${T}(0.0);`).join(" ")}
+  let k0 = kb * 8u;
+  for (var m = 0u; m < p.N; m++) {
+    let v = x[(a * p.N + m) * p.C + c];
+    let lo = t[(m * p.KB * 8u + k0) / 4u];
+    let hi = t[(m * p.KB * 8u + k0) / 4u + 1u];
+    ${acc.map((j) => `a${j} += ${j < 4 ? "lo" : "hi"}.${"xyzw"[j % 4]} * v;`).join("\n    ")}
+  }
+  let base = a * p.K;
+  ${acc.map((j) => `if (k0 + ${j}u < p.K) { y[(base + k0 + ${j}u) * p.C + c] = a${j}; }`).join("\n  ")}
+}`;
+}
+
+/** A table prepared for {@link contractAxis}: its transpose (N, Kp) in float32 on the GPU, columns past K zero. */
+export interface AxisTable {
+  /** The padded transpose. */
+  t: Tensor;
+  /** Its rows K. */
+  K: number;
+  /** Its columns N. */
+  N: number;
+}
+
+/**
+ * Uploads a table (K, N) for {@link contractAxis}: transposed, rows padded with zeros to a multiple of 8.
+ * @param gpu The GPU.
+ * @param values K·N values, row-major (float64 is rounded once).
+ * @param K Rows.
+ * @param N Columns.
+ * @param name The tensor's name.
+ * @returns The table.
+ */
+export function axisTable(
+  gpu: Gpu,
+  values: ArrayLike<number>,
+  K: number,
+  N: number,
+  name: string,
+): AxisTable {
+  const Kp = Math.ceil(K / 8) * 8;
+  const padded = new Float32Array(N * Kp);
+  for (let k = 0; k < K; k++) for (let m = 0; m < N; m++) padded[m * Kp + k] = values[k * N + m];
+  return { t: upload(gpu, padded, [N, Kp], "f32", name), K, N };
+}
+
+/**
+ * Records out[a, k, c] = Σ_n T[k, n]·x[a, n, c]: a small table applied along the middle axis of a
+ * batch (a DFT along one grid axis).
+ * @param rec The recorder.
+ * @param table T, from {@link axisTable}.
+ * @param x (A, N, C).
+ * @returns (A, K, C).
+ */
+export function contractAxis(rec: Recorder, table: AxisTable, x: Tensor): Tensor {
+  const op = `contractAxis table=${table.K}×${table.N} x=${fmtShape(x.shape)}`;
+  requireDtype(op, "x", x);
+  requireRank(op, "x", x, 3);
+  const [A, N, C] = x.shape, K = table.K;
+  if (table.N !== N) {
+    throw new TypeError(`${op}: the table's ${table.N} columns do not match the axis of ${N}`);
+  }
+  const y = new Tensor(rec.gpu, [A, K, C], "f32", "dft.out");
+  const vec = C % 4 === 0, Cv = vec ? C / 4 : C, KB = Math.ceil(K / 8), n = A * KB * Cv;
+  rec.dispatch({
+    op,
+    kernel: `contract_axis${vec ? "_vec4" : ""}`,
+    code: contractCode(vec),
+    groups: Math.ceil(n / 64),
+    params: params(n, K, N, Cv, KB),
+    tensors: [table.t, x, y],
+    work: { kind: "dft", shape: `${A}×(${K}×${N})×${C}`, flops: 2 * A * K * N * C },
+  });
+  return y;
 }
 
 // ---- 2D mode mixing --------------------------------------------------------------------------
@@ -353,8 +458,8 @@ export function spectralConv2d(
   const { B, N1, N2, C, O, m1, m2 } = check2d(op, x, w1, w2);
   const K1 = 2 * m1;
   const ty = axisTables(rec.gpu, "real", N2, m2), tx = axisTables(rec.gpu, "complex", N1, m1);
-  const a = matmul(rec, ty.fwd, x.reshape([B * N1, N2, C])); // (B·N1, 2m2, C)
-  const modes = matmul(rec, tx.fwd, a.reshape([B, N1, 2 * m2 * C])); // (B, 2K1, 2m2C)
+  const a = contractAxis(rec, ty.fwd, x.reshape([B * N1, N2, C])); // (B·N1, 2m2, C)
+  const modes = contractAxis(rec, tx.fwd, a.reshape([B, N1, 2 * m2 * C])); // (B, 2K1, 2m2C)
   rec.after(() => a.release());
   const t = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * O], "f32", `${op}.modes_out`);
   const n = B * K1 * m2 * O;
@@ -367,9 +472,9 @@ export function spectralConv2d(
     tensors: [modes, w1, w2, t],
     work: { kind: "spectral mix", shape: `${B}×${K1}×${m2}×${C}→${O}`, flops: 8 * n * C },
   });
-  const bq = matmul(rec, tx.inv, t); // (B, N1, 2m2O)
+  const bq = contractAxis(rec, tx.inv, t); // (B, N1, 2m2O)
   rec.after(() => t.release());
-  const y = matmul(rec, ty.inv, bq.reshape([B * N1, 2 * m2, O])); // (B·N1, N2, O)
+  const y = contractAxis(rec, ty.inv, bq.reshape([B * N1, 2 * m2, O])); // (B·N1, N2, O)
   rec.after(() => bq.release());
   return { y: y.reshape([B, N1, N2, O]), saved: { modes } };
 }
@@ -398,8 +503,8 @@ export function spectralConv2dBackward(
   const K1 = 2 * m1;
   requireShape(`${op} backward`, "saved modes", saved.modes, [B, 2 * K1, 2 * m2 * C]);
   const ty = axisTables(rec.gpu, "real", N2, m2), tx = axisTables(rec.gpu, "complex", N1, m1);
-  const dbq = matmul(rec, ty.inv, dy.reshape([B * N1, N2, O]), { transA: true }); // (B·N1, 2m2, O)
-  const dt = matmul(rec, tx.inv, dbq.reshape([B, N1, 2 * m2 * O]), { transA: true }); // (B, 2K1, 2m2O)
+  const dbq = contractAxis(rec, ty.invT, dy.reshape([B * N1, N2, O])); // (B·N1, 2m2, O)
+  const dt = contractAxis(rec, tx.invT, dbq.reshape([B, N1, 2 * m2 * O])); // (B, 2K1, 2m2O)
   rec.after(() => dbq.release());
   const dp = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * C], "f32", `${op}.dmodes`);
   const nx = B * K1 * m2 * C;
@@ -425,9 +530,9 @@ export function spectralConv2dBackward(
     work: { kind: "spectral mix bwd", shape: `${C}×${O}×${K1}×${m2} over ${B}`, flops: 8 * nw * B },
   });
   rec.after(() => dt.release());
-  const da = matmul(rec, tx.fwd, dp, { transA: true }); // (B, N1, 2m2C)
+  const da = contractAxis(rec, tx.fwdT, dp); // (B, N1, 2m2C)
   rec.after(() => dp.release());
-  const dx = matmul(rec, ty.fwd, da.reshape([B * N1, 2 * m2, C]), { transA: true }); // (B·N1, N2, C)
+  const dx = contractAxis(rec, ty.fwdT, da.reshape([B * N1, 2 * m2, C])); // (B·N1, N2, C)
   rec.after(() => da.release());
   return { dx: dx.reshape([B, N1, N2, C]), dw1, dw2 };
 }
@@ -460,7 +565,7 @@ export function spectralConv1d(
     throw new RangeError(`${op}: ${m} modes do not fit ${N} points (m ≤ ${Math.floor(N / 2) + 1})`);
   }
   const tb = axisTables(rec.gpu, "real", N, m);
-  const modes = matmul(rec, tb.fwd, x); // (B, 2m, C)
+  const modes = contractAxis(rec, tb.fwd, x); // (B, 2m, C)
   const t = new Tensor(rec.gpu, [B, 2 * m, O], "f32", `${op}.modes_out`);
   const n = B * m * O;
   rec.dispatch({
@@ -472,7 +577,7 @@ export function spectralConv1d(
     tensors: [modes, w, t],
     work: { kind: "spectral mix", shape: `${B}×${m}×${C}→${O}`, flops: 8 * n * C },
   });
-  const y = matmul(rec, tb.inv, t); // (B, N, O)
+  const y = contractAxis(rec, tb.inv, t); // (B, N, O)
   rec.after(() => t.release());
   return { y, saved: { modes } };
 }
@@ -498,7 +603,7 @@ export function spectralConv1dBackward(
   const [C, , m] = w.shape;
   requireShape(`${op} backward`, "saved modes", saved.modes, [B, 2 * m, C]);
   const tb = axisTables(rec.gpu, "real", N, m);
-  const dt = matmul(rec, tb.inv, dy, { transA: true }); // (B, 2m, O)
+  const dt = contractAxis(rec, tb.invT, dy); // (B, 2m, O)
   const da = new Tensor(rec.gpu, [B, 2 * m, C], "f32", `${op}.dmodes`);
   const nx = B * m * C;
   rec.dispatch({
@@ -522,7 +627,7 @@ export function spectralConv1dBackward(
     work: { kind: "spectral mix bwd", shape: `${C}×${O}×${m} over ${B}`, flops: 8 * nw * B },
   });
   rec.after(() => dt.release());
-  const dx = matmul(rec, tb.fwd, da, { transA: true }); // (B, N, C)
+  const dx = contractAxis(rec, tb.fwdT, da); // (B, N, C)
   rec.after(() => da.release());
   return { dx, dw };
 }

@@ -8,6 +8,8 @@ import { ok, throws } from "node:assert/strict";
 import { Recorder } from "../../../kernels/runtime/recorder.ts";
 import { upload } from "../../../kernels/runtime/tensor.ts";
 import {
+  axisTable,
+  contractAxis,
   spectralConv1d,
   spectralConv1dBackward,
   spectralConv2d,
@@ -118,3 +120,26 @@ for (
     for (const t of [xt, wt, dyt, y, saved.modes, g.dx, g.dw]) t.release();
   });
 }
+
+gpuTest(
+  "contractAxis: a table along the middle axis, K not a multiple of 8, C with and without vec4",
+  async () => {
+    for (const [A, K, N, C] of [[3, 5, 7, 4], [2, 13, 34, 6], [1, 1, 1, 1], [4, 24, 9, 20]]) {
+      const tv = randArray(K * N, 31), xv = randArray(A * N * C, 32);
+      const rec = new Recorder(gpu);
+      const t = axisTable(gpu, tv, K, N, "t"), x = upload(gpu, xv, [A, N, C]);
+      const y = contractAxis(rec, t, x);
+      await rec.submit();
+      const want = new Float64Array(A * K * C);
+      for (let a = 0; a < A; a++) {
+        for (let k = 0; k < K; k++) {
+          for (let c = 0; c < C; c++) {
+            for (let m = 0; m < N; m++) want[(a * K + k) * C + c] += tv[k * N + m] * xv[(a * N + m) * C + c];
+          }
+        }
+      }
+      assertClose(`contract ${A}×${K}×${N}×${C}`, await read(y), want, 1e-5, 1e-5);
+      for (const z of [t.t, x, y]) z.release();
+    }
+  },
+);
