@@ -15,6 +15,9 @@ import { perplexity } from "../../train/lm_eval.ts";
 import { lmTrainStep } from "../../train/lm_step.ts";
 import { trainStep } from "../../train/step.ts";
 import { gpu, gpuTest, randArray } from "../_helpers.ts";
+import { Recorder } from "../../kernels/runtime/recorder.ts";
+import { buildOperator, type OperatorConfig } from "../../models/operators/config.ts";
+import { mseLoss } from "../../train/pde_task.ts";
 
 /** Runs `step` 2 times to warm up, then 3 more; the pool must not grow over the last 3. */
 async function assertFlat(what: string, step: (i: number) => Promise<void>): Promise<void> {
@@ -88,6 +91,61 @@ for (const [tag, partial] of DECODERS) {
       await perplexity(model, stream.subarray(0, 50), T, 2);
     });
     opt.release?.();
+    model.release();
+  });
+}
+
+const OPERATORS: [string, OperatorConfig, number[], number[]][] = [
+  ["fno2d", { model_type: "fno2d", num_channels: 1, modes1: 3, modes2: 3, width: 4, initial_step: 1 }, [
+    3,
+    10,
+    12,
+    3,
+  ], [
+    3,
+    10,
+    12,
+    1,
+  ]],
+  ["fno1d", { model_type: "fno1d", num_channels: 1, modes: 4, width: 4, initial_step: 3 }, [3, 20, 4], [
+    3,
+    20,
+    1,
+  ]],
+  ["unet2d", { model_type: "unet2d", in_channels: 1, out_channels: 1, init_features: 2 }, [2, 1, 16, 16], [
+    2,
+    1,
+    16,
+    16,
+  ]],
+];
+
+for (const [name, config, xShape, yShape] of OPERATORS) {
+  gpuTest(`${name}: training steps and evaluations allocate nothing after two warm-up steps`, async () => {
+    const model = new Model(gpu, buildOperator(config), 1);
+    const opt = new AdamW(model.arena, [{ params: model.arena.params }], {
+      lr: 1e-3,
+      weightDecay: 1e-4,
+      decoupled: false,
+    });
+    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    const xs = randArray(size(xShape), 6), ys = randArray(size(yShape), 7);
+    await assertFlat(`${name} train`, async () => {
+      const rec = new Recorder(gpu);
+      const x = upload(gpu, xs, xShape), y = upload(gpu, ys, yShape);
+      const pred = model.forward(rec, x, true);
+      const l = mseLoss(rec, pred, y);
+      model.backward(rec, l.grad);
+      opt.step(rec);
+      await rec.submit();
+      for (const t of [x, y, pred, l.loss, l.grad]) t.release();
+    });
+    await assertFlat(`${name} eval`, async () => {
+      const x = upload(gpu, xs, xShape);
+      await predict(model, x);
+      x.release();
+    });
+    opt.release();
     model.release();
   });
 }
