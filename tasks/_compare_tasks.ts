@@ -12,12 +12,15 @@ import { LM_METHODS } from "../train/lm_run.ts";
 import { METHOD_PARAMS, type MethodName, METHODS, TB_METHODS } from "../train/methods.ts";
 import type { FlagPair } from "../train/grid.ts";
 import { LM_FLAGS, LM_METHOD_FLAGS, parseLmFlags } from "./_lm_flags.ts";
+import { NRMSE } from "../train/pde_task.ts";
+import { PDE_METHODS } from "../train/pde_run.ts";
+import { parsePdeFlags, PDE_FLAGS, PDE_METHOD_FLAGS } from "./_pde_flags.ts";
 import { parseTrainArgs, TRAIN_FLAGS } from "./_train_flags.ts";
 
 /** A task compare can run. */
 export interface CompareTask {
   /** Its `--task` name. */
-  name: "cnn" | "lm";
+  name: "cnn" | "lm" | "pde";
   /** Its trainer's command (for messages). */
   trainer: string;
   /** Its trainer's script, relative to `tasks/`. */
@@ -87,5 +90,25 @@ const LM: CompareTask = {
   metric: PERPLEXITY,
 };
 
+/** PDE regression: `deno task train-pde`, test nRMSE. */
+const PDE: CompareTask = {
+  name: "pde",
+  trainer: "train-pde",
+  script: "./train_pde.ts",
+  flags: PDE_FLAGS,
+  methods: PDE_METHODS,
+  defaultMethods: "adam,tb",
+  defaultBaseline: (methods) => (methods.includes("adam") ? "adam" : methods[0]),
+  methodsOf: (flag) => PDE_METHOD_FLAGS[flag] ?? null,
+  check: (args) => void parsePdeFlags(parseArgs({ args, options: PDE_FLAGS }).values),
+  dataIsSetting: true,
+  resumeArgs: (dir) => ["--resume", dir],
+  describe: (c) => {
+    const m = c.model as { model_type?: string } | undefined;
+    return `${m?.model_type ?? "?"} on ${c.data ?? "?"}`;
+  },
+  metric: NRMSE,
+};
+
 /** The tasks by `--task` name. */
-export const COMPARE_TASKS: Record<string, CompareTask> = { cnn: CNN, lm: LM };
+export const COMPARE_TASKS: Record<string, CompareTask> = { cnn: CNN, lm: LM, pde: PDE };

@@ -43,6 +43,9 @@ const USAGE =
   --report DIR     write DIR's report from the runs that have finished, listing the others
   --task lm        compare language-model runs (deno task train-lm): --methods from adam, tb,
                    tb-sigmoid (default tb,adam; baseline adam), train-lm flags, test perplexity
+  --task pde       compare PDE runs (deno task train-pde): --methods from adam, tb, tb-sigmoid
+                   (default adam,tb; baseline adam), train-pde flags (--data FILE.hdf5, --grid
+                   subset=0.025,0.1,1 …), test nRMSE (lower is better)
   train flags      passed to every run (--model, --dataset, --steps or --epochs, --lr, --subset, …);
                    a method option (--sg, --tb-*, …) goes only to the methods that take it
 Runs already finished in DIR are kept; an interrupted run resumes. DIR/compare.json records the
@@ -265,6 +268,10 @@ function describeStudy(
     ? `${steps} optimizer steps per run (--steps): epochs derived from each cell's training-set size, the cosine schedule spanning the steps, test evaluation every ${evals} epoch(s) and after the last`
     : setup.task.name === "lm"
     ? `${c.epochs ?? "?"} epochs per run (--epochs), the cosine schedule set per step`
+    : setup.task.name === "pde"
+    ? `${c.epochs ?? "?"} epochs per run (--epochs), Adam with StepLR (×${c.gamma ?? "?"} every ${
+      c.stepSize ?? "?"
+    } epochs), test evaluation every ${evals} epoch(s) and after the last`
     : `${c.epochs ?? "?"} epochs per run (--epochs), schedule ${c.schedule ?? "?"} set per ${
       c.stepwise ? "step" : "epoch"
     }`;

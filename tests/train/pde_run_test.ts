@@ -235,3 +235,48 @@ gpuTest("train-pde and pde-eval: one clear line for bad input", async () => {
   }
   await Deno.remove(root, { recursive: true });
 });
+
+gpuTest(
+  "compare --task pde: a grid over --subset, paired seeds, the nRMSE report (lower is better)",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const data = await darcyFile(root, 12, 40);
+    const r = await runTask(new URL("../../tasks/compare.ts", import.meta.url).pathname, [
+      "--task",
+      "pde",
+      "--data",
+      data,
+      "--methods",
+      "adam,tb",
+      "--seeds",
+      "1,2",
+      "--grid",
+      "subset=0.5,1",
+      "--epochs",
+      "1",
+      "--modes",
+      "3",
+      "--width",
+      "4",
+      "--batch",
+      "8",
+      "--eigs-thresh",
+      "3",
+      "--out",
+      `${root}/c`,
+    ]);
+    equal(r.code, 0, r.err);
+    const md = await Deno.readTextFile(`${root}/c/results.md`);
+    match(md, /# fno2d on .*darcy12\.hdf5: adam vs tb/);
+    match(md, /## Test nRMSE per cell and method \(lower is better\)/);
+    match(md, /\| 0\.5 \| tb − adam \| 2 \|/);
+    // --eigs-thresh went to tb only; adam's runs were not given it.
+    const adamFlags = JSON.parse(await Deno.readTextFile(`${root}/c/adam/subset=1/seed1/run.json`)).flags;
+    equal(adamFlags["eigs-thresh"], undefined);
+    equal(
+      JSON.parse(await Deno.readTextFile(`${root}/c/tb/subset=1/seed1/run.json`)).flags["eigs-thresh"],
+      "3",
+    );
+    await Deno.remove(root, { recursive: true });
+  },
+);
