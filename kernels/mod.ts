@@ -50,7 +50,7 @@ export { addBias } from "./ops/bias.ts";
 export { max, sum, sumSquares } from "./ops/reduce.ts";
 export type { ReduceOptions } from "./ops/reduce.ts";
 export { argmax } from "./ops/argmax.ts";
-export { slice, transpose } from "./ops/gather.ts";
+export { concat, padEnd, slice, transpose } from "./ops/gather.ts";
 export type { SliceRange } from "./ops/gather.ts";
 export { jacobiSvd, jacobiSvdMany } from "./linalg/svd_jacobi.ts";
 export type { JacobiSvdOptions, JacobiSvdResult } from "./linalg/svd_jacobi.ts";
@@ -85,3 +85,15 @@ export { mergeHeads, splitHeads } from "./nn/heads.ts";
 export { rope, ropeTable } from "./nn/rope.ts";
 export { dropout, dropoutKeeps } from "./nn/dropout.ts";
 export { tokenNll } from "./nn/lm_loss.ts";
+export {
+  axisTable,
+  contractAxis,
+  dftTables,
+  keptModes,
+  spectralConv1d,
+  spectralConv1dBackward,
+  spectralConv2d,
+  spectralConv2dBackward,
+} from "./nn/spectral.ts";
+export type { AxisTable, SpectralSaved } from "./nn/spectral.ts";
+export { convTranspose2d, convTranspose2dBackward } from "./nn/conv_transpose.ts";

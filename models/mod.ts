@@ -55,3 +55,22 @@ export {
   vocabulary,
 } from "./transformer/hf_folder.ts";
 export type { LoadedDecoder, Vocabulary } from "./transformer/hf_folder.ts";
+export { Fno, FNO_PADDING, PointwiseConv, SpectralConv } from "./operators/fno.ts";
+export type { FnoShape } from "./operators/fno.ts";
+export { ConvTranspose2d, NamedSequential, Tanh, UNet2d } from "./operators/unet.ts";
+export {
+  buildOperator,
+  defaultOperatorConfig,
+  OPERATOR_TYPES,
+  OperatorConfigError,
+  parseOperatorConfig,
+  readOperatorConfig,
+} from "./operators/config.ts";
+export type {
+  Fno1dConfig,
+  Fno2dConfig,
+  OperatorConfig,
+  OperatorType,
+  UNet2dConfig,
+} from "./operators/config.ts";
+export { loadOperatorFolder } from "./operators/folder.ts";

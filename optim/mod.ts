@@ -38,7 +38,7 @@ export type { TbLayerRate } from "./tempbalance.ts";
 export { TB_METRICS, tempBalanceDefaults } from "./tb_options.ts";
 export type { TbMetric, TempBalanceOptions } from "./tb_options.ts";
 export { assignRates, TB_ASSIGNS } from "./tb_assign.ts";
-export type { TbAssign } from "./tb_assign.ts";
+export type { SigmoidMap, TbAssign } from "./tb_assign.ts";
 export { planTempBalance } from "./tb_plan.ts";
 export type { PlanOptions, TbGroup, TbLayer, TbPlan } from "./tb_plan.ts";
 export { modulesOfModel, modulesOfStateDict } from "./tb_modules.ts";

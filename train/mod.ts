@@ -80,3 +80,16 @@ export type { LmEpochMetrics, LmMethod, LmRun, LmRunOptions } from "./lm_run.ts"
 export { perplexity } from "./lm_eval.ts";
 export type { PerplexityResult } from "./lm_eval.ts";
 export { OrderedBatches } from "./lm_batches.ts";
+export { createPdeRun, PDE_METHODS, pdeTempBalanceOptions } from "./pde_run.ts";
+export type { PdeEpochMetrics, PdeMethod, PdeRun, PdeRunOptions } from "./pde_run.ts";
+export { evaluatePde, mseLoss, NRMSE, PDE_MODEL_DIR, pdeTask } from "./pde_task.ts";
+export type { PdeErrors, PdeTaskOptions } from "./pde_task.ts";
+export {
+  assembleBatch,
+  checkModelFits,
+  epochOrder,
+  readPdeSplits,
+  strideOf,
+  TEST_RATIO,
+} from "./pde_data.ts";
+export type { PdeBatch, PdeSplitOptions, PdeSplits } from "./pde_data.ts";

@@ -170,10 +170,15 @@ export const FNO_PADDING = 2;
  * grid coordinates, concatenated as PDEBench's `forward(x, grid)` does — output (B, x, [y,] num_channels).
  */
 export class Fno extends Module {
+  /** Lifts [u, grid] to `width` channels. */
   readonly fc0: Linear;
+  /** The Fourier layers conv0…conv3. */
   readonly convs: SpectralConv[];
+  /** The 1×1 convolutions w0…w3. */
   readonly ws: PointwiseConv[];
+  /** width → 128. */
   readonly fc1: Linear;
+  /** 128 → num_channels. */
   readonly fc2: Linear;
   #saved: { spatial: number[]; pre: Tensor[]; hidden: Tensor | null } | null = null;
 

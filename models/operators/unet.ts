@@ -100,11 +100,17 @@ function block(inC: number, features: number, name: string): NamedSequential {
 
 /** PDEBench's `UNet2d(in_channels, out_channels, init_features)`. */
 export class UNet2d extends Module {
+  /** encoder1…encoder4. */
   readonly encoders: NamedSequential[];
+  /** pool1…pool4. */
   readonly pools: MaxPool2d[];
+  /** The bottleneck block. */
   readonly bottleneck: NamedSequential;
+  /** upconv1…upconv4 (index 0 is upconv1). */
   readonly upconvs: ConvTranspose2d[];
+  /** decoder1…decoder4 (index 0 is decoder1). */
   readonly decoders: NamedSequential[];
+  /** The final 1×1 convolution. */
   readonly conv: Conv2d;
 
   /**
