@@ -97,34 +97,60 @@ function axisTables(gpu: Gpu, kind: "real" | "complex", n: number, m: number): A
 // arithmetic, are the cost). The batched matmul would do the same
 // work, but its tiles are built for large operands and its vector kernels need K and N multiples of
 // 4, which the padded grids (34, 66, 130 points) are not.
-function contractCode(vec: boolean): string {
+function contractCode(vec: boolean, R: number, Q: number, WG: number): string {
   const T = vec ? "vec4<f32>" : "f32";
-  const acc = [0, 1, 2, 3, 4, 5, 6, 7];
-  return `struct P { groups: u32, n: u32, K: u32, N: u32, C: u32, KB: u32 }
+  const rows = Array.from({ length: R }, (_, j) => j), cols = Array.from({ length: Q }, (_, q) => q);
+  return `struct P { groups: u32, n: u32, K: u32, N: u32, C: u32, KB: u32, CB: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> t: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> x: array<${T}>;
 @group(0) @binding(3) var<storage, read_write> y: array<${T}>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WG})
 fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   ${WID}
-  let i = wid * 64u + li;
+  let i = wid * ${WG}u + li;
   if (i >= p.n) { return; }
-  let c = i % p.C;
-  let kb = (i / p.C) % p.KB;
-  let a = i / (p.C * p.KB);
-  ${acc.map((j) => `var a${j} = ${T}(0.0);`).join(" ")}
-  let k0 = kb * 8u;
+  let cb = i % p.CB;
+  let kb = (i / p.CB) % p.KB;
+  let a = i / (p.CB * p.KB);
+  let c0 = cb * ${Q}u;
+  ${rows.flatMap((j) => cols.map((q) => `var a${j}_${q} = ${T}(0.0);`)).join(" ")}
+  let k0 = kb * ${R}u;
+  let Kp4 = p.KB * ${R / 4}u;
   for (var m = 0u; m < p.N; m++) {
-    let v = x[(a * p.N + m) * p.C + c];
-    let lo = t[(m * p.KB * 8u + k0) / 4u];
-    let hi = t[(m * p.KB * 8u + k0) / 4u + 1u];
-    ${acc.map((j) => `a${j} += ${j < 4 ? "lo" : "hi"}.${"xyzw"[j % 4]} * v;`).join("\n    ")}
+    let xb = (a * p.N + m) * p.C;
+    ${cols.map((q) => `let v${q} = x[xb + min(c0 + ${q}u, p.C - 1u)];`).join(" ")}
+    let tb = m * Kp4 + k0 / 4u;
+    ${Array.from({ length: R / 4 }, (_, q) => `let t${q} = t[tb + ${q}u];`).join(" ")}
+    ${
+    rows.flatMap((j) =>
+      cols.map((q) => `a${j}_${q} = fma(${T}(t${j >> 2}.${"xyzw"[j % 4]}), v${q}, a${j}_${q});`)
+    )
+      .join("\n    ")
+  }
   }
   let base = a * p.K;
-  ${acc.map((j) => `if (k0 + ${j}u < p.K) { y[(base + k0 + ${j}u) * p.C + c] = a${j}; }`).join("\n  ")}
+  ${
+    rows.map((j) =>
+      `if (k0 + ${j}u < p.K) { ${
+        cols.map((q) => `if (c0 + ${q}u < p.C) { y[(base + k0 + ${j}u) * p.C + c0 + ${q}u] = a${j}_${q}; }`)
+          .join(" ")
+      } }`
+    ).join("\n  ")
+  }
 }`;
 }
+
+/**
+ * Blocking of {@link contractAxis}: table rows × vec4 columns per invocation, invocations per
+ * workgroup. Software adapters (lavapipe) pay per load, not per FMA: large register blocks and few
+ * invocations (measured best of 15 settings at the FNO's shapes); hardware GPUs want many light
+ * invocations.
+ */
+export const CONTRACT_TUNING = {
+  software: { rows: 24, cols: 8, workgroup: 8 },
+  hardware: { rows: 8, cols: 1, workgroup: 64 },
+};
 
 /** A table prepared for {@link contractAxis}: its transpose (N, Kp) in float32 on the GPU, columns past K zero. */
 export interface AxisTable {
@@ -137,7 +163,8 @@ export interface AxisTable {
 }
 
 /**
- * Uploads a table (K, N) for {@link contractAxis}: transposed, rows padded with zeros to a multiple of 8.
+ * Uploads a table (K, N) for {@link contractAxis}: transposed, rows padded with zeros to a multiple of the
+ * adapter's blocking ({@link CONTRACT_TUNING}).
  * @param gpu The GPU.
  * @param values K·N values, row-major (float64 is rounded once).
  * @param K Rows.
@@ -152,7 +179,8 @@ export function axisTable(
   N: number,
   name: string,
 ): AxisTable {
-  const Kp = Math.ceil(K / 8) * 8;
+  const { rows } = CONTRACT_TUNING[gpu.isSoftware ? "software" : "hardware"];
+  const Kp = Math.ceil(K / rows) * rows;
   const padded = new Float32Array(N * Kp);
   for (let k = 0; k < K; k++) for (let m = 0; m < N; m++) padded[m * Kp + k] = values[k * N + m];
   return { t: upload(gpu, padded, [N, Kp], "f32", name), K, N };
@@ -175,13 +203,17 @@ export function contractAxis(rec: Recorder, table: AxisTable, x: Tensor): Tensor
     throw new TypeError(`${op}: the table's ${table.N} columns do not match the axis of ${N}`);
   }
   const y = new Tensor(rec.gpu, [A, K, C], "f32", "dft.out");
-  const vec = C % 4 === 0, Cv = vec ? C / 4 : C, KB = Math.ceil(K / 8), n = A * KB * Cv;
+  const tune = CONTRACT_TUNING[rec.gpu.isSoftware ? "software" : "hardware"];
+  const R = tune.rows, WG = tune.workgroup;
+  if (table.t.shape[1] % R) throw new RangeError(`${op}: the table was made for another adapter's blocking`);
+  const vec = C % 4 === 0, Cv = vec ? C / 4 : C, KB = Math.ceil(K / R);
+  const Q = Math.min(tune.cols, Cv), CB = Math.ceil(Cv / Q), n = A * KB * CB;
   rec.dispatch({
     op,
-    kernel: `contract_axis${vec ? "_vec4" : ""}`,
-    code: contractCode(vec),
-    groups: Math.ceil(n / 64),
-    params: params(n, K, N, Cv, KB),
+    kernel: `contract_axis${vec ? "_vec4" : ""}_${R}_${Q}_${WG}`,
+    code: contractCode(vec, R, Q, WG),
+    groups: Math.ceil(n / WG),
+    params: params(n, K, N, Cv, KB, CB),
     tensors: [table.t, x, y],
     work: { kind: "dft", shape: `${A}×(${K}×${N})×${C}`, flops: 2 * A * K * N * C },
   });
@@ -193,7 +225,12 @@ export function contractAxis(rec: Recorder, table: AxisTable, x: Tensor): Tensor
 // x-DFT's cos and sin rows applied to the y-DFT's real and imaginary parts), so
 // X = (C·Ar + S·Ai) + i(C·Ai − S·Ar). T (B, 2K1, 2·m2·O): rows k hold [Or | Oi], rows K1 + k hold
 // [−Oi | Or], which the inverse x-DFT turns into [Br | Bi] with one matmul.
-const MIX2 = `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32 }
+// Each invocation computes a block of OB output channels for one (b, k, ky), so the four loads of an
+// input mode feed 4·OB FMAs; consecutive invocations take consecutive ky, so their weight loads are
+// adjacent in PyTorch's (C, O, m1, m2) layout.
+function mix2Code(OB: number): string {
+  const js = Array.from({ length: OB }, (_, j) => j);
+  return `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, OBS: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w1: array<f32>;
@@ -204,41 +241,53 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   ${WID}
   let i = wid * 64u + li;
   if (i >= p.n) { return; }
-  // i = ((b·K1 + k)·m2 + ky)·O + o
-  let o = i % p.O;
-  let ky = (i / p.O) % p.m2;
-  let k = (i / (p.O * p.m2)) % p.K1;
-  let b = i / (p.O * p.m2 * p.K1);
+  // i = ((b·K1 + k)·OBS + ob)·m2 + ky
+  let ky = i % p.m2;
+  let ob = (i / p.m2) % p.OBS;
+  let k = (i / (p.m2 * p.OBS)) % p.K1;
+  let b = i / (p.m2 * p.OBS * p.K1);
+  let o0 = ob * ${OB}u;
   let hx = p.m2 * p.C;
   let rowC = (b * 2u * p.K1 + k) * 2u * hx;
   let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
   let kk = k % p.m1;
-  var re = 0.0;
-  var im = 0.0;
+  let first = k < p.m1;
+  ${js.map((j) => `var re${j} = 0.0; var im${j} = 0.0;`).join(" ")}
+  ${
+    ["w1", "w2"].map((w) =>
+      `${w === "w1" ? "if (first)" : "else"} {
   for (var c = 0u; c < p.C; c++) {
     let a = ky * p.C + c;
     let xr = x[rowC + a] + x[rowS + hx + a];
     let xi = x[rowC + hx + a] - x[rowS + a];
-    let wi = (((c * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
-    var wr = 0.0;
-    var wm = 0.0;
-    if (k < p.m1) { wr = w1[wi]; wm = w1[wi + 1u]; } else { wr = w2[wi]; wm = w2[wi + 1u]; }
-    re += xr * wr - xi * wm;
-    im += xr * wm + xi * wr;
+    ${
+        js.map((j) =>
+          `{ let wi = (((c * p.O + min(o0 + ${j}u, p.O - 1u)) * p.m1 + kk) * p.m2 + ky) * 2u;
+      let wr = ${w}[wi]; let wm = ${w}[wi + 1u];
+      re${j} = fma(xr, wr, fma(-xi, wm, re${j})); im${j} = fma(xr, wm, fma(xi, wr, im${j})); }`
+        ).join("\n    ")
+      }
+  }
+  }`
+    ).join(" ")
   }
   let ho = p.m2 * p.O;
-  let a = ky * p.O + o;
   let top = (b * 2u * p.K1 + k) * 2u * ho;
   let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
-  t[top + a] = re;
-  t[top + ho + a] = im;
-  t[bot + a] = -im;
-  t[bot + ho + a] = re;
+  ${
+    js.map((j) =>
+      `if (o0 + ${j}u < p.O) { let a = ky * p.O + o0 + ${j}u; t[top + a] = re${j}; t[top + ho + a] = im${j}; t[bot + a] = -im${j}; t[bot + ho + a] = re${j}; }`
+    ).join("\n  ")
+  }
 }`;
+}
 
 // dX = dO·conj(W), written as the gradient of P's four blocks: d(C·Ar) = d(S·Ai) = dXr,
 // d(C·Ai) = dXi, d(S·Ar) = −dXi. dO from dT: dOr = dT[k][re] + dT[K1+k][im], dOi = dT[k][im] − dT[K1+k][re].
-const MIX2_DX = `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32 }
+// Blocked over CB input channels as the forward is over output channels.
+function mix2DxCode(CB: number): string {
+  const js = Array.from({ length: CB }, (_, j) => j);
+  return `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, CBS: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> dt: array<f32>;
 @group(0) @binding(2) var<storage, read> w1: array<f32>;
@@ -249,40 +298,57 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   ${WID}
   let i = wid * 64u + li;
   if (i >= p.n) { return; }
-  // i = ((b·K1 + k)·m2 + ky)·C + c
-  let c = i % p.C;
-  let ky = (i / p.C) % p.m2;
-  let k = (i / (p.C * p.m2)) % p.K1;
-  let b = i / (p.C * p.m2 * p.K1);
+  // i = ((b·K1 + k)·CBS + cb)·m2 + ky
+  let ky = i % p.m2;
+  let cb = (i / p.m2) % p.CBS;
+  let k = (i / (p.m2 * p.CBS)) % p.K1;
+  let b = i / (p.m2 * p.CBS * p.K1);
+  let c0 = cb * ${CB}u;
   let ho = p.m2 * p.O;
   let top = (b * 2u * p.K1 + k) * 2u * ho;
   let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
   let kk = k % p.m1;
-  var re = 0.0;
-  var im = 0.0;
+  let first = k < p.m1;
+  ${js.map((j) => `var re${j} = 0.0; var im${j} = 0.0;`).join(" ")}
+  ${
+    ["w1", "w2"].map((w) =>
+      `${w === "w1" ? "if (first)" : "else"} {
   for (var o = 0u; o < p.O; o++) {
     let a = ky * p.O + o;
     let gr = dt[top + a] + dt[bot + ho + a];
     let gi = dt[top + ho + a] - dt[bot + a];
-    let wi = (((c * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
-    var wr = 0.0;
-    var wm = 0.0;
-    if (k < p.m1) { wr = w1[wi]; wm = w1[wi + 1u]; } else { wr = w2[wi]; wm = w2[wi + 1u]; }
-    re += gr * wr + gi * wm;
-    im += gi * wr - gr * wm;
+    ${
+        js.map((j) =>
+          `{ let wi = (((min(c0 + ${j}u, p.C - 1u) * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
+      let wr = ${w}[wi]; let wm = ${w}[wi + 1u];
+      re${j} = fma(gr, wr, fma(gi, wm, re${j})); im${j} = fma(gi, wr, fma(-gr, wm, im${j})); }`
+        ).join("\n    ")
+      }
+  }
+  }`
+    ).join(" ")
   }
   let hx = p.m2 * p.C;
-  let a = ky * p.C + c;
   let rowC = (b * 2u * p.K1 + k) * 2u * hx;
   let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
-  dx[rowC + a] = re;
-  dx[rowC + hx + a] = im;
-  dx[rowS + a] = -im;
-  dx[rowS + hx + a] = re;
+  ${
+    js.map((j) =>
+      `if (c0 + ${j}u < p.C) { let a = ky * p.C + c0 + ${j}u; dx[rowC + a] = re${j}; dx[rowC + hx + a] = im${j}; dx[rowS + a] = -im${j}; dx[rowS + hx + a] = re${j}; }`
+    ).join("\n  ")
+  }
 }`;
+}
+
+/** Channels per invocation of the mode-mixing kernels. */
+const MIX_BLOCK = 8;
 
 // dW[c, o, kk, ky] = Σ_b dO·conj(X), for weights1 (k = kk) and weights2 (k = m1 + kk) in one pass.
-const MIX2_DW = `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, B: u32 }
+// Blocked BC input × BO output channels per invocation: per batch element, BC + BO complex loads feed
+// BC·BO complex FMAs. Invocation order: ky fastest (adjacent weights), then the channel blocks, then k.
+function mix2DwCode(BC: number, BO: number): string {
+  const cs = Array.from({ length: BC }, (_, j) => j), os = Array.from({ length: BO }, (_, j) => j);
+  const pairs = cs.flatMap((c) => os.map((o) => [c, o] as const));
+  return `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, B: u32, CBS: u32, OBS: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> dt: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
@@ -293,34 +359,46 @@ fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   ${WID}
   let i = wid * 64u + li;
   if (i >= p.n) { return; }
-  // i = (((c·O + o)·2 + half)·m1 + kk)·m2 + ky
+  // i = ((k·CBS + cb)·OBS + ob)·m2 + ky
   let ky = i % p.m2;
-  let kk = (i / p.m2) % p.m1;
-  let half = (i / (p.m2 * p.m1)) % 2u;
-  let o = (i / (p.m2 * p.m1 * 2u)) % p.O;
-  let c = i / (p.m2 * p.m1 * 2u * p.O);
-  let k = half * p.m1 + kk;
+  let ob = (i / p.m2) % p.OBS;
+  let cb = (i / (p.m2 * p.OBS)) % p.CBS;
+  let k = i / (p.m2 * p.OBS * p.CBS);
+  let c0 = cb * ${BC}u;
+  let o0 = ob * ${BO}u;
   let ho = p.m2 * p.O;
   let hx = p.m2 * p.C;
-  let ao = ky * p.O + o;
-  let ax = ky * p.C + c;
-  var re = 0.0;
-  var im = 0.0;
+  ${pairs.map(([c, o]) => `var re${c}_${o} = 0.0; var im${c}_${o} = 0.0;`).join(" ")}
   for (var b = 0u; b < p.B; b++) {
-    let top = (b * 2u * p.K1 + k) * 2u * ho;
-    let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
-    let gr = dt[top + ao] + dt[bot + ho + ao];
-    let gi = dt[top + ho + ao] - dt[bot + ao];
-    let rowC = (b * 2u * p.K1 + k) * 2u * hx;
-    let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
-    let xr = x[rowC + ax] + x[rowS + hx + ax];
-    let xi = x[rowC + hx + ax] - x[rowS + ax];
-    re += gr * xr + gi * xi;
-    im += gi * xr - gr * xi;
+    let top = (b * 2u * p.K1 + k) * 2u * ho + ky * p.O;
+    let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho + ky * p.O;
+    let rowC = (b * 2u * p.K1 + k) * 2u * hx + ky * p.C;
+    let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx + ky * p.C;
+    ${
+    os.map((o) =>
+      `let ao${o} = min(o0 + ${o}u, p.O - 1u); let gr${o} = dt[top + ao${o}] + dt[bot + ho + ao${o}]; let gi${o} = dt[top + ho + ao${o}] - dt[bot + ao${o}];`
+    ).join("\n    ")
   }
-  let wi = (((c * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
-  if (half == 0u) { dw1[wi] = re; dw1[wi + 1u] = im; } else { dw2[wi] = re; dw2[wi + 1u] = im; }
+    ${
+    cs.map((c) =>
+      `let ax${c} = min(c0 + ${c}u, p.C - 1u); let xr${c} = x[rowC + ax${c}] + x[rowS + hx + ax${c}]; let xi${c} = x[rowC + hx + ax${c}] - x[rowS + ax${c}];`
+    ).join("\n    ")
+  }
+    ${
+    pairs.map(([c, o]) =>
+      `re${c}_${o} = fma(gr${o}, xr${c}, fma(gi${o}, xi${c}, re${c}_${o})); im${c}_${o} = fma(gi${o}, xr${c}, fma(-gr${o}, xi${c}, im${c}_${o}));`
+    ).join("\n    ")
+  }
+  }
+  let kk = k % p.m1;
+  ${
+    pairs.map(([c, o]) =>
+      `if (c0 + ${c}u < p.C && o0 + ${o}u < p.O) { let wi = ((((c0 + ${c}u) * p.O + o0 + ${o}u) * p.m1 + kk) * p.m2 + ky) * 2u;
+    if (k < p.m1) { dw1[wi] = re${c}_${o}; dw1[wi + 1u] = im${c}_${o}; } else { dw2[wi] = re${c}_${o}; dw2[wi + 1u] = im${c}_${o}; } }`
+    ).join("\n  ")
+  }
 }`;
+}
 
 // ---- 1D mode mixing --------------------------------------------------------------------------
 // A (B, 2m, C): rows k hold Xr, rows m + k hold Xi; T (B, 2m, O) likewise for O.
@@ -462,15 +540,15 @@ export function spectralConv2d(
   const modes = contractAxis(rec, tx.fwd, a.reshape([B, N1, 2 * m2 * C])); // (B, 2K1, 2m2C)
   rec.after(() => a.release());
   const t = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * O], "f32", `${op}.modes_out`);
-  const n = B * K1 * m2 * O;
+  const OB = Math.min(MIX_BLOCK, O), OBS = Math.ceil(O / OB), n = B * K1 * m2 * OBS;
   rec.dispatch({
     op: `${op} x=${fmtShape(x.shape)}`,
-    kernel: "spectral_mix2d",
-    code: MIX2,
+    kernel: `spectral_mix2d_${OB}`,
+    code: mix2Code(OB),
     groups: Math.ceil(n / 64),
-    params: params(n, K1, m1, m2, C, O),
+    params: params(n, K1, m1, m2, C, O, OBS),
     tensors: [modes, w1, w2, t],
-    work: { kind: "spectral mix", shape: `${B}×${K1}×${m2}×${C}→${O}`, flops: 8 * n * C },
+    work: { kind: "spectral mix", shape: `${B}×${K1}×${m2}×${C}→${O}`, flops: 8 * B * K1 * m2 * O * C },
   });
   const bq = contractAxis(rec, tx.inv, t); // (B, N1, 2m2O)
   rec.after(() => t.release());
@@ -507,27 +585,32 @@ export function spectralConv2dBackward(
   const dt = contractAxis(rec, tx.invT, dbq.reshape([B, N1, 2 * m2 * O])); // (B, 2K1, 2m2O)
   rec.after(() => dbq.release());
   const dp = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * C], "f32", `${op}.dmodes`);
-  const nx = B * K1 * m2 * C;
+  const CB = Math.min(MIX_BLOCK, C), CBS = Math.ceil(C / CB), nx = B * K1 * m2 * CBS;
   rec.dispatch({
     op: `${op} backward dx`,
-    kernel: "spectral_mix2d_dx",
-    code: MIX2_DX,
+    kernel: `spectral_mix2d_dx_${CB}`,
+    code: mix2DxCode(CB),
     groups: Math.ceil(nx / 64),
-    params: params(nx, K1, m1, m2, C, O),
+    params: params(nx, K1, m1, m2, C, O, CBS),
     tensors: [dt, w1, w2, dp],
-    work: { kind: "spectral mix bwd", shape: `${B}×${K1}×${m2}×${O}→${C}`, flops: 8 * nx * O },
+    work: { kind: "spectral mix bwd", shape: `${B}×${K1}×${m2}×${O}→${C}`, flops: 8 * B * K1 * m2 * C * O },
   });
   const dw1 = new Tensor(rec.gpu, w1.shape, "f32", `${op}.dweights1`);
   const dw2 = new Tensor(rec.gpu, w2.shape, "f32", `${op}.dweights2`);
-  const nw = C * O * 2 * m1 * m2;
+  const BC = Math.min(4, C), BO = Math.min(4, O), cBlocks = Math.ceil(C / BC), oBlocks = Math.ceil(O / BO);
+  const nw = K1 * cBlocks * oBlocks * m2;
   rec.dispatch({
     op: `${op} backward dw`,
-    kernel: "spectral_mix2d_dw",
-    code: MIX2_DW,
+    kernel: `spectral_mix2d_dw_${BC}_${BO}`,
+    code: mix2DwCode(BC, BO),
     groups: Math.ceil(nw / 64),
-    params: params(nw, K1, m1, m2, C, O, B),
+    params: params(nw, K1, m1, m2, C, O, B, cBlocks, oBlocks),
     tensors: [dt, saved.modes, dw1, dw2],
-    work: { kind: "spectral mix bwd", shape: `${C}×${O}×${K1}×${m2} over ${B}`, flops: 8 * nw * B },
+    work: {
+      kind: "spectral mix bwd",
+      shape: `${C}×${O}×${K1}×${m2} over ${B}`,
+      flops: 8 * C * O * K1 * m2 * B,
+    },
   });
   rec.after(() => dt.release());
   const da = contractAxis(rec, tx.fwdT, dp); // (B, N1, 2m2C)

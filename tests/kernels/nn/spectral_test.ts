@@ -9,6 +9,7 @@ import { Recorder } from "../../../kernels/runtime/recorder.ts";
 import { upload } from "../../../kernels/runtime/tensor.ts";
 import {
   axisTable,
+  CONTRACT_TUNING,
   contractAxis,
   spectralConv1d,
   spectralConv1dBackward,
