@@ -20,6 +20,7 @@ import { tfjsTrainThroughput } from "./_tfjs_train.ts";
 import { oursTrainThroughput } from "./_train.ts";
 import { LM_SHAPES, oursLmTokensPerS, tfjsLmTokensPerS } from "./_lm_train.ts";
 import { oursConv } from "./_ours.ts";
+import { FNO_SHAPES, oursFnoSamplesPerS } from "./_pde_train.ts";
 import { python, pythonWith } from "./_python.ts";
 
 /** What bench/torch_peers.py prints. */
@@ -31,6 +32,7 @@ interface TorchPeer {
   train_small_b128: number;
   train_resnet18_b32?: number;
   train_lm?: Record<string, number>;
+  train_fno?: Record<string, number>;
 }
 
 const CONV_STAGES: [number, number, number][] = [[64, 32, 32], [128, 16, 16], [256, 8, 8], [512, 4, 4]]; // C, H, W at batch 32
@@ -148,11 +150,18 @@ await runMain(async () => {
     lmOurs.set(shape.label, { op: shape.op, tokens: o });
     rows.push({ op: shape.op, shape: shape.label, ours: o, peer: p, unit: "tokens/s", ratio: o / p });
   }
+  // FNO2d training steps (PyTorch is the peer: tfjs has no complex spectral layers to build it from).
+  const fnoOurs = new Map<string, number>();
+  for (const shape of FNO_SHAPES) {
+    const o = await oursFnoSamplesPerS(gpu, shape, 3);
+    fnoOurs.set(shape.label, o);
+    rows.push({ op: "train-fno2d", shape: shape.label, ours: o, peer: null, unit: "samples/s", ratio: null });
+  }
   const py = await pythonWith("torch");
   const torch = py
     ? await python<TorchPeer>("./torch_peers.py", values.quick ? ["--quick"] : [], {}, py)
     : null;
-  if (torch) rows.push(...torchRows(torch, ours, convOurs, small, r18, lmOurs));
+  if (torch) rows.push(...torchRows(torch, ours, convOurs, small, r18, lmOurs, fnoOurs));
   else if (!py) console.error("PyTorch rows skipped: no python3 with torch (apt-get install python3-torch)");
   rows.push({ op: "fma-peak", shape: "8 vec4 chains", ours: peak, peer: null, unit: "GFLOPS", ratio: null });
   rows.push({
@@ -204,6 +213,7 @@ function torchRows(
   small: number,
   r18: number,
   lm: Map<string, { op: string; tokens: number }>,
+  fno: Map<string, number>,
 ): Row[] {
   const tag = `(torch-cpu ${t.torch}, ${t.threads} threads)`;
   const row = (op: string, shape: string, o: number, p: number, unit: string): Row => ({
@@ -233,6 +243,10 @@ function torchRows(
   for (const [shape, p] of Object.entries(t.train_lm ?? {})) {
     const o = lm.get(shape);
     if (o) rows.push(row(o.op, shape, o.tokens, p, "tokens/s"));
+  }
+  for (const [shape, p] of Object.entries(t.train_fno ?? {})) {
+    const o = fno.get(shape);
+    if (o) rows.push(row("train-fno2d", shape, o, p, "samples/s"));
   }
   return rows;
 }

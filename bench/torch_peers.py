@@ -154,6 +154,62 @@ def train_lm_tokens_per_s(vocab, dim, layers, heads, batch, seq, steps):
     return batch * seq / median_seconds(step, steps)
 
 
+class SpectralConv2d(nn.Module):
+    """FNO Fourier layer: rfft2, the low modes (kx in [0, m1) and [n1 − m1, n1), ky in [0, m2)) mixed
+    by complex weights, irfft2."""
+
+    def __init__(self, c, m1, m2):
+        super().__init__()
+        self.m1, self.m2 = m1, m2
+        scale = 1 / (c * c)
+        self.weights1 = nn.Parameter(scale * torch.rand(c, c, m1, m2, dtype=torch.cfloat))
+        self.weights2 = nn.Parameter(scale * torch.rand(c, c, m1, m2, dtype=torch.cfloat))
+
+    def forward(self, x):
+        n1, n2 = x.shape[-2:]
+        f = torch.fft.rfft2(x)
+        out = torch.zeros(x.shape[0], self.weights1.shape[1], n1, n2 // 2 + 1, dtype=torch.cfloat)
+        m1, m2 = self.m1, self.m2
+        out[:, :, :m1, :m2] = torch.einsum("bixy,ioxy->boxy", f[:, :, :m1, :m2], self.weights1)
+        out[:, :, -m1:, :m2] = torch.einsum("bixy,ioxy->boxy", f[:, :, -m1:, :m2], self.weights2)
+        return torch.fft.irfft2(out, s=(n1, n2))
+
+
+class Fno2d(nn.Module):
+    """FNO2d as PDEBench builds it: fc0 on [u, x, y], padding 2, four (spectral + 1×1 conv) layers with
+    GELU between, crop, fc1 (→ 128), GELU, fc2."""
+
+    def __init__(self, modes=12, width=20):
+        super().__init__()
+        self.fc0 = nn.Linear(3, width)
+        self.convs = nn.ModuleList([SpectralConv2d(width, modes, modes) for _ in range(4)])
+        self.ws = nn.ModuleList([nn.Conv2d(width, width, 1) for _ in range(4)])
+        self.fc1, self.fc2 = nn.Linear(width, 128), nn.Linear(128, 1)
+
+    def forward(self, x):
+        h = F.pad(self.fc0(x).permute(0, 3, 1, 2), [0, 2, 0, 2])
+        for i in range(4):
+            h = self.convs[i](h) + self.ws[i](h)
+            if i < 3:
+                h = F.gelu(h)
+        h = h[..., :-2, :-2].permute(0, 2, 3, 1)
+        return self.fc2(F.gelu(self.fc1(h)))
+
+
+def train_fno_samples_per_s(batch, side, steps):
+    torch.manual_seed(0)
+    model = Fno2d()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    x, y = torch.rand(batch, side, side, 3), torch.rand(batch, side, side, 1)
+
+    def step():
+        opt.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+
+    return batch / median_seconds(step, steps)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
@@ -177,6 +233,7 @@ def main():
         "train_small_b128": train_images_per_s([1, 1, 1], [16, 32, 64], 1, 28, 10, 128, 3),
     }
     out["train_lm"] = {"gpt2 V10000 d64 L2 H2, 8x64": train_lm_tokens_per_s(10000, 64, 2, 2, 8, 64, 3)}
+    out["train_fno"] = {"FNO2d m12 w20, 50x32x32": train_fno_samples_per_s(50, 32, 3)}
     if not a.quick:
         out["train_lm"]["gpt2 V10000 d128 L2 H4, 32x64"] = train_lm_tokens_per_s(10000, 128, 2, 4, 32, 64, 3)
         out["train_resnet18_b32"] = train_images_per_s([2, 2, 2, 2], [64, 128, 256, 512], 3, 32, 10, 32, 3)

@@ -312,6 +312,13 @@ export class Flatten extends Module {
 /** `nn.Linear`. */
 export class Linear extends Module {
   #saved: Tensor | null = null;
+  /** Whether backward computes dL/dx (off for the layer that reads the input batch, as Conv2d's). */
+  inputGrad: boolean = true;
+
+  /** The input is the network's: backward skips dL/dx. */
+  override readsNetworkInput(): void {
+    this.inputGrad = false;
+  }
   /**
    * Creates the module.
    * @param inF Input features.
@@ -345,12 +352,20 @@ export class Linear extends Module {
   }
   /** Gradients of W, b; returns dx. */
   backward(dy: Tensor, ctx: StepContext): Tensor {
-    const g = linearBackward(ctx.rec, this.#saved!, this.param("weight").value, dy, this.bias, this.name);
+    const g = linearBackward(
+      ctx.rec,
+      this.#saved!,
+      this.param("weight").value,
+      dy,
+      this.bias,
+      this.name,
+      this.inputGrad,
+    );
     storeGrad(ctx.rec, g.dw, this.param("weight").grad);
     if (g.db) storeGrad(ctx.rec, g.db, this.param("bias").grad);
     later(ctx.rec, this.#saved);
     this.#saved = null;
-    return g.dx;
+    return g.dx ?? new Tensor(ctx.rec.gpu, [1], "f32", `${this.name}.dx-unused`);
   }
 }
 

@@ -194,8 +194,12 @@ export class Model {
       const want = e.dtype === "C64" && t?.dtype !== "C64" ? [...e.shape, 2] : e.shape;
       if (!t) missing.push(e.name);
       else if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+        // The dtypes are named only where a complex tensor is involved.
+        const c = e.dtype === "C64" || t.dtype === "C64";
         wrong.push(
-          `${e.name}: expected ${e.dtype === "C64" ? "C64 " : ""}[${e.shape}], got ${t.dtype} [${t.shape}]`,
+          `${e.name}: expected ${c ? `${e.dtype ?? "real"} ` : ""}[${e.shape}], got ${
+            c ? `${t.dtype} ` : ""
+          }[${t.shape}]`,
         );
       } else if (t.dtype === "C64" && e.dtype !== "C64") {
         wrong.push(`${e.name}: expected a real tensor [${e.shape}], got C64`);

@@ -144,7 +144,7 @@ export class PointwiseConv extends Module {
     storeGrad(ctx.rec, g.dw, this.param("weight").grad.reshape([this.outC, this.inC]));
     storeGrad(ctx.rec, g.db!, this.param("bias").grad);
     later(ctx.rec, x);
-    return g.dx.reshape([...dy.shape.slice(0, -1), this.inC]);
+    return g.dx!.reshape([...dy.shape.slice(0, -1), this.inC]);
   }
 }
 
@@ -210,8 +210,10 @@ export class Fno extends Module {
     ];
   }
 
-  /** The model reads the input batch in fc0 alone. */
-  override readsNetworkInput(): void {}
+  /** The model reads the input batch in fc0 alone, whose dL/dx nobody needs. */
+  override readsNetworkInput(): void {
+    this.fc0.readsNetworkInput();
+  }
 
   /** The forward pass (see the class). */
   forward(x: Tensor, ctx: StepContext): Tensor {
@@ -283,6 +285,7 @@ export class Fno extends Module {
     later(ctx.rec, dh);
     const dx = this.fc0.backward(dLifted.reshape([B * points, width]), ctx);
     later(ctx.rec, dLifted);
-    return dx.reshape([B, ...spatial, this.fc0.inF]);
+    // The network's input: fc0 returned a placeholder.
+    return this.fc0.inputGrad ? dx.reshape([B, ...spatial, this.fc0.inF]) : dx;
   }
 }

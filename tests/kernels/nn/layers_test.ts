@@ -82,8 +82,20 @@ gpuTest("crossEntropy() reports NaN logits as a NaN loss", async () => {
 
 gpuTest("linear() and linearBackward() match float64 on odd shapes (with and without bias)", async () => {
   let seed = 1;
-  // [N, in, out]: 1×1, a single sample, a single output, primes, a wide layer.
-  for (const [N, I, O] of [[5, 7, 3], [1, 1, 1], [1, 13, 5], [9, 4, 1], [17, 31, 23], [3, 130, 67]]) {
+  // [N, in, out]: 1×1, a single sample, a single output, primes, a wide layer, and many rows (the
+  // weight gradient split into slices of 1024 rows: 4 whole slices, and 5 with a remainder of 77).
+  for (
+    const [N, I, O] of [
+      [5, 7, 3],
+      [1, 1, 1],
+      [1, 13, 5],
+      [9, 4, 1],
+      [17, 31, 23],
+      [3, 130, 67],
+      [4096, 3, 5],
+      [5197, 20, 7],
+    ]
+  ) {
     for (const withBias of [true, false]) {
       const xv = randArray(N * I, seed++), wv = randArray(O * I, seed++), bv = randArray(O, seed++);
       const dyv = randArray(N * O, seed++);
@@ -93,7 +105,7 @@ gpuTest("linear() and linearBackward() match float64 on odd shapes (with and wit
       const y = linear(rec, x, w, withBias ? b : null, "fc");
       const g = linearBackward(rec, x, w, dy, withBias, "fc");
       await rec.submit();
-      const [yv, dx, dw, ...db] = await readback(gpu, y, g.dx, g.dw, ...(g.db ? [g.db] : []));
+      const [yv, dx, dw, ...db] = await readback(gpu, y, g.dx!, g.dw, ...(g.db ? [g.db] : []));
       const tag = `[${N}, ${I}] → ${O}${withBias ? " + bias" : ""}`;
       const yr = matmulRef(ref(xv, [N, I]), ref(wv, [O, I]), { transB: true }).data.map((v, i) =>
         v + (withBias ? bv[i % O] : 0)
