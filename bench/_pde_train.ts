@@ -36,16 +36,28 @@ export const FNO_SHAPES: FnoShape[] = [{ label: "FNO2d m12 w20, 50x32x32", batch
 export async function oursFnoSamplesPerS(gpu: Gpu, s: FnoShape, steps: number): Promise<number> {
   const model = new Model(
     gpu,
-    buildOperator({ model_type: "fno2d", num_channels: 1, modes1: 12, modes2: 12, width: 20, initial_step: 1 }),
+    buildOperator({
+      model_type: "fno2d",
+      num_channels: 1,
+      modes1: 12,
+      modes2: 12,
+      width: 20,
+      initial_step: 1,
+    }),
     0,
   );
-  const opt = new AdamW(model.arena, [{ params: model.arena.params }], { lr: 1e-3, weightDecay: 1e-4, decoupled: false });
+  const opt = new AdamW(model.arena, [{ params: model.arena.params }], {
+    lr: 1e-3,
+    weightDecay: 1e-4,
+    decoupled: false,
+  });
   const r = mulberry32(1), n = s.batch * s.side * s.side;
   const xv = Float32Array.from({ length: 3 * n }, r), yv = Float32Array.from({ length: n }, r);
   const times: number[] = [];
   for (let k = 0; k <= steps; k++) {
     const t0 = performance.now();
-    const x = upload(gpu, xv, [s.batch, s.side, s.side, 3]), y = upload(gpu, yv, [s.batch, s.side, s.side, 1]);
+    const x = upload(gpu, xv, [s.batch, s.side, s.side, 3]),
+      y = upload(gpu, yv, [s.batch, s.side, s.side, 1]);
     const rec = new Recorder(gpu);
     const pred = model.forward(rec, x, true);
     const l = mseLoss(rec, pred, y);

@@ -17,6 +17,7 @@ import {
   spectralConv2dBackward,
 } from "../../../kernels/nn/spectral.ts";
 import { spectralConv1dRef, spectralConv2dRef } from "../../reference/spectral.ts";
+import { fftAxis } from "../../../kernels/nn/fft.ts";
 import { centralDiff, dot } from "../../_fd.ts";
 import { assertClose, gpu, gpuTest, randArray, read } from "../../_helpers.ts";
 
@@ -142,5 +143,43 @@ gpuTest(
       assertClose(`contract ${A}×${K}×${N}×${C}`, await read(y), want, 1e-5, 1e-5);
       for (const z of [t.t, x, y]) z.release();
     }
+  },
+);
+
+gpuTest(
+  "fftAxis: torch.fft.fft / ifft along the middle axis, lengths 1 … 64, against a float64 DFT; non-powers of two refused",
+  async () => {
+    for (const [A, N, C] of [[2, 1, 3], [1, 2, 1], [3, 8, 5], [2, 64, 3]]) {
+      const xv = randArray(A * N * C * 2, 41);
+      for (const inverse of [false, true]) {
+        const rec = new Recorder(gpu);
+        const x = upload(gpu, xv, [A, N, C, 2]);
+        const y = fftAxis(rec, x, inverse);
+        await rec.submit();
+        const want = new Float64Array(xv.length), sign = inverse ? 1 : -1;
+        for (let a = 0; a < A; a++) {
+          for (let c = 0; c < C; c++) {
+            for (let k = 0; k < N; k++) {
+              let re = 0, im = 0;
+              for (let m = 0; m < N; m++) {
+                const at = ((a * N + m) * C + c) * 2, ang = (sign * 2 * Math.PI * ((k * m) % N)) / N;
+                re += xv[at] * Math.cos(ang) - xv[at + 1] * Math.sin(ang);
+                im += xv[at] * Math.sin(ang) + xv[at + 1] * Math.cos(ang);
+              }
+              const o = ((a * N + k) * C + c) * 2, s = inverse ? 1 / N : 1;
+              want[o] = re * s;
+              want[o + 1] = im * s;
+            }
+          }
+        }
+        assertClose(`fft ${A}×${N}×${C}${inverse ? " inverse" : ""}`, await read(y), want, 2e-5 * N, 1e-4);
+        x.release();
+        y.release();
+      }
+    }
+    const rec = new Recorder(gpu);
+    const odd = upload(gpu, new Float32Array(2 * 34 * 2), [2, 34, 1, 2]);
+    throws(() => fftAxis(rec, odd), /the length 34 is not a power of two/);
+    odd.release();
   },
 );
