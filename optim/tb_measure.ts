@@ -12,6 +12,7 @@ import type { Parameter } from "../models/params.ts";
 import { assignRates } from "./tb_assign.ts";
 import type { TbPlan } from "./tb_plan.ts";
 import type { TempBalanceOptions } from "./tb_options.ts";
+import { spectralSlices } from "./tb_modules.ts";
 
 /** alpha, spectral norm and alphahat of each named weight (TempBalance convention), in order. */
 export async function measureLayers(
@@ -40,14 +41,27 @@ export async function measureLayers(
  * @returns The tensors, PyTorch layout.
  */
 export async function readWeights(model: Model, params: Parameter[]): Promise<WeightTensor[]> {
-  const values = await readback(model.gpu, ...params.map((p) => p.value));
-  return params.map((p, i): WeightTensor => ({
-    name: p.name,
-    dtype: "F32",
-    shape: [...p.value.shape],
-    isFloat: true,
-    values: () => Float64Array.from(values[i]),
-  }));
+  // A Fourier layer is measured on weights1 with its sibling weights2 (spectralSlices).
+  const sibling = (p: Parameter) =>
+    p.complex && p.name.endsWith(".weights1") ? model.arena.get(p.name.replace(/weights1$/, "weights2")) : undefined;
+  const extra = params.map(sibling).filter((p): p is Parameter => p !== undefined);
+  const values = await readback(model.gpu, ...params.map((p) => p.value), ...extra.map((p) => p.value));
+  const extraValues = new Map(extra.map((p, i) => [p.name, values[params.length + i]]));
+  return params.map((p, i): WeightTensor => {
+    if (p.complex) {
+      const [inC, outC] = p.value.shape, s2 = sibling(p);
+      const w = [values[i], ...(s2 ? [extraValues.get(s2.name)!] : [])];
+      const { values: v, shape } = spectralSlices(w, inC, outC);
+      return { name: p.name, dtype: "F32", shape, isFloat: true, values: () => v };
+    }
+    return {
+      name: p.name,
+      dtype: "F32",
+      shape: [...p.value.shape],
+      isFloat: true,
+      values: () => Float64Array.from(values[i]),
+    };
+  });
 }
 
 /**

@@ -14,7 +14,7 @@ import { BatchNorm2d, Conv2d, Linear } from "../models/layers.ts";
 import { type Model, MODULE_ORDER_KEY } from "../models/model.ts";
 import { Module } from "../models/module.ts";
 import { Conv1D, Norm } from "../models/transformer/layers.ts";
-import { PointwiseConv } from "../models/operators/fno.ts";
+import { PointwiseConv, SpectralConv } from "../models/operators/fno.ts";
 
 /** A module's kind, as TempBalance sees it. */
 export type ModuleKind = "conv" | "linear" | "bn" | "norm" | "other";
@@ -37,11 +37,23 @@ export const BUFFER_SUFFIXES = ["running_mean", "running_var", "num_batches_trac
 /**
  * The parameter-owning modules of a model of ours (or of a module tree), in module order.
  * @param model The model, or the root of a module tree (no GPU needed).
+ * @param o `spectral`: an FNO's Fourier layers are layers too, measured by {@link spectralSlices}
+ *   (otherwise they own parameters but are not measured).
  * @returns The modules.
  */
-export function modulesOfModel(model: Model | Module): ModuleInfo[] {
+export function modulesOfModel(model: Model | Module, o: { spectral?: boolean } = {}): ModuleInfo[] {
   const all = model instanceof Module ? model.modules("") : model.modules;
   return all.filter((m) => m.paramSpecs().length).map((m) => {
+    if (o.spectral && m instanceof SpectralConv) {
+      // Measured as a conv of one (2·out × 2·in) real slice per mode (see spectralSlices).
+      const modes = m.modes.reduce((a, b) => a * b, 1) * m.paramSpecs().length;
+      return {
+        name: m.name,
+        kind: "conv",
+        params: m.paramSpecs().map((s) => m.qualified(s.name)),
+        weightShape: [2 * m.outC, 2 * m.inC, 1, modes],
+      };
+    }
     const kind: ModuleKind = m instanceof Conv2d || (m instanceof PointwiseConv && m.dims === 2)
       ? "conv"
       : m instanceof Linear || m instanceof Conv1D
@@ -131,4 +143,40 @@ export function modulesOfStateDict(
     });
   }
   return out;
+}
+
+/**
+ * A Fourier layer's complex weights (PyTorch `cfloat` (in, out, modes…), here (…, 2) real pairs) as
+ * a conv weight the ESD reads slice by slice: for each kept mode k of `weights1` (then `weights2`),
+ * the real embedding [[Re A, −Im A], [Im A, Re A]] of A_k = W_kᵀ (out × in, the map the layer applies
+ * to the mode), whose Gram eigenvalues are those of A_kᴴA_k, each twice (a Hill fit at the median is
+ * unchanged by the doubling).
+ * @param weights The layer's complex weights, each (in, out, modes…, 2) row-major.
+ * @param inC Input channels.
+ * @param outC Output channels.
+ * @returns Values and shape (2·out, 2·in, 1, modes·weights), PyTorch's conv layout.
+ */
+export function spectralSlices(
+  weights: ArrayLike<number>[],
+  inC: number,
+  outC: number,
+): { values: Float64Array; shape: number[] } {
+  const modes = weights[0].length / (2 * inC * outC), S = modes * weights.length;
+  const values = new Float64Array(4 * outC * inC * S);
+  weights.forEach((w, h) => {
+    for (let i = 0; i < inC; i++) {
+      for (let o = 0; o < outC; o++) {
+        for (let k = 0; k < modes; k++) {
+          const at = ((i * outC + o) * modes + k) * 2, re = w[at], im = w[at + 1], s = h * modes + k;
+          // (row, col, 0, s) of the (2·out, 2·in, 1, S) tensor
+          const put = (r: number, c: number, v: number) => values[(r * 2 * inC + c) * S + s] = v;
+          put(o, i, re);
+          put(o, inC + i, -im);
+          put(outC + o, i, im);
+          put(outC + o, inC + i, re);
+        }
+      }
+    }
+  });
+  return { values, shape: [2 * outC, 2 * inC, 1, S] };
 }

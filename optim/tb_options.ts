@@ -58,6 +58,12 @@ export interface TempBalanceOptions extends PlanOptions {
    * measured faster than the GPU Jacobi (see `esd/eigs.ts`).
    */
   esd?: "auto" | "live" | "readback";
+  /**
+   * Measure and tune an FNO's Fourier layers too (their complex weights, one real slice per mode:
+   * `spectralSlices`). Default false: as Model Balancing's SciML code, they stay untuned. Needs the
+   * readback ESD path.
+   */
+  spectral?: boolean;
   /** Where warnings go (default `console.warn`). */
   onWarning?: (message: string) => void;
 }
@@ -95,6 +101,7 @@ export function tempBalanceDefaults(
     fitDevice: o.fitDevice ?? "gpu",
     farms: o.farms ?? false,
     esd: o.esd ?? "auto",
+    spectral: o.spectral ?? false,
   } as const;
   const bad = (what: string) => new OptionError(`TempBalance: ${what}`);
   if (!TB_METRICS.includes(d.metric)) {

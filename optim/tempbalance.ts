@@ -85,8 +85,11 @@ export class TempBalance {
     this.options = tempBalanceDefaults(options);
     this.#warn = options.onWarning ?? ((m) => console.warn(m));
     this.#model = model;
-    this.modules = modulesOfModel(model);
+    this.modules = modulesOfModel(model, { spectral: this.options.spectral });
     this.plan = planTempBalance(this.modules, this.options);
+    if (this.options.spectral && this.options.esd === "live") {
+      throw new OptionError("TempBalance: spectral weights are measured by the readback path: set esd to readback");
+    }
   }
 
   /**
@@ -234,7 +237,7 @@ export class TempBalance {
   #live(): boolean {
     const o = this.options;
     if (o.esd !== "auto") return o.esd === "live";
-    return !this.#model.gpu.isSoftware && liveUnsupported(o) === null && o.solver !== "cpu";
+    return !this.#model.gpu.isSoftware && liveUnsupported(o) === null && o.solver !== "cpu" && !o.spectral;
   }
 
   #rateByModule(lr: number): Map<string, number> {

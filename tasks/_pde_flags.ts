@@ -33,6 +33,8 @@ Training (PDEBench's Darcy defaults):
 TempBalance (Model Balancing's SciML defaults):
   --lr-min-ratio (0.6)  --lr-max-ratio (1.4)  --eigs-thresh (12)   tb
   --tau (10)  --sigmoid-min (2)  --sigmoid-max (1)                  tb-sigmoid
+  --tb-spectral             tb, tb-sigmoid: measure and tune the Fourier layers' complex weights too
+                            (one real slice per mode; default: untuned, as Model Balancing)
 Output:
   --out DIR                 the run folder (refused if it holds another run)
   --resume DIR              continue a run with its own flags`;
@@ -64,6 +66,7 @@ export const PDE_FLAGS = {
   tau: { type: "string" },
   "sigmoid-min": { type: "string" },
   "sigmoid-max": { type: "string" },
+  "tb-spectral": { type: "boolean" },
   out: { type: "string" },
   resume: { type: "string" },
   help: { type: "boolean" },
@@ -80,6 +83,7 @@ export const PDE_METHOD_FLAGS: Record<string, readonly PdeMethod[]> = {
   tau: ["tb-sigmoid"],
   "sigmoid-min": ["tb-sigmoid"],
   "sigmoid-max": ["tb-sigmoid"],
+  "tb-spectral": ["tb", "tb-sigmoid"],
 };
 
 /** What the flags say, before the data file is read. */
@@ -136,6 +140,8 @@ export interface PdeFlagOptions {
   sigmoidMin: number;
   /** tb-sigmoid's upper slope. */
   sigmoidMax: number;
+  /** TB: measure and tune the Fourier layers' complex weights too. */
+  spectral: boolean;
 }
 
 /**
@@ -199,5 +205,6 @@ export function parsePdeFlags(v: PdeFlags): PdeFlagOptions {
     tau: numFlag("tau", s("tau"), 10, { min: 0 }, U),
     sigmoidMin: numFlag("sigmoid-min", s("sigmoid-min"), 2, { min: 0 }, U),
     sigmoidMax: numFlag("sigmoid-max", s("sigmoid-max"), 1, { min: 0 }, U),
+    spectral: v["tb-spectral"] === true,
   };
 }

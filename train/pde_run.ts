@@ -67,6 +67,8 @@ export interface PdeRunOptions {
   sigmoidMin: number;
   /** tb-sigmoid: slope above the mean alpha. */
   sigmoidMax: number;
+  /** TB: measure and tune the Fourier layers too (default false). */
+  spectral?: boolean;
   /** The record's other settings (subset, resolution…), stored in the checkpoint. */
   settings?: Record<string, unknown>;
 }
@@ -127,6 +129,7 @@ export function pdeTempBalanceOptions(o: PdeRunOptions, log: (s: string) => void
     sigmoidMin: o.sigmoidMin,
     sigmoidMax: o.sigmoidMax,
     esd: "readback",
+    spectral: o.spectral ?? false,
     onWarning: log,
   };
 }

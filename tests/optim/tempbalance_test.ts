@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { assignRates } from "../../optim/tb_assign.ts";
-import { modulesOfModel, modulesOfStateDict } from "../../optim/tb_modules.ts";
+import { modulesOfModel, modulesOfStateDict, spectralSlices } from "../../optim/tb_modules.ts";
+import { Fno } from "../../models/operators/fno.ts";
 import { planTempBalance } from "../../optim/tb_plan.ts";
 import { TempBalance } from "../../optim/tempbalance.ts";
 import { layerRates } from "../../optim/tb_measure.ts";
@@ -300,3 +301,58 @@ Deno.test("assignRates sigmoid: Model Balancing's tb_std_sigmoid per layer, η·
   ok(got[0] < eta && got[2] > eta);
   deepEqual(assignRates([3, 3], eta, "sigmoid"), [eta, eta]);
 });
+
+Deno.test("spectralSlices: one real embedding [[Re, −Im], [Im, Re]] of Wᵀ per mode, its Gram eigenvalues |w|² twice", () => {
+  // One input, one output, one mode: w = 3 + 4i → E = [[3, −4], [4, 3]], EᵀE = 25·I.
+  const one = spectralSlices([[3, 4]], 1, 1);
+  deepEqual(one.shape, [2, 2, 1, 1]);
+  deepEqual([...one.values], [3, -4, 4, 3]);
+  // in 2, out 3, two modes in weights1 and one tensor more (weights2): 4 slices of (6 × 4).
+  const w1 = Array.from({ length: 2 * 3 * 2 * 2 }, (_, i) => Math.sin(i + 1));
+  const w2 = Array.from({ length: 2 * 3 * 2 * 2 }, (_, i) => Math.cos(i + 1));
+  const s = spectralSlices([w1, w2], 2, 3);
+  deepEqual(s.shape, [6, 4, 1, 4]);
+  // Slice 3 is weights2's mode 1; its entry (out 2, in 1) real part = Re w2[i=1, o=2, k=1].
+  const at = (r: number, c: number, k: number) => s.values[(r * 4 + c) * 4 + k];
+  const re = w2[((1 * 3 + 2) * 2 + 1) * 2], im = w2[((1 * 3 + 2) * 2 + 1) * 2 + 1];
+  deepEqual([at(2, 1, 3), at(2, 2 + 1, 3), at(3 + 2, 1, 3), at(3 + 2, 2 + 1, 3)], [re, -im, im, re]);
+});
+
+gpuTest(
+  "TempBalance with spectral: an FNO's Fourier layers are measured and tuned with both their weights",
+  async () => {
+    const model = new Model(
+      gpu,
+      new Fno({ dims: 2, numChannels: 1, modes: [2, 2], width: 4, initialStep: 1 }),
+      3,
+    );
+    const off = new TempBalance(model, {
+      removeFirstLayer: false,
+      removeLastLayer: false,
+      eigsThresh: 1,
+      batchnorm: false,
+    });
+    ok(!off.plan.layers.some((l) => l.module.startsWith("conv")));
+    const tb = new TempBalance(model, {
+      removeFirstLayer: false,
+      removeLastLayer: false,
+      eigsThresh: 1,
+      batchnorm: false,
+      spectral: true,
+      esd: "readback",
+    });
+    const conv0 = tb.plan.layers.find((l) => l.module === "conv0")!;
+    equal(conv0.weight, "conv0.weights1");
+    equal(conv0.numEvals, 2 * 2 * 2 * 8); // 8 slices (2×2 modes × 2 tensors) of 8 × 8
+    const rates = await tb.measure(1e-3);
+    const r0 = rates.find((r) => r.name === "conv0.weights1")!;
+    ok(Number.isFinite(r0.alpha) && r0.alpha! > 1, `alpha ${r0.alpha}`);
+    const group = tb.groupSpecs(1e-3).find((g) => g.params.some((p) => p.name === "conv0.weights1"))!;
+    deepEqual(group.params.map((p) => p.name), ["conv0.weights1", "conv0.weights2"]);
+    throws(
+      () => new TempBalance(model, { spectral: true, esd: "live" }),
+      /spectral weights are measured by the readback path/,
+    );
+    model.release();
+  },
+);
