@@ -27,7 +27,9 @@ Model (PDEBench's constructor arguments):
 Training (PDEBench's Darcy defaults):
   --method adam|tb|tb-sigmoid  rate policy (default adam)
   --epochs N (500)  --batch B (50)  --lr LR (1e-3)  --weight-decay WD (1e-4, L2 as torch.optim.Adam)
-  --step-size S (100)  --gamma G (0.5)   StepLR
+  --steps N                 a budget of N optimizer steps instead of --epochs (the epochs follow from
+                            the training subset's size; StepLR then halves at every fifth of the run)
+  --step-size S (100)  --gamma G (0.5)   StepLR, in epochs
   --eval-every E            evaluate every E epochs and after the last (default 1)
   --seed S (0)
 TempBalance (Model Balancing's SciML defaults):
@@ -53,6 +55,7 @@ export const PDE_FLAGS = {
   "init-features": { type: "string" },
   method: { type: "string" },
   epochs: { type: "string" },
+  steps: { type: "string" },
   batch: { type: "string" },
   lr: { type: "string" },
   "weight-decay": { type: "string" },
@@ -116,8 +119,10 @@ export interface PdeFlagOptions {
   lr: number;
   /** L2 weight decay. */
   weightDecay: number;
-  /** StepLR step. */
-  stepSize: number;
+  /** StepLR step in epochs (undefined: 100, or with `steps` a fifth of the run). */
+  stepSize?: number;
+  /** A budget of optimizer steps instead of `epochs` (undefined: none). */
+  steps?: number;
   /** StepLR factor. */
   gamma: number;
   /** Epochs. */
@@ -193,7 +198,8 @@ export function parsePdeFlags(v: PdeFlags): PdeFlagOptions {
     testSamples: numFlag("test-samples", s("test-samples"), undefined, int1, U),
     lr: numFlag("lr", s("lr"), 1e-3, { min: 0, exclusive: true }, U),
     weightDecay: numFlag("weight-decay", s("weight-decay"), 1e-4, { min: 0 }, U),
-    stepSize: numFlag("step-size", s("step-size"), 100, int1, U),
+    stepSize: numFlag("step-size", s("step-size"), undefined, int1, U),
+    steps: numFlag("steps", s("steps"), undefined, int1, U),
     gamma: numFlag("gamma", s("gamma"), 0.5, { min: 0, exclusive: true }, U),
     epochs: numFlag("epochs", s("epochs"), 500, int1, U),
     batch: numFlag("batch", s("batch"), 50, int1, U),

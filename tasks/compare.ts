@@ -265,7 +265,11 @@ function describeStudy(
   const steps = c.steps as number | undefined;
   const evals = [...new Set(configs.map((k) => k.evalEvery ?? 1))].join("/");
   const budget = steps
-    ? `${steps} optimizer steps per run (--steps): epochs derived from each cell's training-set size, the cosine schedule spanning the steps, test evaluation every ${evals} epoch(s) and after the last`
+    ? `${steps} optimizer steps per run (--steps): epochs derived from each cell's training-set size, ${
+      setup.task.name === "pde"
+        ? "StepLR halving at every fifth of the run"
+        : "the cosine schedule spanning the steps"
+    }, test evaluation every ${evals} epoch(s) and after the last`
     : setup.task.name === "lm"
     ? `${c.epochs ?? "?"} epochs per run (--epochs), the cosine schedule set per step`
     : setup.task.name === "pde"

@@ -38,7 +38,7 @@ await runMain(async () => {
   }
   const s = (k: keyof typeof PDE_FLAGS) => v[k] as string | undefined;
   const o = parsePdeFlags(v);
-  const { data, out, method, stride, epochs } = o;
+  const { data, out, method, stride } = o;
   const splits = await readPdeSplits(data, {
     stride,
     reducedResolution: o.reducedResolution,
@@ -85,13 +85,15 @@ await runMain(async () => {
       console.log(
         `${type} (${
           run.parameters.toLocaleString("en-US")
-        } parameters) on ${data}: ${t.count} training samples (every ${stride}th of ${splits.pool}), ${splits.test.count} test, ${grid}; method ${method}, lr ${o.lr}, batch ${o.batch}, ${epochs} epochs, ${gpu.description} → ${out}`,
+        } parameters) on ${data}: ${t.count} training samples (every ${stride}th of ${splits.pool}), ${splits.test.count} test, ${grid}; method ${method}, lr ${o.lr}, batch ${o.batch}, ${run.epochs} epochs${
+          o.steps ? ` (${o.steps} steps)` : ""
+        }, ${gpu.description} → ${out}`,
       );
     },
     onEpoch: (m) => {
       const lr = m.lr, lo = Math.min(...lr), hi = Math.max(...lr);
       console.log(
-        `epoch ${m.epoch}/${epochs}  train mse ${m.train_loss.toExponential(3)}${
+        `epoch ${m.epoch}/${run.epochs}  train mse ${m.train_loss.toExponential(3)}${
           m.test_nrmse !== null ? `  test nRMSE ${m.test_nrmse.toExponential(3)}` : ""
         }  lr ${lo === hi ? lo.toExponential(2) : `${lo.toExponential(2)}–${hi.toExponential(2)}`}  ${
           m.seconds.toFixed(1)

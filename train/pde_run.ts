@@ -45,12 +45,14 @@ export interface PdeRunOptions {
   lr: number;
   /** L2 weight decay (PDEBench: 1e-4). */
   weightDecay: number;
-  /** StepLR step size in epochs (PDEBench: 100). */
-  stepSize: number;
+  /** StepLR step size in epochs (PDEBench: 100; with `steps`, default a fifth of the run's epochs). */
+  stepSize?: number;
   /** StepLR factor (PDEBench: 0.5). */
   gamma: number;
-  /** Epochs. */
+  /** Epochs (ignored with `steps`). */
   epochs: number;
+  /** A budget of optimizer steps: the epochs follow from the training subset's size. */
+  steps?: number;
   /** Batch size. */
   batch: number;
   /** Seed: initialisation and shuffling. */
@@ -108,8 +110,10 @@ export interface PdeRun {
   /** What {@link fit} needs: `fit({ ...run.loop, out, resume })`. */
   loop: Pick<
     FitOptions<PdeEpochMetrics>,
-    "task" | "optimizer" | "schedule" | "monitor" | "esdClock" | "epochs" | "seed" | "config"
+    "task" | "optimizer" | "schedule" | "monitor" | "esdClock" | "epochs" | "steps" | "seed" | "config"
   >;
+  /** Epochs of the run (derived from `steps` when a step budget is set). */
+  epochs: number;
 }
 
 /** TempBalance as Model Balancing's SciML code measures and maps (see the module doc). */
@@ -146,6 +150,9 @@ export function createPdeRun(gpu: Gpu, o: PdeRunOptions, log: (s: string) => voi
   checkModelFits(o.config, o.splits.train, o.data);
   const model = new Model(gpu, buildOperator(o.config), o.seed);
   const task = pdeTask(model, o.config, o.splits.train, o.splits.test, { batchSize: o.batch, seed: o.seed });
+  const epochs = o.steps ? Math.ceil(o.steps / task.stepsPerEpoch) : o.epochs;
+  // PDEBench halves the rate every 100 of 500 epochs: a step budget keeps those fifths.
+  const stepSize = o.stepSize ?? (o.steps ? Math.max(1, Math.ceil(epochs / 5)) : 100);
   const tb = o.method === "adam" ? null : new TempBalance(model, pdeTempBalanceOptions(o, log));
   const groups = tb?.groupSpecs(o.lr) ?? [{ params: model.arena.params }];
   const optimizer = new AdamW(model.arena, groups, {
@@ -153,7 +160,7 @@ export function createPdeRun(gpu: Gpu, o: PdeRunOptions, log: (s: string) => voi
     weightDecay: o.weightDecay,
     decoupled: false,
   });
-  const base = makeSchedule({ kind: "step", lr: o.lr, stepSize: o.stepSize, gamma: o.gamma });
+  const base = makeSchedule({ kind: "step", lr: o.lr, stepSize, gamma: o.gamma });
   const esdClock = new EsdClock();
   const schedule = tb ? tempBalanceSchedule(base, tb, { clock: esdClock }) : base;
   const monitor = tb ? tempBalanceMonitor(tb, esdClock) : watchMonitor(model, esdClock, { batchnorm: false });
@@ -169,6 +176,17 @@ export function createPdeRun(gpu: Gpu, o: PdeRunOptions, log: (s: string) => voi
     task,
     optimizer,
     parameters: model.arena.params.reduce((s, p) => s + p.value.size, 0),
-    loop: { task, optimizer, schedule, monitor, esdClock, epochs: o.epochs, seed: o.seed, config: record },
+    epochs,
+    loop: {
+      task,
+      optimizer,
+      schedule,
+      monitor,
+      esdClock,
+      epochs,
+      steps: o.steps,
+      seed: o.seed,
+      config: record,
+    },
   };
 }

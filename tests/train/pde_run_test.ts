@@ -173,8 +173,8 @@ gpuTest(
       "3",
       "--width",
       "4",
-      "--epochs",
-      "2",
+      "--steps",
+      "5",
       "--batch",
       "6",
       "--reduced-resolution-t",
@@ -183,8 +183,10 @@ gpuTest(
       `${root}/f`,
     ]);
     equal(f.code, 0, f.err);
-    match(f.out, /fno1d .* 18 training samples .* 16 points × 11 frames/);
+    match(f.out, /fno1d .* 18 training samples .* 16 points × 11 frames.* 2 epochs \(5 steps\)/);
     const mf = lastMetrics(await Deno.readTextFile(`${root}/f/metrics.jsonl`));
+    // A budget of 5 steps at 3 per epoch: epoch 2 stops after 2 of its steps; StepLR halves every epoch.
+    deepEqual([mf.epoch, mf.steps, (mf.lr as unknown as number[])[0]], [2, 5, 5e-4]);
     const ef = JSON.parse(
       (await runTask(taskFile("pde_eval"), [
         `${root}/f/model`,
