@@ -225,122 +225,97 @@ export function contractAxis(rec: Recorder, table: AxisTable, x: Tensor): Tensor
 // x-DFT's cos and sin rows applied to the y-DFT's real and imaginary parts), so
 // X = (C·Ar + S·Ai) + i(C·Ai − S·Ar). T (B, 2K1, 2·m2·O): rows k hold [Or | Oi], rows K1 + k hold
 // [−Oi | Or], which the inverse x-DFT turns into [Br | Bi] with one matmul.
-// Each invocation computes a block of OB output channels for one (b, k, ky), so the four loads of an
-// input mode feed 4·OB FMAs; consecutive invocations take consecutive ky, so their weight loads are
-// adjacent in PyTorch's (C, O, m1, m2) layout.
-function mix2Code(OB: number): string {
-  const js = Array.from({ length: OB }, (_, j) => j);
-  return `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, OBS: u32 }
+// One generator for the forward mixing and its input gradient, which have the same shape: for each
+// kept mode, out[b, j] = Σ_i in[b, i]·W(i, j) with W the weight (forward) or its conjugate transpose
+// (dX). An invocation computes a block of JB outputs for BB batch elements of one mode (k, ky): each
+// weight load serves BB elements and each input load JB outputs (software adapters pay per load).
+// Consecutive invocations take consecutive ky, so their weight loads are adjacent in PyTorch's
+// (C, O, m1, m2) layout. Input and output layouts: the forward reads P (rows k hold [C·Ar | C·Ai], rows
+// K1 + k [S·Ar | S·Ai], so X = (C·Ar + S·Ai) + i(C·Ai − S·Ar)) and writes T (rows k [Or | Oi], rows
+// K1 + k [−Oi | Or], which the inverse x-DFT turns into [Br | Bi] with one pass); dX reads dT, with
+// dO = (dT[k][re] + dT[K1+k][im]) + i(dT[k][im] − dT[K1+k][re]), and writes dP in P's layout:
+// d(C·Ar) = d(S·Ai) = dXr, d(C·Ai) = dXi, d(S·Ar) = −dXi.
+function mixCode(JB: number, BB: number, grad: boolean): string {
+  const js = Array.from({ length: JB }, (_, j) => j), bs = Array.from({ length: BB }, (_, j) => j);
+  // forward: in = C channels (x), out = O (t), weight index (i, j); dX: in = O (dt), out = C (dx), (j, i)
+  const [IN, OUT] = grad ? ["p.O", "p.C"] : ["p.C", "p.O"];
+  const widx = (i: string, j: string) =>
+    grad
+      ? `(((${j} * p.O + ${i}) * p.m1 + kk) * p.m2 + ky) * 2u`
+      : `(((${i} * p.O + ${j}) * p.m1 + kk) * p.m2 + ky) * 2u`;
+  // forward: (xr·wr − xi·wm, xr·wm + xi·wr); dX: (gr·wr + gi·wm, gi·wr − gr·wm)
+  const acc = (b: number, j: number) =>
+    grad
+      ? `re${b}_${j} = fma(ur${b}, wr${j}, fma(ui${b}, wm${j}, re${b}_${j})); im${b}_${j} = fma(ui${b}, wr${j}, fma(-ur${b}, wm${j}, im${b}_${j}));`
+      : `re${b}_${j} = fma(ur${b}, wr${j}, fma(-ui${b}, wm${j}, re${b}_${j})); im${b}_${j} = fma(ur${b}, wm${j}, fma(ui${b}, wr${j}, im${b}_${j}));`;
+  const loop = (w: string) =>
+    `for (var i = 0u; i < ${IN}; i++) {
+    ${
+      js.map((j) =>
+        `let wi${j} = ${
+          widx("i", `min(j0 + ${j}u, ${OUT} - 1u)`)
+        }; let wr${j} = ${w}[wi${j}]; let wm${j} = ${w}[wi${j} + 1u];`
+      ).join("\n    ")
+    }
+    ${
+      bs.map((b) =>
+        `let a${b} = bases${b} + ky * ${IN} + i;
+    let ur${b} = src[a${b}] + src[a${b} + so + hs]; let ui${b} = src[a${b} + hs] - src[a${b} + so];`
+      ).join("\n    ")
+    }
+    ${bs.flatMap((b) => js.map((j) => acc(b, j))).join("\n    ")}
+  }`;
+  return `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, JBS: u32, B: u32, BBS: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> w1: array<f32>;
 @group(0) @binding(3) var<storage, read> w2: array<f32>;
-@group(0) @binding(4) var<storage, read_write> t: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 @compute @workgroup_size(64)
 fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
   ${WID}
-  let i = wid * 64u + li;
-  if (i >= p.n) { return; }
-  // i = ((b·K1 + k)·OBS + ob)·m2 + ky
-  let ky = i % p.m2;
-  let ob = (i / p.m2) % p.OBS;
-  let k = (i / (p.m2 * p.OBS)) % p.K1;
-  let b = i / (p.m2 * p.OBS * p.K1);
-  let o0 = ob * ${OB}u;
-  let hx = p.m2 * p.C;
-  let rowC = (b * 2u * p.K1 + k) * 2u * hx;
-  let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
+  let gi = wid * 64u + li;
+  if (gi >= p.n) { return; }
+  // gi = ((bb·K1 + k)·JBS + jb)·m2 + ky
+  let ky = gi % p.m2;
+  let jb = (gi / p.m2) % p.JBS;
+  let k = (gi / (p.m2 * p.JBS)) % p.K1;
+  let bb = gi / (p.m2 * p.JBS * p.K1);
+  let j0 = jb * ${JB}u;
   let kk = k % p.m1;
-  let first = k < p.m1;
-  ${js.map((j) => `var re${j} = 0.0; var im${j} = 0.0;`).join(" ")}
+  // A sample's row k holds [re | im] halves of hs values each; its row K1 + k sits so further.
+  let hs = p.m2 * ${IN};
+  let so = p.K1 * 2u * hs;
   ${
-    ["w1", "w2"].map((w) =>
-      `${w === "w1" ? "if (first)" : "else"} {
-  for (var c = 0u; c < p.C; c++) {
-    let a = ky * p.C + c;
-    let xr = x[rowC + a] + x[rowS + hx + a];
-    let xi = x[rowC + hx + a] - x[rowS + a];
+    bs.map((b) =>
+      `let b${b} = min(bb * ${BB}u + ${b}u, p.B - 1u); let bases${b} = (b${b} * 2u * p.K1 + k) * 2u * hs;`
+    ).join("\n  ")
+  }
+  ${bs.flatMap((b) => js.map((j) => `var re${b}_${j} = 0.0; var im${b}_${j} = 0.0;`)).join(" ")}
+  if (k < p.m1) {
+  ${loop("w1")}
+  } else {
+  ${loop("w2")}
+  }
+  let ho = p.m2 * ${OUT};
+  ${
+    bs.map((b) =>
+      `if (bb * ${BB}u + ${b}u < p.B) {
+    let top = (b${b} * 2u * p.K1 + k) * 2u * ho;
+    let bot = (b${b} * 2u * p.K1 + p.K1 + k) * 2u * ho;
     ${
         js.map((j) =>
-          `{ let wi = (((c * p.O + min(o0 + ${j}u, p.O - 1u)) * p.m1 + kk) * p.m2 + ky) * 2u;
-      let wr = ${w}[wi]; let wm = ${w}[wi + 1u];
-      re${j} = fma(xr, wr, fma(-xi, wm, re${j})); im${j} = fma(xr, wm, fma(xi, wr, im${j})); }`
+          `if (j0 + ${j}u < ${OUT}) { let a = ky * ${OUT} + j0 + ${j}u; dst[top + a] = re${b}_${j}; dst[top + ho + a] = im${b}_${j}; dst[bot + a] = -im${b}_${j}; dst[bot + ho + a] = re${b}_${j}; }`
         ).join("\n    ")
       }
-  }
   }`
-    ).join(" ")
-  }
-  let ho = p.m2 * p.O;
-  let top = (b * 2u * p.K1 + k) * 2u * ho;
-  let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
-  ${
-    js.map((j) =>
-      `if (o0 + ${j}u < p.O) { let a = ky * p.O + o0 + ${j}u; t[top + a] = re${j}; t[top + ho + a] = im${j}; t[bot + a] = -im${j}; t[bot + ho + a] = re${j}; }`
     ).join("\n  ")
   }
 }`;
 }
 
-// dX = dO·conj(W), written as the gradient of P's four blocks: d(C·Ar) = d(S·Ai) = dXr,
-// d(C·Ai) = dXi, d(S·Ar) = −dXi. dO from dT: dOr = dT[k][re] + dT[K1+k][im], dOi = dT[k][im] − dT[K1+k][re].
-// Blocked over CB input channels as the forward is over output channels.
-function mix2DxCode(CB: number): string {
-  const js = Array.from({ length: CB }, (_, j) => j);
-  return `struct P { groups: u32, n: u32, K1: u32, m1: u32, m2: u32, C: u32, O: u32, CBS: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> dt: array<f32>;
-@group(0) @binding(2) var<storage, read> w1: array<f32>;
-@group(0) @binding(3) var<storage, read> w2: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-@compute @workgroup_size(64)
-fn main(${WID_ARGS}, @builtin(local_invocation_index) li: u32) {
-  ${WID}
-  let i = wid * 64u + li;
-  if (i >= p.n) { return; }
-  // i = ((b·K1 + k)·CBS + cb)·m2 + ky
-  let ky = i % p.m2;
-  let cb = (i / p.m2) % p.CBS;
-  let k = (i / (p.m2 * p.CBS)) % p.K1;
-  let b = i / (p.m2 * p.CBS * p.K1);
-  let c0 = cb * ${CB}u;
-  let ho = p.m2 * p.O;
-  let top = (b * 2u * p.K1 + k) * 2u * ho;
-  let bot = (b * 2u * p.K1 + p.K1 + k) * 2u * ho;
-  let kk = k % p.m1;
-  let first = k < p.m1;
-  ${js.map((j) => `var re${j} = 0.0; var im${j} = 0.0;`).join(" ")}
-  ${
-    ["w1", "w2"].map((w) =>
-      `${w === "w1" ? "if (first)" : "else"} {
-  for (var o = 0u; o < p.O; o++) {
-    let a = ky * p.O + o;
-    let gr = dt[top + a] + dt[bot + ho + a];
-    let gi = dt[top + ho + a] - dt[bot + a];
-    ${
-        js.map((j) =>
-          `{ let wi = (((min(c0 + ${j}u, p.C - 1u) * p.O + o) * p.m1 + kk) * p.m2 + ky) * 2u;
-      let wr = ${w}[wi]; let wm = ${w}[wi + 1u];
-      re${j} = fma(gr, wr, fma(gi, wm, re${j})); im${j} = fma(gi, wr, fma(-gr, wm, im${j})); }`
-        ).join("\n    ")
-      }
-  }
-  }`
-    ).join(" ")
-  }
-  let hx = p.m2 * p.C;
-  let rowC = (b * 2u * p.K1 + k) * 2u * hx;
-  let rowS = (b * 2u * p.K1 + p.K1 + k) * 2u * hx;
-  ${
-    js.map((j) =>
-      `if (c0 + ${j}u < p.C) { let a = ky * p.C + c0 + ${j}u; dx[rowC + a] = re${j}; dx[rowC + hx + a] = im${j}; dx[rowS + a] = -im${j}; dx[rowS + hx + a] = re${j}; }`
-    ).join("\n  ")
-  }
-}`;
-}
-
-/** Channels per invocation of the mode-mixing kernels. */
-const MIX_BLOCK = 8;
+/** Channels and batch elements per invocation of the mode-mixing kernels. */
+const MIX_BLOCK = 8, MIX_BATCH = 4;
 
 // dW[c, o, kk, ky] = Σ_b dO·conj(X), for weights1 (k = kk) and weights2 (k = m1 + kk) in one pass.
 // Blocked BC input × BO output channels per invocation: per batch element, BC + BO complex loads feed
@@ -540,13 +515,17 @@ export function spectralConv2d(
   const modes = contractAxis(rec, tx.fwd, a.reshape([B, N1, 2 * m2 * C])); // (B, 2K1, 2m2C)
   rec.after(() => a.release());
   const t = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * O], "f32", `${op}.modes_out`);
-  const OB = Math.min(MIX_BLOCK, O), OBS = Math.ceil(O / OB), n = B * K1 * m2 * OBS;
+  const JB = Math.min(MIX_BLOCK, O),
+    JBS = Math.ceil(O / JB),
+    BB = Math.min(MIX_BATCH, B),
+    BBS = Math.ceil(B / BB);
+  const n = BBS * K1 * JBS * m2;
   rec.dispatch({
     op: `${op} x=${fmtShape(x.shape)}`,
-    kernel: `spectral_mix2d_${OB}`,
-    code: mix2Code(OB),
+    kernel: `spectral_mix2d_${JB}_${BB}`,
+    code: mixCode(JB, BB, false),
     groups: Math.ceil(n / 64),
-    params: params(n, K1, m1, m2, C, O, OBS),
+    params: params(n, K1, m1, m2, C, O, JBS, B, BBS),
     tensors: [modes, w1, w2, t],
     work: { kind: "spectral mix", shape: `${B}×${K1}×${m2}×${C}→${O}`, flops: 8 * B * K1 * m2 * O * C },
   });
@@ -585,13 +564,17 @@ export function spectralConv2dBackward(
   const dt = contractAxis(rec, tx.invT, dbq.reshape([B, N1, 2 * m2 * O])); // (B, 2K1, 2m2O)
   rec.after(() => dbq.release());
   const dp = new Tensor(rec.gpu, [B, 2 * K1, 2 * m2 * C], "f32", `${op}.dmodes`);
-  const CB = Math.min(MIX_BLOCK, C), CBS = Math.ceil(C / CB), nx = B * K1 * m2 * CBS;
+  const JB = Math.min(MIX_BLOCK, C),
+    JBS = Math.ceil(C / JB),
+    BB = Math.min(MIX_BATCH, B),
+    BBS = Math.ceil(B / BB);
+  const nx = BBS * K1 * JBS * m2;
   rec.dispatch({
     op: `${op} backward dx`,
-    kernel: `spectral_mix2d_dx_${CB}`,
-    code: mix2DxCode(CB),
+    kernel: `spectral_mix2d_dx_${JB}_${BB}`,
+    code: mixCode(JB, BB, true),
     groups: Math.ceil(nx / 64),
-    params: params(nx, K1, m1, m2, C, O, CBS),
+    params: params(nx, K1, m1, m2, C, O, JBS, B, BBS),
     tensors: [dt, w1, w2, dp],
     work: { kind: "spectral mix bwd", shape: `${B}×${K1}×${m2}×${O}→${C}`, flops: 8 * B * K1 * m2 * C * O },
   });

@@ -50,6 +50,7 @@ const CASES2: Case2[] = [
   { B: 1, n1: 8, n2: 8, C: 2, O: 3, m1: 4, m2: 5 }, // every kx, and the Nyquist column
   { B: 3, n1: 2, n2: 1, C: 1, O: 1, m1: 1, m2: 1 }, // the smallest grid
   { B: 1, n1: 6, n2: 5, C: 2, O: 2, m1: 1, m2: 2, scale: 1e3 }, // large values
+  { B: 5, n1: 6, n2: 7, C: 9, O: 9, m1: 2, m2: 2 }, // batch and channel blocks with remainders
 ];
 
 for (const c of CASES2) {
