@@ -580,7 +580,7 @@ export function spectralConv2dBackward(
   });
   const dw1 = new Tensor(rec.gpu, w1.shape, "f32", `${op}.dweights1`);
   const dw2 = new Tensor(rec.gpu, w2.shape, "f32", `${op}.dweights2`);
-  const BC = Math.min(4, C), BO = Math.min(4, O), cBlocks = Math.ceil(C / BC), oBlocks = Math.ceil(O / BO);
+  const BC = Math.min(8, C), BO = Math.min(8, O), cBlocks = Math.ceil(C / BC), oBlocks = Math.ceil(O / BO);
   const nw = K1 * cBlocks * oBlocks * m2;
   rec.dispatch({
     op: `${op} backward dw`,
