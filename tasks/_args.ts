@@ -97,3 +97,29 @@ export async function runTrain(args: string[], script = "./train.ts"): Promise<n
   }).output();
   return code;
 }
+
+/**
+ * The flags of a run to continue: `--resume DIR` alone continues the run in DIR with the flags its
+ * `run.json` saved (the run folder becomes `--out`); any other flag beside it is refused.
+ * @param v The parsed flags (with `resume`, and `out` where the trainer has it).
+ * @param trainer The trainer's task name, for the error (`train-lm`).
+ * @returns `v` itself when not resuming, else the saved flags with `out` = the folder.
+ * @throws {OptionError} A flag beside `--resume`, or a folder without `run.json`.
+ */
+export async function resumeFlags<T extends { resume?: string | boolean; out?: string | boolean }>(
+  v: T,
+  trainer: string,
+): Promise<T> {
+  if (v.resume === undefined) return v;
+  const others = Object.keys(v).filter((k) => v[k as keyof T] !== undefined && k !== "resume");
+  if (others.length) {
+    throw new OptionError(
+      `--resume continues the saved run with its own flags: --${others[0]} cannot be changed`,
+    );
+  }
+  try {
+    return { ...JSON.parse(await Deno.readTextFile(`${v.resume}/run.json`)).flags, out: v.resume };
+  } catch {
+    throw new OptionError(`--resume ${v.resume}: no run.json there: not a ${trainer} run folder`);
+  }
+}

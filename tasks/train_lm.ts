@@ -4,14 +4,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { OptionError } from "../util/errors.ts";
 import { getGpu } from "../kernels/runtime/runtime.ts";
 import { createLmRun, type LmEpochMetrics } from "../train/lm_run.ts";
 import { fit } from "../train/loop.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { writeAtomic } from "../io/atomic.ts";
 import { lossCurvePlot } from "../report/lm_plots.ts";
-import { parsed } from "./_args.ts";
+import { parsed, resumeFlags } from "./_args.ts";
 import { corpusOf } from "./_lm_data.ts";
 import { LM_FLAGS, LM_USAGE, type LmFlags, parseLmFlags } from "./_lm_flags.ts";
 import { runMain } from "../cli/main.ts";
@@ -19,21 +18,8 @@ import { runMain } from "../cli/main.ts";
 await runMain(async () => {
   const { values } = parsed(() => parseArgs({ options: LM_FLAGS, allowPositionals: false }), LM_USAGE);
   if (values.help) return console.log(LM_USAGE);
-  let v: LmFlags = values;
-  const resuming = v.resume !== undefined;
-  if (resuming) {
-    const others = Object.keys(v).filter((k) => v[k] !== undefined && k !== "resume");
-    if (others.length) {
-      throw new OptionError(
-        `--resume continues the saved run with its own flags: --${others[0]} cannot be changed`,
-      );
-    }
-    try {
-      v = { ...JSON.parse(await Deno.readTextFile(`${v.resume}/run.json`)).flags, out: v.resume };
-    } catch {
-      throw new OptionError(`--resume ${v.resume}: no run.json there: not a train-lm run folder`);
-    }
-  }
+  const resuming = values.resume !== undefined;
+  const v: LmFlags = await resumeFlags<LmFlags>(values, "train-lm");
   const { opts, config } = parseLmFlags(v);
   const out = opts.out, method = opts.method, seqLen = opts.seqLen;
   const corpus = await corpusOf(v);

@@ -14,28 +14,15 @@ import { readPdeSplits } from "../train/pde_data.ts";
 import { PDE_MODEL_DIR } from "../train/pde_task.ts";
 import { NonFiniteLossError } from "../train/step.ts";
 import { RUN_FILES } from "../train/run_files.ts";
-import { parsed } from "./_args.ts";
+import { parsed, resumeFlags } from "./_args.ts";
 import { parsePdeFlags, PDE_FLAGS, PDE_USAGE as USAGE, type PdeFlags } from "./_pde_flags.ts";
 import { runMain } from "../cli/main.ts";
 
 await runMain(async () => {
   const { values } = parsed(() => parseArgs({ options: PDE_FLAGS, allowPositionals: false }), USAGE);
   if (values.help) return console.log(USAGE);
-  let v: PdeFlags = values;
-  const resuming = v.resume !== undefined;
-  if (resuming) {
-    const others = Object.keys(v).filter((k) => v[k as keyof PdeFlags] !== undefined && k !== "resume");
-    if (others.length) {
-      throw new OptionError(
-        `--resume continues the saved run with its own flags: --${others[0]} cannot be changed`,
-      );
-    }
-    try {
-      v = { ...JSON.parse(await Deno.readTextFile(`${v.resume}/run.json`)).flags, out: v.resume };
-    } catch {
-      throw new OptionError(`--resume ${v.resume}: no run.json there: not a train-pde run folder`);
-    }
-  }
+  const resuming = values.resume !== undefined;
+  const v: PdeFlags = await resumeFlags<PdeFlags>(values, "train-pde");
   const s = (k: keyof typeof PDE_FLAGS) => v[k] as string | undefined;
   const o = parsePdeFlags(v);
   const { data, out, method, stride } = o;

@@ -52,3 +52,30 @@ export async function runTask(
 export function taskFile(name: string): string {
   return new URL(`../tasks/${name}.ts`, import.meta.url).pathname;
 }
+
+/**
+ * Starts a training task and kills it (SIGKILL) as soon as its run folder holds a checkpoint: a run
+ * interrupted after its first epoch, for `--resume` tests.
+ * @param script The task file.
+ * @param args Its arguments (with `--out dir`).
+ * @param dir The run folder.
+ */
+export async function killAfterCheckpoint(script: string, args: string[], dir: string): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    env: bareEnv(),
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 2400; i++) {
+    try {
+      await Deno.stat(`${dir}/checkpoint.safetensors`);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill("SIGKILL");
+  await child.status;
+}

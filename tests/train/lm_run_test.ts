@@ -5,7 +5,7 @@ import { createLmRun, type LmEpochMetrics, type LmRunOptions } from "../../train
 import { fit, type FitOptions, type FitResult } from "../../train/loop.ts";
 import { OrderedBatches } from "../../train/lm_batches.ts";
 import { gpu, gpuTest } from "../_helpers.ts";
-import { runTask } from "../_task.ts";
+import { killAfterCheckpoint, runTask } from "../_task.ts";
 
 /** A PTB-format folder of a little synthetic language: repeated phrases, so a model can learn. */
 async function corpusDir(): Promise<string> {
@@ -174,31 +174,7 @@ gpuTest(
     equal(a.code, 0, a.err);
     match(a.out, /epoch 3\/3 .* valid ppl/);
     // The same run, killed as soon as its first epoch's checkpoint exists.
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", task.pathname, ...flags, "--out", `${root}/b`],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!/epoch 1\/3/.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    // The checkpoint is written after the epoch line: wait for it, then kill.
-    for (let i = 0; i < 200; i++) {
-      try {
-        await Deno.stat(`${root}/b/checkpoint.safetensors`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    child.kill("SIGKILL");
-    await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await killAfterCheckpoint(task.pathname, [...flags, "--out", `${root}/b`], `${root}/b`);
     const again = await runTask(task, [...flags, "--out", `${root}/b`]);
     equal(again.code, 1);
     match(again.err, /already holds a run: continue it with --resume/);

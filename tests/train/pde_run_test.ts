@@ -6,7 +6,7 @@
  * @module
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { runTask, taskFile } from "../_task.ts";
+import { killAfterCheckpoint, runTask, taskFile } from "../_task.ts";
 import { gpuTest } from "../_helpers.ts";
 
 async function darcyFile(root: string, resolution: number, samples = 60): Promise<string> {
@@ -90,21 +90,7 @@ gpuTest(
     equal(got.samples, 6);
     ok(Math.abs(got.nrmse - m.test_nrmse) < 1e-6 * m.test_nrmse, `${got.nrmse} vs ${m.test_nrmse}`);
     // Killed once its first epoch's checkpoint exists, then resumed.
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", taskFile("train_pde"), ...flags, "--out", `${root}/b`],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    for (let i = 0; i < 1200; i++) {
-      try {
-        await Deno.stat(`${root}/b/checkpoint.safetensors`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    child.kill("SIGKILL");
-    await child.status;
+    await killAfterCheckpoint(taskFile("train_pde"), [...flags, "--out", `${root}/b`], `${root}/b`);
     const again = await runTask(taskFile("train_pde"), [...flags, "--out", `${root}/b`]);
     equal(again.code, 1);
     match(again.err, /already holds a run: continue it with --resume/);
