@@ -43,7 +43,9 @@ export async function measureLayers(
 export async function readWeights(model: Model, params: Parameter[]): Promise<WeightTensor[]> {
   // A Fourier layer is measured on weights1 with its sibling weights2 (spectralSlices).
   const sibling = (p: Parameter) =>
-    p.complex && p.name.endsWith(".weights1") ? model.arena.get(p.name.replace(/weights1$/, "weights2")) : undefined;
+    p.complex && p.name.endsWith(".weights1")
+      ? model.arena.get(p.name.replace(/weights1$/, "weights2"))
+      : undefined;
   const extra = params.map(sibling).filter((p): p is Parameter => p !== undefined);
   const values = await readback(model.gpu, ...params.map((p) => p.value), ...extra.map((p) => p.value));
   const extraValues = new Map(extra.map((p, i) => [p.name, values[params.length + i]]));
@@ -54,13 +56,11 @@ export async function readWeights(model: Model, params: Parameter[]): Promise<We
       const { values: v, shape } = spectralSlices(w, inC, outC);
       return { name: p.name, dtype: "F32", shape, isFloat: true, values: () => v };
     }
-    return {
-      name: p.name,
-      dtype: "F32",
-      shape: [...p.value.shape],
-      isFloat: true,
-      values: () => Float64Array.from(values[i]),
-    };
+    // A Conv1d weight (out, in, k) is measured as the conv (out, in, 1, k): k slices of out × in.
+    const shape = p.value.shape.length === 3
+      ? [p.value.shape[0], p.value.shape[1], 1, p.value.shape[2]]
+      : [...p.value.shape];
+    return { name: p.name, dtype: "F32", shape, isFloat: true, values: () => Float64Array.from(values[i]) };
   });
 }
 

@@ -54,7 +54,7 @@ export function modulesOfModel(model: Model | Module, o: { spectral?: boolean } 
         weightShape: [2 * m.outC, 2 * m.inC, 1, modes],
       };
     }
-    const kind: ModuleKind = m instanceof Conv2d || (m instanceof PointwiseConv && m.dims === 2)
+    const kind: ModuleKind = m instanceof Conv2d || m instanceof PointwiseConv
       ? "conv"
       : m instanceof Linear || m instanceof Conv1D
       ? "linear"
@@ -69,7 +69,10 @@ export function modulesOfModel(model: Model | Module, o: { spectral?: boolean } 
       name: m.name,
       kind,
       params: specs.map((s) => m.qualified(s.name)),
-      weightShape: kind === "conv" || kind === "linear" ? w?.shape : undefined,
+      // A Conv1d's (out, in, k) counts as the conv (out, in, 1, k) it is measured as.
+      weightShape: kind === "conv" || kind === "linear"
+        ? (w?.shape.length === 3 ? [w.shape[0], w.shape[1], 1, w.shape[2]] : w?.shape)
+        : undefined,
     };
   });
 }

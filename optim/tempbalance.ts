@@ -88,7 +88,9 @@ export class TempBalance {
     this.modules = modulesOfModel(model, { spectral: this.options.spectral });
     this.plan = planTempBalance(this.modules, this.options);
     if (this.options.spectral && this.options.esd === "live") {
-      throw new OptionError("TempBalance: spectral weights are measured by the readback path: set esd to readback");
+      throw new OptionError(
+        "TempBalance: spectral weights are measured by the readback path: set esd to readback",
+      );
     }
   }
 
@@ -237,7 +239,10 @@ export class TempBalance {
   #live(): boolean {
     const o = this.options;
     if (o.esd !== "auto") return o.esd === "live";
-    return !this.#model.gpu.isSoftware && liveUnsupported(o) === null && o.solver !== "cpu" && !o.spectral;
+    // The live path reads Linear and Conv2d weights as stored: Fourier layers and Conv1d go by readback.
+    const plain = !o.spectral &&
+      this.plan.layers.every((l) => this.#model.arena.get(l.weight)!.value.shape.length !== 3);
+    return !this.#model.gpu.isSoftware && liveUnsupported(o) === null && o.solver !== "cpu" && plain;
   }
 
   #rateByModule(lr: number): Map<string, number> {

@@ -356,3 +356,23 @@ gpuTest(
     model.release();
   },
 );
+
+gpuTest("TempBalance on FNO1d: the 1×1 Conv1d layers are measured as width × width matrices", async () => {
+  const model = new Model(gpu, new Fno({ dims: 1, numChannels: 1, modes: [3], width: 6, initialStep: 2 }), 2);
+  const tb = new TempBalance(model, {
+    removeFirstLayer: false,
+    removeLastLayer: false,
+    eigsThresh: 4,
+    batchnorm: false,
+  });
+  deepEqual(tb.plan.layers.filter((l) => l.tuned).map((l) => l.weight), [
+    "w0.weight",
+    "w1.weight",
+    "w2.weight",
+    "w3.weight",
+    "fc1.weight",
+  ]);
+  const rates = await tb.measure(1e-3);
+  ok(rates.filter((r) => r.name.startsWith("w")).every((r) => Number.isFinite(r.alpha)));
+  model.release();
+});
