@@ -94,6 +94,8 @@ gpuTest("linear() and linearBackward() match float64 on odd shapes (with and wit
       [3, 130, 67],
       [4096, 3, 5],
       [5197, 20, 7],
+      [300, 20, 128], // dx through its transpose (few inputs, many outputs)
+      [301, 3, 70],
     ]
   ) {
     for (const withBias of [true, false]) {
