@@ -125,9 +125,27 @@ for (
 }
 
 gpuTest(
-  "contractAxis: a table along the middle axis, K not a multiple of 8, C with and without vec4",
+  "contractAxis: a table along the middle axis, K not a multiple of the blocking, C with and without vec4, both blockings",
   async () => {
-    for (const [A, K, N, C] of [[3, 5, 7, 4], [2, 13, 34, 6], [1, 1, 1, 1], [4, 24, 9, 20]]) {
+    const software = { ...CONTRACT_TUNING.software };
+    const cases = [
+      [3, 5, 7, 4, 0],
+      [2, 13, 34, 6, 0],
+      [1, 1, 1, 1, 0],
+      [4, 24, 9, 20, 0],
+      [3, 29, 11, 44, 0],
+      [
+        2,
+        13,
+        34,
+        6,
+        1,
+      ],
+      [4, 29, 9, 20, 1],
+    ];
+    for (const [A, K, N, C, blocking] of cases) {
+      // Blocking 1: the hardware adapters' (light invocations), run here on the software adapter.
+      Object.assign(CONTRACT_TUNING.software, blocking ? CONTRACT_TUNING.hardware : software);
       const tv = randArray(K * N, 31), xv = randArray(A * N * C, 32);
       const rec = new Recorder(gpu);
       const t = axisTable(gpu, tv, K, N, "t"), x = upload(gpu, xv, [A, N, C]);
@@ -141,9 +159,10 @@ gpuTest(
           }
         }
       }
-      assertClose(`contract ${A}×${K}×${N}×${C}`, await read(y), want, 1e-5, 1e-5);
+      assertClose(`contract ${A}×${K}×${N}×${C} blocking ${blocking}`, await read(y), want, 1e-5, 1e-5);
       for (const z of [t.t, x, y]) z.release();
     }
+    Object.assign(CONTRACT_TUNING.software, software);
   },
 );
 
